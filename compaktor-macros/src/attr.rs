@@ -1,0 +1,116 @@
+//! The options of `#[actor(...)]`, and the marker attributes (`#[handler]`, `#[on_start]`,
+//! `#[on_stop]`, `#[on_failure]`) found on methods. Which methods carry them is decided in `ast`.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::{Attribute, LitInt};
+
+use crate::ctxt::Ctxt;
+
+/// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`.
+#[derive(Default)]
+pub(crate) struct ActorOptions {
+    pub(crate) mailbox: Option<MailboxOption>,
+}
+
+pub(crate) enum MailboxOption {
+    Bounded(LitInt),
+    Unbounded,
+}
+
+mod kw {
+    syn::custom_keyword!(unbounded);
+}
+
+impl ActorOptions {
+    pub(crate) fn from_args(cx: &Ctxt, args: TokenStream) -> Self {
+        let mut options = ActorOptions::default();
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("mailbox") {
+                let value = meta.value()?;
+                let mailbox = if value.peek(LitInt) {
+                    let n: LitInt = value.parse()?;
+                    if n.base10_parse::<usize>()? == 0 {
+                        return Err(syn::Error::new(
+                            n.span(),
+                            "a mailbox holds at least one message; write `mailbox = 1` or more",
+                        ));
+                    }
+                    MailboxOption::Bounded(n)
+                } else if value.peek(kw::unbounded) {
+                    value.parse::<kw::unbounded>()?;
+                    MailboxOption::Unbounded
+                } else {
+                    return Err(value.error(
+                        "expected a capacity or `unbounded`: `mailbox = 64` or `mailbox = unbounded`",
+                    ));
+                };
+                if options.mailbox.is_some() {
+                    return Err(meta.error("duplicate `mailbox` option; give it once"));
+                }
+                options.mailbox = Some(mailbox);
+                Ok(())
+            } else {
+                let name = meta
+                    .path
+                    .get_ident()
+                    .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                Err(meta.error(format!(
+                    "unknown `actor` option {name}; the options are `mailbox = 64` and \
+                     `mailbox = unbounded`"
+                )))
+            }
+        });
+        if let Err(e) = parser.parse2(args) {
+            cx.syn_error(e);
+        }
+        options
+    }
+}
+
+/// The markers `#[actor]` looks for on methods.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marker {
+    Handler,
+    OnStart,
+    OnStop,
+    OnFailure,
+}
+
+impl Marker {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Marker::Handler => "handler",
+            Marker::OnStart => "on_start",
+            Marker::OnStop => "on_stop",
+            Marker::OnFailure => "on_failure",
+        }
+    }
+
+    /// The marker an attribute is, by its last path segment (`handler`, `compaktor::handler`).
+    pub(crate) fn of(attr: &Attribute) -> Option<Marker> {
+        let last = attr.path().segments.last()?;
+        [
+            Marker::Handler,
+            Marker::OnStart,
+            Marker::OnStop,
+            Marker::OnFailure,
+        ]
+        .into_iter()
+        .find(|m| last.ident == m.name())
+    }
+
+    /// Markers take no options.
+    pub(crate) fn check_no_args(self, cx: &Ctxt, attr: &Attribute) {
+        if !matches!(attr.meta, syn::Meta::Path(_)) {
+            cx.error_spanned_by(
+                &attr.meta,
+                format!(
+                    "`#[{}]` takes no options; write `#[{}]`",
+                    self.name(),
+                    self.name()
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Judges the model from `ast`: every mistake a user can make in an `#[actor]` block gets an
+//! error on its own tokens that says what to write instead. Builds no tokens.
+
+use std::collections::HashMap;
+
+use quote::ToTokens;
+use syn::visit::{self, Visit};
+use syn::{Lifetime, Signature, Type, TypeImplTrait};
+
+use crate::ast::{ActorImpl, Arg, ArgKind, Method, Output};
+use crate::attr::Marker;
+use crate::ctxt::Ctxt;
+use crate::expand::variant_name;
+
+/// Methods every `ActorRef` has (or gets from a prelude trait): a handler of that name would be
+/// hidden behind them.
+const RESERVED: &[&str] = &[
+    "id",
+    "name",
+    "label",
+    "system",
+    "is_alive",
+    "stop",
+    "kill",
+    "stopped",
+    "clone",
+    "clone_from",
+    "eq",
+    "ne",
+    "hash",
+    "into",
+    "try_into",
+    "to_owned",
+    "deref",
+];
+
+pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
+    let mut variants: HashMap<String, &Method<'_>> = HashMap::new();
+    for handler in &actor.handlers {
+        check_signature(cx, handler);
+        for arg in &handler.args {
+            match &arg.kind {
+                ArgKind::Context { .. } => check_context(cx, actor, arg),
+                _ => check_value(cx, arg),
+            }
+        }
+        check_context_count(cx, handler);
+        check_output(cx, &handler.output);
+        let name = handler.original.sig.ident.to_string();
+        if RESERVED.contains(&name.as_str()) {
+            cx.error_spanned_by(
+                &handler.original.sig.ident,
+                format!(
+                    "`{name}` is already a method of every `ActorRef`, which would hide this \
+                     handler; rename it (e.g. `{name}_now`)"
+                ),
+            );
+        }
+        let variant = variant_name(&handler.original.sig.ident).to_string();
+        if let Some(first) = variants.insert(variant, handler) {
+            cx.error_spanned_by(
+                &handler.original.sig.ident,
+                format!(
+                    "the handlers `{}` and `{name}` have the same message name; rename one",
+                    first.original.sig.ident
+                ),
+            );
+        }
+    }
+    for marker in [Marker::OnStart, Marker::OnStop, Marker::OnFailure] {
+        let mut hooks = actor.hooks(marker);
+        let Some(first) = hooks.next() else { continue };
+        for extra in hooks {
+            let mut error = syn::Error::new_spanned(
+                extra.attr,
+                format!(
+                    "an actor has one `#[{}]` hook, and `{}` is already it; merge the two methods",
+                    marker.name(),
+                    first.original.sig.ident
+                ),
+            );
+            error.combine(syn::Error::new_spanned(first.attr, "the first one is here"));
+            cx.syn_error(error);
+        }
+    }
+    for hook in &actor.hooks {
+        check_hook(cx, actor, hook);
+    }
+}
+
+/// Receiver, generics and qualifiers, for handlers and hooks alike.
+fn check_signature(cx: &Ctxt, method: &Method<'_>) {
+    let sig = &method.original.sig;
+    let what = if method.marker == Marker::Handler {
+        "a handler".to_owned()
+    } else {
+        format!("an `#[{}]` hook", method.marker.name())
+    };
+    match sig.receiver() {
+        None => cx.error_spanned_by(
+            &sig.ident,
+            format!("{what} is a method: add `&mut self` (or `&self`) as its first argument"),
+        ),
+        Some(r) if r.reference.is_none() || r.colon_token.is_some() => cx.error_spanned_by(
+            r,
+            format!(
+                "{what} borrows the actor, it cannot take it by value; write `&mut self` (or \
+                 `&self`)"
+            ),
+        ),
+        Some(_) => {}
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &sig.generics,
+            format!(
+                "{what} cannot have generic parameters of its own: its message type must be \
+                 known; put the parameter on the actor instead (`impl<T: Send + 'static> \
+                 Store<T>`)"
+            ),
+        );
+    }
+    qualifiers(cx, sig, &what);
+}
+
+fn qualifiers(cx: &Ctxt, sig: &Signature, what: &str) {
+    if let Some(c) = &sig.constness {
+        cx.error_spanned_by(c, format!("{what} cannot be `const`; remove it"));
+    }
+    if let Some(u) = &sig.unsafety {
+        cx.error_spanned_by(
+            u,
+            format!("{what} cannot be `unsafe`: messages call it; remove `unsafe`"),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(abi, format!("{what} cannot have an ABI; remove it"));
+    }
+    if let Some(v) = &sig.variadic {
+        cx.error_spanned_by(v, format!("{what} cannot be variadic"));
+    }
+}
+
+/// At most one context argument.
+fn check_context_count(cx: &Ctxt, method: &Method<'_>) {
+    let mut contexts = method
+        .args
+        .iter()
+        .filter(|a| matches!(a.kind, ArgKind::Context { .. }));
+    contexts.next();
+    for extra in contexts {
+        cx.error_spanned_by(
+            extra.ty,
+            "the context is passed once; remove this second `&mut Context<Self>` argument",
+        );
+    }
+}
+
+fn check_context(cx: &Ctxt, actor: &ActorImpl<'_>, arg: &Arg<'_>) {
+    let ArgKind::Context { mutable, actor: of } = &arg.kind else {
+        return;
+    };
+    if !mutable {
+        cx.error_spanned_by(
+            arg.ty,
+            "the context is passed mutably; write `ctx: &mut Context<Self>`",
+        );
+    }
+    let self_ty = actor.original.self_ty.to_token_stream().to_string();
+    match of {
+        Some(Type::Path(p)) if p.path.is_ident("Self") => {}
+        Some(ty) if ty.to_token_stream().to_string() == self_ty => {}
+        Some(ty) => cx.error_spanned_by(
+            ty,
+            format!(
+                "this is the context of another actor; a handler of `{}` gets \
+                 `&mut Context<Self>`",
+                actor.name
+            ),
+        ),
+        None => cx.error_spanned_by(arg.ty, "write the context as `&mut Context<Self>`"),
+    }
+}
+
+/// An argument moved into the message: owned, no `impl Trait`, no borrowed lifetimes.
+fn check_value(cx: &Ctxt, arg: &Arg<'_>) {
+    if let Type::Reference(r) = arg.ty {
+        cx.error_spanned_by(
+            arg.ty,
+            format!(
+                "handler arguments are moved into the message; take `{}` instead of `{}`",
+                owned_hint(&r.elem),
+                compact(arg.ty)
+            ),
+        );
+        return;
+    }
+    check_type(cx, arg.ty, "argument", "an owned type");
+}
+
+fn check_output(cx: &Ctxt, output: &Output<'_>) {
+    let Some(ty) = output.ty() else { return };
+    if let Type::Reference(r) = ty {
+        cx.error_spanned_by(
+            ty,
+            format!(
+                "a handler's reply is moved to the asker; return `{}` instead of `{}`",
+                owned_hint(&r.elem),
+                compact(ty)
+            ),
+        );
+        return;
+    }
+    check_type(cx, ty, "return type", "a concrete type");
+}
+
+/// `impl Trait` and borrowed lifetimes anywhere inside a message type.
+fn check_type(cx: &Ctxt, ty: &Type, what: &str, instead: &str) {
+    struct Finder<'c> {
+        cx: &'c Ctxt,
+        what: &'c str,
+        instead: &'c str,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_type_impl_trait(&mut self, t: &'ast TypeImplTrait) {
+            self.cx.error_spanned_by(
+                t,
+                format!(
+                    "`impl Trait` cannot be a handler {}: the message enum needs one type; use \
+                     {} or a `Box<dyn ..>`",
+                    self.what, self.instead
+                ),
+            );
+        }
+        fn visit_lifetime(&mut self, l: &'ast Lifetime) {
+            if l.ident != "static" {
+                self.cx.error_spanned_by(
+                    l,
+                    format!(
+                        "a handler {} cannot borrow: messages outlive the caller's stack; use \
+                         owned data or `'static`",
+                        self.what
+                    ),
+                );
+            }
+        }
+        fn visit_type(&mut self, t: &'ast Type) {
+            if let Type::Reference(r) = t
+                && r.lifetime.is_none()
+            {
+                self.cx.error_spanned_by(
+                    t,
+                    format!(
+                        "a handler {} cannot hold a reference; use `{}`",
+                        self.what,
+                        owned_hint(&r.elem)
+                    ),
+                );
+                return;
+            }
+            visit::visit_type(self, t);
+        }
+    }
+    Finder { cx, what, instead }.visit_type(ty);
+}
+
+/// What to write instead of `&T`.
+fn owned_hint(elem: &Type) -> String {
+    match elem {
+        Type::Path(p) if p.path.is_ident("str") => "String".to_owned(),
+        Type::Slice(s) => format!("Vec<{}>", compact(&s.elem)),
+        Type::TraitObject(_) => format!("Box<{}>", compact(elem)),
+        other => compact(other),
+    }
+}
+
+/// A type as a person would write it (`Vec<u8>`, not `Vec < u8 >`).
+fn compact(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace("& ", "&")
+        .replace(" ,", ",")
+}
+
+fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
+    check_signature(cx, hook);
+    let name = hook.marker.name();
+    let mut has_failure = false;
+    for arg in &hook.args {
+        match (&arg.kind, hook.marker) {
+            (ArgKind::Context { .. }, _) => check_context(cx, actor, arg),
+            (ArgKind::StopReason, Marker::OnStop) => {}
+            (ArgKind::Failure, Marker::OnFailure) => has_failure = true,
+            _ => {
+                let allowed = match hook.marker {
+                    Marker::OnStop => "`ctx: &mut Context<Self>` and `reason: &StopReason`",
+                    Marker::OnFailure => "`failure: &HandlerFailure` and `ctx: &mut Context<Self>`",
+                    _ => "`ctx: &mut Context<Self>`",
+                };
+                cx.error_spanned_by(
+                    arg.ty,
+                    format!("`#[{name}]` takes no such argument; it may take {allowed}"),
+                );
+            }
+        }
+    }
+    check_context_count(cx, hook);
+    match hook.marker {
+        Marker::OnFailure if !has_failure => cx.error_spanned_by(
+            &hook.original.sig,
+            "`#[on_failure]` decides about a failure; take `failure: &HandlerFailure` and \
+             return a `FailureAction`",
+        ),
+        Marker::OnStop if hook.output.ty().is_some() => cx.error_spanned_by(
+            &hook.original.sig.output,
+            "`#[on_stop]` returns nothing; remove the return type",
+        ),
+        _ => {}
+    }
+}

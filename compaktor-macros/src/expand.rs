@@ -1,0 +1,188 @@
+//! Generation, orchestrated: the user's impl (markers removed), then the message enum
+//! (`expand/message.rs`), the handler methods on `ActorRef` (`expand/client.rs`) and the `Actor`
+//! impl with its dispatch `match` (`expand/dispatch.rs`). Nothing here validates; `check` has.
+
+mod client;
+mod dispatch;
+mod message;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::ext::IdentExt;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Attribute, Ident, ImplItem, ItemImpl, Pat, Type, Visibility, parse_quote};
+
+use crate::ast::{ActorImpl, ArgKind, Method, Output};
+use crate::attr::Marker;
+
+/// The names of the generated items.
+pub(crate) struct Names {
+    pub(crate) message: Ident,
+    pub(crate) handlers: Ident,
+}
+
+/// What the three generators need to know about one handler.
+pub(crate) struct Plan<'a> {
+    pub(crate) method: &'a Method<'a>,
+    pub(crate) ident: &'a Ident,
+    pub(crate) name: String,
+    pub(crate) variant: Ident,
+    pub(crate) vis: &'a Visibility,
+    /// `#[doc]` and `#[cfg]` attributes, carried to the generated method.
+    pub(crate) docs: Vec<&'a Attribute>,
+    pub(crate) cfgs: Vec<&'a Attribute>,
+    /// The arguments moved into the message: a name for the `ActorRef` method, and the type
+    /// with `Self` spelled out.
+    pub(crate) values: Vec<(Ident, Type)>,
+    pub(crate) reply: Reply,
+}
+
+pub(crate) struct Reply {
+    /// Whether calling the method is an ask (else a tell).
+    pub(crate) asks: bool,
+    /// The type returned by the handler, `Self` spelled out.
+    pub(crate) returned: Option<Type>,
+    pub(crate) ok: TokenStream,
+    pub(crate) err: TokenStream,
+    pub(crate) is_result: bool,
+}
+
+pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
+    let names = Names {
+        message: format_ident!("{}Message", actor.name),
+        handlers: format_ident!("{}Handlers", actor.name),
+    };
+    let plans: Vec<Plan<'_>> = actor.handlers.iter().map(|h| plan(actor, h)).collect();
+    let user_impl = without_markers(actor.original);
+    let message = message::expand(actor, &names, &plans);
+    let client = client::expand(actor, &names, &plans);
+    let dispatch = dispatch::expand(actor, &names, &plans);
+    quote! {
+        #user_impl
+        #message
+        #client
+        #dispatch
+    }
+}
+
+fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
+    let self_ty = &*actor.original.self_ty;
+    let sig = &method.original.sig;
+    let values = method
+        .args
+        .iter()
+        .filter(|a| matches!(a.kind, ArgKind::Value))
+        .enumerate()
+        .map(|(i, arg)| (argument_name(arg.pat, i), replace_self(arg.ty, self_ty)))
+        .collect();
+    let infallible = quote!(::compaktor::__private::Infallible);
+    let reply = match &method.output {
+        Output::Unit => Reply {
+            asks: false,
+            returned: None,
+            ok: quote!(()),
+            err: infallible,
+            is_result: false,
+        },
+        Output::Value(ty) => {
+            let ty = replace_self(ty, self_ty);
+            Reply {
+                asks: true,
+                ok: ty.to_token_stream(),
+                returned: Some(ty),
+                err: infallible,
+                is_result: false,
+            }
+        }
+        Output::Result(ty) => {
+            let ty = replace_self(ty, self_ty);
+            Reply {
+                asks: true,
+                ok: quote!(<#ty as ::compaktor::__private::SplitResult>::Ok),
+                err: quote!(<#ty as ::compaktor::__private::SplitResult>::Err),
+                returned: Some(ty),
+                is_result: true,
+            }
+        }
+    };
+    Plan {
+        method,
+        ident: &sig.ident,
+        name: sig.ident.unraw().to_string(),
+        variant: variant_name(&sig.ident),
+        vis: &method.original.vis,
+        docs: attrs_named(&method.original.attrs, "doc"),
+        cfgs: attrs_named(&method.original.attrs, "cfg"),
+        values,
+        reply,
+    }
+}
+
+fn attrs_named<'a>(attrs: &'a [Attribute], name: &str) -> Vec<&'a Attribute> {
+    attrs.iter().filter(|a| a.path().is_ident(name)).collect()
+}
+
+/// The user's name for an argument (`n` in `n: u64` or `mut n: u64`), or `argN`.
+fn argument_name(pat: &Pat, index: usize) -> Ident {
+    match pat {
+        Pat::Ident(p) if p.subpat.is_none() => {
+            let ident = p.ident.unraw();
+            Ident::new_raw(&ident.to_string(), p.ident.span())
+        }
+        _ => format_ident!("arg{}", index),
+    }
+}
+
+/// `tick_later` → `TickLater`.
+pub(crate) fn variant_name(ident: &Ident) -> Ident {
+    let camel: String = ident
+        .unraw()
+        .to_string()
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect();
+    Ident::new(&camel, Span::call_site())
+}
+
+/// `Self` means the actor in the impl block, but the handler struct elsewhere: spell it out.
+pub(crate) fn replace_self(ty: &Type, self_ty: &Type) -> Type {
+    struct ReplaceSelf<'a>(&'a Type);
+    impl VisitMut for ReplaceSelf<'_> {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::Path(p) = ty
+                && p.qself.is_none()
+                && p.path.segments.first().is_some_and(|s| s.ident == "Self")
+            {
+                let self_ty = self.0;
+                if p.path.segments.len() == 1 {
+                    *ty = self_ty.clone();
+                } else {
+                    let rest = p.path.segments.iter().skip(1);
+                    *ty = parse_quote!(<#self_ty> #(:: #rest)*);
+                }
+                return;
+            }
+            visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    ReplaceSelf(self_ty).visit_type_mut(&mut ty);
+    ty
+}
+
+/// The user's impl block without the marker attributes `#[actor]` consumed.
+pub(crate) fn without_markers(item: &ItemImpl) -> ItemImpl {
+    let mut item = item.clone();
+    for impl_item in &mut item.items {
+        if let ImplItem::Fn(method) = impl_item {
+            method.attrs.retain(|a| Marker::of(a).is_none());
+        }
+    }
+    item
+}

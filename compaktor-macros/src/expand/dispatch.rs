@@ -1,0 +1,143 @@
+//! Generates the `Actor` impl: the dispatch `match` from message variant to handler call, the
+//! hooks, and the mailbox option.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{Names, Plan};
+use crate::ast::{ActorImpl, ArgKind, Method};
+use crate::attr::{MailboxOption, Marker};
+
+pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -> TokenStream {
+    let self_ty = &actor.original.self_ty;
+    let (message, handlers) = (&names.message, &names.handlers);
+    let (impl_generics, ty_generics, where_clause) = actor.original.generics.split_for_impl();
+
+    let arms = plans.iter().map(|plan| arm(actor, names, plan));
+    let phantom_arm = (!actor.original.generics.params.is_empty()).then(|| {
+        quote!(#message::__CompaktorPhantom(__compaktor_never, _) => match __compaktor_never {},)
+    });
+    let mailbox = actor.options.mailbox.as_ref().map(|m| {
+        let value = match m {
+            MailboxOption::Bounded(n) => quote!(::compaktor::Mailbox::bounded(#n)),
+            MailboxOption::Unbounded => quote!(::compaktor::Mailbox::unbounded()),
+        };
+        quote!(const MAILBOX: ::compaktor::Mailbox = #value;)
+    });
+    let hooks = [Marker::OnStart, Marker::OnStop, Marker::OnFailure]
+        .into_iter()
+        .filter_map(|marker| actor.hooks(marker).next().map(|hook| hook_fn(actor, hook)));
+
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::compaktor::Actor for #self_ty #where_clause {
+            type Message = #message #ty_generics;
+            type Handlers = #handlers #ty_generics;
+            #mailbox
+
+            #[allow(unused_variables, clippy::unit_arg)]
+            fn handle(
+                &mut self,
+                __compaktor_message: Self::Message,
+                __compaktor_ctx: &mut ::compaktor::Context<Self>,
+            ) -> impl ::compaktor::__private::Future<Output = ::compaktor::__private::Outcome>
+                   + ::core::marker::Send
+            {
+                async move {
+                    match __compaktor_message {
+                        #(#arms)*
+                        #phantom_arm
+                    }
+                }
+            }
+
+            #(#hooks)*
+        }
+    }
+}
+
+/// `CounterMessage::Add(a0, reply) => dispatch("add", reply, async move { .. }).await,`
+fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream {
+    let message = &names.message;
+    let (variant, cfgs, name) = (&plan.variant, &plan.cfgs, &plan.name);
+    let bindings: Vec<_> = (0..plan.values.len())
+        .map(|i| format_ident!("__compaktor_arg{}", i))
+        .collect();
+    let call = call(actor, plan.method, &bindings);
+    let result = if plan.reply.is_result {
+        quote!(::compaktor::__private::SplitResult::into_result(#call))
+    } else {
+        let err = &plan.reply.err;
+        quote!(::compaktor::__private::Result::Ok::<_, #err>(#call))
+    };
+    quote! {
+        #(#cfgs)*
+        #message::#variant(#(#bindings,)* __compaktor_reply) => {
+            ::compaktor::__private::dispatch(#name, __compaktor_reply, async move { #result })
+                .await
+        }
+    }
+}
+
+/// `<Counter>::add(self, __compaktor_arg0, __compaktor_ctx).await`: arguments in the user's
+/// order, the context (and a hook's reason or failure) where the user put them.
+fn call(actor: &ActorImpl<'_>, method: &Method<'_>, bindings: &[syn::Ident]) -> TokenStream {
+    let self_ty = &actor.original.self_ty;
+    let ident = &method.original.sig.ident;
+    let mut values = bindings.iter();
+    let args = method.args.iter().map(|arg| match arg.kind {
+        ArgKind::Value => {
+            let binding = values.next();
+            quote!(#binding)
+        }
+        ArgKind::Context { .. } => quote!(__compaktor_ctx),
+        ArgKind::StopReason => quote!(__compaktor_reason),
+        ArgKind::Failure => quote!(__compaktor_failure),
+    });
+    let awaited = method
+        .original
+        .sig
+        .asyncness
+        .is_some()
+        .then(|| quote!(.await));
+    quote!(<#self_ty>::#ident(self, #(#args),*) #awaited)
+}
+
+fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
+    let call = call(actor, hook, &[]);
+    match hook.marker {
+        Marker::OnStart => quote! {
+            #[allow(unused_variables)]
+            fn on_start(
+                &mut self,
+                __compaktor_ctx: &mut ::compaktor::Context<Self>,
+            ) -> impl ::compaktor::__private::Future<
+                Output = ::compaktor::__private::Result<(), ::std::string::String>,
+            > + ::core::marker::Send {
+                async move { ::compaktor::__private::HookResult::into_start_result(#call) }
+            }
+        },
+        Marker::OnStop => quote! {
+            #[allow(unused_variables)]
+            fn on_stop(
+                &mut self,
+                __compaktor_ctx: &mut ::compaktor::Context<Self>,
+                __compaktor_reason: &::compaktor::StopReason,
+            ) -> impl ::compaktor::__private::Future<Output = ()> + ::core::marker::Send {
+                async move { #call }
+            }
+        },
+        Marker::OnFailure => quote! {
+            #[allow(unused_variables)]
+            fn on_failure(
+                &mut self,
+                __compaktor_ctx: &mut ::compaktor::Context<Self>,
+                __compaktor_failure: &::compaktor::HandlerFailure,
+            ) -> impl ::compaktor::__private::Future<Output = ::compaktor::FailureAction>
+                   + ::core::marker::Send {
+                async move { #call }
+            }
+        },
+        Marker::Handler => TokenStream::new(),
+    }
+}

@@ -1,0 +1,185 @@
+//! Procedural macros for [CompAktor](https://docs.rs/compaktor). Use them through the
+//! `compaktor` crate (`use compaktor::prelude::*;`), not directly: the generated code names
+//! `::compaktor::…` paths.
+//!
+//! The crate is split the way serde_derive and thiserror are: `attr` parses options, `ast`
+//! builds a typed model of the impl block, `check` reports every mistake at the user's span
+//! (collected in `ctxt`), `expand` generates, and `fallback` keeps the user's code compiling
+//! around the errors.
+#![forbid(unsafe_code)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+mod fallback;
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
+use syn::Item;
+
+use crate::ctxt::Ctxt;
+
+/// Turns an `impl` block into an actor: its `#[handler]` methods become messages.
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// struct Counter { total: u64 }
+///
+/// #[actor(mailbox = 64)]
+/// impl Counter {
+///     /// Returns `()`: calling it on the ref is a tell.
+///     #[handler]
+///     async fn add(&mut self, n: u64) { self.total += n; }
+///
+///     /// Returns a value: calling it is an ask.
+///     #[handler]
+///     fn total(&self) -> u64 { self.total }
+///
+///     fn helper(&self) {} // not a handler: left alone
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let system = ActorSystem::new("doc");
+/// # let counter = system.spawn(Counter { total: 0 });
+/// # counter.add(1).await.unwrap();
+/// # assert_eq!(counter.total().await.unwrap(), 1);
+/// # }
+/// ```
+///
+/// # Options
+/// - `mailbox = N`: a bounded mailbox of `N` messages (the default is 1024);
+/// - `mailbox = unbounded`: no limit.
+///
+/// # Handlers
+/// A `#[handler]` method takes `&mut self` or `&self`, then owned arguments (they are moved into
+/// the message, so they must be `Send + 'static`), and optionally `ctx: &mut Context<Self>`
+/// anywhere among them. It may be `async` or not.
+/// - returning nothing: the method on the ref returns a `Tell` (`.await` enqueues it,
+///   `.ask().await` waits until it has been handled);
+/// - returning `T`: an `Ask<.., T, Infallible>`;
+/// - returning `Result<T, E>` (also through an alias such as `io::Result<T>`): an
+///   `Ask<.., T, E>`, whose `Err` arrives as `AskError::Handler(e)`. `E` must be `Display`.
+///
+/// # Hooks
+/// - `#[on_start]`: `(&mut self[, ctx])`, returning `()` or `Result<(), E: Display>`; an `Err`
+///   means the actor never runs.
+/// - `#[on_stop]`: `(&mut self[, ctx][, reason: &StopReason])`; runs once, whatever the reason.
+/// - `#[on_failure]`: `(&mut self, failure: &HandlerFailure[, ctx]) -> FailureAction`; called
+///   when a told handler returns `Err` (the default stops the actor).
+///
+/// # Expands to
+/// For `impl Counter`, besides the impl itself (markers removed):
+/// ```text
+/// #[doc(hidden)] pub enum CounterMessage { Add(u64, Option<ReplyTo<(), Infallible>>), Total(..) }
+/// pub struct CounterHandlers { .. }      // ActorRef<Counter> derefs to it
+/// impl CounterHandlers {
+///     fn add(&self, n: u64) -> Tell<'_, Counter> { .. }
+///     fn total(&self) -> Ask<'_, Counter, u64, Infallible> { .. }
+/// }
+/// impl Actor for Counter {
+///     type Message = CounterMessage;
+///     type Handlers = CounterHandlers;
+///     const MAILBOX: Mailbox = Mailbox::bounded(64);
+///     async fn handle(&mut self, msg, ctx) -> Outcome {
+///         match msg { CounterMessage::Add(n, reply) => dispatch("add", reply, ..).await, .. }
+///     }
+/// }
+/// ```
+/// The generated methods keep the handler's visibility and doc comments.
+#[proc_macro_attribute]
+pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand_actor(args.into(), input.into()).into()
+}
+
+fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
+    let cx = Ctxt::new();
+    let options = attr::ActorOptions::from_args(&cx, args);
+    let item: Item = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(e) => {
+            let _ = cx.check();
+            let error = e.to_compile_error();
+            return quote!(#error #input);
+        }
+    };
+    let Item::Impl(item_impl) = item else {
+        cx.error_spanned_by(
+            not_an_impl_span(&item),
+            "`#[actor]` goes on the `impl` block that holds the handlers: \
+             `#[actor] impl Counter { .. }`",
+        );
+        let errors = cx.check().expect_err("an error was just reported");
+        let errors = errors.to_compile_error();
+        return quote!(#errors #item);
+    };
+    if let Some((_, path, _)) = &item_impl.trait_ {
+        cx.error_spanned_by(
+            path,
+            "`#[actor]` goes on the inherent impl block with the handlers (`impl Counter { .. }`), \
+             not on a trait impl",
+        );
+        let errors = cx.check().expect_err("an error was just reported");
+        return fallback::fallback(Some(&item_impl), errors);
+    }
+    let actor = ast::ActorImpl::from_syn(&cx, options, &item_impl);
+    if let Some(actor) = &actor {
+        check::check(&cx, actor);
+    }
+    match (cx.check(), actor) {
+        (Ok(()), Some(actor)) => expand::expand(&actor),
+        (Err(errors), _) => fallback::fallback(Some(&item_impl), errors),
+        (Ok(()), None) => unreachable!("from_syn reports why it built no model"),
+    }
+}
+
+/// Where to point when `#[actor]` is on something else: its keyword and name.
+fn not_an_impl_span(item: &Item) -> TokenStream2 {
+    match item {
+        Item::Struct(s) => {
+            let (keyword, ident) = (&s.struct_token, &s.ident);
+            quote!(#keyword #ident)
+        }
+        _ => quote!(#item),
+    }
+}
+
+/// Marks a method of an `#[actor]` impl block as a message handler. See [`actor`].
+///
+/// On its own (outside an `#[actor]` block) it is an error.
+#[proc_macro_attribute]
+pub fn handler(_args: TokenStream, input: TokenStream) -> TokenStream {
+    misplaced("handler", input)
+}
+
+/// Marks the start hook of an `#[actor]` impl block. See [`actor`].
+#[proc_macro_attribute]
+pub fn on_start(_args: TokenStream, input: TokenStream) -> TokenStream {
+    misplaced("on_start", input)
+}
+
+/// Marks the stop hook of an `#[actor]` impl block. See [`actor`].
+#[proc_macro_attribute]
+pub fn on_stop(_args: TokenStream, input: TokenStream) -> TokenStream {
+    misplaced("on_stop", input)
+}
+
+/// Marks the failure hook of an `#[actor]` impl block. See [`actor`].
+#[proc_macro_attribute]
+pub fn on_failure(_args: TokenStream, input: TokenStream) -> TokenStream {
+    misplaced("on_failure", input)
+}
+
+/// `#[actor]` removes its markers before they expand, so a marker that expands is misplaced.
+fn misplaced(name: &str, input: TokenStream) -> TokenStream {
+    let message = format!(
+        "`#[{name}]` only works on a method inside an `#[actor]` impl block; add `#[actor]` \
+         above the `impl` block that holds this method"
+    );
+    let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+    let input = TokenStream2::from(input);
+    quote!(#error #input).into()
+}

@@ -1,0 +1,99 @@
+//! The [`Actor`] trait and actor identity. The trait is written by `#[actor]`; what a handler
+//! does with a message lives in `dispatch`, how the actor runs lives in `runner`.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::__private::{Handlers, Message, Outcome};
+use crate::{Context, FailureAction, HandlerFailure, Mailbox, StopReason};
+
+/// A unique number for every actor spawned in this process.
+///
+/// ```
+/// # use compaktor::prelude::*;
+/// # struct Idle;
+/// # #[actor] impl Idle {}
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let system = ActorSystem::new("ids");
+/// let a = system.spawn(Idle);
+/// let b = system.spawn(Idle);
+/// assert_ne!(a.id(), b.id());
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActorId(pub(crate) u64);
+
+impl ActorId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// An actor: state that handles one message at a time.
+///
+/// Do not implement this by hand: put [`#[actor]`](macro@crate::actor) on the impl block that holds
+/// your `#[handler]` methods, and it writes this impl, the message enum and the typed methods on
+/// [`ActorRef`](crate::ActorRef). The hooks below are filled from `#[on_start]`, `#[on_stop]` and
+/// `#[on_failure]` methods of that block.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor",
+    label = "not an actor",
+    note = "put `#[actor]` on an `impl {Self} {{ .. }}` block that has `#[handler]` methods"
+)]
+pub trait Actor: Sized + Send + 'static {
+    /// The message enum generated from the handlers.
+    #[doc(hidden)]
+    type Message: Message;
+    /// The generated struct whose methods an `ActorRef<Self>` derefs to.
+    #[doc(hidden)]
+    type Handlers: Handlers<Self>;
+
+    /// The mailbox used when the spawn does not choose one (`#[actor(mailbox = N)]`).
+    const MAILBOX: Mailbox = Mailbox::DEFAULT;
+
+    /// Handles one message. Generated: a `match` over [`Self::Message`].
+    #[doc(hidden)]
+    fn handle(
+        &mut self,
+        message: Self::Message,
+        ctx: &mut Context<Self>,
+    ) -> impl Future<Output = Outcome> + Send;
+
+    /// Runs before the first message; an error ends the actor before it handles anything and is
+    /// reported by [`ActorBuilder::start`](crate::ActorBuilder::start).
+    fn on_start(
+        &mut self,
+        ctx: &mut Context<Self>,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Runs once when the actor stops, for any reason (also after a panic or a kill).
+    fn on_stop(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reason: &StopReason,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, reason);
+        async {}
+    }
+
+    /// Decides what happens after a told handler returned `Err`. The default stops the actor with
+    /// [`StopReason::Failed`].
+    fn on_failure(
+        &mut self,
+        ctx: &mut Context<Self>,
+        failure: &HandlerFailure,
+    ) -> impl Future<Output = FailureAction> + Send {
+        let _ = (ctx, failure);
+        async { FailureAction::Stop }
+    }
+}

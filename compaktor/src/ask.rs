@@ -1,0 +1,308 @@
+//! [`Ask`]: a handler call whose result comes back, with an optional timeout. Enqueuing is shared
+//! with `tell`; producing the reply lives in `dispatch`.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Sleep;
+
+use crate::actor_ref::{RefCore, Refused, Shared, current_actor};
+use crate::dead_letter::DeadLetterReason;
+use crate::dispatch::{ReplyFailure, ReplyReceiver};
+use crate::mailbox::Envelope;
+use crate::tell::{Sending, reply_slot};
+use crate::{Actor, ActorLabel, AskError, Tell};
+
+/// A handler call whose result comes back: what the generated method of a handler that returns
+/// a value gives you.
+///
+/// `.await` resolves with the handler's value, or an [`AskError`]: the handler's own `Err`, a
+/// stopped or panicked actor, or a [timeout](Ask::timeout). An ask never hangs on a dead actor.
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// struct Thermometer;
+///
+/// #[actor]
+/// impl Thermometer {
+///     #[handler]
+///     async fn celsius(&self) -> f32 { 21.5 }
+///     #[handler]
+///     async fn slow(&self) -> f32 {
+///         tokio::time::sleep(Duration::from_secs(60)).await;
+///         0.0
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = ActorSystem::new("weather");
+/// let t = system.spawn(Thermometer);
+/// assert_eq!(t.celsius().await?, 21.5);
+/// let late = t.slow().timeout(Duration::from_millis(10)).await;
+/// assert!(matches!(late, Err(AskError::Timeout { .. })));
+/// # Ok(()) }
+/// ```
+#[must_use = "an `Ask` does nothing until it is awaited or sent"]
+pub struct Ask<'a, A: Actor, R, E> {
+    core: &'a RefCore<A>,
+    handler: &'static str,
+    message: A::Message,
+    reply: ReplyReceiver<R, E>,
+    timeout: Option<Duration>,
+}
+
+impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
+    #[doc(hidden)]
+    pub fn __new(
+        core: &'a RefCore<A>,
+        handler: &'static str,
+        message: A::Message,
+        reply: ReplyReceiver<R, E>,
+    ) -> Self {
+        Ask {
+            core,
+            handler,
+            message,
+            reply,
+            timeout: None,
+        }
+    }
+
+    /// The handler this message calls.
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+
+    /// Gives up with [`AskError::Timeout`] if there is no reply within `after` (counted from the
+    /// first poll, and covering the wait for mailbox room). The actor is not interrupted; its
+    /// late reply goes nowhere.
+    pub fn timeout(mut self, after: Duration) -> Self {
+        self.timeout = Some(after);
+        self
+    }
+
+    /// Sends without waiting for the result. An `Err` from the handler then goes to the actor's
+    /// failure hook, as for any tell.
+    pub fn tell(mut self) -> Tell<'a, A, R, E> {
+        *reply_slot::<A, R, E>(&mut self.message) = None;
+        Tell::__new(self.core, self.handler, self.message)
+    }
+
+    /// Enqueues without waiting for room, and gives back the [`PendingReply`] to await.
+    ///
+    /// # Errors
+    /// [`AskError::Full`] or [`AskError::Stopped`]; the message is counted as a dead letter.
+    pub fn try_send(self) -> Result<PendingReply<R, E>, AskError<E>> {
+        let shared = &self.core.shared;
+        match shared.try_enqueue(Envelope::Message(self.message), self.handler) {
+            Ok(()) => Ok(PendingReply {
+                actor: shared.cell.label.clone(),
+                handler: self.handler,
+                reply: self.reply,
+                timeout: self.timeout,
+                sleep: None,
+            }),
+            Err(Refused::Failed(e)) => Err(e.into()),
+            Err(Refused::Full(_)) => Err(shared.full_error(self.handler).into()),
+        }
+    }
+
+    /// Asks from a thread that is not running async code, blocking it until the reply arrives.
+    /// The timeout, if one was set, is not applied here.
+    ///
+    /// # Errors
+    /// As for `.await`, except [`AskError::Timeout`].
+    ///
+    /// # Panics
+    /// When called from async code (tokio's rule for blocking calls): use `.await` there.
+    pub fn blocking(self) -> Result<R, AskError<E>> {
+        let shared = &self.core.shared;
+        shared.enqueue_blocking(Envelope::Message(self.message), self.handler)?;
+        to_ask_result(&shared.cell.label, self.handler, self.reply.blocking_recv())
+    }
+}
+
+fn to_ask_result<R, E>(
+    actor: &ActorLabel,
+    handler: &'static str,
+    received: Result<Result<R, ReplyFailure<E>>, oneshot::error::RecvError>,
+) -> Result<R, AskError<E>> {
+    match received {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(ReplyFailure::Handler(e))) => Err(AskError::Handler(e)),
+        Ok(Err(ReplyFailure::Panicked(message))) => Err(AskError::Panicked {
+            actor: actor.clone(),
+            handler,
+            message,
+        }),
+        Err(_) => Err(AskError::Stopped {
+            actor: actor.clone(),
+            handler,
+        }),
+    }
+}
+
+impl<A: Actor, R, E> fmt::Debug for Ask<'_, A, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ask")
+            .field("actor", &self.core)
+            .field("handler", &self.handler)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> IntoFuture for Ask<'a, A, R, E> {
+    type Output = Result<R, AskError<E>>;
+    type IntoFuture = AskFuture<'a, A, R, E>;
+
+    fn into_future(self) -> AskFuture<'a, A, R, E> {
+        let shared = &*self.core.shared;
+        AskFuture {
+            send: Some(Sending::new(
+                shared,
+                self.handler,
+                Envelope::Message(self.message),
+            )),
+            shared,
+            handler: self.handler,
+            reply: self.reply,
+            timeout: self.timeout,
+            sleep: None,
+        }
+    }
+}
+
+/// The future of an awaited [`Ask`].
+///
+/// # Cancel safety
+/// Dropping it gives up on the reply; the message may already be queued and will still be
+/// handled.
+#[must_use = "futures do nothing unless polled"]
+pub struct AskFuture<'a, A: Actor, R, E> {
+    send: Option<Sending<'a, A>>,
+    shared: &'a Shared<A>,
+    handler: &'static str,
+    reply: ReplyReceiver<R, E>,
+    timeout: Option<Duration>,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl<A: Actor, R, E> fmt::Debug for AskFuture<'_, A, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AskFuture")
+            .field("handler", &self.handler)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the deadline on first poll, and reports whether it has passed.
+fn poll_deadline(
+    timeout: Option<Duration>,
+    sleep: &mut Option<Pin<Box<Sleep>>>,
+    cx: &mut Context<'_>,
+) -> bool {
+    let Some(after) = timeout else { return false };
+    let sleep = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(after)));
+    sleep.as_mut().poll(cx).is_ready()
+}
+
+impl<A: Actor, R: Send + 'static, E: Send + 'static> Future for AskFuture<'_, A, R, E> {
+    type Output = Result<R, AskError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(send) = &mut this.send {
+            if current_actor() == Some(this.shared.cell.id()) {
+                this.send = None;
+                this.shared
+                    .cell
+                    .dead_letter(this.handler, DeadLetterReason::WouldDeadlock);
+                return Poll::Ready(Err(AskError::SelfAsk {
+                    actor: this.shared.cell.label.clone(),
+                    handler: this.handler,
+                }));
+            }
+            match send.poll_send(cx) {
+                Poll::Ready(Ok(())) => this.send = None,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => {
+                    if poll_deadline(this.timeout, &mut this.sleep, cx) {
+                        return Poll::Ready(Err(timeout_error(
+                            &this.shared.cell.label,
+                            this.handler,
+                            this.timeout,
+                        )));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+        if let Poll::Ready(received) = Pin::new(&mut this.reply).poll(cx) {
+            return Poll::Ready(to_ask_result(
+                &this.shared.cell.label,
+                this.handler,
+                received,
+            ));
+        }
+        if poll_deadline(this.timeout, &mut this.sleep, cx) {
+            return Poll::Ready(Err(timeout_error(
+                &this.shared.cell.label,
+                this.handler,
+                this.timeout,
+            )));
+        }
+        Poll::Pending
+    }
+}
+
+fn timeout_error<E>(
+    actor: &ActorLabel,
+    handler: &'static str,
+    after: Option<Duration>,
+) -> AskError<E> {
+    AskError::Timeout {
+        actor: actor.clone(),
+        handler,
+        after: after.unwrap_or_default(),
+    }
+}
+
+/// The reply of an ask that [`Ask::try_send`] already queued. Await it for the result.
+#[must_use = "futures do nothing unless polled"]
+pub struct PendingReply<R, E> {
+    actor: ActorLabel,
+    handler: &'static str,
+    reply: ReplyReceiver<R, E>,
+    timeout: Option<Duration>,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl<R, E> fmt::Debug for PendingReply<R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingReply")
+            .field("actor", &self.actor)
+            .field("handler", &self.handler)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R, E> Future for PendingReply<R, E> {
+    type Output = Result<R, AskError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Poll::Ready(received) = Pin::new(&mut this.reply).poll(cx) {
+            return Poll::Ready(to_ask_result(&this.actor, this.handler, received));
+        }
+        if poll_deadline(this.timeout, &mut this.sleep, cx) {
+            return Poll::Ready(Err(timeout_error(&this.actor, this.handler, this.timeout)));
+        }
+        Poll::Pending
+    }
+}

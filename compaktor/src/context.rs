@@ -1,0 +1,186 @@
+//! [`Context`]: what a handler or hook can do besides changing its own state: reach its own
+//! ref and system, stop, start timers and streams, and run blocking work. The message loop that
+//! owns the context lives in `runner`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use tokio::task::JoinSet;
+
+use crate::actor_ref::{RefCore, Shared};
+use crate::timer::{self, MissedTick, TaskHandle};
+use crate::{Actor, ActorId, ActorRef, ActorSystem, Tell};
+
+/// Handed to handlers (take `ctx: &mut Context<Self>` as an argument) and hooks.
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// struct Blinker { blinks: u32 }
+///
+/// #[actor]
+/// impl Blinker {
+///     #[on_start]
+///     fn start(&mut self, ctx: &mut Context<Self>) {
+///         ctx.every(Duration::from_millis(500), |me| me.blink());
+///     }
+///
+///     #[handler]
+///     fn blink(&mut self, ctx: &mut Context<Self>) {
+///         self.blinks += 1;
+///         if self.blinks == 3 {
+///             ctx.stop();
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let system = ActorSystem::new("lights");
+/// let blinker = system.spawn(Blinker { blinks: 0 });
+/// assert_eq!(blinker.stopped().await, StopReason::Stopped); // after 1.5 s of (paused) time
+/// # }
+/// ```
+pub struct Context<A: Actor> {
+    shared: Arc<Shared<A>>,
+    tasks: JoinSet<()>,
+    stop_requested: bool,
+}
+
+impl<A: Actor> Context<A> {
+    pub(crate) fn new(shared: Arc<Shared<A>>) -> Self {
+        Context {
+            shared,
+            tasks: JoinSet::new(),
+            stop_requested: false,
+        }
+    }
+
+    /// This actor's id.
+    pub fn id(&self) -> ActorId {
+        self.shared.cell.id()
+    }
+
+    /// This actor's name, if it was given one.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.cell.label.name.as_deref()
+    }
+
+    /// A reference to this actor, to hand to others. Keeping it inside the actor's own state
+    /// keeps the actor alive until it stops itself.
+    pub fn actor_ref(&self) -> ActorRef<A> {
+        ActorRef::from_core(RefCore::new(self.shared.clone()))
+    }
+
+    /// The system this actor runs in.
+    pub fn system(&self) -> &ActorSystem {
+        &self.shared.cell.system
+    }
+
+    /// Stops this actor once the current handler returns. Messages still queued are not handled
+    /// and are counted as dead letters (use `actor_ref().stop()` to handle them first).
+    pub fn stop(&mut self) {
+        self.stop_requested = true;
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop_requested
+    }
+
+    /// Sends a message to this actor after `delay`: `make` builds it from the actor's own ref,
+    /// e.g. `ctx.send_after(delay, |me| me.retry())`.
+    pub fn send_after<F, R, E>(&mut self, delay: Duration, make: F) -> TaskHandle
+    where
+        F: for<'r> FnOnce(&'r ActorRef<A>) -> Tell<'r, A, R, E> + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        timer::start(&mut self.tasks, &self.shared, move |source| {
+            timer::once(source, delay, make)
+        })
+    }
+
+    /// Sends a message to this actor every `period`, the first one `period` from now. Missed
+    /// ticks are skipped; see [`every_with`](Context::every_with) to choose.
+    pub fn every<F, R, E>(&mut self, period: Duration, make: F) -> TaskHandle
+    where
+        F: for<'r> FnMut(&'r ActorRef<A>) -> Tell<'r, A, R, E> + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        self.every_with(period, MissedTick::default(), make)
+    }
+
+    /// Like [`every`](Context::every), with a policy for missed ticks.
+    ///
+    /// # Panics
+    /// If `period` is zero.
+    pub fn every_with<F, R, E>(
+        &mut self,
+        period: Duration,
+        missed: MissedTick,
+        make: F,
+    ) -> TaskHandle
+    where
+        F: for<'r> FnMut(&'r ActorRef<A>) -> Tell<'r, A, R, E> + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        assert!(
+            !period.is_zero(),
+            "a timer period must be greater than zero"
+        );
+        timer::start(&mut self.tasks, &self.shared, move |source| {
+            timer::every(source, period, missed, make)
+        })
+    }
+
+    /// Turns each item of `stream` (a sensor's readings) into a message to this actor, in
+    /// order. A full mailbox slows the stream down (backpressure). Ends with the stream, on
+    /// [`TaskHandle::cancel`], or when the actor stops.
+    pub fn attach_stream<S, F, R, E>(&mut self, stream: S, make: F) -> TaskHandle
+    where
+        S: Stream + Send + 'static,
+        S::Item: Send,
+        F: for<'r> FnMut(&'r ActorRef<A>, S::Item) -> Tell<'r, A, R, E> + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        timer::start(&mut self.tasks, &self.shared, move |source| {
+            timer::stream(source, stream, make)
+        })
+    }
+
+    /// Runs blocking work (a bus transfer, a file, heavy maths) on tokio's blocking pool, so
+    /// other actors keep running. This actor waits for it: it handles one message at a time.
+    ///
+    /// A panic in `work` is a panic of the handler that awaited it. If the actor is killed
+    /// meanwhile, the work still runs to its end on the pool.
+    pub async fn blocking<T, F>(&self, work: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(value) => value,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("blocking work was cancelled: {e}"),
+        }
+    }
+
+    /// Ends every timer and stream of this actor.
+    pub(crate) fn cancel_tasks(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+impl<A: Actor> fmt::Debug for Context<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("actor", &self.shared.cell.label)
+            .field("tasks", &self.tasks.len())
+            .field("stop_requested", &self.stop_requested)
+            .finish()
+    }
+}

@@ -1,0 +1,173 @@
+//! The runtime side of what `#[actor]` generates: the message trait, the reply channel, and
+//! [`dispatch`], which runs one handler call, catches its panic and routes its result. Nothing
+//! here is public API; the macro reaches it through `compaktor::__private`.
+
+use std::any::Any;
+use std::fmt::Display;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use tokio::sync::oneshot;
+
+use crate::HandlerFailure;
+use crate::stop::panic_message;
+
+/// The generated message enum of an actor.
+#[doc(hidden)]
+pub trait Message: Send + 'static {
+    /// The handler this message calls, for logs, errors and dead letters.
+    fn handler_name(&self) -> &'static str;
+    /// The message's `Option<ReplyTo<R, E>>`, so `Tell::ask` / `Ask::tell` can set or clear it.
+    fn reply_slot(&mut self) -> &mut dyn Any;
+}
+
+/// What the failed side of a reply carries.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ReplyFailure<E> {
+    Handler(E),
+    Panicked(String),
+}
+
+#[doc(hidden)]
+pub type ReplyReceiver<R, E> = oneshot::Receiver<Result<R, ReplyFailure<E>>>;
+
+/// Where a handler's result goes when it was asked.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ReplyTo<R, E> {
+    tx: oneshot::Sender<Result<R, ReplyFailure<E>>>,
+}
+
+/// A new reply channel for one ask.
+#[doc(hidden)]
+pub fn reply_channel<R, E>() -> (ReplyTo<R, E>, ReplyReceiver<R, E>) {
+    let (tx, rx) = oneshot::channel();
+    (ReplyTo { tx }, rx)
+}
+
+/// How one handler call ended, for the actor loop.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Outcome {
+    /// Handled (an asked `Err` went back to the asker).
+    Done,
+    /// A told handler returned `Err`: the failure hook decides.
+    Failed(HandlerFailure),
+    /// The handler panicked: the actor stops.
+    Panicked {
+        /// The handler.
+        handler: &'static str,
+        /// The panic message.
+        message: String,
+    },
+}
+
+/// Runs one handler call: catches a panic, sends the result to the asker if there is one, and
+/// turns a told `Err` into [`Outcome::Failed`].
+#[doc(hidden)]
+pub async fn dispatch<R, E, F>(
+    handler: &'static str,
+    reply: Option<ReplyTo<R, E>>,
+    call: F,
+) -> Outcome
+where
+    F: Future<Output = Result<R, E>>,
+    E: Display + Send + Sync + 'static,
+{
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(Ok(value)) => {
+            if let Some(reply) = reply {
+                // The asker may have given up (timeout); its reply then goes nowhere.
+                let _ = reply.tx.send(Ok(value));
+            }
+            Outcome::Done
+        }
+        Ok(Err(error)) => match reply {
+            Some(reply) => {
+                let _ = reply.tx.send(Err(ReplyFailure::Handler(error)));
+                Outcome::Done
+            }
+            None => Outcome::Failed(HandlerFailure::new(handler, error)),
+        },
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            if let Some(reply) = reply {
+                let _ = reply.tx.send(Err(ReplyFailure::Panicked(message.clone())));
+            }
+            Outcome::Panicked { handler, message }
+        }
+    }
+}
+
+/// Splits a handler's `Result<T, E>` return type (also through aliases such as `io::Result<T>`)
+/// into its reply and error types.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`",
+    note = "a handler whose return type is spelled `Result<..>` must return a `core::result::Result`"
+)]
+pub trait SplitResult {
+    type Ok;
+    type Err;
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E> SplitResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// What a start hook may return: nothing, or `Result<(), E>` with a displayable `E`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a start hook returns `()` or `Result<(), E>` where `E: Display`, not `{Self}`",
+    label = "unsupported start hook return type"
+)]
+pub trait HookResult {
+    fn into_start_result(self) -> Result<(), String>;
+}
+
+impl HookResult for () {
+    fn into_start_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: Display> HookResult for Result<(), E> {
+    fn into_start_result(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// Checked for each handler argument and reply: messages cross threads.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to an actor: it is not `Send + 'static`",
+    label = "not `Send + 'static`",
+    note = "handler arguments and replies move between threads; use `Arc` instead of `Rc`, \
+            `Mutex` instead of `RefCell`, and owned data instead of borrowed"
+)]
+pub trait AssertMessageSend: Send + 'static {}
+impl<T: Send + 'static> AssertMessageSend for T {}
+
+#[doc(hidden)]
+pub fn assert_message_send<T: AssertMessageSend>() {}
+
+/// Checked for the error type of a handler returning `Result<T, E>`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the handler error type `{Self}` must be `Display + Send + Sync + 'static`",
+    label = "not `Display + Send + Sync + 'static`",
+    note = "a told handler's `Err` is logged and handed to the failure hook as text; \
+            derive it with `thiserror::Error` or implement `Display`"
+)]
+pub trait AssertHandlerError: Display + Send + Sync + 'static {}
+impl<T: Display + Send + Sync + 'static> AssertHandlerError for T {}
+
+#[doc(hidden)]
+pub fn assert_handler_error<T: AssertHandlerError>() {}

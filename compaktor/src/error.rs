@@ -1,0 +1,172 @@
+//! What callers get back when a send, an ask or a spawn does not work out. Every error names the
+//! actor and the handler so a robot's log says what went wrong where.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ActorId;
+
+/// Which actor an error is about: its id and, if it has one, its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorLabel {
+    /// The actor's id.
+    pub id: ActorId,
+    /// The actor's name, if it was given one at spawn.
+    pub name: Option<Arc<str>>,
+}
+
+impl fmt::Display for ActorLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "actor `{name}` ({})", self.id),
+            None => write!(f, "actor {}", self.id),
+        }
+    }
+}
+
+/// A tell that was not delivered. The message is counted as a
+/// [dead letter](crate::ActorSystem::dead_letters) as well.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The actor has stopped (or is stopping): nothing will handle the message.
+    #[error("{actor} has stopped; `{handler}` was not delivered")]
+    Stopped {
+        /// The recipient.
+        actor: ActorLabel,
+        /// The handler the message was for.
+        handler: &'static str,
+    },
+    /// `try_send` found the bounded mailbox full.
+    #[error(
+        "{actor} has a full mailbox ({capacity} messages); `{handler}` was not delivered \
+         (await the send to wait for room, or give the actor a larger mailbox)"
+    )]
+    Full {
+        /// The recipient.
+        actor: ActorLabel,
+        /// The handler the message was for.
+        handler: &'static str,
+        /// The mailbox capacity.
+        capacity: usize,
+    },
+    /// An actor sent to itself while its own mailbox was full: waiting for room would wait
+    /// forever, because only this actor can make room.
+    #[error(
+        "{actor} sent `{handler}` to itself while its own mailbox is full; waiting for room would \
+         deadlock (use a larger mailbox, or a timer)"
+    )]
+    WouldDeadlock {
+        /// The actor that sent to itself.
+        actor: ActorLabel,
+        /// The handler the message was for.
+        handler: &'static str,
+    },
+}
+
+/// An ask that got no reply value.
+///
+/// `E` is the handler's own error type (`Infallible` for handlers that cannot fail).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AskError<E> {
+    /// The handler ran and returned this `Err`.
+    #[error("the handler returned an error: {0}")]
+    Handler(E),
+    /// The actor has stopped, or stopped before it replied.
+    #[error("{actor} stopped before `{handler}` replied")]
+    Stopped {
+        /// The actor asked.
+        actor: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+    },
+    /// `try_send` found the bounded mailbox full.
+    #[error("{actor} has a full mailbox ({capacity} messages); `{handler}` was not asked")]
+    Full {
+        /// The actor asked.
+        actor: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+        /// The mailbox capacity.
+        capacity: usize,
+    },
+    /// No reply within the time given to [`Ask::timeout`](crate::Ask::timeout). The actor keeps
+    /// working; its late reply goes nowhere.
+    #[error("{actor} did not answer `{handler}` within {after:?}")]
+    Timeout {
+        /// The actor asked.
+        actor: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+        /// The time that was allowed.
+        after: Duration,
+    },
+    /// The handler panicked; the actor stopped.
+    #[error("{actor} panicked in `{handler}`: {message}")]
+    Panicked {
+        /// The actor asked.
+        actor: ActorLabel,
+        /// The handler that panicked.
+        handler: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// An actor asked itself from inside its own handler. It handles one message at a time, so
+    /// the ask could never be answered; call the method directly instead.
+    #[error(
+        "{actor} asked itself `{handler}` from inside a handler, which would deadlock; \
+         call the method on `self` instead"
+    )]
+    SelfAsk {
+        /// The actor.
+        actor: ActorLabel,
+        /// The handler it asked.
+        handler: &'static str,
+    },
+    /// The actor sent to itself while its own mailbox is full.
+    #[error(
+        "{actor} asked itself `{handler}` while its own mailbox is full; waiting would deadlock"
+    )]
+    WouldDeadlock {
+        /// The actor.
+        actor: ActorLabel,
+        /// The handler it asked.
+        handler: &'static str,
+    },
+}
+
+impl<E> From<SendError> for AskError<E> {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Stopped { actor, handler } => AskError::Stopped { actor, handler },
+            SendError::Full {
+                actor,
+                handler,
+                capacity,
+            } => AskError::Full {
+                actor,
+                handler,
+                capacity,
+            },
+            SendError::WouldDeadlock { actor, handler } => {
+                AskError::WouldDeadlock { actor, handler }
+            }
+        }
+    }
+}
+
+/// A spawn whose actor did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The start hook returned an error or panicked; the actor never handled a message.
+    #[error("{actor} failed to start: {error}")]
+    StartFailed {
+        /// The actor.
+        actor: ActorLabel,
+        /// The start hook's error, or the panic message.
+        error: String,
+    },
+}

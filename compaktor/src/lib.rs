@@ -1,0 +1,128 @@
+//! # CompAktor
+//!
+//! Typed actors on tokio, made for robots. An actor owns its state and handles one message at a
+//! time from a bounded mailbox; you talk to it through an [`ActorRef`], whose methods are
+//! generated from the actor's own `#[handler]` methods by [`#[actor]`](macro@actor).
+//!
+//! ```
+//! use compaktor::prelude::*;
+//!
+//! struct Counter {
+//!     total: u64,
+//! }
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("cannot divide by zero")]
+//! struct DivByZero;
+//!
+//! #[actor]
+//! impl Counter {
+//!     /// Adds `n` to the total. Returns nothing, so calling it is a tell.
+//!     #[handler]
+//!     async fn add(&mut self, n: u64) {
+//!         self.total += n;
+//!     }
+//!
+//!     /// Returns a value, so calling it is an ask.
+//!     #[handler]
+//!     fn total(&self) -> u64 {
+//!         self.total
+//!     }
+//!
+//!     /// An `Err` goes back to the asker as `AskError::Handler`.
+//!     #[handler]
+//!     fn div(&self, by: u64) -> Result<u64, DivByZero> {
+//!         if by == 0 { Err(DivByZero) } else { Ok(self.total / by) }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let system = ActorSystem::new("robot");
+//! let counter: ActorRef<Counter> = system.spawn(Counter { total: 0 });
+//!
+//! counter.add(2).await?; // enqueued (waits for room if the mailbox is full)
+//! counter.add(3).ask().await?; // enqueued and handled
+//! assert_eq!(counter.total().await?, 5);
+//! assert!(matches!(counter.div(0).await, Err(AskError::Handler(DivByZero))));
+//! assert_eq!(counter.total().timeout(Duration::from_millis(50)).await?, 5);
+//!
+//! counter.stop(); // poison pill: what was queued before it is still handled
+//! assert_eq!(counter.stopped().await, StopReason::Stopped);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What lives where
+//! - [`ActorSystem`] spawns actors and keeps the dead-letter office.
+//! - [`ActorRef`] addresses one actor; [`Tell`] and [`Ask`] are what its handler methods return.
+//! - [`Context`] is handed to handlers and hooks: the actor's own ref, stop, timers, streams and
+//!   blocking work.
+//! - [`Mailbox`] chooses bounded (the default) or unbounded queues.
+//! - [`StopReason`], [`HandlerFailure`] and [`FailureAction`] describe how actors end and fail;
+//!   [`SendError`], [`AskError`] and [`SpawnError`] are what callers get back.
+//! - [`DeadLetter`]s record every message that will never be handled.
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+// Lets the generated `::compaktor::…` paths resolve inside this crate's own tests and docs.
+#[allow(unused_extern_crates)]
+extern crate self as compaktor;
+
+mod actor;
+mod actor_ref;
+mod ask;
+mod context;
+mod dead_letter;
+mod dispatch;
+mod error;
+mod mailbox;
+mod runner;
+mod stop;
+mod system;
+mod tell;
+mod timer;
+
+pub use actor::{Actor, ActorId};
+pub use actor_ref::ActorRef;
+pub use ask::{Ask, AskFuture, PendingReply};
+pub use compaktor_macros::{actor, handler, on_failure, on_start, on_stop};
+pub use context::Context;
+pub use dead_letter::{DeadLetter, DeadLetterReason};
+pub use error::{ActorLabel, AskError, SendError, SpawnError};
+pub use mailbox::Mailbox;
+pub use stop::{FailureAction, HandlerFailure, StopReason};
+pub use system::{ActorBuilder, ActorSystem};
+pub use tell::{Tell, TellFuture};
+pub use timer::{MissedTick, TaskHandle};
+
+/// Everything an actor module usually needs: `use compaktor::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Context, DeadLetter, FailureAction,
+        HandlerFailure, Mailbox, MissedTick, SendError, SpawnError, StopReason, Tell, actor,
+        handler, on_failure, on_start, on_stop,
+    };
+    pub use std::time::Duration;
+}
+
+/// Support for the code that `#[actor]` generates. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::actor_ref::{Handlers, RefCore};
+    pub use crate::dispatch::{
+        AssertHandlerError, AssertMessageSend, HookResult, Message, Outcome, ReplyFailure,
+        ReplyReceiver, ReplyTo, SplitResult, assert_handler_error, assert_message_send, dispatch,
+        reply_channel,
+    };
+    pub use core::convert::Infallible;
+    pub use core::future::Future;
+    pub use core::marker::PhantomData;
+    pub use core::option::Option;
+    pub use core::result::Result;
+}

@@ -1,0 +1,176 @@
+//! How actors end and fail: [`StopReason`], [`HandlerFailure`] and [`FailureAction`]. Who acts on
+//! them lives in `runner` (and, later, in supervision).
+
+use std::any::Any;
+use std::fmt;
+
+/// Why an actor stopped. [`ActorRef::stopped`](crate::ActorRef::stopped) resolves with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Stopped on request: the poison pill ([`ActorRef::stop`](crate::ActorRef::stop)) or
+    /// [`Context::stop`](crate::Context::stop).
+    Stopped,
+    /// Every [`ActorRef`](crate::ActorRef) was dropped and the mailbox was drained.
+    Released,
+    /// [`ActorRef::kill`](crate::ActorRef::kill): stopped at once.
+    Killed,
+    /// The start hook returned an error (or panicked); the actor never handled a message.
+    StartFailed(String),
+    /// A handler panicked.
+    Panicked {
+        /// The handler that panicked.
+        handler: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// A told handler returned `Err` and the failure hook chose to stop.
+    Failed {
+        /// The handler that failed.
+        handler: &'static str,
+        /// The error, as its `Display` text.
+        error: String,
+    },
+}
+
+impl StopReason {
+    /// Whether the actor ended because something went wrong (panic, error, failed start).
+    ///
+    /// ```
+    /// use compaktor::StopReason;
+    /// assert!(!StopReason::Stopped.is_failure());
+    /// assert!(StopReason::StartFailed("no device".into()).is_failure());
+    /// ```
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            StopReason::StartFailed(_) | StopReason::Panicked { .. } | StopReason::Failed { .. }
+        )
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Stopped => f.write_str("stopped on request"),
+            StopReason::Released => f.write_str("stopped after its last reference was dropped"),
+            StopReason::Killed => f.write_str("killed"),
+            StopReason::StartFailed(e) => write!(f, "start hook failed: {e}"),
+            StopReason::Panicked { handler, message } => {
+                write!(f, "handler `{handler}` panicked: {message}")
+            }
+            StopReason::Failed { handler, error } => {
+                write!(f, "handler `{handler}` failed: {error}")
+            }
+        }
+    }
+}
+
+/// A told handler's `Err` (or a panic), handed to the actor's failure hook.
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("sensor not answering")]
+/// struct Timeout;
+///
+/// struct Sensor { misses: u32 }
+///
+/// #[actor]
+/// impl Sensor {
+///     #[handler]
+///     fn poll(&mut self) -> Result<(), Timeout> { Err(Timeout) }
+///
+///     /// Keep running on the first two misses, stop on the third.
+///     #[on_failure]
+///     fn failed(&mut self, failure: &HandlerFailure) -> FailureAction {
+///         assert_eq!(failure.handler(), "poll");
+///         assert!(failure.error::<Timeout>().is_some());
+///         self.misses += 1;
+///         if self.misses < 3 { FailureAction::Resume } else { FailureAction::Stop }
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let system = ActorSystem::new("failures");
+/// let sensor = system.spawn(Sensor { misses: 0 });
+/// for _ in 0..3 { sensor.poll().tell().await.unwrap(); }
+/// assert!(matches!(sensor.stopped().await, StopReason::Failed { handler: "poll", .. }));
+/// # }
+/// ```
+pub struct HandlerFailure {
+    handler: &'static str,
+    message: String,
+    error: Box<dyn Any + Send + Sync>,
+}
+
+impl HandlerFailure {
+    pub(crate) fn new<E: fmt::Display + Send + Sync + 'static>(
+        handler: &'static str,
+        error: E,
+    ) -> Self {
+        HandlerFailure {
+            handler,
+            message: error.to_string(),
+            error: Box::new(error),
+        }
+    }
+
+    /// The handler that returned the error.
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+
+    /// The error's `Display` text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The error itself, if it is an `E`.
+    pub fn error<E: 'static>(&self) -> Option<&E> {
+        self.error.downcast_ref()
+    }
+
+    pub(crate) fn to_stop_reason(&self) -> StopReason {
+        StopReason::Failed {
+            handler: self.handler,
+            error: self.message.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for HandlerFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerFailure")
+            .field("handler", &self.handler)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for HandlerFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "handler `{}` failed: {}", self.handler, self.message)
+    }
+}
+
+/// What the failure hook decides after a told handler returned `Err`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureAction {
+    /// Keep the state and handle the next message.
+    Resume,
+    /// Stop the actor with [`StopReason::Failed`]; queued messages become dead letters.
+    Stop,
+}
+
+/// The text of a panic payload (`panic!("..")` gives a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}

@@ -1,0 +1,230 @@
+//! [`Tell`]: a handler call that is only delivered, and the send state machine that `Tell` and
+//! `Ask` share. Waiting for a reply lives in `ask`.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+
+use crate::actor_ref::{RefCore, Refused, Shared};
+use crate::dispatch::{Message, ReplyTo, reply_channel};
+use crate::mailbox::Envelope;
+use crate::{Actor, Ask, SendError};
+
+/// A handler call that is delivered without waiting for the handler: what the generated method of
+/// a handler returning `()` gives you.
+///
+/// - `.await` enqueues it, waiting for room if the mailbox is full (backpressure);
+/// - [`try_send`](Tell::try_send) never waits and fails with [`SendError::Full`];
+/// - [`blocking_send`](Tell::blocking_send) serves plain threads (an interrupt callback);
+/// - [`ask`](Tell::ask) turns it into an [`Ask`] that resolves when the handler has finished.
+///
+/// A message is only sent when one of these is called: a `Tell` that is dropped sends nothing.
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// struct Arm { angle: i32 }
+///
+/// #[actor]
+/// impl Arm {
+///     #[handler]
+///     async fn move_to(&mut self, angle: i32) {
+///         tokio::time::sleep(Duration::from_millis(5)).await; // the arm moves
+///         self.angle = angle;
+///     }
+///     #[handler]
+///     fn angle(&self) -> i32 { self.angle }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = ActorSystem::new("arm");
+/// let arm = system.spawn(Arm { angle: 0 });
+/// arm.move_to(30).await?;          // queued
+/// arm.move_to(90).ask().await?;    // queued and done
+/// assert_eq!(arm.angle().await?, 90);
+/// # Ok(()) }
+/// ```
+#[must_use = "a `Tell` does nothing until it is awaited or sent"]
+pub struct Tell<'a, A: Actor, R = (), E = Infallible> {
+    core: &'a RefCore<A>,
+    handler: &'static str,
+    message: A::Message,
+    reply: PhantomData<fn() -> (R, E)>,
+}
+
+impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Tell<'a, A, R, E> {
+    #[doc(hidden)]
+    pub fn __new(core: &'a RefCore<A>, handler: &'static str, message: A::Message) -> Self {
+        Tell {
+            core,
+            handler,
+            message,
+            reply: PhantomData,
+        }
+    }
+
+    /// The handler this message calls.
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+
+    /// Waits for the handler to finish, not only for the message to be queued: an [`Ask`] for
+    /// the handler's result (`()` for a handler that returns nothing).
+    pub fn ask(mut self) -> Ask<'a, A, R, E> {
+        let (tx, rx) = reply_channel::<R, E>();
+        *reply_slot::<A, R, E>(&mut self.message) = Some(tx);
+        Ask::__new(self.core, self.handler, self.message, rx)
+    }
+
+    /// Enqueues without waiting.
+    ///
+    /// # Errors
+    /// [`SendError::Full`] if the bounded mailbox is full, [`SendError::Stopped`] if the actor
+    /// has stopped. Either way the message is counted as a dead letter.
+    pub fn try_send(self) -> Result<(), SendError> {
+        let shared = &self.core.shared;
+        match shared.try_enqueue(Envelope::Message(self.message), self.handler) {
+            Ok(()) => Ok(()),
+            Err(Refused::Failed(e)) => Err(e),
+            Err(Refused::Full(_)) => Err(shared.full_error(self.handler)),
+        }
+    }
+
+    /// Enqueues from a thread that is not running async code (a GPIO interrupt callback, a
+    /// driver thread), blocking it until there is room.
+    ///
+    /// # Errors
+    /// [`SendError::Stopped`] if the actor has stopped (counted as a dead letter).
+    ///
+    /// # Panics
+    /// When called from async code (tokio's rule for blocking sends): use `.await` there.
+    pub fn blocking_send(self) -> Result<(), SendError> {
+        self.core
+            .shared
+            .enqueue_blocking(Envelope::Message(self.message), self.handler)
+    }
+
+    pub(crate) fn into_parts(self) -> (&'a RefCore<A>, &'static str, A::Message) {
+        (self.core, self.handler, self.message)
+    }
+}
+
+/// The message's reply slot, as the type the generated code put there.
+pub(crate) fn reply_slot<A: Actor, R: 'static, E: 'static>(
+    message: &mut A::Message,
+) -> &mut Option<ReplyTo<R, E>> {
+    message
+        .reply_slot()
+        .downcast_mut()
+        .expect("the generated reply slot has the handler's reply type")
+}
+
+impl<A: Actor, R, E> fmt::Debug for Tell<'_, A, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tell")
+            .field("actor", &self.core)
+            .field("handler", &self.handler)
+            .finish()
+    }
+}
+
+impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> IntoFuture for Tell<'a, A, R, E> {
+    type Output = Result<(), SendError>;
+    type IntoFuture = TellFuture<'a, A>;
+
+    fn into_future(self) -> TellFuture<'a, A> {
+        TellFuture {
+            send: Sending::new(
+                &self.core.shared,
+                self.handler,
+                Envelope::Message(self.message),
+            ),
+        }
+    }
+}
+
+/// The future of an awaited [`Tell`].
+///
+/// # Cancel safety
+/// Dropping it before it completes may or may not have queued the message.
+#[must_use = "futures do nothing unless polled"]
+pub struct TellFuture<'a, A: Actor> {
+    send: Sending<'a, A>,
+}
+
+impl<A: Actor> fmt::Debug for TellFuture<'_, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TellFuture")
+            .field("handler", &self.send.handler)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Actor> Future for TellFuture<'_, A> {
+    type Output = Result<(), SendError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().send.poll_send(cx)
+    }
+}
+
+/// Enqueuing one envelope: at once if there is room, else by a boxed wait (the slow path).
+pub(crate) struct Sending<'a, A: Actor> {
+    pub(crate) shared: &'a Shared<A>,
+    pub(crate) handler: &'static str,
+    state: SendState<'a, A>,
+}
+
+enum SendState<'a, A: Actor> {
+    Ready(Envelope<A::Message>),
+    Waiting(BoxFuture<'a, Result<(), SendError>>),
+    Done,
+}
+
+// Nothing in `Sending` is pinned structurally: the envelope is moved out before any wait, and
+// the wait itself is boxed.
+impl<A: Actor> Unpin for Sending<'_, A> {}
+
+impl<'a, A: Actor> Sending<'a, A> {
+    pub(crate) fn new(
+        shared: &'a Shared<A>,
+        handler: &'static str,
+        env: Envelope<A::Message>,
+    ) -> Self {
+        Sending {
+            shared,
+            handler,
+            state: SendState::Ready(env),
+        }
+    }
+
+    pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        loop {
+            match std::mem::replace(&mut self.state, SendState::Done) {
+                SendState::Ready(env) => match self.shared.try_enqueue(env, self.handler) {
+                    Ok(()) => return Poll::Ready(Ok(())),
+                    Err(Refused::Failed(e)) => return Poll::Ready(Err(e)),
+                    Err(Refused::Full(env)) => {
+                        let wait = self.shared.enqueue_when_room(env, self.handler);
+                        self.state = SendState::Waiting(Box::pin(wait));
+                    }
+                },
+                SendState::Waiting(mut wait) => {
+                    return match wait.as_mut().poll(cx) {
+                        Poll::Ready(result) => Poll::Ready(result),
+                        Poll::Pending => {
+                            self.state = SendState::Waiting(wait);
+                            Poll::Pending
+                        }
+                    };
+                }
+                SendState::Done => panic!("a send future was polled after it completed"),
+            }
+        }
+    }
+}

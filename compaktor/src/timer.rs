@@ -1,0 +1,161 @@
+//! Work an actor runs beside its mailbox: timers, attached streams, and their handles. Each is a
+//! tokio task that turns its events into messages; `Context` starts them and aborts them when
+//! the actor stops.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use tokio::task::AbortHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::actor_ref::{RefCore, Shared};
+use crate::mailbox::Envelope;
+use crate::{Actor, ActorRef, Tell};
+
+/// What a periodic timer does when the actor fell behind and ticks were missed (the handler
+/// took longer than the period, or the mailbox was full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MissedTick {
+    /// Drop the missed ticks and keep to the original schedule (a control loop that only wants
+    /// the latest tick). The default.
+    #[default]
+    Skip,
+    /// Send the missed ticks at once, to catch up on the count.
+    Burst,
+    /// Start the schedule again from the late tick, one period apart.
+    Delay,
+}
+
+impl MissedTick {
+    fn to_tokio(self) -> MissedTickBehavior {
+        match self {
+            MissedTick::Skip => MissedTickBehavior::Skip,
+            MissedTick::Burst => MissedTickBehavior::Burst,
+            MissedTick::Delay => MissedTickBehavior::Delay,
+        }
+    }
+}
+
+/// Controls a timer or an attached stream. Dropping the handle leaves it running; it ends when
+/// the actor stops, or when [`cancel`](TaskHandle::cancel) is called.
+#[derive(Debug, Clone)]
+pub struct TaskHandle {
+    cancelled: Arc<AtomicBool>,
+    abort: AbortHandle,
+}
+
+impl TaskHandle {
+    /// Stops the timer or stream. A tick already in the mailbox is skipped, not handled: no
+    /// stale tick arrives after a cancel.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.abort.abort();
+    }
+
+    /// Whether it was cancelled, or has ended (a one-shot timer fired, a stream ran out).
+    pub fn is_finished(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire) || self.abort.is_finished()
+    }
+}
+
+/// A source of messages to one actor, for a spawned task. It holds the actor's cell without
+/// counting as a reference, so it does not keep the actor alive.
+pub(crate) struct Source<A: Actor> {
+    shared: Arc<Shared<A>>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl<A: Actor> Source<A> {
+    /// Builds the message with `make` and enqueues it, waiting for room. False when the actor
+    /// is gone or the source was cancelled.
+    async fn deliver<R, E>(
+        &self,
+        make: impl for<'r> FnOnce(&'r ActorRef<A>) -> Tell<'r, A, R, E>,
+    ) -> bool
+    where
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        if self.cancelled.load(Ordering::Acquire) || !self.shared.cell.is_running() {
+            return false;
+        }
+        let me = ActorRef::from_core(RefCore::new(self.shared.clone()));
+        let (_, handler, message) = make(&me).into_parts();
+        drop(me);
+        let env = Envelope::Cancellable(message, self.cancelled.clone());
+        self.shared.enqueue(env, handler).await.is_ok()
+    }
+}
+
+/// Spawns `task(source)` into `tasks` and hands back its handle.
+pub(crate) fn start<A, F, Fut>(
+    tasks: &mut tokio::task::JoinSet<()>,
+    shared: &Arc<Shared<A>>,
+    task: F,
+) -> TaskHandle
+where
+    A: Actor,
+    F: FnOnce(Source<A>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    while tasks.try_join_next().is_some() {}
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let source = Source {
+        shared: shared.clone(),
+        cancelled: cancelled.clone(),
+    };
+    let abort = tasks.spawn(task(source));
+    TaskHandle { cancelled, abort }
+}
+
+pub(crate) async fn once<A, F, R, E>(source: Source<A>, delay: Duration, make: F)
+where
+    A: Actor,
+    F: for<'r> FnOnce(&'r ActorRef<A>) -> Tell<'r, A, R, E>,
+    R: Send + 'static,
+    E: Send + 'static,
+{
+    tokio::time::sleep(delay).await;
+    source.deliver(make).await;
+}
+
+pub(crate) async fn every<A, F, R, E>(
+    source: Source<A>,
+    period: Duration,
+    missed: MissedTick,
+    mut make: F,
+) where
+    A: Actor,
+    F: for<'r> FnMut(&'r ActorRef<A>) -> Tell<'r, A, R, E>,
+    R: Send + 'static,
+    E: Send + 'static,
+{
+    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+    interval.set_missed_tick_behavior(missed.to_tokio());
+    loop {
+        interval.tick().await;
+        if !source.deliver(&mut make).await {
+            return;
+        }
+    }
+}
+
+pub(crate) async fn stream<A, S, F, R, E>(source: Source<A>, stream: S, mut make: F)
+where
+    A: Actor,
+    S: Stream + Send + 'static,
+    F: for<'r> FnMut(&'r ActorRef<A>, S::Item) -> Tell<'r, A, R, E>,
+    R: Send + 'static,
+    E: Send + 'static,
+{
+    let mut stream = std::pin::pin!(stream);
+    while let Some(item) = stream.next().await {
+        if !source.deliver(|me| make(me, item)).await {
+            return;
+        }
+    }
+}
