@@ -1,1 +1,250 @@
-fn main() {}
+//! Runtime overhead of CompAktor against a hand-written tokio actor.
+//!
+//! Each group pairs a CompAktor actor with the "raw" actor people write by hand: a bounded
+//! `tokio::sync::mpsc` channel of the same capacity as CompAktor's default mailbox (1024), an
+//! enum message, `tokio::sync::oneshot` for replies and a `while let Some(m) = rx.recv().await`
+//! loop. Both run on the same tokio multi-thread runtime (2 workers, built once), and the
+//! measuring loop itself runs as a task on that runtime, as a calling actor would.
+//!
+//! - `tell`: 10 000 tells to one actor, then one ask whose sum proves they were all handled;
+//! - `ask`: one ask round trip;
+//! - `spawn`: spawn an actor, ask it once, stop it and wait until it is gone.
+//!
+//! Run with `cargo bench -p compaktor` (about two minutes on two cores).
+#![allow(missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use compaktor::prelude::*;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot};
+
+/// Tells per iteration of the `tell` benchmarks.
+const TELLS: u64 = 10_000;
+/// CompAktor's default mailbox, which the raw actor's channel matches.
+const CAPACITY: usize = 1024;
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("the benchmark runtime")
+    })
+}
+
+/// Runs `measure(iters)` as a task on the shared runtime and returns the time it measured.
+fn on_runtime<F, Fut>(iters: u64, measure: F) -> Duration
+where
+    F: FnOnce(u64) -> Fut,
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    let rt = runtime();
+    rt.block_on(rt.spawn(measure(iters)))
+        .expect("the benchmark task panicked")
+}
+
+// ---------------------------------------------------------------------------------------------
+// CompAktor
+
+struct Counter {
+    total: u64,
+}
+
+#[actor]
+impl Counter {
+    #[handler]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+
+    #[handler]
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hand-written tokio actor
+
+enum RawMessage {
+    Add(u64),
+    Total(oneshot::Sender<u64>),
+}
+
+async fn raw_counter(mut rx: mpsc::Receiver<RawMessage>) {
+    let mut total = 0u64;
+    while let Some(message) = rx.recv().await {
+        match message {
+            RawMessage::Add(n) => total += n,
+            RawMessage::Total(reply) => {
+                let _ = reply.send(total);
+            }
+        }
+    }
+}
+
+fn raw_spawn() -> (mpsc::Sender<RawMessage>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(CAPACITY);
+    (tx, tokio::spawn(raw_counter(rx)))
+}
+
+async fn raw_total(tx: &mpsc::Sender<RawMessage>) -> u64 {
+    let (reply, rx) = oneshot::channel();
+    tx.send(RawMessage::Total(reply))
+        .await
+        .expect("the raw actor is running");
+    rx.await.expect("the raw actor replies")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks
+
+fn tell(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tell");
+    group.throughput(Throughput::Elements(TELLS));
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(6));
+
+    group.bench_function("compaktor", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let system = ActorSystem::new("bench");
+                let counter = system.spawn(Counter { total: 0 });
+                let start = Instant::now();
+                for i in 1..=iters {
+                    for _ in 0..TELLS {
+                        counter.add(black_box(1)).await.expect("tell");
+                    }
+                    let total = counter.total().await.expect("ask");
+                    assert_eq!(total, i * TELLS);
+                }
+                let elapsed = start.elapsed();
+                counter.stop();
+                counter.stopped().await;
+                elapsed
+            })
+        });
+    });
+
+    group.bench_function("raw_tokio", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let (tx, task) = raw_spawn();
+                let start = Instant::now();
+                for i in 1..=iters {
+                    for _ in 0..TELLS {
+                        tx.send(RawMessage::Add(black_box(1)))
+                            .await
+                            .expect("the raw actor is running");
+                    }
+                    assert_eq!(raw_total(&tx).await, i * TELLS);
+                }
+                let elapsed = start.elapsed();
+                drop(tx);
+                task.await.expect("the raw actor ends");
+                elapsed
+            })
+        });
+    });
+
+    group.finish();
+}
+
+fn ask(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ask");
+    group.throughput(Throughput::Elements(1));
+
+    group.bench_function("compaktor", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let system = ActorSystem::new("bench");
+                let counter = system.spawn(Counter { total: 7 });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(counter.total().await.expect("ask"));
+                }
+                let elapsed = start.elapsed();
+                counter.stop();
+                counter.stopped().await;
+                elapsed
+            })
+        });
+    });
+
+    group.bench_function("raw_tokio", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let (tx, task) = raw_spawn();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(raw_total(&tx).await);
+                }
+                let elapsed = start.elapsed();
+                drop(tx);
+                task.await.expect("the raw actor ends");
+                elapsed
+            })
+        });
+    });
+
+    group.finish();
+}
+
+fn spawn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn");
+    group.throughput(Throughput::Elements(1));
+
+    group.bench_function("compaktor", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let system = ActorSystem::new("bench");
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let counter = system.spawn(Counter { total: 7 });
+                    black_box(counter.total().await.expect("ask"));
+                    counter.stop();
+                    assert_eq!(counter.stopped().await, StopReason::Stopped);
+                }
+                start.elapsed()
+            })
+        });
+    });
+
+    group.bench_function("raw_tokio", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let (tx, task) = raw_spawn();
+                    black_box(raw_total(&tx).await);
+                    drop(tx);
+                    task.await.expect("the raw actor ends");
+                }
+                start.elapsed()
+            })
+        });
+    });
+
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = tell, ask, spawn
+}
+criterion_main!(benches);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// How many messages an actor's mailbox holds, chosen per actor type with
 /// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`, or per actor at spawn with
@@ -63,22 +63,48 @@ impl Mailbox {
 pub(crate) enum Envelope<M> {
     /// A handler call.
     Message(M),
-    /// A handler call from a timer or stream; skipped if that source was cancelled after it was queued.
-    Cancellable(M, Arc<AtomicBool>),
+    /// A handler call from a timer or stream: skipped if that source was cancelled after it was
+    /// queued, and reported back to the source once handled.
+    Sourced(M, Arc<SourceState>),
     /// The poison pill.
     Stop,
 }
 
 impl<M> Envelope<M> {
-    /// The message, unless this is a pill or a tick of a cancelled timer.
+    /// The message, unless this is a pill or comes from a cancelled source.
     pub(crate) fn into_message(self) -> Option<M> {
         match self {
             Envelope::Message(m) => Some(m),
-            Envelope::Cancellable(m, cancelled) => {
-                (!cancelled.load(Ordering::Acquire)).then_some(m)
-            }
+            Envelope::Sourced(m, source) => (!source.is_cancelled()).then_some(m),
             Envelope::Stop => None,
         }
+    }
+}
+
+/// Shared by a timer or stream task and the messages it queued.
+#[derive(Debug, Default)]
+pub(crate) struct SourceState {
+    cancelled: AtomicBool,
+    /// Signalled each time one of its messages has been handled, so a periodic timer keeps at
+    /// most one tick in flight and its missed-tick policy sees how late the actor is.
+    handled: Notify,
+}
+
+impl SourceState {
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_handled(&self) {
+        self.handled.notify_one();
+    }
+
+    pub(crate) async fn wait_handled(&self) {
+        self.handled.notified().await;
     }
 }
 

@@ -127,12 +127,15 @@ async fn message_loop<A: Actor>(
             control.as_mut().poll(cx).map(|()| Next::Control)
         })
         .await;
-        let message = match next {
+        let (message, source) = match next {
+            Next::Envelope(Envelope::Message(message)) => (message, None),
+            Next::Envelope(Envelope::Sourced(message, source)) => {
+                if source.is_cancelled() {
+                    continue; // queued before its timer was cancelled: stale
+                }
+                (message, Some(source))
+            }
             Next::Envelope(Envelope::Stop) => return StopReason::Stopped,
-            Next::Envelope(env) => match env.into_message() {
-                Some(message) => message,
-                None => continue, // a tick of a cancelled timer
-            },
             Next::Released => return StopReason::Released,
             Next::Control => continue,
         };
@@ -156,6 +159,9 @@ async fn message_loop<A: Actor>(
             }
         };
 
+        if let Some(source) = source {
+            source.mark_handled();
+        }
         match outcome {
             Outcome::Done => {}
             Outcome::Failed(failure) => {

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -12,7 +11,7 @@ use tokio::task::AbortHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::actor_ref::{RefCore, Shared};
-use crate::mailbox::Envelope;
+use crate::mailbox::{Envelope, SourceState};
 use crate::{Actor, ActorRef, Tell};
 
 /// What a periodic timer does when the actor fell behind and ticks were missed (the handler
@@ -44,7 +43,7 @@ impl MissedTick {
 /// the actor stops, or when [`cancel`](TaskHandle::cancel) is called.
 #[derive(Debug, Clone)]
 pub struct TaskHandle {
-    cancelled: Arc<AtomicBool>,
+    state: Arc<SourceState>,
     abort: AbortHandle,
 }
 
@@ -52,13 +51,13 @@ impl TaskHandle {
     /// Stops the timer or stream. A tick already in the mailbox is skipped, not handled: no
     /// stale tick arrives after a cancel.
     pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Release);
+        self.state.cancel();
         self.abort.abort();
     }
 
     /// Whether it was cancelled, or has ended (a one-shot timer fired, a stream ran out).
     pub fn is_finished(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire) || self.abort.is_finished()
+        self.state.is_cancelled() || self.abort.is_finished()
     }
 }
 
@@ -66,7 +65,7 @@ impl TaskHandle {
 /// counting as a reference, so it does not keep the actor alive.
 pub(crate) struct Source<A: Actor> {
     shared: Arc<Shared<A>>,
-    cancelled: Arc<AtomicBool>,
+    state: Arc<SourceState>,
 }
 
 impl<A: Actor> Source<A> {
@@ -80,13 +79,13 @@ impl<A: Actor> Source<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        if self.cancelled.load(Ordering::Acquire) || !self.shared.cell.is_running() {
+        if self.state.is_cancelled() || !self.shared.cell.is_running() {
             return false;
         }
         let me = ActorRef::from_core(RefCore::new(self.shared.clone()));
         let (_, handler, message) = make(&me).into_parts();
         drop(me);
-        let env = Envelope::Cancellable(message, self.cancelled.clone());
+        let env = Envelope::Sourced(message, self.state.clone());
         self.shared.enqueue(env, handler).await.is_ok()
     }
 }
@@ -103,13 +102,13 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     while tasks.try_join_next().is_some() {}
-    let cancelled = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(SourceState::default());
     let source = Source {
         shared: shared.clone(),
-        cancelled: cancelled.clone(),
+        state: state.clone(),
     };
     let abort = tasks.spawn(task(source));
-    TaskHandle { cancelled, abort }
+    TaskHandle { state, abort }
 }
 
 pub(crate) async fn once<A, F, R, E>(source: Source<A>, delay: Duration, make: F)
@@ -141,6 +140,9 @@ pub(crate) async fn every<A, F, R, E>(
         if !source.deliver(&mut make).await {
             return;
         }
+        // One tick in flight at a time: a slow actor misses ticks (and the policy applies)
+        // instead of finding a backlog of them in its mailbox.
+        source.state.wait_handled().await;
     }
 }
 

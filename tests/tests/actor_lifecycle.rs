@@ -1,0 +1,222 @@
+//! Start and stop hooks, the poison pill, kill, release on last ref drop, ids and names.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use compaktor::prelude::*;
+use tokio::sync::oneshot;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn log(log: &Log, line: impl Into<String>) {
+    log.lock().unwrap().push(line.into());
+}
+
+struct Recorder {
+    log: Log,
+    fail_start: bool,
+}
+
+#[actor]
+impl Recorder {
+    #[on_start]
+    async fn start(&mut self) -> Result<(), String> {
+        log(&self.log, "start");
+        if self.fail_start {
+            Err("no device on /dev/i2c-1".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    #[handler]
+    async fn record(&mut self, line: String) {
+        tokio::task::yield_now().await;
+        log(&self.log, line);
+    }
+
+    #[handler]
+    async fn hang(&mut self, dropped: oneshot::Sender<()>) {
+        struct OnDrop(Option<oneshot::Sender<()>>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                let _ = self.0.take().unwrap().send(());
+            }
+        }
+        let _guard = OnDrop(Some(dropped));
+        std::future::pending::<()>().await;
+    }
+
+    #[handler]
+    fn count(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    #[on_stop]
+    fn stopped(&mut self, reason: &StopReason) {
+        log(&self.log, format!("stop: {reason}"));
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        log(&self.log, "drop");
+    }
+}
+
+fn recorder(log: &Log) -> Recorder {
+    Recorder {
+        log: log.clone(),
+        fail_start: false,
+    }
+}
+
+fn lines(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn poison_pill_handles_what_was_queued_then_stops_once() {
+    let system = ActorSystem::new("test");
+    let log = Log::default();
+    let actor = system.spawn(recorder(&log));
+    for i in 0..5 {
+        actor.record(format!("m{i}")).await.unwrap();
+    }
+    actor.stop();
+    actor.stop(); // a second stop does nothing (and does not panic)
+    assert!(matches!(
+        actor.record("late".into()).await,
+        Err(SendError::Stopped { .. })
+    ));
+    assert_eq!(actor.stopped().await, StopReason::Stopped);
+    assert_eq!(
+        lines(&log),
+        ["start", "m0", "m1", "m2", "m3", "m4", "stop: stopped on request", "drop"]
+    );
+    assert!(!actor.is_alive());
+}
+
+#[tokio::test]
+async fn kill_drops_the_handler_in_progress_and_dead_letters_the_queue() {
+    let system = ActorSystem::new("test");
+    let log = Log::default();
+    let actor = system.spawn(recorder(&log));
+    let (dropped_tx, dropped_rx) = oneshot::channel();
+    actor.hang(dropped_tx).await.unwrap();
+    for i in 0..3 {
+        actor.record(format!("never {i}")).await.unwrap();
+    }
+    let queued_ask = actor.count();
+    let queued_ask = async move { queued_ask.await };
+    let before = system.dead_letter_count();
+    let (ask_result, ()) = tokio::join!(queued_ask, async {
+        tokio::task::yield_now().await;
+        actor.kill();
+    });
+    assert!(matches!(ask_result, Err(AskError::Stopped { handler: "count", .. })));
+    assert_eq!(actor.stopped().await, StopReason::Killed);
+    dropped_rx.await.expect("the hanging handler was dropped");
+    // Three records and the ask never ran.
+    assert_eq!(system.dead_letter_count(), before + 4);
+    assert_eq!(lines(&log), ["start", "stop: killed", "drop"]);
+}
+
+#[tokio::test]
+async fn dropping_the_last_ref_stops_after_draining() {
+    let system = ActorSystem::new("test");
+    let log = Log::default();
+    let actor = system.spawn(recorder(&log));
+    let copy = actor.clone();
+    for i in 0..10 {
+        actor.record(format!("m{i}")).await.unwrap();
+    }
+    let stopped = actor.stopped();
+    drop(actor);
+    // One ref is still alive: the actor keeps running.
+    assert_eq!(copy.count().await.unwrap(), 11);
+    drop(copy);
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), stopped).await.unwrap(),
+        StopReason::Released
+    );
+    let lines = lines(&log);
+    assert_eq!(lines.len(), 13, "{lines:?}");
+    assert_eq!(lines[10], "m9");
+    assert_eq!(lines[11], "stop: stopped after its last reference was dropped");
+}
+
+#[tokio::test]
+async fn a_failing_start_hook_is_reported_and_the_actor_never_runs() {
+    let system = ActorSystem::new("test");
+    let log = Log::default();
+    let result = system
+        .builder(Recorder {
+            log: log.clone(),
+            fail_start: true,
+        })
+        .name("imu")
+        .start()
+        .await;
+    match result {
+        Err(SpawnError::StartFailed { actor, error }) => {
+            assert_eq!(error, "no device on /dev/i2c-1");
+            assert_eq!(actor.name.as_deref(), Some("imu"));
+        }
+        other => panic!("the start hook failed, the spawn must fail: {other:?}"),
+    }
+    // Never handled a message, never ran the stop hook; its state was dropped.
+    assert_eq!(lines(&log), ["start", "drop"]);
+}
+
+#[tokio::test]
+async fn spawn_without_waiting_sees_a_failed_start_as_a_stop_reason() {
+    let system = ActorSystem::new("test");
+    let log = Log::default();
+    let actor = system.spawn(Recorder {
+        log: log.clone(),
+        fail_start: true,
+    });
+    let queued = actor.record("queued during start".into()).await;
+    assert_eq!(
+        actor.stopped().await,
+        StopReason::StartFailed("no device on /dev/i2c-1".into())
+    );
+    assert!(queued.is_ok() || matches!(queued, Err(SendError::Stopped { .. })));
+    assert!(!lines(&log).iter().any(|l| l.contains("queued")));
+}
+
+struct PanickyStart;
+
+#[actor]
+impl PanickyStart {
+    #[on_start]
+    fn start(&mut self) {
+        panic!("bus exploded");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_start_hook_is_a_failed_start() {
+    let system = ActorSystem::new("test");
+    let err = system.start(PanickyStart).await.unwrap_err();
+    assert!(err.to_string().contains("bus exploded"), "{err}");
+}
+
+#[tokio::test]
+async fn ids_are_unique_and_names_optional() {
+    let system = ActorSystem::new("test");
+    let log = Log::default();
+    let a = system.spawn(recorder(&log));
+    let b = system.builder(recorder(&log)).name("left_motor").spawn();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(a.name(), None);
+    assert_eq!(b.name(), Some("left_motor"));
+    assert_eq!(b.label().to_string(), format!("actor `left_motor` ({})", b.id()));
+    assert_eq!(system.live_actors(), 2);
+    a.stop();
+    b.stop();
+    a.stopped().await;
+    b.stopped().await;
+    assert_eq!(system.live_actors(), 0);
+}

@@ -1,0 +1,205 @@
+//! Bounded mailboxes: awaited sends wait for room, `try_send` fails fast with `Full`, a blocking
+//! path for plain threads, unbounded on request; and one message at a time, in order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use compaktor::prelude::*;
+use tokio::sync::{Semaphore, oneshot};
+
+/// Holds its mailbox still until the test opens the gate.
+struct Gated {
+    seen: Vec<u32>,
+}
+
+#[actor(mailbox = 2)]
+impl Gated {
+    #[handler]
+    async fn wait_for(&mut self, entered: oneshot::Sender<()>, gate: oneshot::Receiver<()>) {
+        let _ = entered.send(());
+        let _ = gate.await;
+    }
+
+    #[handler]
+    fn push(&mut self, n: u32) {
+        self.seen.push(n);
+    }
+
+    #[handler]
+    fn seen(&self) -> Vec<u32> {
+        self.seen.clone()
+    }
+
+    /// Fills its own full mailbox: must be refused, not deadlock.
+    #[handler]
+    async fn flood_myself(&mut self, ctx: &mut Context<Self>) -> Vec<String> {
+        let me = ctx.actor_ref();
+        let mut errors = Vec::new();
+        for n in 0..4 {
+            if let Err(e) = me.push(n).await {
+                errors.push(e.to_string());
+            }
+        }
+        errors
+    }
+}
+
+async fn gated(system: &ActorSystem) -> (ActorRef<Gated>, oneshot::Sender<()>) {
+    let actor = system.spawn(Gated { seen: Vec::new() });
+    let (open, gate) = oneshot::channel();
+    let (entered_tx, entered) = oneshot::channel();
+    actor.wait_for(entered_tx, gate).await.unwrap();
+    // The actor holds the gate: its mailbox is empty and nothing more is handled.
+    entered.await.unwrap();
+    (actor, open)
+}
+
+#[tokio::test]
+async fn try_send_fails_fast_when_full_and_counts_a_dead_letter() {
+    let system = ActorSystem::new("test");
+    let (actor, open) = gated(&system).await;
+    actor.push(1).try_send().unwrap();
+    actor.push(2).try_send().unwrap();
+    let before = system.dead_letter_count();
+    match actor.push(3).try_send() {
+        Err(SendError::Full {
+            capacity, handler, ..
+        }) => {
+            assert_eq!(capacity, 2);
+            assert_eq!(handler, "push");
+        }
+        other => panic!("expected Full, got {other:?}"),
+    }
+    assert_eq!(system.dead_letter_count(), before + 1);
+    open.send(()).unwrap();
+    assert_eq!(actor.seen().await.unwrap(), [1, 2]);
+}
+
+#[tokio::test]
+async fn an_awaited_send_waits_for_room() {
+    let system = ActorSystem::new("test");
+    let (actor, open) = gated(&system).await;
+    actor.push(1).await.unwrap();
+    actor.push(2).await.unwrap();
+    let waiting = tokio::time::timeout(Duration::from_millis(50), actor.push(9)).await;
+    assert!(waiting.is_err(), "the mailbox is full: the send must wait");
+    let sender = {
+        let actor = actor.clone();
+        tokio::spawn(async move { actor.push(3).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!sender.is_finished());
+    open.send(()).unwrap();
+    sender.await.unwrap().unwrap();
+    assert_eq!(actor.seen().await.unwrap(), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_send_to_ones_own_full_mailbox_is_refused() {
+    let system = ActorSystem::new("test");
+    let actor = system.spawn(Gated { seen: Vec::new() });
+    let errors = actor
+        .flood_myself()
+        .timeout(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("to itself while its own mailbox is full"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_send_serves_plain_threads_with_backpressure() {
+    let system = ActorSystem::new("test");
+    let (actor, open) = gated(&system).await;
+    let thread_actor = actor.clone();
+    let thread = std::thread::spawn(move || {
+        for n in 0..10 {
+            thread_actor.push(n).blocking_send().unwrap();
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!thread.is_finished(), "the thread waits for room");
+    open.send(()).unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(actor.seen().await.unwrap(), (0..10).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn unbounded_is_opt_in_at_spawn() {
+    let system = ActorSystem::new("test");
+    let actor = system
+        .builder(Gated { seen: Vec::new() })
+        .mailbox(Mailbox::unbounded())
+        .spawn();
+    let (open, gate) = oneshot::channel();
+    let (entered, _) = oneshot::channel();
+    actor.wait_for(entered, gate).await.unwrap();
+    for n in 0..5_000 {
+        actor.push(n).try_send().unwrap();
+    }
+    open.send(()).unwrap();
+    assert_eq!(actor.seen().await.unwrap().len(), 5_000);
+}
+
+struct Overlap {
+    busy: bool,
+    handled: u32,
+    order: Vec<(u32, u32)>,
+}
+
+#[actor]
+impl Overlap {
+    /// Yields in the middle: another message must not start meanwhile.
+    #[handler]
+    async fn work(&mut self, sender: u32, seq: u32) {
+        assert!(!self.busy, "two messages handled at once");
+        self.busy = true;
+        tokio::task::yield_now().await;
+        self.order.push((sender, seq));
+        self.handled += 1;
+        self.busy = false;
+    }
+
+    #[handler]
+    fn order(&self) -> (u32, Vec<(u32, u32)>) {
+        (self.handled, self.order.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_message_at_a_time_in_send_order_per_sender() {
+    let system = ActorSystem::new("test");
+    let actor = system.spawn(Overlap {
+        busy: false,
+        handled: 0,
+        order: Vec::new(),
+    });
+    let start = Arc::new(Semaphore::new(0));
+    let senders: Vec<_> = (0..8)
+        .map(|sender| {
+            let (actor, start) = (actor.clone(), start.clone());
+            tokio::spawn(async move {
+                let _go = start.acquire().await.unwrap();
+                for seq in 0..500 {
+                    actor.work(sender, seq).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    start.add_permits(8);
+    for s in senders {
+        s.await.unwrap();
+    }
+    let (handled, order) = actor.order().await.unwrap();
+    assert_eq!(handled, 8 * 500);
+    for sender in 0..8 {
+        let seqs: Vec<u32> = order
+            .iter()
+            .filter(|(s, _)| *s == sender)
+            .map(|(_, q)| *q)
+            .collect();
+        assert_eq!(seqs, (0..500).collect::<Vec<_>>(), "sender {sender}");
+    }
+}

@@ -1,0 +1,142 @@
+//! A panicking handler stops only its own actor; a told `Err` goes to the failure hook.
+
+use compaktor::prelude::*;
+
+struct Fragile {
+    handled: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("motor stalled at {0}%")]
+struct Stalled(u8);
+
+#[actor]
+impl Fragile {
+    #[handler]
+    fn explode(&mut self) -> u32 {
+        panic!("sensor returned garbage");
+    }
+
+    #[handler]
+    fn explode_quietly(&mut self) {
+        panic!("quiet {}", 42);
+    }
+
+    #[handler]
+    fn handled(&mut self) -> u32 {
+        self.handled += 1;
+        self.handled
+    }
+
+    #[handler]
+    fn drive(&mut self, duty: u8) -> Result<(), Stalled> {
+        if duty > 90 { Err(Stalled(duty)) } else { Ok(()) }
+    }
+}
+
+#[tokio::test]
+async fn the_asker_gets_panicked_and_the_actor_stops_with_the_message() {
+    let system = ActorSystem::new("test");
+    let fragile = system.spawn(Fragile { handled: 0 });
+    let bystander = system.spawn(Fragile { handled: 0 });
+    match fragile.explode().await {
+        Err(AskError::Panicked {
+            handler, message, ..
+        }) => {
+            assert_eq!(handler, "explode");
+            assert_eq!(message, "sensor returned garbage");
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    assert_eq!(
+        fragile.stopped().await,
+        StopReason::Panicked {
+            handler: "explode",
+            message: "sensor returned garbage".into()
+        }
+    );
+    // Others are untouched, and so is the runtime.
+    assert_eq!(bystander.handled().await.unwrap(), 1);
+    let fresh = system.spawn(Fragile { handled: 0 });
+    assert_eq!(fresh.handled().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_told_panic_stops_the_actor_with_a_formatted_message() {
+    let system = ActorSystem::new("test");
+    let fragile = system.spawn(Fragile { handled: 0 });
+    fragile.explode_quietly().await.unwrap();
+    assert!(matches!(
+        fragile.stopped().await,
+        StopReason::Panicked { message, .. } if message == "quiet 42"
+    ));
+}
+
+#[tokio::test]
+async fn a_told_error_stops_the_actor_by_default() {
+    let system = ActorSystem::new("test");
+    let fragile = system.spawn(Fragile { handled: 0 });
+    fragile.drive(50).tell().await.unwrap();
+    fragile.drive(95).tell().await.unwrap();
+    assert_eq!(
+        fragile.stopped().await,
+        StopReason::Failed {
+            handler: "drive",
+            error: "motor stalled at 95%".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_asked_error_goes_to_the_asker_not_the_failure_hook() {
+    let system = ActorSystem::new("test");
+    let fragile = system.spawn(Fragile { handled: 0 });
+    assert!(matches!(fragile.drive(95).await, Err(AskError::Handler(Stalled(95)))));
+    assert_eq!(fragile.handled().await.unwrap(), 1);
+}
+
+struct Tolerant {
+    failures: Vec<String>,
+}
+
+#[actor]
+impl Tolerant {
+    #[handler]
+    fn drive(&mut self, duty: u8) -> Result<(), Stalled> {
+        Err(Stalled(duty))
+    }
+
+    #[handler]
+    fn failures(&self) -> Vec<String> {
+        self.failures.clone()
+    }
+
+    #[on_failure]
+    async fn failed(&mut self, failure: &HandlerFailure, ctx: &mut Context<Self>) -> FailureAction {
+        assert_eq!(failure.error::<Stalled>().map(|s| s.0), Some(99));
+        self.failures
+            .push(format!("{} on {}", failure, ctx.name().unwrap_or("?")));
+        FailureAction::Resume
+    }
+}
+
+#[tokio::test]
+async fn the_failure_hook_can_resume() {
+    let system = ActorSystem::new("test");
+    let tolerant = system
+        .builder(Tolerant {
+            failures: Vec::new(),
+        })
+        .name("wheel")
+        .spawn();
+    tolerant.drive(99).tell().await.unwrap();
+    tolerant.drive(99).tell().await.unwrap();
+    assert_eq!(
+        tolerant.failures().await.unwrap(),
+        [
+            "handler `drive` failed: motor stalled at 99% on wheel",
+            "handler `drive` failed: motor stalled at 99% on wheel"
+        ]
+    );
+    assert!(tolerant.is_alive());
+}
