@@ -32,7 +32,7 @@
 //!     /// An `Err` goes back to the asker as `AskError::Handler`.
 //!     #[handler]
 //!     fn div(&self, by: u64) -> Result<u64, DivByZero> {
-//!         if by == 0 { Err(DivByZero) } else { Ok(self.total / by) }
+//!         self.total.checked_div(by).ok_or(DivByZero)
 //!     }
 //! }
 //!
@@ -100,6 +100,11 @@ pub use stop::{FailureAction, HandlerFailure, StopReason};
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
 pub use timer::{MissedTick, TaskHandle};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 /// Everything an actor module usually needs: `use compaktor::prelude::*;`.
 pub mod prelude {

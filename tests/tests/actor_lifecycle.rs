@@ -92,7 +92,16 @@ async fn poison_pill_handles_what_was_queued_then_stops_once() {
     assert_eq!(actor.stopped().await, StopReason::Stopped);
     assert_eq!(
         lines(&log),
-        ["start", "m0", "m1", "m2", "m3", "m4", "stop: stopped on request", "drop"]
+        [
+            "start",
+            "m0",
+            "m1",
+            "m2",
+            "m3",
+            "m4",
+            "stop: stopped on request",
+            "drop"
+        ]
     );
     assert!(!actor.is_alive());
 }
@@ -114,7 +123,13 @@ async fn kill_drops_the_handler_in_progress_and_dead_letters_the_queue() {
         tokio::task::yield_now().await;
         actor.kill();
     });
-    assert!(matches!(ask_result, Err(AskError::Stopped { handler: "count", .. })));
+    assert!(matches!(
+        ask_result,
+        Err(AskError::Stopped {
+            handler: "count",
+            ..
+        })
+    ));
     assert_eq!(actor.stopped().await, StopReason::Killed);
     dropped_rx.await.expect("the hanging handler was dropped");
     // Three records and the ask never ran.
@@ -137,13 +152,18 @@ async fn dropping_the_last_ref_stops_after_draining() {
     assert_eq!(copy.count().await.unwrap(), 11);
     drop(copy);
     assert_eq!(
-        tokio::time::timeout(Duration::from_secs(5), stopped).await.unwrap(),
+        tokio::time::timeout(Duration::from_secs(5), stopped)
+            .await
+            .unwrap(),
         StopReason::Released
     );
     let lines = lines(&log);
     assert_eq!(lines.len(), 13, "{lines:?}");
     assert_eq!(lines[10], "m9");
-    assert_eq!(lines[11], "stop: stopped after its last reference was dropped");
+    assert_eq!(
+        lines[11],
+        "stop: stopped after its last reference was dropped"
+    );
 }
 
 #[tokio::test]
@@ -212,7 +232,10 @@ async fn ids_are_unique_and_names_optional() {
     assert_ne!(a.id(), b.id());
     assert_eq!(a.name(), None);
     assert_eq!(b.name(), Some("left_motor"));
-    assert_eq!(b.label().to_string(), format!("actor `left_motor` ({})", b.id()));
+    assert_eq!(
+        b.label().to_string(),
+        format!("actor `left_motor` ({})", b.id())
+    );
     assert_eq!(system.live_actors(), 2);
     a.stop();
     b.stop();

@@ -26,11 +26,7 @@ impl Counter {
 
     #[handler]
     async fn div(&mut self, by: u64) -> Result<u64, DivByZero> {
-        if by == 0 {
-            Err(DivByZero)
-        } else {
-            Ok(self.total / by)
-        }
+        self.total.checked_div(by).ok_or(DivByZero)
     }
 
     #[handler]
@@ -99,7 +95,14 @@ async fn ask_times_out_and_the_actor_keeps_working() {
     }
     // The slow handler finishes; its late reply goes nowhere; the next ask is answered.
     assert_eq!(counter.total().await.unwrap(), 4);
-    assert_eq!(counter.total().timeout(Duration::from_millis(50)).await.unwrap(), 4);
+    assert_eq!(
+        counter
+            .total()
+            .timeout(Duration::from_millis(50))
+            .await
+            .unwrap(),
+        4
+    );
 }
 
 #[tokio::test]

@@ -64,7 +64,10 @@ fn sensor() -> Sensor {
 #[tokio::test]
 async fn a_stream_feeds_the_actor_in_order_through_its_bounded_mailbox() {
     let system = ActorSystem::new("test");
-    let s = system.builder(sensor()).mailbox(Mailbox::bounded(4)).spawn();
+    let s = system
+        .builder(sensor())
+        .mailbox(Mailbox::bounded(4))
+        .spawn();
     s.attach((0..1000).collect()).await.unwrap();
     let readings = loop {
         let readings = s.readings().await.unwrap();

@@ -78,7 +78,9 @@ impl Ticker {
 async fn ticks_with(missed: MissedTick) -> Vec<u64> {
     let system = ActorSystem::new("test");
     let t = system.spawn(ticker(Duration::from_millis(25)));
-    t.start_every(Duration::from_millis(10), missed).await.unwrap();
+    t.start_every(Duration::from_millis(10), missed)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(56)).await;
     let ticks = t.ticks().await.unwrap();
     t.stop();

@@ -30,7 +30,11 @@ impl Fragile {
 
     #[handler]
     fn drive(&mut self, duty: u8) -> Result<(), Stalled> {
-        if duty > 90 { Err(Stalled(duty)) } else { Ok(()) }
+        if duty > 90 {
+            Err(Stalled(duty))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -91,7 +95,10 @@ async fn a_told_error_stops_the_actor_by_default() {
 async fn an_asked_error_goes_to_the_asker_not_the_failure_hook() {
     let system = ActorSystem::new("test");
     let fragile = system.spawn(Fragile { handled: 0 });
-    assert!(matches!(fragile.drive(95).await, Err(AskError::Handler(Stalled(95)))));
+    assert!(matches!(
+        fragile.drive(95).await,
+        Err(AskError::Handler(Stalled(95)))
+    ));
     assert_eq!(fragile.handled().await.unwrap(), 1);
 }
 

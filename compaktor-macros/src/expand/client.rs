@@ -23,6 +23,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
 
     quote! {
         #[doc = #doc]
+        #[allow(private_interfaces, unreachable_pub)]
         pub struct #handlers #generics #where_clause {
             __compaktor_core: ::compaktor::__private::RefCore<#self_ty>,
         }
@@ -47,7 +48,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             }
         }
 
-        #[allow(clippy::type_complexity)]
+        #[allow(private_interfaces, unreachable_pub, clippy::type_complexity)]
         impl #impl_generics #handlers #ty_generics #where_clause {
             #(#methods)*
         }

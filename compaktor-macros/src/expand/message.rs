@@ -87,7 +87,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     quote! {
         #[doc = #doc]
         #[doc(hidden)]
-        #[allow(clippy::large_enum_variant, clippy::type_complexity)]
+        #[allow(private_interfaces, unreachable_pub, clippy::large_enum_variant, clippy::type_complexity)]
         pub enum #message #generics #where_clause {
             #(#variants,)*
             #phantom
