@@ -2,7 +2,7 @@
 //! for what is left, the stop hook, the stop reason). What a single handler call does lives in
 //! `dispatch`; how messages get in lives in `actor_ref`.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::__private::{Message, Outcome};
-use crate::actor_ref::{CURRENT_ACTOR, Shared};
+use crate::actor_ref::{ActorCell, CURRENT_ACTOR, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, MailboxReceiver};
 use crate::stop::panic_message;
@@ -49,29 +49,56 @@ async fn lifecycle<A: Actor>(
     mut rx: MailboxReceiver<A::Message>,
     started: Option<StartReport>,
 ) {
+    let finish = FinishGuard(&shared.cell);
     let mut ctx = Context::new(shared.clone());
-    let start = match AssertUnwindSafe(actor.on_start(&mut ctx))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(payload) => Err(format!("panicked: {}", panic_message(&*payload))),
+    let start = AssertUnwindSafe(actor.on_start(&mut ctx)).catch_unwind();
+    let start = match until_killed(&shared.cell, start).await {
+        Some(Ok(result)) => result.map_err(StopReason::StartFailed),
+        Some(Err(payload)) => Err(StopReason::StartFailed(format!(
+            "panicked: {}",
+            panic_message(&*payload)
+        ))),
+        None => Err(StopReason::Killed),
     };
     if let Some(started) = started {
-        let _ = started.send(start.clone());
+        let _ = started.send(start.clone().map_err(|reason| match reason {
+            StopReason::StartFailed(error) => error,
+            other => format!("{other} while starting"),
+        }));
     }
     let reason = match start {
         Ok(()) => {
             tracing::debug!("started");
-            message_loop(&mut actor, &mut ctx, &shared, &mut rx).await
+            let reason = message_loop(&mut actor, &mut ctx, &shared, &mut rx).await;
+            shutdown(&shared, &mut ctx, &mut rx);
+            let hook = AssertUnwindSafe(actor.on_stop(&mut ctx, &reason)).catch_unwind();
+            if let Err(payload) = hook.await {
+                tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+            }
+            reason
         }
-        Err(error) => {
-            tracing::warn!(%error, "start hook failed");
-            StopReason::StartFailed(error)
+        Err(reason) => {
+            tracing::warn!(%reason, "did not start");
+            shutdown(&shared, &mut ctx, &mut rx);
+            reason
         }
     };
+    // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
+    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(actor))) {
+        tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
+    }
+    drop(ctx);
+    tracing::debug!(%reason, "stopped");
+    finish.done(reason);
+}
 
-    // The way out: nothing new gets in, what is left becomes dead letters, then the stop hook.
+/// Nothing new gets in, timers end, and what is left in the mailbox becomes dead letters (asks
+/// among them get `Stopped`).
+fn shutdown<A: Actor>(
+    shared: &Shared<A>,
+    ctx: &mut Context<A>,
+    rx: &mut MailboxReceiver<A::Message>,
+) {
     shared.cell.mark_stopping();
     ctx.cancel_tasks();
     rx.close();
@@ -82,17 +109,42 @@ async fn lifecycle<A: Actor>(
                 .dead_letter(message.handler_name(), DeadLetterReason::Dropped);
         }
     }
-    if !matches!(reason, StopReason::StartFailed(_)) {
-        let hook = AssertUnwindSafe(actor.on_stop(&mut ctx, &reason)).catch_unwind();
-        if let Err(payload) = hook.await {
-            tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+}
+
+/// Records the actor's end exactly once, also if its task is dropped (runtime shutdown), so
+/// `stopped()` never waits forever.
+struct FinishGuard<'a>(&'a ActorCell);
+
+impl FinishGuard<'_> {
+    fn done(self, reason: StopReason) {
+        self.0.system.actor_finished();
+        self.0.finish(reason);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for FinishGuard<'_> {
+    fn drop(&mut self) {
+        self.0.system.actor_finished();
+        self.0.finish(StopReason::Killed);
+    }
+}
+
+/// Runs `work` unless the actor is killed first (`None`); a kill drops `work` at its next
+/// `.await`.
+async fn until_killed<F: Future>(cell: &ActorCell, work: F) -> Option<F::Output> {
+    let mut work = pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            output = &mut work => return Some(output),
+            () = cell.control.notified() => {
+                if cell.is_killed() {
+                    return None;
+                }
+            }
         }
     }
-    drop(actor);
-    drop(ctx);
-    tracing::debug!(%reason, "stopped");
-    shared.cell.system.actor_finished();
-    shared.cell.finish(reason);
 }
 
 /// What woke the idle actor.
@@ -141,22 +193,11 @@ async fn message_loop<A: Actor>(
         };
 
         let handler = message.handler_name();
-        let outcome = {
-            let call = actor
-                .handle(message, ctx)
-                .instrument(tracing::debug_span!("handle", handler));
-            let mut call = pin!(call);
-            loop {
-                tokio::select! {
-                    biased;
-                    outcome = &mut call => break outcome,
-                    () = cell.control.notified() => {
-                        if cell.is_killed() {
-                            return StopReason::Killed;
-                        }
-                    }
-                }
-            }
+        let call = actor
+            .handle(message, ctx)
+            .instrument(tracing::debug_span!("handle", handler));
+        let Some(outcome) = until_killed(cell, call).await else {
+            return StopReason::Killed;
         };
 
         if let Some(source) = source {

@@ -243,3 +243,58 @@ async fn ids_are_unique_and_names_optional() {
     b.stopped().await;
     assert_eq!(system.live_actors(), 0);
 }
+
+/// Waits forever for a device in its start hook.
+struct StuckStart;
+
+#[actor]
+impl StuckStart {
+    #[on_start]
+    async fn start(&mut self) {
+        std::future::pending::<()>().await;
+    }
+
+    #[handler]
+    fn ping(&self) -> u8 {
+        1
+    }
+}
+
+#[tokio::test]
+async fn kill_interrupts_a_start_hook_that_hangs() {
+    let system = ActorSystem::new("test");
+    let actor = system.spawn(StuckStart);
+    let ping = actor.ping();
+    let (ping, ()) = tokio::join!(ping.into_future(), async {
+        tokio::task::yield_now().await;
+        actor.kill();
+    });
+    assert!(matches!(ping, Err(AskError::Stopped { .. })));
+    assert_eq!(actor.stopped().await, StopReason::Killed);
+}
+
+struct PanicsOnDrop;
+
+#[actor]
+impl PanicsOnDrop {
+    #[handler]
+    fn ping(&self) -> u8 {
+        1
+    }
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("drop failed");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_drop_still_reports_the_stop() {
+    let system = ActorSystem::new("test");
+    let actor = system.spawn(PanicsOnDrop);
+    assert_eq!(actor.ping().await.unwrap(), 1);
+    actor.stop();
+    assert_eq!(actor.stopped().await, StopReason::Stopped);
+    assert_eq!(system.live_actors(), 0);
+}
