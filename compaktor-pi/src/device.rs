@@ -1,0 +1,102 @@
+//! Object-safe device traits: what the peripheral actors hold (`Box<dyn Motor>` …), so one
+//! firmware runs on any backend. The drivers in `drivers` implement them over embedded-hal; the
+//! `sim` backend feeds the same drivers with simulated pins and buses.
+
+use futures::future::BoxFuture;
+
+use crate::hal::Edge;
+
+/// A hardware failure, with enough text to find the wire or the device.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// A GPIO or PWM pin failed.
+    #[error("pin error: {0}")]
+    Pin(String),
+    /// An I2C or SPI transfer failed.
+    #[error("bus error: {0}")]
+    Bus(String),
+    /// The device did not answer in time (no echo, no interrupt).
+    #[error("no answer from the device within {0:?}")]
+    Timeout(std::time::Duration),
+    /// A value the device cannot take (a servo angle past its limits, an ADC channel above 7).
+    #[error("out of range: {0}")]
+    OutOfRange(String),
+    /// The device answered something it should not (wrong WHO_AM_I, a reading that makes no
+    /// sense).
+    #[error("unexpected answer from the device: {0}")]
+    Protocol(String),
+}
+
+impl DeviceError {
+    /// Wraps any embedded-hal digital/PWM error.
+    pub fn pin(e: impl core::fmt::Debug) -> Self {
+        DeviceError::Pin(format!("{e:?}"))
+    }
+
+    /// Wraps any embedded-hal I2C/SPI error.
+    pub fn bus(e: impl core::fmt::Debug) -> Self {
+        DeviceError::Bus(format!("{e:?}"))
+    }
+}
+
+/// A digital output: an LED, a relay, a buzzer.
+pub trait DigitalOutput: Send + 'static {
+    /// Drives the output high (`true`) or low.
+    fn set(&mut self, high: bool) -> Result<(), DeviceError>;
+}
+
+/// A digital input that reports timestamped edges: a button, a bumper, an encoder.
+pub trait EdgeSource: Send + 'static {
+    /// The current level.
+    fn is_high(&mut self) -> Result<bool, DeviceError>;
+    /// Waits for the next edge.
+    fn next_edge(&mut self) -> BoxFuture<'_, Result<Edge, DeviceError>>;
+}
+
+/// A DC motor behind an H-bridge.
+pub trait MotorDriver: Send + 'static {
+    /// Speed from -1.0 (full reverse) to 1.0 (full forward); 0.0 coasts.
+    fn set_speed(&mut self, speed: f32) -> Result<(), DeviceError>;
+    /// Shorts the motor: stops fast and holds.
+    fn brake(&mut self) -> Result<(), DeviceError>;
+    /// Lets the motor spin freely (no drive).
+    fn coast(&mut self) -> Result<(), DeviceError>;
+}
+
+/// A hobby servo on a 50 Hz PWM output.
+pub trait ServoDriver: Send + 'static {
+    /// Sets the pulse width in microseconds (typically 500..=2500).
+    fn set_pulse_width_us(&mut self, us: u32) -> Result<(), DeviceError>;
+    /// Stops sending pulses (the servo goes limp).
+    fn release(&mut self) -> Result<(), DeviceError>;
+}
+
+/// A distance sensor (HC-SR04).
+pub trait RangeFinder: Send + 'static {
+    /// One measurement, in meters.
+    fn measure(&mut self) -> BoxFuture<'_, Result<f32, DeviceError>>;
+}
+
+/// One IMU sample.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ImuSample {
+    /// Acceleration in m/s² (x, y, z).
+    pub accel: [f32; 3],
+    /// Angular rate in rad/s (x, y, z).
+    pub gyro: [f32; 3],
+}
+
+/// An IMU on a bus (MPU-6050 over I2C). Blocking: call it from the blocking pool.
+pub trait Imu: Send + 'static {
+    /// Reads one sample.
+    fn read(&mut self) -> Result<ImuSample, DeviceError>;
+}
+
+/// A multi-channel ADC on a bus (MCP3008 over SPI). Blocking: call it from the blocking pool.
+pub trait Adc: Send + 'static {
+    /// Number of channels.
+    fn channels(&self) -> u8;
+    /// Reads one channel; the raw value (0..=1023 for a 10-bit ADC).
+    fn read(&mut self, channel: u8) -> Result<u16, DeviceError>;
+}
