@@ -5,10 +5,11 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
-use tokio::sync::{Notify, watch};
+use futures::task::AtomicWaker;
+use tokio::sync::Notify;
 
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, MailboxSender, TrySend};
@@ -37,9 +38,11 @@ pub(crate) struct ActorCell {
     killed: AtomicBool,
     /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
     refs: AtomicUsize,
-    /// Wakes the actor for a kill, or to look at `refs` again.
-    pub(crate) control: Notify,
-    stopped: watch::Sender<Option<StopReason>>,
+    /// Wakes the actor's task for a kill, or to look at `refs` again. Only that task waits on
+    /// it, so one waker slot is enough (and cheaper than a `Notify` on every message).
+    pub(crate) control: AtomicWaker,
+    stopped: OnceLock<StopReason>,
+    stopped_notify: Notify,
     runtime: tokio::runtime::Handle,
 }
 
@@ -51,8 +54,9 @@ impl ActorCell {
             state: AtomicU8::new(RUNNING),
             killed: AtomicBool::new(false),
             refs: AtomicUsize::new(0),
-            control: Notify::new(),
-            stopped: watch::Sender::new(None),
+            control: AtomicWaker::new(),
+            stopped: OnceLock::new(),
+            stopped_notify: Notify::new(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
@@ -87,7 +91,8 @@ impl ActorCell {
     /// Records the end: later sends fail at once, and `stopped()` resolves.
     pub(crate) fn finish(&self, reason: StopReason) {
         self.state.store(STOPPED, Ordering::Release);
-        self.stopped.send_replace(Some(reason));
+        let _ = self.stopped.set(reason);
+        self.stopped_notify.notify_waiters();
     }
 
     pub(crate) fn dead_letter(&self, handler: &'static str, reason: DeadLetterReason) {
@@ -219,7 +224,7 @@ impl<A: Actor> Clone for RefCore<A> {
 impl<A: Actor> Drop for RefCore<A> {
     fn drop(&mut self) {
         if self.shared.cell.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.cell.control.notify_one();
+            self.shared.cell.control.wake();
         }
     }
 }
@@ -339,18 +344,23 @@ impl<A: Actor> ActorRef<A> {
         }
         cell.mark_stopping();
         cell.killed.store(true, Ordering::Release);
-        cell.control.notify_one();
+        cell.control.wake();
     }
 
     /// Resolves with the stop reason once the actor has stopped, its stop hook has run and its
     /// state has been dropped. Does not keep the actor alive while waiting.
     pub fn stopped(&self) -> impl Future<Output = StopReason> + Send + 'static {
-        let mut rx = self.cell().stopped.subscribe();
+        let shared = Arc::clone(self.shared());
         async move {
-            match rx.wait_for(Option::is_some).await {
-                Ok(reason) => reason.clone().unwrap_or(StopReason::Killed),
-                // The sender lives in the cell we are subscribed through; it cannot go first.
-                Err(_) => StopReason::Killed,
+            let cell = &shared.cell;
+            loop {
+                let notified = cell.stopped_notify.notified();
+                let mut notified = std::pin::pin!(notified);
+                notified.as_mut().enable();
+                if let Some(reason) = cell.stopped.get() {
+                    return reason.clone();
+                }
+                notified.await;
             }
         }
     }

@@ -44,7 +44,8 @@ use crate::{Actor, ActorId, ActorRef, ActorSystem, Tell};
 /// ```
 pub struct Context<A: Actor> {
     shared: Arc<Shared<A>>,
-    tasks: JoinSet<()>,
+    /// Timers and streams; made on first use (most actors have none).
+    tasks: Option<JoinSet<()>>,
     stop_requested: bool,
 }
 
@@ -52,7 +53,7 @@ impl<A: Actor> Context<A> {
     pub(crate) fn new(shared: Arc<Shared<A>>) -> Self {
         Context {
             shared,
-            tasks: JoinSet::new(),
+            tasks: None,
             stop_requested: false,
         }
     }
@@ -96,7 +97,7 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        timer::start(&mut self.tasks, &self.shared, move |source| {
+        timer::start(self.tasks.get_or_insert_with(JoinSet::new), &self.shared, move |source| {
             timer::once(source, delay, make)
         })
     }
@@ -131,7 +132,7 @@ impl<A: Actor> Context<A> {
             !period.is_zero(),
             "a timer period must be greater than zero"
         );
-        timer::start(&mut self.tasks, &self.shared, move |source| {
+        timer::start(self.tasks.get_or_insert_with(JoinSet::new), &self.shared, move |source| {
             timer::every(source, period, missed, make)
         })
     }
@@ -147,7 +148,7 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        timer::start(&mut self.tasks, &self.shared, move |source| {
+        timer::start(self.tasks.get_or_insert_with(JoinSet::new), &self.shared, move |source| {
             timer::stream(source, stream, make)
         })
     }
@@ -171,7 +172,9 @@ impl<A: Actor> Context<A> {
 
     /// Ends every timer and stream of this actor.
     pub(crate) fn cancel_tasks(&mut self) {
-        self.tasks.abort_all();
+        if let Some(tasks) = &mut self.tasks {
+            tasks.abort_all();
+        }
     }
 }
 
@@ -179,7 +182,7 @@ impl<A: Actor> fmt::Debug for Context<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("actor", &self.shared.cell.label)
-            .field("tasks", &self.tasks.len())
+            .field("tasks", &self.tasks.as_ref().map_or(0, JoinSet::len))
             .field("stop_requested", &self.stop_requested)
             .finish()
     }

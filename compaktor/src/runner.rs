@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use futures::FutureExt;
+use futures::future::Either;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
@@ -134,17 +135,19 @@ impl Drop for FinishGuard<'_> {
 /// `.await`.
 async fn until_killed<F: Future>(cell: &ActorCell, work: F) -> Option<F::Output> {
     let mut work = pin!(work);
-    loop {
-        tokio::select! {
-            biased;
-            output = &mut work => return Some(output),
-            () = cell.control.notified() => {
-                if cell.is_killed() {
-                    return None;
-                }
-            }
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
         }
-    }
+        // Register before looking, so a kill in between still wakes us.
+        cell.control.register(cx.waker());
+        if cell.is_killed() {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// What woke the idle actor.
@@ -167,16 +170,20 @@ async fn message_loop<A: Actor>(
         if cell.is_killed() {
             return StopReason::Killed;
         }
-        let mut control = pin!(cell.control.notified());
         let next = poll_fn(|cx| {
             if let Poll::Ready(env) = rx.poll_recv(cx) {
                 // `None` cannot happen while `shared` holds a sender; treat it as released.
                 return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
             }
-            if !cell.has_refs() {
-                return Poll::Ready(Next::Released);
+            // Register before looking, so a kill or a last drop in between still wakes us.
+            cell.control.register(cx.waker());
+            if cell.is_killed() {
+                Poll::Ready(Next::Control)
+            } else if !cell.has_refs() {
+                Poll::Ready(Next::Released)
+            } else {
+                Poll::Pending
             }
-            control.as_mut().poll(cx).map(|()| Next::Control)
         })
         .await;
         let (message, source) = match next {
@@ -192,10 +199,15 @@ async fn message_loop<A: Actor>(
             Next::Control => continue,
         };
 
-        let handler = message.handler_name();
-        let call = actor
-            .handle(message, ctx)
-            .instrument(tracing::debug_span!("handle", handler));
+        // A span per message only when someone listens: an idle span still costs a wrapper
+        // around every handler future.
+        let span = tracing::debug_span!("handle", handler = message.handler_name());
+        let call = actor.handle(message, ctx);
+        let call = if span.is_disabled() {
+            Either::Left(call)
+        } else {
+            Either::Right(call.instrument(span))
+        };
         let Some(outcome) = until_killed(cell, call).await else {
             return StopReason::Killed;
         };

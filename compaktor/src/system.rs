@@ -195,7 +195,8 @@ impl<A: Actor> ActorBuilder<A> {
         });
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
         self.system.inner.live.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(runner::run(self.actor, shared, rx, started));
+        // Boxed: the actor's future is large, and tokio moves an unboxed one several times.
+        tokio::spawn(Box::pin(runner::run(self.actor, shared, rx, started)));
         actor_ref
     }
 }
