@@ -19,6 +19,7 @@ pub(crate) struct ActorImpl<'a> {
 }
 
 /// A marked method: a handler or a hook.
+#[derive(Clone)]
 pub(crate) struct Method<'a> {
     pub(crate) original: &'a ImplItemFn,
     pub(crate) marker: Marker,
@@ -27,12 +28,14 @@ pub(crate) struct Method<'a> {
     pub(crate) output: Output<'a>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Arg<'a> {
     pub(crate) pat: &'a Pat,
     pub(crate) ty: &'a Type,
     pub(crate) kind: ArgKind<'a>,
 }
 
+#[derive(Clone)]
 pub(crate) enum ArgKind<'a> {
     /// Moved into the message.
     Value,
@@ -47,6 +50,7 @@ pub(crate) enum ArgKind<'a> {
     Failure,
 }
 
+#[derive(Clone)]
 pub(crate) enum Output<'a> {
     /// No return type, or `()`: calling it is a tell.
     Unit,

@@ -8,11 +8,12 @@ use syn::{Attribute, LitInt};
 use crate::ctxt::Ctxt;
 
 /// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct ActorOptions {
     pub(crate) mailbox: Option<MailboxOption>,
 }
 
+#[derive(Clone)]
 pub(crate) enum MailboxOption {
     Bounded(LitInt),
     Unbounded,

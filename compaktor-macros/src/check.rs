@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use quote::ToTokens;
 use syn::visit::{self, Visit};
-use syn::{Lifetime, Signature, Type, TypeImplTrait};
+use syn::{GenericParam, Ident, Lifetime, Signature, Type, TypeImplTrait};
 
 use crate::ast::{ActorImpl, Arg, ArgKind, Method, Output};
 use crate::attr::Marker;
@@ -37,32 +37,14 @@ const RESERVED: &[&str] = &[
 pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
     let mut variants: HashMap<String, &Method<'_>> = HashMap::new();
     for handler in &actor.handlers {
-        check_signature(cx, handler);
-        for arg in &handler.args {
-            match &arg.kind {
-                ArgKind::Context { .. } => check_context(cx, actor, arg),
-                _ => check_value(cx, arg),
-            }
-        }
-        check_context_count(cx, handler);
-        check_output(cx, &handler.output);
-        let name = handler.original.sig.ident.to_string();
-        if RESERVED.contains(&name.as_str()) {
-            cx.error_spanned_by(
-                &handler.original.sig.ident,
-                format!(
-                    "`{name}` is already a method of every `ActorRef`, which would hide this \
-                     handler; rename it (e.g. `{name}_now`)"
-                ),
-            );
-        }
+        check_handler(cx, actor, handler);
         let variant = variant_name(&handler.original.sig.ident).to_string();
         if let Some(first) = variants.insert(variant, handler) {
             cx.error_spanned_by(
                 &handler.original.sig.ident,
                 format!(
-                    "the handlers `{}` and `{name}` have the same message name; rename one",
-                    first.original.sig.ident
+                    "the handlers `{}` and `{}` have the same message name; rename one",
+                    first.original.sig.ident, handler.original.sig.ident
                 ),
             );
         }
@@ -71,7 +53,7 @@ pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
         let mut hooks = actor.hooks(marker);
         let Some(first) = hooks.next() else { continue };
         for extra in hooks {
-            let mut error = syn::Error::new_spanned(
+            cx.error_spanned_by(
                 extra.attr,
                 format!(
                     "an actor has one `#[{}]` hook, and `{}` is already it; merge the two methods",
@@ -79,13 +61,57 @@ pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
                     first.original.sig.ident
                 ),
             );
-            error.combine(syn::Error::new_spanned(first.attr, "the first one is here"));
-            cx.syn_error(error);
         }
     }
     for hook in &actor.hooks {
         check_hook(cx, actor, hook);
     }
+}
+
+/// Whether a method has no mistake of its own (clashes with other methods aside), so that the
+/// fallback can still generate it.
+pub(crate) fn is_sound(actor: &ActorImpl<'_>, method: &Method<'_>) -> bool {
+    let cx = Ctxt::new();
+    match method.marker {
+        Marker::Handler => check_handler(&cx, actor, method),
+        _ => check_hook(&cx, actor, method),
+    }
+    cx.check().is_ok()
+}
+
+fn check_handler(cx: &Ctxt, actor: &ActorImpl<'_>, handler: &Method<'_>) {
+    check_signature(cx, handler);
+    let own = own_lifetimes(handler);
+    for arg in &handler.args {
+        match &arg.kind {
+            ArgKind::Context { .. } => check_context(cx, actor, arg),
+            _ => check_value(cx, arg, &own),
+        }
+    }
+    check_context_count(cx, handler);
+    check_output(cx, &handler.output, &own);
+    let name = handler.original.sig.ident.to_string();
+    if RESERVED.contains(&name.as_str()) {
+        cx.error_spanned_by(
+            &handler.original.sig.ident,
+            format!(
+                "`{name}` is already a method of every `ActorRef`, which would hide this \
+                 handler; rename it (e.g. `{name}_now`)"
+            ),
+        );
+    }
+}
+
+/// The lifetime parameters a method declares: already reported by `check_signature`, so their
+/// uses in argument types are not reported again.
+fn own_lifetimes<'a>(method: &Method<'a>) -> Vec<&'a Ident> {
+    method
+        .original
+        .sig
+        .generics
+        .lifetimes()
+        .map(|l| &l.lifetime.ident)
+        .collect()
 }
 
 /// Receiver, generics and qualifiers, for handlers and hooks alike.
@@ -110,9 +136,24 @@ fn check_signature(cx: &Ctxt, method: &Method<'_>) {
         ),
         Some(_) => {}
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    let generics = &sig.generics;
+    let only_lifetimes = generics
+        .params
+        .iter()
+        .all(|p| matches!(p, GenericParam::Lifetime(_)));
+    if !generics.params.is_empty() && only_lifetimes && generics.where_clause.is_none() {
         cx.error_spanned_by(
-            &sig.generics,
+            generics,
+            format!(
+                "{what} cannot have lifetime parameters: its arguments are moved into a message \
+                 that outlives the caller; remove `{}` and take owned data (`String`, not \
+                 `&'a str`)",
+                compact(generics)
+            ),
+        );
+    } else if !generics.params.is_empty() || generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            generics,
             format!(
                 "{what} cannot have generic parameters of its own: its message type must be \
                  known; put the parameter on the actor instead (`impl<T: Send + 'static> \
@@ -183,7 +224,7 @@ fn check_context(cx: &Ctxt, actor: &ActorImpl<'_>, arg: &Arg<'_>) {
 }
 
 /// An argument moved into the message: owned, no `impl Trait`, no borrowed lifetimes.
-fn check_value(cx: &Ctxt, arg: &Arg<'_>) {
+fn check_value(cx: &Ctxt, arg: &Arg<'_>, own: &[&Ident]) {
     if let Type::Reference(r) = arg.ty {
         cx.error_spanned_by(
             arg.ty,
@@ -195,10 +236,10 @@ fn check_value(cx: &Ctxt, arg: &Arg<'_>) {
         );
         return;
     }
-    check_type(cx, arg.ty, "argument", "an owned type");
+    check_type(cx, arg.ty, "argument", "an owned type", own);
 }
 
-fn check_output(cx: &Ctxt, output: &Output<'_>) {
+fn check_output(cx: &Ctxt, output: &Output<'_>, own: &[&Ident]) {
     let Some(ty) = output.ty() else { return };
     if let Type::Reference(r) = ty {
         cx.error_spanned_by(
@@ -211,15 +252,17 @@ fn check_output(cx: &Ctxt, output: &Output<'_>) {
         );
         return;
     }
-    check_type(cx, ty, "return type", "a concrete type");
+    check_type(cx, ty, "return type", "a concrete type", own);
 }
 
-/// `impl Trait` and borrowed lifetimes anywhere inside a message type.
-fn check_type(cx: &Ctxt, ty: &Type, what: &str, instead: &str) {
+/// `impl Trait` and borrowed lifetimes anywhere inside a message type; `own` are the method's
+/// lifetime parameters, reported on their declaration.
+fn check_type(cx: &Ctxt, ty: &Type, what: &str, instead: &str, own: &[&Ident]) {
     struct Finder<'c> {
         cx: &'c Ctxt,
         what: &'c str,
         instead: &'c str,
+        own: &'c [&'c Ident],
     }
     impl<'ast> Visit<'ast> for Finder<'_> {
         fn visit_type_impl_trait(&mut self, t: &'ast TypeImplTrait) {
@@ -233,7 +276,7 @@ fn check_type(cx: &Ctxt, ty: &Type, what: &str, instead: &str) {
             );
         }
         fn visit_lifetime(&mut self, l: &'ast Lifetime) {
-            if l.ident != "static" {
+            if l.ident != "static" && !self.own.contains(&&l.ident) {
                 self.cx.error_spanned_by(
                     l,
                     format!(
@@ -245,6 +288,18 @@ fn check_type(cx: &Ctxt, ty: &Type, what: &str, instead: &str) {
             }
         }
         fn visit_type(&mut self, t: &'ast Type) {
+            if let Some(inner) = cow_without_lifetime(t) {
+                self.cx.error_spanned_by(
+                    t,
+                    format!(
+                        "a handler {} cannot borrow, and `Cow` without a lifetime borrows; use \
+                         `Cow<'static, {}>` or an owned type",
+                        self.what,
+                        compact(inner)
+                    ),
+                );
+                return;
+            }
             if let Type::Reference(r) = t
                 && r.lifetime.is_none()
             {
@@ -261,7 +316,26 @@ fn check_type(cx: &Ctxt, ty: &Type, what: &str, instead: &str) {
             visit::visit_type(self, t);
         }
     }
-    Finder { cx, what, instead }.visit_type(ty);
+    Finder {
+        cx,
+        what,
+        instead,
+        own,
+    }
+    .visit_type(ty);
+}
+
+/// `T` in `Cow<T>`: its elided lifetime would make rustc suggest a lifetime on the actor.
+fn cow_without_lifetime(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) if last.ident == "Cow" => Some(inner),
+        _ => None,
+    }
 }
 
 /// What to write instead of `&T`.
@@ -274,8 +348,8 @@ fn owned_hint(elem: &Type) -> String {
     }
 }
 
-/// A type as a person would write it (`Vec<u8>`, not `Vec < u8 >`).
-fn compact(ty: &Type) -> String {
+/// Tokens as a person would write them (`Vec<u8>`, not `Vec < u8 >`).
+fn compact<T: ToTokens>(ty: &T) -> String {
     ty.to_token_stream()
         .to_string()
         .replace(" < ", "<")
@@ -310,11 +384,29 @@ fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
         }
     }
     check_context_count(cx, hook);
+    if let Some(Type::ImplTrait(t)) = hook.output.ty() {
+        let instead = match hook.marker {
+            Marker::OnStart => Some("`()` or `Result<(), E>`"),
+            Marker::OnFailure => Some("`FailureAction`"),
+            _ => None, // `#[on_stop]`: its return type is reported below
+        };
+        if let Some(instead) = instead {
+            cx.error_spanned_by(
+                t,
+                format!("`#[{name}]` cannot return `impl Trait`; return {instead}"),
+            );
+        }
+    }
     match hook.marker {
         Marker::OnFailure if !has_failure => cx.error_spanned_by(
             &hook.original.sig,
             "`#[on_failure]` decides about a failure; take `failure: &HandlerFailure` and \
              return a `FailureAction`",
+        ),
+        Marker::OnFailure if matches!(hook.output, Output::Unit) => cx.error_spanned_by(
+            &hook.original.sig.ident,
+            "`#[on_failure]` decides what happens next; return a `FailureAction` \
+             (`-> FailureAction`, e.g. `FailureAction::Resume`)",
         ),
         Marker::OnStop if hook.output.ty().is_some() => cx.error_spanned_by(
             &hook.original.sig.output,

@@ -6,11 +6,15 @@ mod client;
 mod dispatch;
 mod message;
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
-use syn::{Attribute, Ident, ImplItem, ItemImpl, Pat, Type, Visibility, parse_quote};
+use syn::{
+    Attribute, GenericArgument, GenericParam, Generics, Ident, ImplItem, ItemImpl, Pat,
+    PathArguments, Type, Visibility, parse_quote,
+};
 
 use crate::ast::{ActorImpl, ArgKind, Method, Output};
 use crate::attr::Marker;
@@ -35,6 +39,16 @@ pub(crate) struct Plan<'a> {
     /// with `Self` spelled out.
     pub(crate) values: Vec<(Ident, Type)>,
     pub(crate) reply: Reply,
+    /// The types that cross threads (arguments, then the reply), checked `Send + 'static`.
+    pub(crate) sent: Vec<Sent>,
+}
+
+/// A type that must be `Send + 'static`.
+pub(crate) struct Sent {
+    pub(crate) ty: TokenStream,
+    /// Whether it names a parameter of the actor: then it can only be checked inside the impl,
+    /// not in a constant (see `message::send_checks`).
+    pub(crate) generic: bool,
 }
 
 pub(crate) struct Reply {
@@ -42,6 +56,8 @@ pub(crate) struct Reply {
     pub(crate) asks: bool,
     /// The type returned by the handler, `Self` spelled out.
     pub(crate) returned: Option<Type>,
+    /// The reply and error types. For a `Result`, projections spanned over the user's `T` and
+    /// `E`, so that a type error in them is shown there.
     pub(crate) ok: TokenStream,
     pub(crate) err: TokenStream,
     pub(crate) is_result: bool,
@@ -54,11 +70,13 @@ pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
     };
     let plans: Vec<Plan<'_>> = actor.handlers.iter().map(|h| plan(actor, h)).collect();
     let user_impl = without_markers(actor.original);
+    let checks = message::send_checks(actor, &plans);
     let message = message::expand(actor, &names, &plans);
     let client = client::expand(actor, &names, &plans);
     let dispatch = dispatch::expand(actor, &names, &plans);
     quote! {
         #user_impl
+        #checks
         #message
         #client
         #dispatch
@@ -68,7 +86,7 @@ pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
 fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
     let self_ty = &*actor.original.self_ty;
     let sig = &method.original.sig;
-    let values = method
+    let values: Vec<(Ident, Type)> = method
         .args
         .iter()
         .filter(|a| matches!(a.kind, ArgKind::Value))
@@ -94,17 +112,32 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
                 is_result: false,
             }
         }
-        Output::Result(ty) => {
-            let ty = replace_self(ty, self_ty);
+        Output::Result(original) => {
+            let ty = replace_self(original, self_ty);
+            let (ok_at, err_at) = result_arguments(original);
             Reply {
                 asks: true,
-                ok: quote!(<#ty as ::compaktor::__private::SplitResult>::Ok),
-                err: quote!(<#ty as ::compaktor::__private::SplitResult>::Err),
+                ok: split_result(&ty, "Ok", span_range(ok_at)),
+                err: split_result(&ty, "Err", span_range(err_at)),
                 returned: Some(ty),
                 is_result: true,
             }
         }
     };
+    let generics = &actor.original.generics;
+    let mut sent: Vec<Sent> = values
+        .iter()
+        .map(|(_, ty)| Sent {
+            ty: ty.to_token_stream(),
+            generic: mentions_params(ty, generics),
+        })
+        .collect();
+    if let Some(returned) = &reply.returned {
+        sent.push(Sent {
+            ty: reply.ok.clone(),
+            generic: mentions_params(returned, generics),
+        });
+    }
     Plan {
         method,
         ident: &sig.ident,
@@ -115,7 +148,95 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         cfgs: attrs_named(&method.original.attrs, "cfg"),
         values,
         reply,
+        sent,
     }
+}
+
+/// Whether `ty` names a type, const or lifetime parameter of the actor's impl.
+fn mentions_params(ty: &Type, generics: &Generics) -> bool {
+    struct Finder<'a> {
+        params: Vec<&'a Ident>,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            if let Some(first) = path.segments.first()
+                && self.params.contains(&&first.ident)
+            {
+                self.found = true;
+            }
+            visit::visit_path(self, path);
+        }
+        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+            if self.params.contains(&&lifetime.ident) {
+                self.found = true;
+            }
+        }
+    }
+    let params = generics
+        .params
+        .iter()
+        .map(|p| match p {
+            GenericParam::Type(t) => &t.ident,
+            GenericParam::Const(c) => &c.ident,
+            GenericParam::Lifetime(l) => &l.lifetime.ident,
+        })
+        .collect();
+    let mut finder = Finder {
+        params,
+        found: false,
+    };
+    finder.visit_type(ty);
+    finder.found
+}
+
+/// `T` and `E` of `Result<T, E>`; for an alias such as `io::Result<T>`, the whole type for what
+/// is not written.
+fn result_arguments(ty: &Type) -> (&dyn ToTokens, &dyn ToTokens) {
+    let args: Vec<&Type> = match ty {
+        Type::Path(p) => match p.path.segments.last().map(|s| &s.arguments) {
+            Some(PathArguments::AngleBracketed(a)) => a
+                .args
+                .iter()
+                .filter_map(|g| match g {
+                    GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    match args[..] {
+        [ok, err] => (ok, err),
+        [ok] => (ok, ty),
+        _ => (ty, ty),
+    }
+}
+
+/// `<#ty as SplitResult>::#part`, spanned from `first` to `last` (see [`span_range`]).
+fn split_result(ty: &Type, part: &str, (first, last): (Span, Span)) -> TokenStream {
+    let part = Ident::new(part, last);
+    let open = quote_spanned!(first=> <);
+    let rest = quote_spanned!(first=> as ::compaktor::__private::SplitResult>::);
+    quote!(#open #ty #rest #part)
+}
+
+/// The spans of the first and last tokens of `tokens`. Generated tokens that start with the first
+/// and end with the second make rustc underline all of `tokens` (spans cannot be joined on stable).
+pub(crate) fn span_range(tokens: &dyn ToTokens) -> (Span, Span) {
+    let trees: Vec<TokenTree> = tokens.to_token_stream().into_iter().collect();
+    let first = match trees.first() {
+        Some(TokenTree::Group(g)) => g.span_open(),
+        Some(t) => t.span(),
+        None => Span::call_site(),
+    };
+    let last = match trees.last() {
+        Some(TokenTree::Group(g)) => g.span_close(),
+        Some(t) => t.span(),
+        None => first,
+    };
+    (first, last)
 }
 
 fn attrs_named<'a>(attrs: &'a [Attribute], name: &str) -> Vec<&'a Attribute> {

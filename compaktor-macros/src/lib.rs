@@ -74,6 +74,9 @@ use crate::ctxt::Ctxt;
 /// # Expands to
 /// For `impl Counter`, besides the impl itself (markers removed):
 /// ```text
+/// // `Send + 'static` checks of the actor, argument and reply types, evaluated (and so reported)
+/// // before the items below; types naming the actor's parameters are checked in its methods
+/// const _: [(); { assert_message_send::<u64>(); 0 }] = [];
 /// #[doc(hidden)] pub enum CounterMessage { Add(u64, Option<ReplyTo<(), Infallible>>), Total(..) }
 /// pub struct CounterHandlers { .. }      // ActorRef<Counter> derefs to it
 /// impl CounterHandlers {
@@ -123,7 +126,7 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
              not on a trait impl",
         );
         let errors = cx.check().expect_err("an error was just reported");
-        return fallback::fallback(Some(&item_impl), errors);
+        return fallback::fallback(&item_impl, None, errors);
     }
     let actor = ast::ActorImpl::from_syn(&cx, options, &item_impl);
     if let Some(actor) = &actor {
@@ -131,7 +134,7 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     }
     match (cx.check(), actor) {
         (Ok(()), Some(actor)) => expand::expand(&actor),
-        (Err(errors), _) => fallback::fallback(Some(&item_impl), errors),
+        (Err(errors), actor) => fallback::fallback(&item_impl, actor.as_ref(), errors),
         (Ok(()), None) => unreachable!("from_syn reports why it built no model"),
     }
 }
@@ -141,6 +144,18 @@ fn not_an_impl_span(item: &Item) -> TokenStream2 {
     match item {
         Item::Struct(s) => {
             let (keyword, ident) = (&s.struct_token, &s.ident);
+            quote!(#keyword #ident)
+        }
+        Item::Enum(e) => {
+            let (keyword, ident) = (&e.enum_token, &e.ident);
+            quote!(#keyword #ident)
+        }
+        Item::Fn(f) => {
+            let (keyword, ident) = (&f.sig.fn_token, &f.sig.ident);
+            quote!(#keyword #ident)
+        }
+        Item::Trait(t) => {
+            let (keyword, ident) = (&t.trait_token, &t.ident);
             quote!(#keyword #ident)
         }
         _ => quote!(#item),

@@ -5,8 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use futures::task::AtomicWaker;
 use tokio::sync::Notify;

@@ -97,9 +97,11 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        timer::start(self.tasks.get_or_insert_with(JoinSet::new), &self.shared, move |source| {
-            timer::once(source, delay, make)
-        })
+        timer::start(
+            self.tasks.get_or_insert_with(JoinSet::new),
+            &self.shared,
+            move |source| timer::once(source, delay, make),
+        )
     }
 
     /// Sends a message to this actor every `period`, the first one `period` from now. Missed
@@ -132,9 +134,11 @@ impl<A: Actor> Context<A> {
             !period.is_zero(),
             "a timer period must be greater than zero"
         );
-        timer::start(self.tasks.get_or_insert_with(JoinSet::new), &self.shared, move |source| {
-            timer::every(source, period, missed, make)
-        })
+        timer::start(
+            self.tasks.get_or_insert_with(JoinSet::new),
+            &self.shared,
+            move |source| timer::every(source, period, missed, make),
+        )
     }
 
     /// Turns each item of `stream` (a sensor's readings) into a message to this actor, in
@@ -148,9 +152,11 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        timer::start(self.tasks.get_or_insert_with(JoinSet::new), &self.shared, move |source| {
-            timer::stream(source, stream, make)
-        })
+        timer::start(
+            self.tasks.get_or_insert_with(JoinSet::new),
+            &self.shared,
+            move |source| timer::stream(source, stream, make),
+        )
     }
 
     /// Runs blocking work (a bus transfer, a file, heavy maths) on tokio's blocking pool, so

@@ -65,16 +65,19 @@ pub enum Outcome {
 }
 
 /// Runs one handler call: catches a panic, sends the result to the asker if there is one, and
-/// turns a told `Err` into [`Outcome::Failed`].
+/// turns a told `Err` into [`Outcome::Failed`] with `failure` ([`handler_failure`]).
+///
+/// `E` has no bound here: `handler_failure::<E>` carries it, so that a wrong error type is
+/// reported once, on the user's `E`, and not again where this future is awaited.
 #[doc(hidden)]
 pub async fn dispatch<R, E, F>(
     handler: &'static str,
     reply: Option<ReplyTo<R, E>>,
     call: F,
+    failure: fn(&'static str, E) -> HandlerFailure,
 ) -> Outcome
 where
     F: Future<Output = Result<R, E>>,
-    E: Display + Send + Sync + 'static,
 {
     match AssertUnwindSafe(call).catch_unwind().await {
         Ok(Ok(value)) => {
@@ -89,7 +92,7 @@ where
                 let _ = reply.tx.send(Err(ReplyFailure::Handler(error)));
                 Outcome::Done
             }
-            None => Outcome::Failed(HandlerFailure::new(handler, error)),
+            None => Outcome::Failed(failure(handler, error)),
         },
         Err(payload) => {
             let message = panic_message(&*payload);
@@ -147,7 +150,7 @@ impl<E: Display> HookResult for Result<(), E> {
 /// Checked for each handler argument and reply: messages cross threads.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be sent to an actor: it is not `Send + 'static`",
+    message = "`{Self}` cannot be passed to or from an actor: it is not `Send + 'static`",
     label = "not `Send + 'static`",
     note = "handler arguments and replies move between threads; use `Arc` instead of `Rc`, \
             `Mutex` instead of `RefCell`, and owned data instead of borrowed"
@@ -156,9 +159,24 @@ pub trait AssertMessageSend: Send + 'static {}
 impl<T: Send + 'static> AssertMessageSend for T {}
 
 #[doc(hidden)]
-pub fn assert_message_send<T: AssertMessageSend>() {}
+pub const fn assert_message_send<T: AssertMessageSend>() {}
 
-/// Checked for the error type of a handler returning `Result<T, E>`.
+/// Checked for the actor type: it moves between threads with its state.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an actor: it is not `Send + 'static`",
+    label = "not `Send + 'static`",
+    note = "an actor's state moves between threads; use `Arc` instead of `Rc`, `Mutex` instead \
+            of `RefCell`, and owned data instead of borrowed"
+)]
+pub trait AssertActor: Send + 'static {}
+impl<T: Send + 'static> AssertActor for T {}
+
+#[doc(hidden)]
+pub const fn assert_actor<T: AssertActor>() {}
+
+/// The bound on the error type of a handler returning `Result<T, E>`, checked by
+/// [`handler_failure`], which the macro names with `E` spanned on the user's tokens.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "the handler error type `{Self}` must be `Display + Send + Sync + 'static`",
@@ -169,5 +187,25 @@ pub fn assert_message_send<T: AssertMessageSend>() {}
 pub trait AssertHandlerError: Display + Send + Sync + 'static {}
 impl<T: Display + Send + Sync + 'static> AssertHandlerError for T {}
 
+/// A told handler's `Err` as a [`HandlerFailure`]; passed to [`dispatch`].
 #[doc(hidden)]
-pub fn assert_handler_error<T: AssertHandlerError>() {}
+pub fn handler_failure<E: AssertHandlerError>(handler: &'static str, error: E) -> HandlerFailure {
+    HandlerFailure::new(handler, error)
+}
+
+/// What a failure hook may return: a [`FailureAction`](crate::FailureAction).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a failure hook returns a `FailureAction`, not `{Self}`",
+    label = "not a `FailureAction`",
+    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Stop`"
+)]
+pub trait FailureHookResult {
+    fn into_action(self) -> crate::FailureAction;
+}
+
+impl FailureHookResult for crate::FailureAction {
+    fn into_action(self) -> crate::FailureAction {
+        self
+    }
+}

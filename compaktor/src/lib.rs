@@ -121,9 +121,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::actor_ref::{Handlers, RefCore};
     pub use crate::dispatch::{
-        AssertHandlerError, AssertMessageSend, HookResult, Message, Outcome, ReplyFailure,
-        ReplyReceiver, ReplyTo, SplitResult, assert_handler_error, assert_message_send, dispatch,
-        reply_channel,
+        AssertActor, AssertHandlerError, AssertMessageSend, FailureHookResult, HookResult, Message,
+        Outcome, ReplyFailure, ReplyReceiver, ReplyTo, SplitResult, assert_actor,
+        assert_message_send, dispatch, handler_failure, reply_channel,
     };
     pub use core::convert::Infallible;
     pub use core::future::Future;

@@ -1,10 +1,9 @@
 //! Generates the struct an `ActorRef` derefs to, with one method per handler: it builds the
-//! message and returns a `Tell` or an `Ask`. The type checks users can trip are spanned here, on
-//! their own argument and return types.
+//! message and returns a `Tell` or an `Ask`. The `Send` checks of types that name the actor's
+//! parameters are here, on the user's tokens; the others are in `message::send_checks`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::quote;
 
 use super::{Names, Plan};
 use crate::ast::ActorImpl;
@@ -23,7 +22,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
 
     quote! {
         #[doc = #doc]
-        #[allow(private_interfaces, unreachable_pub)]
+        #[allow(private_interfaces, private_bounds, unreachable_pub)]
         pub struct #handlers #generics #where_clause {
             __compaktor_core: ::compaktor::__private::RefCore<#self_ty>,
         }
@@ -48,7 +47,12 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             }
         }
 
-        #[allow(private_interfaces, unreachable_pub, clippy::type_complexity)]
+        #[allow(
+            private_interfaces,
+            private_bounds,
+            unreachable_pub,
+            clippy::type_complexity
+        )]
         impl #impl_generics #handlers #ty_generics #where_clause {
             #(#methods)*
         }
@@ -68,19 +72,12 @@ fn method(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream 
     );
     let params = plan.values.iter().map(|(arg, ty)| quote!(#arg: #ty));
     let args: Vec<_> = plan.values.iter().map(|(arg, _)| arg).collect();
-    let send_checks = plan.values.iter().map(
-        |(_, ty)| quote_spanned!(ty.span()=> ::compaktor::__private::assert_message_send::<#ty>();),
-    );
-    let (ok, err) = (&plan.reply.ok, &plan.reply.err);
-    let reply_checks = plan.reply.returned.as_ref().map(|ty| {
-        let error_check = plan.reply.is_result.then(
-            || quote_spanned!(ty.span()=> ::compaktor::__private::assert_handler_error::<#err>();),
-        );
-        quote_spanned! {ty.span()=>
-            ::compaktor::__private::assert_message_send::<#ok>();
-            #error_check
-        }
+    // Types that name the actor's parameters cannot be checked in `message::send_checks`.
+    let send_checks = plan.sent.iter().filter(|s| s.generic).map(|s| {
+        let ty = &s.ty;
+        quote!(::compaktor::__private::assert_message_send::<#ty>();)
     });
+    let (ok, err) = (&plan.reply.ok, &plan.reply.err);
 
     if plan.reply.asks {
         quote! {
@@ -88,7 +85,6 @@ fn method(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream 
             #(#cfgs)*
             #vis fn #ident(&self, #(#params),*) -> ::compaktor::Ask<'_, #self_ty, #ok, #err> {
                 #(#send_checks)*
-                #reply_checks
                 let (__compaktor_tx, __compaktor_rx) = ::compaktor::__private::reply_channel();
                 ::compaktor::Ask::__new(
                     &self.__compaktor_core,

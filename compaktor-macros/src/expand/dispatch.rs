@@ -2,9 +2,9 @@
 //! hooks, and the mailbox option.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
-use super::{Names, Plan};
+use super::{Names, Plan, message, replace_self};
 use crate::ast::{ActorImpl, ArgKind, Method};
 use crate::attr::{MailboxOption, Marker};
 
@@ -14,7 +14,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     let (impl_generics, ty_generics, where_clause) = actor.original.generics.split_for_impl();
 
     let arms = plans.iter().map(|plan| arm(actor, names, plan));
-    let phantom_arm = (!actor.original.generics.params.is_empty()).then(|| {
+    let phantom_arm = message::has_phantom(&actor.original.generics).then(|| {
         quote!(#message::__CompaktorPhantom(__compaktor_never, _) => match __compaktor_never {},)
     });
     let mailbox = actor.options.mailbox.as_ref().map(|m| {
@@ -64,17 +64,24 @@ fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream {
         .map(|i| format_ident!("__compaktor_arg{}", i))
         .collect();
     let call = call(actor, plan.method, &bindings);
+    let err = &plan.reply.err;
     let result = if plan.reply.is_result {
         quote!(::compaktor::__private::SplitResult::into_result(#call))
     } else {
-        let err = &plan.reply.err;
         quote!(::compaktor::__private::Result::Ok::<_, #err>(#call))
     };
+    // A bound error on `E` (not `Display`, ...) is reported on the user's `E`: `#err` is spanned
+    // there, and `dispatch` itself has no bound on it.
     quote! {
         #(#cfgs)*
         #message::#variant(#(#bindings,)* __compaktor_reply) => {
-            ::compaktor::__private::dispatch(#name, __compaktor_reply, async move { #result })
-                .await
+            ::compaktor::__private::dispatch(
+                #name,
+                __compaktor_reply,
+                async move { #result },
+                ::compaktor::__private::handler_failure::<#err>,
+            )
+            .await
         }
     }
 }
@@ -106,17 +113,23 @@ fn call(actor: &ActorImpl<'_>, method: &Method<'_>, bindings: &[syn::Ident]) -> 
 fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
     let call = call(actor, hook, &[]);
     match hook.marker {
-        Marker::OnStart => quote! {
-            #[allow(unused_variables)]
-            fn on_start(
-                &mut self,
-                __compaktor_ctx: &mut ::compaktor::Context<Self>,
-            ) -> impl ::compaktor::__private::Future<
-                Output = ::compaktor::__private::Result<(), ::std::string::String>,
-            > + ::core::marker::Send {
-                async move { ::compaktor::__private::HookResult::into_start_result(#call) }
+        Marker::OnStart => {
+            // Named in a qualified path, a wrong return type is shown on the user's type.
+            let returned = returned(actor, hook);
+            quote! {
+                #[allow(unused_variables)]
+                fn on_start(
+                    &mut self,
+                    __compaktor_ctx: &mut ::compaktor::Context<Self>,
+                ) -> impl ::compaktor::__private::Future<
+                    Output = ::compaktor::__private::Result<(), ::std::string::String>,
+                > + ::core::marker::Send {
+                    async move {
+                        <#returned as ::compaktor::__private::HookResult>::into_start_result(#call)
+                    }
+                }
             }
-        },
+        }
         Marker::OnStop => quote! {
             #[allow(unused_variables)]
             fn on_stop(
@@ -127,17 +140,30 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
                 async move { #call }
             }
         },
-        Marker::OnFailure => quote! {
-            #[allow(unused_variables)]
-            fn on_failure(
-                &mut self,
-                __compaktor_ctx: &mut ::compaktor::Context<Self>,
-                __compaktor_failure: &::compaktor::HandlerFailure,
-            ) -> impl ::compaktor::__private::Future<Output = ::compaktor::FailureAction>
-                   + ::core::marker::Send {
-                async move { #call }
+        Marker::OnFailure => {
+            let returned = returned(actor, hook);
+            quote! {
+                #[allow(unused_variables)]
+                fn on_failure(
+                    &mut self,
+                    __compaktor_ctx: &mut ::compaktor::Context<Self>,
+                    __compaktor_failure: &::compaktor::HandlerFailure,
+                ) -> impl ::compaktor::__private::Future<Output = ::compaktor::FailureAction>
+                       + ::core::marker::Send {
+                    async move {
+                        <#returned as ::compaktor::__private::FailureHookResult>::into_action(#call)
+                    }
+                }
             }
-        },
+        }
         Marker::Handler => TokenStream::new(),
+    }
+}
+
+/// A hook's return type with `Self` spelled out, `()` if none.
+fn returned(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
+    match hook.output.ty() {
+        Some(ty) => replace_self(ty, &actor.original.self_ty).to_token_stream(),
+        None => quote!(()),
     }
 }

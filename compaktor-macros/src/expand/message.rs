@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::GenericParam;
+use syn::{GenericParam, Generics};
 
 use super::{Names, Plan};
 use crate::ast::ActorImpl;
@@ -42,21 +42,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     });
 
     // Type parameters that no handler mentions still need a use.
-    let params: Vec<TokenStream> = generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            GenericParam::Type(t) => {
-                let ident = &t.ident;
-                Some(quote!(#ident))
-            }
-            GenericParam::Lifetime(l) => {
-                let lifetime = &l.lifetime;
-                Some(quote!(&#lifetime ()))
-            }
-            GenericParam::Const(_) => None,
-        })
-        .collect();
+    let params = phantom_params(generics);
     let (phantom, phantom_arm) = if params.is_empty() {
         (quote!(), quote!())
     } else {
@@ -87,7 +73,13 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     quote! {
         #[doc = #doc]
         #[doc(hidden)]
-        #[allow(private_interfaces, unreachable_pub, clippy::large_enum_variant, clippy::type_complexity)]
+        #[allow(
+            private_interfaces,
+            private_bounds,
+            unreachable_pub,
+            clippy::large_enum_variant,
+            clippy::type_complexity
+        )]
         pub enum #message #generics #where_clause {
             #(#variants,)*
             #phantom
@@ -103,5 +95,58 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
                 #slot_body
             }
         }
+    }
+}
+
+/// Whether the message enum has a `__CompaktorPhantom` variant (for type and lifetime
+/// parameters; const parameters need none).
+pub(super) fn has_phantom(generics: &Generics) -> bool {
+    !phantom_params(generics).is_empty()
+}
+
+/// A use of each type and lifetime parameter.
+fn phantom_params(generics: &Generics) -> Vec<TokenStream> {
+    generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => {
+                let ident = &t.ident;
+                Some(quote!(#ident))
+            }
+            GenericParam::Lifetime(l) => {
+                let lifetime = &l.lifetime;
+                Some(quote!(&#lifetime ()))
+            }
+            GenericParam::Const(_) => None,
+        })
+        .collect()
+}
+
+/// `Send + 'static` checks of the handler argument and reply types, and of the actor itself, as
+/// constants: rustc evaluates them while checking items, so a non-`Send` type is reported first,
+/// on the user's type and with a hint, before the errors it causes in the generated items.
+/// Types that name the actor's parameters are checked in the handler methods instead.
+pub(super) fn send_checks(actor: &ActorImpl<'_>, plans: &[Plan<'_>]) -> TokenStream {
+    let check = |assertion: TokenStream| {
+        quote! {
+            const _: [(); { #assertion; 0 }] = [];
+        }
+    };
+    let actor_check = actor.original.generics.params.is_empty().then(|| {
+        let self_ty = &actor.original.self_ty;
+        check(quote!(::compaktor::__private::assert_actor::<#self_ty>()))
+    });
+    let message_checks = plans.iter().flat_map(|plan| {
+        let cfgs = &plan.cfgs;
+        plan.sent.iter().filter(|s| !s.generic).map(move |s| {
+            let ty = &s.ty;
+            let check = check(quote!(::compaktor::__private::assert_message_send::<#ty>()));
+            quote!(#(#cfgs)* #check)
+        })
+    });
+    quote! {
+        #actor_check
+        #(#message_checks)*
     }
 }

@@ -1,0 +1,8 @@
+use compaktor::prelude::*;
+
+#[actor]
+struct Counter {
+    total: u64,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use compaktor::prelude::*;
+
+struct Counter {
+    total: u64,
+}
+
+impl Counter {
+    #[handler]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use compaktor::prelude::*;
+
+struct Counter {
+    total: u64,
+}
+
+#[actor]
+impl Counter {
+    #[handler]
+    fn zero() -> u64 {
+        0
+    }
+
+    #[handler]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use compaktor::prelude::*;
+
+struct Motor {
+    faults: u32,
+}
+
+#[actor]
+impl Motor {
+    #[on_failure]
+    fn recover(&mut self, failure: &HandlerFailure) -> bool {
+        let _ = failure;
+        self.faults += 1;
+        true
+    }
+}
+
+fn main() {}
