@@ -65,6 +65,7 @@ impl ActorCell {
         self.label.id
     }
 
+    #[inline]
     pub(crate) fn is_running(&self) -> bool {
         self.state.load(Ordering::Acquire) == RUNNING
     }
@@ -126,6 +127,7 @@ pub(crate) enum Refused<M> {
 
 impl<A: Actor> Shared<A> {
     /// Enqueues without waiting.
+    #[inline]
     pub(crate) fn try_enqueue(
         &self,
         env: Envelope<A::Message>,

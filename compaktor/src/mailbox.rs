@@ -119,6 +119,7 @@ pub(crate) enum MailboxSender<M> {
 }
 
 impl<M> MailboxSender<M> {
+    #[inline]
     pub(crate) fn try_send(&self, env: Envelope<M>) -> Result<(), TrySend<Envelope<M>>> {
         match self {
             MailboxSender::Bounded(tx) => tx.try_send(env).map_err(|e| match e {
@@ -160,6 +161,7 @@ pub(crate) enum MailboxReceiver<M> {
 }
 
 impl<M> MailboxReceiver<M> {
+    #[inline]
     pub(crate) fn poll_recv(
         &mut self,
         cx: &mut std::task::Context<'_>,

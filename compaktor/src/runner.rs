@@ -4,12 +4,11 @@
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
 
 use futures::FutureExt;
-use futures::future::Either;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
@@ -52,8 +51,11 @@ async fn lifecycle<A: Actor>(
 ) {
     let finish = FinishGuard(&shared.cell);
     let mut ctx = Context::new(shared.clone());
-    let start = AssertUnwindSafe(actor.on_start(&mut ctx)).catch_unwind();
-    let start = match until_killed(&shared.cell, start).await {
+    let start = {
+        let start = pin!(AssertUnwindSafe(actor.on_start(&mut ctx)).catch_unwind());
+        until_killed(&shared.cell, &tracing::Span::none(), start).await
+    };
+    let start = match start {
         Some(Ok(result)) => result.map_err(StopReason::StartFailed),
         Some(Err(payload)) => Err(StopReason::StartFailed(format!(
             "panicked: {}",
@@ -133,10 +135,18 @@ impl Drop for FinishGuard<'_> {
 
 /// Runs `work` unless the actor is killed first (`None`); a kill drops `work` at its next
 /// `.await`.
-async fn until_killed<F: Future>(cell: &ActorCell, work: F) -> Option<F::Output> {
-    let mut work = pin!(work);
+/// `span` is entered around each poll, as `tracing::Instrument` would (without wrapping, and so
+/// moving, the work future).
+async fn until_killed<F: Future>(
+    cell: &ActorCell,
+    span: &tracing::Span,
+    mut work: Pin<&mut F>,
+) -> Option<F::Output> {
     poll_fn(|cx| {
-        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+        let entered = span.enter();
+        let polled = work.as_mut().poll(cx);
+        drop(entered);
+        if let Poll::Ready(output) = polled {
             return Poll::Ready(Some(output));
         }
         // Register before looking, so a kill in between still wakes us.
@@ -199,16 +209,12 @@ async fn message_loop<A: Actor>(
             Next::Control => continue,
         };
 
-        // A span per message only when someone listens: an idle span still costs a wrapper
-        // around every handler future.
         let span = tracing::debug_span!("handle", handler = message.handler_name());
-        let call = actor.handle(message, ctx);
-        let call = if span.is_disabled() {
-            Either::Left(call)
-        } else {
-            Either::Right(call.instrument(span))
+        let outcome = {
+            let call = pin!(actor.handle(message, ctx));
+            until_killed(cell, &span, call).await
         };
-        let Some(outcome) = until_killed(cell, call).await else {
+        let Some(outcome) = outcome else {
             return StopReason::Killed;
         };
 

@@ -203,6 +203,7 @@ impl<'a, A: Actor> Sending<'a, A> {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         loop {
             match std::mem::replace(&mut self.state, SendState::Done) {
