@@ -13,7 +13,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod actors;
+pub mod backend;
+pub mod config;
 pub mod device;
 pub mod drivers;
+pub mod events;
 pub mod hal;
+pub mod hardware;
+pub mod robot;
+pub mod safety;
 pub mod sim;

@@ -1,0 +1,135 @@
+//! The line sensor actor: a row of reflectance sensors read through an ADC (MCP3008), sampled on
+//! a timer off the event loop, publishing where the line is. Also [`AdcReader`], the plain ADC
+//! actor.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use compaktor::prelude::*;
+
+use super::lock;
+use crate::device::{Adc, DeviceError};
+use crate::drivers::line_position;
+use crate::events::{Events, Subscription};
+
+/// One reading of the array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineReading {
+    /// Where the line is, -1.0 (under the leftmost sensor) ..= 1.0 (rightmost); `None` when no
+    /// sensor sees it.
+    pub position: Option<f32>,
+    /// The raw readings, left to right.
+    pub raw: Vec<u16>,
+}
+
+/// A line sensor array as an actor.
+pub struct LineSensor {
+    adc: Arc<Mutex<Box<dyn Adc>>>,
+    channels: Vec<u8>,
+    threshold: u16,
+    period: Duration,
+    events: Events<LineReading>,
+    last: Option<LineReading>,
+}
+
+impl LineSensor {
+    /// Sensors on `channels` of `adc` (left to right), seeing the line above `threshold`,
+    /// sampled every `period`.
+    pub fn new(adc: Box<dyn Adc>, channels: Vec<u8>, threshold: u16, period: Duration) -> Self {
+        LineSensor {
+            adc: Arc::new(Mutex::new(adc)),
+            channels,
+            threshold,
+            period,
+            events: Events::default(),
+            last: None,
+        }
+    }
+}
+
+#[actor]
+impl LineSensor {
+    #[on_start]
+    fn start(&mut self, ctx: &mut Context<Self>) {
+        ctx.every_with(self.period, MissedTick::Skip, |me| me.read().tell());
+    }
+
+    /// Reads the array now and publishes the reading.
+    #[handler]
+    pub async fn read(&mut self, ctx: &mut Context<Self>) -> Result<LineReading, DeviceError> {
+        let (adc, channels) = (self.adc.clone(), self.channels.clone());
+        let raw = ctx
+            .blocking(move || {
+                let mut adc = lock(&adc);
+                channels
+                    .iter()
+                    .map(|&ch| adc.read(ch))
+                    .collect::<Result<Vec<u16>, DeviceError>>()
+            })
+            .await?;
+        let reading = LineReading {
+            position: line_position(&raw, self.threshold),
+            raw,
+        };
+        self.last = Some(reading.clone());
+        self.events.publish(reading.clone());
+        Ok(reading)
+    }
+
+    /// The latest reading, if any.
+    #[handler]
+    pub fn last(&self) -> Option<LineReading> {
+        self.last.clone()
+    }
+
+    /// Every reading from now on.
+    #[handler]
+    pub fn subscribe(&self) -> Subscription<LineReading> {
+        self.events.subscribe()
+    }
+
+    #[on_failure]
+    fn failed(&mut self, failure: &HandlerFailure) -> FailureAction {
+        tracing::warn!(%failure, "line sensor read failed");
+        FailureAction::Resume
+    }
+}
+
+impl std::fmt::Debug for LineSensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineSensor")
+            .field("channels", &self.channels)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An ADC (MCP3008) as an actor: reads channels on tokio's blocking pool.
+pub struct AdcReader {
+    adc: Arc<Mutex<Box<dyn Adc>>>,
+}
+
+impl AdcReader {
+    /// An actor reading `adc`.
+    pub fn new(adc: Box<dyn Adc>) -> Self {
+        AdcReader {
+            adc: Arc::new(Mutex::new(adc)),
+        }
+    }
+}
+
+#[actor]
+impl AdcReader {
+    /// Reads one channel (0..=7 on an MCP3008): the raw value, 0..=1023.
+    #[handler]
+    pub async fn read(&mut self, channel: u8, ctx: &mut Context<Self>) -> Result<u16, DeviceError> {
+        let adc = self.adc.clone();
+        ctx.blocking(move || lock(&adc).read(channel)).await
+    }
+}
+
+impl std::fmt::Debug for AdcReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdcReader").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,101 @@
+//! The distance sensor actor (HC-SR04): measures on a timer and publishes each distance, and
+//! answers an ask with a fresh reading.
+
+use std::time::Duration;
+
+use compaktor::prelude::*;
+use tokio::time::Instant;
+
+use crate::device::{DeviceError, RangeFinder};
+use crate::events::{Events, Subscription};
+
+/// One distance reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Distance {
+    /// Meters to the nearest echo.
+    pub meters: f32,
+    /// When it was measured.
+    pub at: Instant,
+}
+
+/// A distance sensor as an actor.
+pub struct Ultrasonic {
+    sensor: Box<dyn RangeFinder>,
+    period: Duration,
+    events: Events<Distance>,
+    last: Option<Distance>,
+    failures: u64,
+}
+
+impl Ultrasonic {
+    /// Measures with `sensor` every `period` (HC-SR04: 60 ms or more, so echoes die out).
+    pub fn new(sensor: Box<dyn RangeFinder>, period: Duration) -> Self {
+        Ultrasonic {
+            sensor,
+            period,
+            events: Events::default(),
+            last: None,
+            failures: 0,
+        }
+    }
+
+    async fn measure(&mut self) -> Result<Distance, DeviceError> {
+        let meters = self.sensor.measure().await?;
+        let reading = Distance {
+            meters,
+            at: Instant::now(),
+        };
+        self.last = Some(reading);
+        self.events.publish(reading);
+        Ok(reading)
+    }
+}
+
+#[actor]
+impl Ultrasonic {
+    #[on_start]
+    fn start(&mut self, ctx: &mut Context<Self>) {
+        ctx.every_with(self.period, MissedTick::Skip, |me| me.poll());
+    }
+
+    #[handler]
+    async fn poll(&mut self) {
+        if let Err(e) = self.measure().await {
+            self.failures += 1;
+            tracing::debug!(error = %e, "no distance this time");
+        }
+    }
+
+    /// Measures now and answers with the distance.
+    #[handler]
+    pub async fn read(&mut self) -> Result<Distance, DeviceError> {
+        self.measure().await
+    }
+
+    /// The latest reading, if any.
+    #[handler]
+    pub fn last(&self) -> Option<Distance> {
+        self.last
+    }
+
+    /// How many periodic measurements failed (no echo, out of range).
+    #[handler]
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+
+    /// Every distance from now on.
+    #[handler]
+    pub fn subscribe(&self) -> Subscription<Distance> {
+        self.events.subscribe()
+    }
+}
+
+impl std::fmt::Debug for Ultrasonic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ultrasonic")
+            .field("period", &self.period)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}

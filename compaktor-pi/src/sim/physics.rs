@@ -1,0 +1,399 @@
+//! The physics: a tokio task that every 5 ms of tokio time reads the motor pins as an L298N,
+//! turns wheel speeds into motion (differential drive, first-order motor lag), keeps the round
+//! body out of walls and obstacles, drives the bumper, records the path and updates the stats.
+//! [`PhysicsHandle`] stops it.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::config::WorldConfig;
+use super::geometry::{Point, Pose, walls, wrap_angle};
+use super::sensors::{any_on_line, sensor_row};
+use super::world::{MotorLines, PathPoint, World, WorldState};
+
+/// Simulated time per physics step.
+pub const STEP: Duration = Duration::from_millis(5);
+/// The path gets a point every this many steps (50 ms).
+const PATH_EVERY: u64 = 10;
+/// Closer than `body_radius` plus this to a surface counts as touching it, meters.
+const CONTACT_SLACK: f64 = 0.000_5;
+
+/// The running physics task of a [`World`]. Dropping the handle stops it, like
+/// [`stop`](PhysicsHandle::stop).
+#[derive(Debug)]
+#[must_use = "the physics stops when the handle is dropped"]
+pub struct PhysicsHandle {
+    task: JoinHandle<()>,
+}
+
+impl PhysicsHandle {
+    /// Stops the physics; the world keeps its last state.
+    pub fn stop(self) {}
+
+    /// Whether the task still steps (false after a newer [`World::start`] took over).
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+impl Drop for PhysicsHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl World {
+    /// Spawns the physics task: one [`STEP`] of simulation every 5 ms of tokio time (catching
+    /// up if it falls behind), so a paused clock runs it deterministically. Starting again
+    /// hands the world to the new task; the old one stops.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start(&self) -> PhysicsHandle {
+        let epoch = self.with_state(|s, _| {
+            s.epoch += 1;
+            s.epoch
+        });
+        let world = self.clone();
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(Instant::now() + STEP, STEP);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+            loop {
+                ticks.tick().await;
+                if world.with_state(|s, _| s.epoch) != epoch {
+                    break;
+                }
+                world.step();
+            }
+        });
+        PhysicsHandle { task }
+    }
+
+    /// Advances the simulation by one [`STEP`] right now, without the clock (for tests and
+    /// tools that drive time themselves; do not mix with a running [`World::start`]).
+    pub fn step(&self) {
+        let io = &self.shared.io;
+        let commands = io.motors.each_ref().map(bridge_output);
+        let contact_changed = self.with_state(|s, config| advance(s, config, commands, STEP));
+        if let Some(touching) = contact_changed {
+            io.bumper.set(touching, self.elapsed());
+        }
+    }
+}
+
+/// What an L298N channel drives: the duty with the sign of IN1/IN2, 0 when they are equal.
+fn bridge_output(lines: &MotorLines) -> f64 {
+    let duty = lines.enable.get().fraction();
+    match (lines.in1.is_high(), lines.in2.is_high()) {
+        (true, false) => duty,
+        (false, true) => -duty,
+        _ => 0.0,
+    }
+}
+
+/// One step of `dt`; returns the new contact state when it changed.
+fn advance(
+    s: &mut WorldState,
+    config: &WorldConfig,
+    commands: [f64; 2],
+    dt: Duration,
+) -> Option<bool> {
+    let robot = &config.robot;
+    let secs = dt.as_secs_f64();
+    let follow = if robot.motor_time_constant > 0.0 {
+        1.0 - (-secs / robot.motor_time_constant).exp()
+    } else {
+        1.0
+    };
+    for (speed, command) in s.wheel_speeds.iter_mut().zip(commands) {
+        *speed += (command.clamp(-1.0, 1.0) * robot.max_wheel_speed - *speed) * follow;
+    }
+    let [left, right] = s.wheel_speeds;
+    let v = (left + right) / 2.0;
+    let omega = (right - left) / robot.wheel_base;
+
+    let before = s.pose;
+    let turn = omega * secs;
+    let (dx, dy) = if turn.abs() < 1e-9 {
+        let (sin, cos) = before.heading.sin_cos();
+        (v * secs * cos, v * secs * sin)
+    } else {
+        let r = v / omega;
+        let h = before.heading;
+        (
+            r * ((h + turn).sin() - h.sin()),
+            -r * ((h + turn).cos() - h.cos()),
+        )
+    };
+    let mut p = Point::new(before.x + dx, before.y + dy);
+    let contact = keep_out(config, &mut p);
+    s.pose = Pose::new(p.x, p.y, wrap_angle(before.heading + turn));
+
+    let moved = p - before.position();
+    let velocity = moved.dot(Point::from_angle(before.heading + turn / 2.0)) / secs;
+    s.accel = Point::new((velocity - s.velocity) / secs, velocity * omega);
+    s.velocity = velocity;
+    s.yaw_rate = omega;
+
+    let touching = contact.is_some();
+    let changed = touching != s.in_contact;
+    if let Some(at) = contact
+        && !s.in_contact
+    {
+        s.tracker.collision();
+        s.collision_points.push(at);
+    }
+    s.in_contact = touching;
+
+    s.on_line = any_on_line(config, s.pose);
+    let row = sensor_row(config, s.pose);
+    s.tracker
+        .step(config, before.position(), p, dt, row, s.on_line);
+    s.steps += 1;
+    if s.steps.is_multiple_of(PATH_EVERY) {
+        s.path.push(PathPoint {
+            time: s.tracker.stats.time,
+            pose: s.pose,
+        });
+    }
+    changed.then_some(touching)
+}
+
+/// Pushes the body centered at `p` out of every wall and obstacle it overlaps (motion into a
+/// surface stops, motion along it stays); returns the touching point, if it touches one.
+fn keep_out(config: &WorldConfig, p: &mut Point) -> Option<Point> {
+    let radius = config.robot.body_radius;
+    let count = 4 + config.obstacles.len();
+    let surface = |i: usize, p: Point| match i {
+        0..4 => walls(config.width, config.height, p)[i],
+        _ => config.obstacles[i - 4].surface(p),
+    };
+    for _ in 0..4 {
+        let mut pushed = false;
+        for i in 0..count {
+            let s = surface(i, *p);
+            if s.distance < radius {
+                *p = *p + s.normal.scale(radius - s.distance);
+                pushed = true;
+            }
+        }
+        if !pushed {
+            break;
+        }
+    }
+    (0..count)
+        .map(|i| surface(i, *p))
+        .filter(|s| s.distance <= radius + CONTACT_SLACK)
+        .min_by(|a, b| a.distance.total_cmp(&b.distance))
+        .map(|s| *p - s.normal.scale(s.distance))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::f64::consts::PI;
+
+    use embedded_hal::digital::{InputPin, OutputPin};
+    use embedded_hal::pwm::SetDutyCycle;
+    use tokio::time::sleep;
+
+    use super::*;
+    use crate::hal::{EdgeInput, EdgeKind};
+    use crate::sim::{MotorPins, Side};
+
+    /// Drives one wheel like the L298N driver: sign picks IN1/IN2, magnitude the duty.
+    fn drive(motor: &mut MotorPins, speed: f64) {
+        let forward = speed >= 0.0;
+        motor.in1.set_state(forward.into()).unwrap();
+        motor.in2.set_state((!forward).into()).unwrap();
+        let duty = (speed.abs().min(1.0) * f64::from(motor.enable.max_duty_cycle())) as u16;
+        motor.enable.set_duty_cycle(duty).unwrap();
+    }
+
+    fn no_lag(mut config: WorldConfig) -> WorldConfig {
+        config.robot.motor_time_constant = 0.0;
+        config
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn straight_at_half_duty_for_two_seconds() {
+        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let start = world.config().start;
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.5);
+        drive(&mut world.motor_pins(Side::Right), 0.5);
+        sleep(Duration::from_secs(2)).await;
+        let s = world.snapshot();
+        // 0.5 × 0.5 m/s × 2 s = 0.5 m, less the 50 ms motor lag (12.5 mm).
+        let travelled = s.pose.x - start.x;
+        assert!((travelled - 0.5).abs() < 0.025, "{travelled}");
+        assert!((s.pose.y - start.y).abs() < 1e-9 && s.pose.heading.abs() < 1e-9);
+        assert!((s.stats.distance - travelled).abs() < 0.005);
+        assert!((s.velocity - 0.25).abs() < 1e-3 && s.wheel_speeds[0] > 0.249);
+        assert_eq!(s.stats.collisions, 0);
+        // From cell (8, 6) into (9, 6).
+        assert_eq!(s.stats.cells_visited, 2);
+        let path = world.path();
+        assert!((39..=41).contains(&path.len()), "{}", path.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn motor_lag_is_first_order() {
+        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 1.0);
+        drive(&mut world.motor_pins(Side::Right), 1.0);
+        // One time constant: 63 % of 0.5 m/s.
+        sleep(Duration::from_millis(50)).await;
+        let v = world.snapshot().velocity;
+        assert!((v - 0.5 * (1.0 - (-1.0f64).exp())).abs() < 0.02, "{v}");
+        // Accelerating shows as forward acceleration.
+        assert!(world.with_state(|s, _| s.accel.x) > 1.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn turning_in_place_changes_heading_by_omega_t() {
+        let world = World::new(no_lag(WorldConfig::empty(4.0, 3.0)));
+        let start = world.config().start;
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), -0.5);
+        drive(&mut world.motor_pins(Side::Right), 0.5);
+        sleep(Duration::from_millis(600)).await;
+        let s = world.snapshot();
+        // ω = (0.25 - -0.25) / 0.15 = 3.33 rad/s.
+        let expected = 0.5 / 0.15 * s.time.as_secs_f64();
+        assert!(
+            (s.pose.heading - expected).abs() < 1e-9,
+            "{}",
+            s.pose.heading
+        );
+        assert!((s.time.as_secs_f64() - 0.6).abs() <= 0.005 + 1e-9);
+        assert!((s.yaw_rate - 0.5 / 0.15).abs() < 1e-9);
+        assert!(s.pose.position().distance(start.position()) < 1e-9);
+        // Braking (both inputs high) stops it.
+        let mut left = world.motor_pins(Side::Left);
+        left.in1.set_high().unwrap();
+        left.in2.set_high().unwrap();
+        let mut right = world.motor_pins(Side::Right);
+        right.in2.set_high().unwrap();
+        sleep(Duration::from_millis(100)).await;
+        let before = world.snapshot().pose.heading;
+        sleep(Duration::from_millis(100)).await;
+        assert_eq!(world.snapshot().pose.heading, before);
+        assert!(before.abs() <= PI);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stops_at_a_wall_counts_a_collision_and_bumps() {
+        let mut config = WorldConfig::empty(2.0, 1.0);
+        config.start = Pose::new(0.5, 0.5, 0.0);
+        let world = World::new(config);
+        let mut bumper = world.bumper();
+        let _physics = world.start();
+        let mut left = world.motor_pins(Side::Left);
+        let mut right = world.motor_pins(Side::Right);
+        drive(&mut left, 1.0);
+        drive(&mut right, 1.0);
+
+        // 1.4 m to go at 0.5 m/s: contact after about 2.85 s.
+        let hit = bumper.wait_for_edge().await.unwrap();
+        assert_eq!(hit.kind, EdgeKind::Rising);
+        assert!((2.8..2.95).contains(&hit.at.as_secs_f64()), "{hit:?}");
+        assert!(bumper.is_high().unwrap());
+        sleep(Duration::from_secs(2)).await;
+        let s = world.snapshot();
+        assert!((s.pose.x - 1.9).abs() < 1e-9, "{}", s.pose.x);
+        assert!(s.bumper && s.velocity.abs() < 1e-9);
+        assert_eq!(s.stats.collisions, 1);
+        let contact = world.collision_points()[0];
+        assert!((contact.x - 2.0).abs() < 1e-9 && (contact.y - 0.5).abs() < 1e-9);
+
+        drive(&mut left, -0.5);
+        drive(&mut right, -0.5);
+        let free = bumper.wait_for_edge().await.unwrap();
+        assert_eq!(free.kind, EdgeKind::Falling);
+        assert!(free.at > hit.at + Duration::from_secs(2));
+        sleep(Duration::from_millis(500)).await;
+        assert!(!world.snapshot().bumper);
+        assert_eq!(world.snapshot().stats.collisions, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slides_along_a_wall_and_stays_inside_corners() {
+        let mut config = WorldConfig::empty(1.0, 1.0);
+        config.start = Pose::new(0.5, 0.5, PI / 4.0);
+        let world = World::new(config);
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 1.0);
+        drive(&mut world.motor_pins(Side::Right), 1.0);
+        sleep(Duration::from_secs(3)).await;
+        let p = world.snapshot().pose;
+        assert!(
+            (p.x - 0.9).abs() < 1e-6 && (p.y - 0.9).abs() < 1e-6,
+            "{p:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_freezes_the_world_and_a_new_start_takes_over() {
+        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let first = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.5);
+        drive(&mut world.motor_pins(Side::Right), 0.5);
+        sleep(Duration::from_millis(500)).await;
+        let second = world.start();
+        sleep(Duration::from_millis(20)).await;
+        assert!(!first.is_running() && second.is_running());
+        second.stop();
+        let frozen = world.snapshot();
+        sleep(Duration::from_millis(500)).await;
+        assert_eq!(world.snapshot(), frozen);
+        // 0.5 s + 20 ms of steps (give or take the step on a shared tick), not twice as many.
+        let t = frozen.time.as_secs_f64();
+        assert!((0.505..=0.525).contains(&t), "{t}");
+    }
+
+    /// A proportional line follower on the MCP3008 readings, as the firmware would do it.
+    #[tokio::test(start_paused = true)]
+    async fn a_line_follower_completes_a_lap() {
+        use embedded_hal::spi::SpiDevice;
+
+        let world = World::new(WorldConfig::line_track(11));
+        let _physics = world.start();
+        let mut adc = world.adc();
+        let mut left = world.motor_pins(Side::Left);
+        let mut right = world.motor_pins(Side::Right);
+        let mut last_error = 0.0;
+        while world.snapshot().time < Duration::from_secs(60) {
+            let mut weighted = 0.0;
+            let mut total = 0.0;
+            for ch in 0..5u8 {
+                let mut frame = [0x01, (0x08 | ch) << 4, 0x00];
+                adc.transfer_in_place(&mut frame).unwrap();
+                let value = f64::from(u16::from(frame[1] & 3) << 8 | u16::from(frame[2]));
+                let weight = (value - 100.0).max(0.0);
+                // Sensor 0 is leftmost: positive error means the line is to the left.
+                weighted += weight * (2.0 - f64::from(ch));
+                total += weight;
+            }
+            let error = if total > 200.0 {
+                weighted / total
+            } else {
+                last_error
+            };
+            last_error = error;
+            drive(&mut left, 0.4 - 0.15 * error);
+            drive(&mut right, 0.4 + 0.15 * error);
+            sleep(Duration::from_millis(10)).await;
+        }
+        if let Ok(path) = std::env::var("SIM_SVG_DUMP") {
+            world.save_svg(path).unwrap();
+        }
+        let s = world.snapshot().stats;
+        assert!(s.laps >= 1, "{s:?}");
+        assert!(s.off_line_time < Duration::from_secs(2), "{s:?}");
+        assert_eq!(s.collisions, 0);
+    }
+}

@@ -1,0 +1,321 @@
+//! Drawing a run as SVG: the arena and its walls, obstacles, the line track, the path coloured
+//! from blue (start) to red (now), start and end poses, collisions as red crosses, and a title
+//! and legend with the stats. Plain string building, no dependencies.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::geometry::{Obstacle, Point, Pose};
+use super::world::{PathPoint, World};
+
+/// Pixels per meter.
+const SCALE: f64 = 200.0;
+/// Blank border around the arena, px.
+const MARGIN: f64 = 20.0;
+/// Title band above the arena, px.
+const HEADER: f64 = 30.0;
+/// Legend band below the arena, px.
+const FOOTER: f64 = 70.0;
+/// The path is drawn in this many coloured pieces.
+const PIECES: usize = 24;
+
+/// Arena meters to SVG pixels (y flipped: up in the arena is up on the screen).
+struct Canvas {
+    height: f64,
+}
+
+impl Canvas {
+    fn x(&self, x: f64) -> f64 {
+        MARGIN + x * SCALE
+    }
+
+    fn y(&self, y: f64) -> f64 {
+        HEADER + (self.height - y) * SCALE
+    }
+
+    fn point(&self, p: Point) -> String {
+        format!("{:.1},{:.1}", self.x(p.x), self.y(p.y))
+    }
+}
+
+/// Blue → green → red as `t` goes 0 → 1.
+fn gradient(t: f64) -> String {
+    let hue = 240.0 * (1.0 - t.clamp(0.0, 1.0));
+    format!("hsl({hue:.0},80%,45%)")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+impl World {
+    /// The run so far as a standalone SVG document (opens in any browser).
+    pub fn to_svg(&self) -> String {
+        let config = self.config();
+        let snapshot = self.snapshot();
+        let mut path = self.path();
+        if path.last().is_none_or(|p| p.pose != snapshot.pose) {
+            path.push(PathPoint {
+                time: snapshot.time,
+                pose: snapshot.pose,
+            });
+        }
+        let collisions = self.collision_points();
+        let c = Canvas {
+            height: config.height,
+        };
+        let (w, h) = (config.width * SCALE, config.height * SCALE);
+        let (width, height) = (w + 2.0 * MARGIN, h + HEADER + FOOTER + MARGIN);
+        let mut svg = String::new();
+        let mut put = |s: String| svg.push_str(&s);
+        put(format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="13">"#
+        ));
+        put("\n<title>CompAktor simulation</title>\n".into());
+        put(format!(
+            r#"<rect x="0" y="0" width="{width:.0}" height="{height:.0}" fill="white"/>"#
+        ));
+        put(format!(
+            "\n<text x=\"{MARGIN}\" y=\"20\" font-size=\"16\" font-weight=\"bold\">CompAktor simulation: {:.1} × {:.1} m, seed {}</text>\n",
+            config.width, config.height, config.seed
+        ));
+
+        // Floor, a 0.5 m grid, walls.
+        put(format!(
+            r##"<rect x="{MARGIN}" y="{HEADER}" width="{w:.1}" height="{h:.1}" fill="#f7f5ef"/>"##
+        ));
+        put("\n<g stroke=\"#e2ded3\" stroke-width=\"1\">".into());
+        for i in 1..(config.width / 0.5).ceil() as usize {
+            let x = c.x(i as f64 * 0.5);
+            put(format!(
+                r#"<line x1="{x:.1}" y1="{HEADER}" x2="{x:.1}" y2="{:.1}"/>"#,
+                HEADER + h
+            ));
+        }
+        for i in 1..(config.height / 0.5).ceil() as usize {
+            let y = c.y(i as f64 * 0.5);
+            put(format!(
+                r#"<line x1="{MARGIN}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#,
+                MARGIN + w
+            ));
+        }
+        put("</g>\n".into());
+        put(format!(
+            r##"<rect class="walls" x="{MARGIN}" y="{HEADER}" width="{w:.1}" height="{h:.1}" fill="none" stroke="#333" stroke-width="4"/>"##
+        ));
+        put("\n".into());
+
+        if let Some(track) = &config.track {
+            let points: Vec<String> = track.points.iter().map(|&p| c.point(p)).collect();
+            put(format!(
+                r##"<polygon class="track" points="{}" fill="none" stroke="#111" stroke-width="{:.1}" stroke-linejoin="round"/>"##,
+                points.join(" "),
+                (track.width * SCALE).max(1.0)
+            ));
+            put("\n".into());
+        }
+
+        put(
+            "<g class=\"obstacles\" fill=\"#8d8d8d\" stroke=\"#555\" stroke-width=\"1.5\">\n"
+                .into(),
+        );
+        for o in &config.obstacles {
+            match *o {
+                Obstacle::Circle { center, radius } => put(format!(
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="{:.1}"/>"#,
+                    c.x(center.x),
+                    c.y(center.y),
+                    radius * SCALE
+                )),
+                Obstacle::Rect { min, max } => put(format!(
+                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"/>"#,
+                    c.x(min.x),
+                    c.y(max.y),
+                    (max.x - min.x) * SCALE,
+                    (max.y - min.y) * SCALE
+                )),
+            }
+            put("\n".into());
+        }
+        put("</g>\n".into());
+
+        // The path, in pieces coloured by time; neighbouring pieces share an end point.
+        put("<g class=\"path\" fill=\"none\" stroke-width=\"2.5\" stroke-linecap=\"round\" stroke-linejoin=\"round\">\n".into());
+        let per_piece = path.len().div_ceil(PIECES).max(1);
+        let mut start = 0;
+        while start + 1 < path.len() {
+            let end = (start + per_piece).min(path.len() - 1);
+            let points: Vec<String> = path[start..=end]
+                .iter()
+                .map(|p| c.point(p.pose.position()))
+                .collect();
+            let t = start as f64 / (path.len() - 1) as f64;
+            put(format!(
+                r#"<polyline points="{}" stroke="{}"/>"#,
+                points.join(" "),
+                gradient(t)
+            ));
+            put("\n".into());
+            start = end;
+        }
+        put("</g>\n".into());
+
+        let radius = config.robot.body_radius;
+        put(robot(&c, config.start, radius, "#2e7d32", "start"));
+        put(robot(&c, snapshot.pose, radius, "#c62828", "end"));
+
+        put("<g class=\"collisions\" stroke=\"red\" stroke-width=\"2.5\">\n".into());
+        for p in &collisions {
+            let (x, y) = (c.x(p.x), c.y(p.y));
+            put(format!(
+                r#"<path d="M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}"/>"#,
+                x - 6.0,
+                y - 6.0,
+                x + 6.0,
+                y + 6.0,
+                x - 6.0,
+                y + 6.0,
+                x + 6.0,
+                y - 6.0
+            ));
+            put("\n".into());
+        }
+        put("</g>\n".into());
+
+        let s = &snapshot.stats;
+        let mut line1 = format!(
+            "time {:.1} s · distance {:.2} m · collisions {} · farthest from start {:.2} m · cells {} ({:.0}%)",
+            s.time.as_secs_f64(),
+            s.distance,
+            s.collisions,
+            s.max_distance_from_start,
+            s.cells_visited,
+            s.coverage * 100.0
+        );
+        if config.track.is_some() {
+            let _ = write!(
+                line1,
+                " · laps {} ({:.2}) · off the line {:.1} s",
+                s.laps,
+                s.track_progress,
+                s.off_line_time.as_secs_f64()
+            );
+        }
+        let legend_y = HEADER + h + 25.0;
+        put(format!(
+            "<text class=\"stats\" x=\"{MARGIN}\" y=\"{legend_y:.0}\">{}</text>\n",
+            escape(&line1)
+        ));
+        put(format!(
+            r##"<text x="{MARGIN}" y="{:.0}" fill="#555">path: <tspan fill="{}">■ start</tspan> → <tspan fill="{}">■ now</tspan> · <tspan fill="#2e7d32">○ start pose</tspan> · <tspan fill="#c62828">○ end pose</tspan> · <tspan fill="red">✕ collision</tspan> · grid 0.5 m</text>"##,
+            legend_y + 22.0,
+            gradient(0.0),
+            gradient(1.0)
+        ));
+        svg.push_str("\n</svg>\n");
+        svg
+    }
+
+    /// Writes [`World::to_svg`] to `path`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever writing the file fails with.
+    pub fn save_svg(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        std::fs::write(path, self.to_svg())
+    }
+}
+
+/// The robot's body with a heading tick.
+fn robot(c: &Canvas, pose: Pose, radius: f64, colour: &str, class: &str) -> String {
+    let nose = pose.to_world(Point::new(radius, 0.0));
+    format!(
+        "<g class=\"{class}\" stroke=\"{colour}\" stroke-width=\"2\" fill=\"none\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{:.1}\"/><line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/></g>\n",
+        c.x(pose.x),
+        c.y(pose.y),
+        radius * SCALE,
+        c.x(pose.x),
+        c.y(pose.y),
+        c.x(nose.x),
+        c.y(nose.y)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use embedded_hal::digital::OutputPin;
+    use embedded_hal::pwm::SetDutyCycle;
+
+    use super::*;
+    use crate::sim::{Side, WorldConfig};
+
+    /// Checks that every `<tag>` is closed in order, `<tag/>` and `<?...?>` aside.
+    fn assert_balanced(svg: &str) {
+        let mut open: Vec<&str> = Vec::new();
+        let mut rest = svg;
+        while let Some(start) = rest.find('<') {
+            let end = start + rest[start..].find('>').expect("unclosed <");
+            let tag = &rest[start + 1..end];
+            rest = &rest[end + 1..];
+            if tag.ends_with('/') || tag.starts_with('?') || tag.starts_with('!') {
+                continue;
+            }
+            let name = |t: &str| t.split_whitespace().next().unwrap_or("").to_owned();
+            if let Some(closing) = tag.strip_prefix('/') {
+                let top = open.pop().expect("closing tag without an opening one");
+                assert_eq!(name(top), closing, "mismatched tags");
+            } else {
+                open.push(tag);
+            }
+        }
+        assert!(open.is_empty(), "unclosed: {open:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn svg_shows_the_path_and_the_collisions() {
+        let mut config = WorldConfig::arena(3);
+        config.obstacles.clear();
+        config.start.heading = 0.5;
+        let world = World::new(config);
+        let _physics = world.start();
+        for (side, percent) in [(Side::Left, 60), (Side::Right, 57)] {
+            let mut motor = world.motor_pins(side);
+            motor.in1.set_high().unwrap();
+            motor.enable.set_duty_cycle_percent(percent).unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let svg = world.to_svg();
+        if let Ok(path) = std::env::var("SIM_SVG_DUMP") {
+            std::fs::write(path, &svg).unwrap();
+        }
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert_balanced(&svg);
+        assert!(svg.matches("<polyline").count() >= 10, "{svg}");
+        let first = world.path()[0].pose.position();
+        let canvas = Canvas { height: 3.0 };
+        assert!(svg.contains(&canvas.point(first)));
+        assert!(svg.contains("class=\"start\"") && svg.contains("class=\"end\""));
+        assert!(world.snapshot().stats.collisions >= 1);
+        assert!(svg.contains("<path d=\"M"), "collision marks");
+        assert!(svg.contains("collisions"));
+
+        let file = std::env::temp_dir().join(format!("compaktor-sim-{}.svg", std::process::id()));
+        world.save_svg(&file).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), world.to_svg());
+        std::fs::remove_file(file).unwrap();
+    }
+
+    #[test]
+    fn svg_of_a_line_track_draws_the_track() {
+        let world = World::new(WorldConfig::line_track(0));
+        let svg = world.to_svg();
+        assert_balanced(&svg);
+        assert!(svg.contains("class=\"track\""));
+        assert!(svg.contains("laps 0"));
+    }
+}

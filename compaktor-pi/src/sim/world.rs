@@ -1,0 +1,343 @@
+//! The running world: [`World`], a cheap-to-clone handle on the robot's state, its wires, and
+//! the accessors that hand out pins and buses bound to it. The physics step lives in `physics`,
+//! the sensor models in `sensors`, `ultrasonic`, `mpu6050` and `mcp3008`, drawing in `render`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+
+use super::config::WorldConfig;
+use super::geometry::{Point, Pose};
+use super::lines::{InputLine, OutputLine, PwmLine};
+use super::mcp3008::SimSpi;
+use super::mpu6050::{Mpu6050Registers, SimI2c};
+use super::pins::{ButtonPresser, SimEdgeInput, SimInputPin, SimOutputPin, SimPwm};
+use super::stats::{Stats, StatsTracker};
+
+/// A simulated 2-D world with one differential-drive robot in it, on tokio's clock.
+///
+/// `World` is a handle: clones share the same world, and it is `Send + Sync`. Pins and buses
+/// handed out by the accessors drive and sense the robot; [`World::start`] runs the physics.
+///
+/// # Examples
+///
+/// ```
+/// use compaktor_pi::sim::{Side, World, WorldConfig};
+/// use embedded_hal::digital::OutputPin;
+/// use embedded_hal::pwm::SetDutyCycle;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let world = World::new(WorldConfig::empty(4.0, 3.0));
+/// let physics = world.start();
+/// for side in [Side::Left, Side::Right] {
+///     let mut motor = world.motor_pins(side);
+///     motor.in1.set_high().unwrap();
+///     motor.enable.set_duty_cycle_fraction(1, 2).unwrap();
+/// }
+/// tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+/// physics.stop();
+/// assert!(world.snapshot().stats.distance > 0.2);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct World {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What every clone of a [`World`] points at.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: WorldConfig,
+    /// Time zero of every edge timestamp.
+    pub(crate) start: tokio::time::Instant,
+    pub(crate) io: Io,
+    pub(crate) state: Mutex<WorldState>,
+}
+
+/// The wires between the world and its pins.
+#[derive(Debug)]
+pub(crate) struct Io {
+    pub(crate) motors: [MotorLines; 2],
+    pub(crate) trigger: Arc<OutputLine>,
+    pub(crate) echo: Arc<InputLine>,
+    pub(crate) bumper: Arc<InputLine>,
+    pub(crate) button: Arc<InputLine>,
+    pub(crate) led: Arc<OutputLine>,
+    pub(crate) servo: Arc<PwmLine>,
+}
+
+/// One L298N channel's wires.
+#[derive(Debug)]
+pub(crate) struct MotorLines {
+    pub(crate) in1: Arc<OutputLine>,
+    pub(crate) in2: Arc<OutputLine>,
+    pub(crate) enable: Arc<PwmLine>,
+}
+
+/// Everything that changes as the world runs.
+#[derive(Debug)]
+pub(crate) struct WorldState {
+    pub(crate) pose: Pose,
+    /// Actual wheel ground speeds (after the motor lag), m/s, `[left, right]`.
+    pub(crate) wheel_speeds: [f64; 2],
+    /// Forward speed of the body, m/s.
+    pub(crate) velocity: f64,
+    /// Turn rate of the body, rad/s, counter-clockwise.
+    pub(crate) yaw_rate: f64,
+    /// Acceleration of the body in its own frame (x forward, y left), m/s².
+    pub(crate) accel: Point,
+    pub(crate) in_contact: bool,
+    pub(crate) on_line: bool,
+    pub(crate) tracker: StatsTracker,
+    pub(crate) path: Vec<PathPoint>,
+    pub(crate) collision_points: Vec<Point>,
+    pub(crate) rng: SmallRng,
+    pub(crate) imu: Mpu6050Registers,
+    /// The HC-SR04 ignores triggers until its echo is over.
+    pub(crate) echo_busy_until: Option<tokio::time::Instant>,
+    /// Which `start()` owns the physics; older tasks stop when it changes.
+    pub(crate) epoch: u64,
+    pub(crate) steps: u64,
+}
+
+/// Which wheel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The left wheel.
+    Left,
+    /// The right wheel.
+    Right,
+}
+
+/// The three pins of one L298N channel. The physics reads them as the real bridge: IN1 high and
+/// IN2 low drive forward at the enable duty, the opposite backward, both equal stop (brake or
+/// coast, both stop the wheel in the simulation).
+#[derive(Debug)]
+pub struct MotorPins {
+    /// IN1 (IN3 for the second channel).
+    pub in1: SimOutputPin,
+    /// IN2 (IN4 for the second channel).
+    pub in2: SimOutputPin,
+    /// ENA (ENB): the PWM that sets the speed; starts at 1 kHz, duty 0.
+    pub enable: SimPwm,
+}
+
+/// One point of the recorded path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathPoint {
+    /// Simulated time.
+    pub time: Duration,
+    /// Where the robot was.
+    pub pose: Pose,
+}
+
+/// The world at one instant.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Where the robot is.
+    pub pose: Pose,
+    /// Simulated time since the physics started (advances only while it runs).
+    pub time: Duration,
+    /// How the run went so far.
+    pub stats: Stats,
+    /// Wheel ground speeds, m/s, `[left, right]`.
+    pub wheel_speeds: [f64; 2],
+    /// Forward speed of the body, m/s.
+    pub velocity: f64,
+    /// Turn rate, rad/s, counter-clockwise.
+    pub yaw_rate: f64,
+    /// Whether the body touches a wall or an obstacle (the bumper level).
+    pub bumper: bool,
+    /// Whether any line sensor sees tape.
+    pub on_line: bool,
+    /// The LED's level.
+    pub led: bool,
+    /// The servo's pulse width in µs, `None` while it gets no pulses.
+    pub servo_pulse_us: Option<f64>,
+}
+
+/// Motor enable PWMs start at this frequency.
+const MOTOR_PWM_HZ: u32 = 1_000;
+/// The servo PWM starts at this frequency.
+const SERVO_PWM_HZ: u32 = 50;
+
+impl World {
+    /// Builds the world; the robot stands at `config.start`, nothing moves until
+    /// [`World::start`]. Edge timestamps count from now, on tokio's clock.
+    pub fn new(config: WorldConfig) -> World {
+        let motor = || MotorLines {
+            in1: OutputLine::new(),
+            in2: OutputLine::new(),
+            enable: PwmLine::new(SimPwm::MAX_DUTY, MOTOR_PWM_HZ),
+        };
+        let io = Io {
+            motors: [motor(), motor()],
+            trigger: OutputLine::new(),
+            echo: InputLine::new(false),
+            bumper: InputLine::new(false),
+            button: InputLine::new(true),
+            led: OutputLine::new(),
+            servo: PwmLine::new(SimPwm::MAX_DUTY, SERVO_PWM_HZ),
+        };
+        let state = WorldState {
+            pose: config.start,
+            wheel_speeds: [0.0; 2],
+            velocity: 0.0,
+            yaw_rate: 0.0,
+            accel: Point::default(),
+            in_contact: false,
+            on_line: false,
+            tracker: StatsTracker::new(&config),
+            path: vec![PathPoint {
+                time: Duration::ZERO,
+                pose: config.start,
+            }],
+            collision_points: Vec::new(),
+            rng: SmallRng::seed_from_u64(config.seed),
+            imu: Mpu6050Registers::default(),
+            echo_busy_until: None,
+            epoch: 0,
+            steps: 0,
+        };
+        let world = World {
+            shared: Arc::new(Shared {
+                config,
+                start: tokio::time::Instant::now(),
+                io,
+                state: Mutex::new(state),
+            }),
+        };
+        world.with_state(|s, config| s.on_line = super::sensors::any_on_line(config, s.pose));
+        world
+    }
+
+    /// The configuration the world was built from.
+    pub fn config(&self) -> &WorldConfig {
+        &self.shared.config
+    }
+
+    /// Tokio time since the world was built: the clock of every [`Edge`](crate::hal::Edge).
+    pub fn elapsed(&self) -> Duration {
+        self.shared.start.elapsed()
+    }
+
+    /// Runs `f` on the locked state. Never call back into the world from `f`.
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut WorldState, &WorldConfig) -> R) -> R {
+        let mut guard: MutexGuard<'_, WorldState> = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard, &self.shared.config)
+    }
+
+    /// The world now.
+    pub fn snapshot(&self) -> Snapshot {
+        let io = &self.shared.io;
+        let servo = io.servo.get();
+        let servo_pulse_us = (servo.duty > 0).then(|| servo.fraction() * 1e6 / f64::from(servo.hz));
+        let led = io.led.is_high();
+        self.with_state(|s, _| Snapshot {
+            pose: s.pose,
+            time: s.tracker.stats.time,
+            stats: s.tracker.stats.clone(),
+            wheel_speeds: s.wheel_speeds,
+            velocity: s.velocity,
+            yaw_rate: s.yaw_rate,
+            bumper: s.in_contact,
+            on_line: s.on_line,
+            led,
+            servo_pulse_us,
+        })
+    }
+
+    /// The path so far: the pose every 50 ms of simulated time, starting with the start pose.
+    pub fn path(&self) -> Vec<PathPoint> {
+        self.with_state(|s, _| s.path.clone())
+    }
+
+    /// Where each collision happened (the touching point on the wall or obstacle).
+    pub fn collision_points(&self) -> Vec<Point> {
+        self.with_state(|s, _| s.collision_points.clone())
+    }
+
+    /// The pins of one L298N channel driving the `side` wheel. Every call returns pins on the
+    /// same wires.
+    pub fn motor_pins(&self, side: Side) -> MotorPins {
+        let lines = &self.shared.io.motors[side as usize];
+        MotorPins {
+            in1: SimOutputPin::new(lines.in1.clone()),
+            in2: SimOutputPin::new(lines.in2.clone()),
+            enable: SimPwm::new(lines.enable.clone()),
+        }
+    }
+
+    /// The HC-SR04's trigger and echo pins. When the trigger falls after at least 10 µs high,
+    /// the world casts the beam from the sensor's mount and raises the echo 0.5 ms later for
+    /// the round trip `2·d / 343 m/s` (with noise); with nothing in range, the echo is a 38 ms
+    /// pulse, as on the real module. Triggers during an echo are ignored.
+    pub fn ultrasonic(&self) -> (SimOutputPin, SimEdgeInput) {
+        let io = &self.shared.io;
+        (
+            SimOutputPin::trigger(io.trigger.clone(), self.clone()),
+            SimEdgeInput::new(io.echo.clone()),
+        )
+    }
+
+    /// The bumper switch: high while the body touches a wall or an obstacle, an edge each time
+    /// contact starts or ends.
+    pub fn bumper(&self) -> SimEdgeInput {
+        SimEdgeInput::new(self.shared.io.bumper.clone())
+    }
+
+    /// The push button (active low: high when released) and the finger that presses it.
+    pub fn button(&self) -> (SimEdgeInput, ButtonPresser) {
+        let line = self.shared.io.button.clone();
+        (
+            SimEdgeInput::new(line.clone()),
+            ButtonPresser::new(line, self.clone()),
+        )
+    }
+
+    /// The status LED; [`Snapshot::led`] shows it.
+    pub fn led(&self) -> SimOutputPin {
+        SimOutputPin::new(self.shared.io.led.clone())
+    }
+
+    /// The servo's PWM channel (starts at 50 Hz, no pulses); [`Snapshot::servo_pulse_us`] shows
+    /// it.
+    pub fn servo(&self) -> SimPwm {
+        SimPwm::new(self.shared.io.servo.clone())
+    }
+
+    /// The I2C bus with the MPU-6050 at 0x68.
+    pub fn imu(&self) -> SimI2c {
+        SimI2c::new(self.clone())
+    }
+
+    /// The SPI device of the MCP3008 whose channels `0..count` are the line sensors.
+    pub fn adc(&self) -> SimSpi {
+        SimSpi::new(self.clone())
+    }
+
+    /// The line sensors as digital inputs (high over the tape), sensor 0 leftmost.
+    pub fn line_sensor_pins(&self) -> Vec<SimInputPin> {
+        (0..self.shared.config.robot.line_sensors.count)
+            .map(|i| SimInputPin::line_sensor(self.clone(), i))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (pose, time) = self.with_state(|s, _| (s.pose, s.tracker.stats.time));
+        f.debug_struct("World")
+            .field("pose", &pose)
+            .field("time", &time)
+            .finish_non_exhaustive()
+    }
+}
