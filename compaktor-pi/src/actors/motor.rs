@@ -230,6 +230,14 @@ impl Motor {
         self.apply(self.applied + delta)
     }
 
+    /// A told command that failed (E-stop engaged, a pin error) is logged; the motor keeps
+    /// running, in whatever state the failure left it.
+    #[on_failure]
+    fn failed(&mut self, failure: &HandlerFailure) -> FailureAction {
+        tracing::warn!(motor = %self.config.name, %failure, "command refused");
+        FailureAction::Resume
+    }
+
     #[on_stop]
     fn stopped(&mut self, reason: &StopReason) {
         self.safe = false; // report it, whatever state it was in

@@ -1,0 +1,473 @@
+//! The main job: a two-wheeled robot wanders around without hitting anything.
+//!
+//! Actors: two motors (each with its dead-man watchdog), the ultrasonic sensor, a status LED, a
+//! button that pulls the E-stop, and the planner, which turns when something is ahead. By
+//! default it all runs in the simulated world on tokio's paused clock (a minute of robot time
+//! takes about a second), prints progress once per simulated second, and draws the path to
+//! `target/obstacle_avoider.svg`.
+//!
+//! ```text
+//! cargo run --example obstacle_avoider                         # simulated, seed 1, 60 s
+//! cargo run --example obstacle_avoider -- --seed 7 --secs 120
+//! cargo run --release --example obstacle_avoider --features rppal -- --robot robot.toml
+//! ```
+//!
+//! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C; the
+//! actors then stop in reverse start order, so the motors stop before anything they depend on.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use compaktor::prelude::*;
+use compaktor_pi::actors::{Button, Distance, Led, Motor, MotorConfig, MotorError, Ultrasonic};
+use compaktor_pi::config::{BackendKind, RobotConfig, STARTER_ROBOT};
+use compaktor_pi::hardware::Hardware;
+use compaktor_pi::robot::{StartOrder, shutdown_signal};
+use compaktor_pi::safety::EStop;
+use compaktor_pi::sim::{World, WorldConfig};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Anything closer than this ahead makes the robot turn away.
+const TURN_BELOW_M: f32 = 0.85;
+/// It turns until the way ahead is this clear.
+const CLEAR_ABOVE_M: f32 = 0.95;
+/// Cruising and turning duties.
+const CRUISE: f32 = 0.5;
+const SPIN: f32 = 0.4;
+/// How often the planner decides (and feeds the motors' watchdogs).
+const TICK: Duration = Duration::from_millis(50);
+/// With no distance for this long, the planner stops: driving blind is not allowed.
+const BLIND_AFTER: Duration = Duration::from_millis(300);
+
+/// Clear readings needed while sweeping, before turning back to the middle of the clear sector.
+/// The beam is narrow (±7.5°): a direction is only taken once a wide sector around it is clear,
+/// so nothing close beside the robot's path goes unseen.
+const SWEEP_TICKS: u32 = 6;
+/// Ticks spent turning back to the middle of the swept sector (half of it, plus the ramp's lag).
+const CENTER_TICKS: u32 = SWEEP_TICKS / 2 + 2;
+/// In a tight spot no sector is that wide: every this many ticks of spinning, one clear reading
+/// fewer is asked for (down to 2).
+const RELAX_EVERY: u32 = 40;
+
+/// What the planner is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Driving straight ahead.
+    Cruise,
+    /// Spinning in place (left when `true`) until the way ahead is clear.
+    Turn { left: bool },
+    /// Still spinning, counting clear readings: the clear sector must be wide.
+    Sweep { left: bool, clear: u32 },
+    /// Spinning back to the middle of the clear sector.
+    Center { left: bool, ticks: u32 },
+    /// No recent distance reading, or the E-stop is engaged: motors at 0.
+    Halt,
+}
+
+/// Decides where to go from the distance readings.
+pub struct Planner {
+    left: ActorRef<Motor>,
+    right: ActorRef<Motor>,
+    sonar: ActorRef<Ultrasonic>,
+    led: Option<ActorRef<Led>>,
+    mode: Mode,
+    last: Option<Distance>,
+    /// Ticks spent spinning since the last cruise.
+    spinning: u32,
+    rng: SmallRng,
+    turns: u32,
+}
+
+impl Planner {
+    /// A planner driving `left` and `right` from `sonar`'s readings.
+    pub fn new(
+        left: ActorRef<Motor>,
+        right: ActorRef<Motor>,
+        sonar: ActorRef<Ultrasonic>,
+        led: Option<ActorRef<Led>>,
+        seed: u64,
+    ) -> Self {
+        Planner {
+            left,
+            right,
+            sonar,
+            led,
+            mode: Mode::Halt,
+            last: None,
+            spinning: 0,
+            rng: SmallRng::seed_from_u64(seed),
+            turns: 0,
+        }
+    }
+
+    async fn drive(&self, left: f32, right: f32) -> Result<(), MotorError> {
+        let timeout = Duration::from_millis(100);
+        let (l, r) = tokio::join!(
+            self.left.set_speed(left).timeout(timeout),
+            self.right.set_speed(right).timeout(timeout)
+        );
+        for result in [l, r] {
+            match result {
+                Ok(()) => {}
+                Err(AskError::Handler(e)) => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "motor did not answer"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn show(&self, pattern: &[u64]) {
+        if let Some(led) = &self.led {
+            let pattern = pattern
+                .iter()
+                .map(|&ms| Duration::from_millis(ms))
+                .collect();
+            let _ = led.blink(pattern).tell().await;
+        }
+    }
+}
+
+#[actor]
+impl Planner {
+    #[on_start]
+    async fn start(
+        &mut self,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), AskError<std::convert::Infallible>> {
+        let readings = self.sonar.subscribe().await?;
+        ctx.attach_stream(readings, |me, d| me.distance(d));
+        ctx.every(TICK, |me| me.tick());
+        Ok(())
+    }
+
+    #[handler]
+    fn distance(&mut self, reading: Distance) {
+        self.last = Some(reading);
+    }
+
+    /// One decision: cruise, turn, or halt.
+    #[handler]
+    async fn tick(&mut self) {
+        let fresh = self
+            .last
+            .filter(|d| d.at.elapsed() < BLIND_AFTER)
+            .map(|d| d.meters);
+        let previous = self.mode;
+        let wide = SWEEP_TICKS
+            .saturating_sub(self.spinning / RELAX_EVERY)
+            .max(2);
+        self.mode = match (self.mode, fresh) {
+            (_, None) => Mode::Halt,
+            // Starting, or after a halt: look around before driving anywhere.
+            (Mode::Halt, Some(_)) => Mode::Turn {
+                left: self.rng.random_bool(0.5),
+            },
+            (Mode::Cruise | Mode::Center { .. }, Some(d)) if d < TURN_BELOW_M => {
+                self.turns += 1;
+                Mode::Turn {
+                    left: self.rng.random_bool(0.5),
+                }
+            }
+            (Mode::Turn { left } | Mode::Sweep { left, .. }, Some(d)) if d <= CLEAR_ABOVE_M => {
+                Mode::Turn { left }
+            }
+            (Mode::Turn { left }, Some(_)) => Mode::Sweep { left, clear: 1 },
+            (Mode::Sweep { left, clear }, Some(_)) if clear < wide => Mode::Sweep {
+                left,
+                clear: clear + 1,
+            },
+            (Mode::Sweep { left, .. }, Some(_)) => Mode::Center {
+                left,
+                ticks: CENTER_TICKS,
+            },
+            (Mode::Center { left, ticks }, Some(_)) if ticks > 1 => Mode::Center {
+                left,
+                ticks: ticks - 1,
+            },
+            (_, Some(_)) => Mode::Cruise,
+        };
+        self.spinning = match self.mode {
+            Mode::Turn { .. } | Mode::Sweep { .. } => self.spinning + 1,
+            _ => 0,
+        };
+        let spin = |left: bool| if left { (-SPIN, SPIN) } else { (SPIN, -SPIN) };
+        let (l, r) = match self.mode {
+            Mode::Cruise => (CRUISE, CRUISE),
+            Mode::Turn { left } | Mode::Sweep { left, .. } => spin(left),
+            Mode::Center { left, .. } => spin(!left),
+            Mode::Halt => (0.0, 0.0),
+        };
+        if let Err(e) = self.drive(l, r).await {
+            tracing::warn!(error = %e, "driving refused");
+            self.mode = Mode::Halt;
+        }
+        if self.mode != previous {
+            match self.mode {
+                Mode::Cruise => self.show(&[900, 100]).await,
+                Mode::Halt => self.show(&[]).await,
+                _ => self.show(&[100, 100]).await,
+            }
+        }
+    }
+
+    /// What the planner is doing, the last distance and how many turns it made.
+    #[handler]
+    fn status(&self) -> (Mode, Option<f32>, u32) {
+        (self.mode, self.last.map(|d| d.meters), self.turns)
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The robot file (`None`: the starter robot in simulation).
+    pub robot: Option<PathBuf>,
+    /// Seed of the simulated arena and of the planner's choices.
+    pub seed: u64,
+    /// How long to run, in robot time (simulation), or until Ctrl-C when `None`.
+    pub run_for: Option<Duration>,
+    /// Where to draw the path (simulation only).
+    pub svg: Option<PathBuf>,
+    /// Print progress once per second.
+    pub progress: bool,
+}
+
+/// How a run went.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Robot time.
+    pub time: Duration,
+    /// Meters driven (simulation).
+    pub distance: f64,
+    /// Collisions (simulation).
+    pub collisions: u32,
+    /// Fraction of the arena's 0.25 m cells visited (simulation).
+    pub coverage: f64,
+    /// Turns the planner made.
+    pub turns: u32,
+    /// Every actor and why it stopped, in the order they stopped.
+    pub stopped: Vec<(String, StopReason)>,
+}
+
+/// The running robot: its actors, in start order, and what the example needs to watch.
+pub struct Robot {
+    /// The actors, to stop in reverse order.
+    pub order: StartOrder,
+    /// The planner.
+    pub planner: ActorRef<Planner>,
+    /// The drive motors.
+    pub motors: [ActorRef<Motor>; 2],
+    /// The E-stop shared by the actuators and the button.
+    pub estop: EStop,
+}
+
+/// Opens the hardware and starts every actor: outputs and sensors first, the planner last.
+pub async fn start_robot(
+    system: &ActorSystem,
+    config: &RobotConfig,
+    world: Option<&World>,
+    seed: u64,
+) -> Result<Robot, Box<dyn Error>> {
+    let hw = Hardware::open(config, world)?;
+    let estop = EStop::new();
+    let mut order = StartOrder::default();
+
+    let led = hw
+        .led
+        .map(|out| system.builder(Led::new(out)).name("led").spawn());
+    if let Some(led) = &led {
+        order.push(led);
+    }
+    let motor_config = |name: &str, invert: bool| MotorConfig {
+        watchdog: Some(Duration::from_millis(config.drive.watchdog_ms)),
+        ramp_per_second: config.drive.ramp_per_second,
+        invert,
+        ..MotorConfig::new(name)
+    };
+    let left_config = motor_config("left_motor", config.drive.left.invert);
+    let left = system
+        .builder(Motor::new(hw.left_motor, estop.clone(), left_config))
+        .name("left_motor")
+        .start()
+        .await?;
+    order.push(&left);
+    let right_config = motor_config("right_motor", config.drive.right.invert);
+    let right = system
+        .builder(Motor::new(hw.right_motor, estop.clone(), right_config))
+        .name("right_motor")
+        .start()
+        .await?;
+    order.push(&right);
+    let period = Duration::from_millis(config.ultrasonic.as_ref().map_or(60, |u| u.period_ms));
+    let sensor = hw
+        .ultrasonic
+        .ok_or("the robot file has no [ultrasonic] sensor")?;
+    let sonar = system
+        .builder(Ultrasonic::new(sensor, period))
+        .name("sonar")
+        .spawn();
+    order.push(&sonar);
+    if let Some((source, debouncer)) = hw.button {
+        let button = Button::new("button", source, debouncer).triggers(estop.clone());
+        order.push(&system.builder(button).name("estop_button").spawn());
+    }
+    let planner = Planner::new(left.clone(), right.clone(), sonar, led, seed);
+    let planner = system.builder(planner).name("planner").start().await?;
+    order.push(&planner);
+    Ok(Robot {
+        order,
+        planner,
+        motors: [left, right],
+        estop,
+    })
+}
+
+/// Runs the robot for `options.run_for` (or until Ctrl-C), then stops it in reverse order.
+pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
+    let config = match &options.robot {
+        Some(path) => RobotConfig::load(path)?,
+        None => RobotConfig::from_toml(STARTER_ROBOT)?,
+    };
+    let world =
+        (config.backend == BackendKind::Sim).then(|| World::new(WorldConfig::arena(options.seed)));
+    let physics = world.as_ref().map(World::start);
+    let system = ActorSystem::new(config.name.clone());
+    let robot = start_robot(&system, &config, world.as_ref(), options.seed).await?;
+    let started = tokio::time::Instant::now();
+
+    let progress = async {
+        let mut second = tokio::time::interval(Duration::from_secs(1));
+        second.tick().await;
+        loop {
+            second.tick().await;
+            if options.progress {
+                let (mode, distance, _) =
+                    robot
+                        .planner
+                        .status()
+                        .await
+                        .unwrap_or((Mode::Halt, None, 0));
+                let where_ = world.as_ref().map_or_else(String::new, |w| {
+                    let p = w.snapshot().pose;
+                    format!(
+                        "pose=({:4.2}, {:4.2}, {:4.0}°)  ",
+                        p.x,
+                        p.y,
+                        p.heading.to_degrees()
+                    )
+                });
+                let ahead = distance.map_or_else(|| "  -  ".to_owned(), |d| format!("{d:4.2}m"));
+                println!(
+                    "t={:5.1}s  {where_}ahead={ahead}  mode={mode:?}",
+                    started.elapsed().as_secs_f32()
+                );
+            }
+        }
+    };
+    let until = async {
+        match options.run_for {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = progress => {}
+        () = until => {}
+        () = shutdown_signal() => println!("signal: stopping"),
+    }
+
+    let (_, _, turns) = robot.planner.status().await?;
+    let stopped = robot.order.shutdown(Duration::from_secs(1)).await;
+    drop(physics);
+    let mut summary = Summary {
+        time: started.elapsed(),
+        distance: 0.0,
+        collisions: 0,
+        coverage: 0.0,
+        turns,
+        stopped,
+    };
+    if let Some(world) = &world {
+        let stats = world.snapshot().stats;
+        summary.distance = stats.distance;
+        summary.collisions = stats.collisions;
+        summary.coverage = stats.coverage;
+        if let Some(path) = &options.svg {
+            world.save_svg(path)?;
+        }
+    }
+    Ok(summary)
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        robot: None,
+        seed: 1,
+        run_for: Some(Duration::from_secs(60)),
+        svg: Some(PathBuf::from("target/obstacle_avoider.svg")),
+        progress: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--robot" => options.robot = Some(value()?.into()),
+            "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--secs" => {
+                let secs: u64 = value()?.parse().map_err(|e| format!("--secs: {e}"))?;
+                options.run_for = Some(Duration::from_secs(secs));
+            }
+            "--forever" => options.run_for = None,
+            "--svg" => options.svg = Some(value()?.into()),
+            "--quiet" => options.progress = false,
+            other => return Err(format!("unknown argument {other}; see the file's header")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let mut options = parse_args()?;
+    let simulated = match &options.robot {
+        Some(path) => RobotConfig::load(path)?.backend == BackendKind::Sim,
+        None => true,
+    };
+    // The simulation runs on a paused clock: as fast as the CPU allows, and repeatable. A real
+    // robot runs in real time, until Ctrl-C.
+    let runtime = if simulated {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()?
+    } else {
+        options.run_for = None;
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
+    let summary = runtime.block_on(run(options.clone()))?;
+    println!();
+    println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
+    if simulated {
+        println!(
+            "drove {:.1} m, {} turns, {} collisions, visited {:.0}% of the arena",
+            summary.distance,
+            summary.turns,
+            summary.collisions,
+            summary.coverage * 100.0
+        );
+        if let Some(svg) = &options.svg {
+            println!("path drawn to {}", svg.display());
+        }
+    }
+    println!("stopped, last started first:");
+    for (actor, reason) in &summary.stopped {
+        println!("  {actor}: {reason}");
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The obstacle avoider example, run as a test: over seeded arenas it never collides and
+//! covers ground; killing its planner stops the motors within the watchdog window.
+
+#[allow(dead_code)]
+#[path = "../examples/obstacle_avoider.rs"]
+mod obstacle_avoider;
+
+use std::time::Duration;
+
+use compaktor::prelude::*;
+use compaktor_pi::actors::{MotorEvent, SafeCause};
+use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+use compaktor_pi::sim::{Side, World, WorldConfig};
+use futures::StreamExt;
+use obstacle_avoider::{Options, run, start_robot};
+
+fn options(seed: u64, secs: u64) -> Options {
+    Options {
+        robot: None,
+        seed,
+        run_for: Some(Duration::from_secs(secs)),
+        svg: None,
+        progress: false,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_collides_and_covers_ground_over_seeded_arenas() {
+    let mut total = 0.0;
+    for seed in 1..=10 {
+        let summary = run(options(seed, 90)).await.unwrap();
+        assert_eq!(summary.collisions, 0, "seed {seed}: {summary:?}");
+        assert!(summary.distance > 3.0, "seed {seed} drove only {summary:?}");
+        assert!(summary.turns > 3, "seed {seed}: {summary:?}");
+        assert!(summary.coverage > 0.05, "seed {seed}: {summary:?}");
+        total += summary.distance;
+        // Stopped in reverse start order: the planner first, the LED (started first) last.
+        let order: Vec<&str> = summary.stopped.iter().map(|(a, _)| a.as_str()).collect();
+        assert!(order[0].contains("planner") && order[order.len() - 1].contains("led"));
+    }
+    assert!(total > 100.0, "10 runs of 90 s drove {total:.1} m in all");
+}
+
+#[tokio::test(start_paused = true)]
+async fn killing_the_planner_stops_the_motors_within_the_watchdog_window() {
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    let window = Duration::from_millis(config.drive.watchdog_ms);
+    let world = World::new(WorldConfig::arena(3));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    let mut events = robot.motors[0].subscribe().await.unwrap();
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = world.snapshot();
+    assert!(
+        before.wheel_speeds[0].abs() > 0.05,
+        "the robot should be moving: {before:?}"
+    );
+
+    robot.planner.kill();
+    let killed_at = tokio::time::Instant::now();
+    let tripped = loop {
+        match tokio::time::timeout(window * 2, events.next()).await {
+            Ok(Some(MotorEvent::SafeState(SafeCause::Watchdog { .. }))) => {
+                break killed_at.elapsed();
+            }
+            Ok(Some(_)) => continue,
+            other => panic!("no watchdog trip: {other:?}"),
+        }
+    };
+    assert!(
+        tripped <= window + window / 4 + Duration::from_millis(60),
+        "{tripped:?}"
+    );
+    let left = world.motor_pins(Side::Left).enable.fraction();
+    let right = world.motor_pins(Side::Right).enable.fraction();
+    assert_eq!((left, right), (0.0, 0.0));
+    println!("watchdog stopped the motors {tripped:?} after the planner was killed");
+}
