@@ -237,6 +237,9 @@ pub enum ConfigError {
     /// The TOML is wrong.
     #[error("the robot file is not valid: {0}")]
     Parse(#[from] toml::de::Error),
+    /// The TOML is well formed but describes a robot that cannot work.
+    #[error("the robot file is not valid: {0}")]
+    Invalid(String),
 }
 
 impl RobotConfig {
@@ -245,7 +248,42 @@ impl RobotConfig {
     /// # Errors
     /// [`ConfigError::Parse`], naming the key that is wrong.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Ok(toml::from_str(text)?)
+        let config: RobotConfig = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the schema alone cannot: a line sensor needs the ADC it is read through,
+    /// on channels the MCP3008 has, and periods must not be zero.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |why: String| Err(ConfigError::Invalid(why));
+        if let Some(line) = &self.line_sensor {
+            if self.adc.is_none() {
+                return invalid(
+                    "[line_sensor] is read through the ADC: add an [adc] section".into(),
+                );
+            }
+            if let Some(ch) = line.channels.iter().find(|&&ch| ch > 7) {
+                return invalid(format!(
+                    "[line_sensor] channel {ch} does not exist: the MCP3008 has channels 0..=7"
+                ));
+            }
+            if line.channels.is_empty() || line.period_ms == 0 {
+                return invalid("[line_sensor] needs channels and a period_ms above 0".into());
+            }
+        }
+        let periods = [
+            ("drive.watchdog_ms", Some(self.drive.watchdog_ms)),
+            (
+                "ultrasonic.period_ms",
+                self.ultrasonic.as_ref().map(|u| u.period_ms),
+            ),
+            ("imu.period_ms", self.imu.as_ref().map(|i| i.period_ms)),
+        ];
+        if let Some((name, _)) = periods.iter().find(|(_, p)| *p == Some(0)) {
+            return invalid(format!("{name} must be above 0"));
+        }
+        Ok(())
     }
 
     /// Reads and parses a robot file.
@@ -277,6 +315,25 @@ mod tests {
         assert_eq!(robot.drive.left.bridge, BridgeKind::L298n);
         assert_eq!(robot.drive.left.pwm, PwmWiring::Hardware { channel: 0 });
         assert_eq!(robot.ultrasonic.unwrap().echo, 24);
+    }
+
+    #[test]
+    fn impossible_robots_are_refused_with_the_reason() {
+        let no_adc = format!(
+            "{STARTER_ROBOT}\n[line_sensor]\nchannels = [0]\nthreshold = 1\nperiod_ms = 10\n"
+        );
+        let err = RobotConfig::from_toml(&no_adc).unwrap_err().to_string();
+        assert!(err.contains("add an [adc] section"), "{err}");
+        let bad_channel = format!(
+            "{STARTER_ROBOT}\n[adc]\nbus = 0\nchip_select = 0\n[line_sensor]\nchannels = [0, 9]\nthreshold = 1\nperiod_ms = 10\n"
+        );
+        let err = RobotConfig::from_toml(&bad_channel)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("channel 9 does not exist"), "{err}");
+        let zero = STARTER_ROBOT.replace("watchdog_ms = 300", "watchdog_ms = 0");
+        let err = RobotConfig::from_toml(&zero).unwrap_err().to_string();
+        assert!(err.contains("drive.watchdog_ms must be above 0"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,11 @@ use futures::stream;
 use crate::device::{DeviceError, EdgeSource};
 use crate::drivers::{ButtonEvent, Debouncer};
 use crate::events::{Events, Subscription};
-use crate::hal::Edge;
+use crate::hal::{Edge, EdgeKind};
 use crate::safety::EStop;
+
+/// How long to wait before reading a failing input again.
+const INPUT_RETRY: Duration = Duration::from_millis(100);
 
 /// A button as an actor.
 pub struct Button {
@@ -20,6 +23,8 @@ pub struct Button {
     events: Events<ButtonEvent>,
     presses: u64,
     estop: Option<EStop>,
+    /// Raw edges seen so far: a settle check acts only if no edge came after its own.
+    edges: u64,
 }
 
 impl Button {
@@ -32,6 +37,7 @@ impl Button {
             events: Events::default(),
             presses: 0,
             estop: None,
+            edges: 0,
         }
     }
 
@@ -40,6 +46,21 @@ impl Button {
     pub fn triggers(mut self, estop: EStop) -> Self {
         self.estop = Some(estop);
         self
+    }
+
+    /// Acts on a debounced event that happened at `at` (edge time).
+    fn accepted(&mut self, event: ButtonEvent, at: Duration, ctx: &mut Context<Self>) {
+        if event == ButtonEvent::Pressed {
+            self.presses += 1;
+            if let Some(estop) = &self.estop {
+                estop.trigger(&format!("{} pressed", self.name));
+            }
+            if let Some(deadline) = self.debouncer.long_press_deadline() {
+                let wait = deadline.saturating_sub(at);
+                ctx.send_after(wait, move |me| me.check_long_press(deadline));
+            }
+        }
+        self.events.publish(event);
     }
 }
 
@@ -50,6 +71,10 @@ impl Button {
         if let Some(source) = self.source.take() {
             let edges = stream::unfold(source, |mut source| async move {
                 let edge = source.next_edge().await;
+                if edge.is_err() {
+                    // A failing input must not spin: try again a little later.
+                    tokio::time::sleep(INPUT_RETRY).await;
+                }
                 Some((edge, source))
             });
             ctx.attach_stream(edges, |me, edge| me.edge(edge));
@@ -65,20 +90,29 @@ impl Button {
                 return;
             }
         };
-        let Some(event) = self.debouncer.feed(edge) else {
-            return;
-        };
-        if event == ButtonEvent::Pressed {
-            self.presses += 1;
-            if let Some(estop) = &self.estop {
-                estop.trigger(&format!("{} pressed", self.name));
-            }
-            if let Some(deadline) = self.debouncer.long_press_deadline() {
-                let wait = deadline.saturating_sub(edge.at);
-                ctx.send_after(wait, move |me| me.check_long_press(deadline));
+        self.edges += 1;
+        match self.debouncer.feed(edge) {
+            Some(event) => self.accepted(event, edge.at, ctx),
+            None => {
+                // Ignored as bounce. If no edge follows, the pin has settled in a state the
+                // debouncer never accepted (a tap shorter than the settle time would leave the
+                // button pressed for good): look at it again once it has settled.
+                let (seen, high) = (self.edges, edge.kind == EdgeKind::Rising);
+                let settle = self.debouncer.settle;
+                let at = edge.at.saturating_add(settle);
+                ctx.send_after(settle, move |me| me.settled(seen, high, at));
             }
         }
-        self.events.publish(event);
+    }
+
+    #[handler]
+    fn settled(&mut self, seen: u64, high: bool, at: Duration, ctx: &mut Context<Self>) {
+        if seen != self.edges {
+            return; // a later edge came; its own check follows
+        }
+        if let Some(event) = self.debouncer.resync(high, at) {
+            self.accepted(event, at, ctx);
+        }
     }
 
     #[handler]

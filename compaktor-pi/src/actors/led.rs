@@ -61,13 +61,30 @@ impl Led {
     }
 
     /// Blinks: on for `pattern[0]`, off for `pattern[1]`, on for `pattern[2]`… and repeats.
-    /// An empty pattern switches off.
+    /// One step means on and off for that long each; an empty pattern switches off.
+    ///
+    /// # Errors
+    /// [`DeviceError::OutOfRange`] for a zero step or an odd number of steps (other than one),
+    /// which would not alternate on and off.
     #[handler]
     pub fn blink(
         &mut self,
         pattern: Vec<Duration>,
         ctx: &mut Context<Self>,
     ) -> Result<(), DeviceError> {
+        if pattern.iter().any(Duration::is_zero) {
+            return Err(DeviceError::OutOfRange("a blink step of zero".into()));
+        }
+        let pattern = match pattern.as_slice() {
+            [one] => vec![*one, *one],
+            steps if steps.len() % 2 == 1 => {
+                return Err(DeviceError::OutOfRange(format!(
+                    "a blink pattern alternates on and off: {} steps is odd",
+                    steps.len()
+                )));
+            }
+            _ => pattern,
+        };
         self.interrupt();
         self.pattern = pattern;
         if self.pattern.is_empty() {

@@ -1,6 +1,7 @@
 //! The DC motor actor: speed from -1.0 to 1.0 with an optional ramp limit, brake and coast, a
 //! dead-man watchdog, and a safe state (duty 0) on stop, kill, panic, E-stop and drop.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub enum SafeCause {
     },
     /// The actor is stopping (stop, kill, panic, failure).
     Stopping(String),
+    /// The E-stop cut the duty (directly on the hardware; the actor learns it afterwards).
+    EStop,
 }
 
 /// Why a motor refused a command.
@@ -84,6 +87,9 @@ pub struct Motor {
     applied: f32,
     last_command: Instant,
     safe: bool,
+    /// Set by the E-stop's action when it cut this motor, so the actor can bring its own state
+    /// in line (speed 0, an event) the next time it runs.
+    cut: Arc<AtomicBool>,
     events: Events<MotorEvent>,
 }
 
@@ -101,13 +107,24 @@ impl Motor {
             applied: 0.0,
             last_command: Instant::now(),
             safe: true,
+            cut: Arc::default(),
             events: Events::default(),
         }
     }
 
-    fn apply(&mut self, speed: f32) -> Result<(), DeviceError> {
+    /// Drives the bridge at `speed`, unless the E-stop is engaged. The check happens under the
+    /// driver's lock, which the E-stop's safe-state action also takes: either the E-stop comes
+    /// after this write and cuts it, or this write sees the E-stop and is refused. (Checked
+    /// before the lock, a command on another worker could land just after the E-stop.)
+    fn apply(&mut self, speed: f32) -> Result<(), MotorError> {
         let signed = if self.config.invert { -speed } else { speed };
-        lock(&self.driver).set_speed(signed)?;
+        {
+            let mut driver = lock(&self.driver);
+            if self.estop.is_engaged() {
+                return Err(MotorError::EStopEngaged);
+            }
+            driver.set_speed(signed)?;
+        }
         if speed != self.applied {
             self.applied = speed;
             self.events.publish(MotorEvent::Speed(speed));
@@ -129,7 +146,18 @@ impl Motor {
         }
     }
 
+    /// Brings the actor's state in line with an E-stop that cut the duty meanwhile.
+    fn sync_estop(&mut self) {
+        if self.cut.swap(false, Ordering::AcqRel) {
+            self.target = 0.0;
+            self.applied = 0.0;
+            self.safe = true;
+            self.events.publish(MotorEvent::SafeState(SafeCause::EStop));
+        }
+    }
+
     fn command(&mut self) -> Result<(), MotorError> {
+        self.sync_estop();
         if self.estop.is_engaged() {
             return Err(MotorError::EStopEngaged);
         }
@@ -143,11 +171,12 @@ impl Motor {
     #[on_start]
     fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), DeviceError> {
         lock(&self.driver).coast()?;
-        let driver = self.driver.clone();
-        self.registration = Some(
-            self.estop
-                .register(self.config.name.clone(), move || lock(&driver).coast()),
-        );
+        let (driver, cut) = (self.driver.clone(), self.cut.clone());
+        self.registration = Some(self.estop.register(self.config.name.clone(), move || {
+            let result = lock(&driver).coast();
+            cut.store(true, Ordering::Release);
+            result
+        }));
         if let Some(window) = self.config.watchdog {
             ctx.every(window / 4, |me| me.check_watchdog());
         }
@@ -173,10 +202,12 @@ impl Motor {
         Ok(())
     }
 
-    /// Stops fast and holds (both bridge sides shorted).
+    /// Stops fast and holds (both bridge sides shorted). A safe action: allowed while the
+    /// E-stop is engaged.
     #[handler]
     pub fn brake(&mut self) -> Result<(), MotorError> {
-        self.command()?;
+        self.sync_estop();
+        self.last_command = Instant::now();
         lock(&self.driver).brake()?;
         self.target = 0.0;
         self.applied = 0.0;
@@ -184,19 +215,25 @@ impl Motor {
         Ok(())
     }
 
-    /// Lets the motor spin down freely (duty 0).
+    /// Lets the motor spin down freely (duty 0). A safe action: allowed while the E-stop is
+    /// engaged.
     #[handler]
     pub fn coast(&mut self) -> Result<(), MotorError> {
-        self.command()?;
-        self.target = 0.0;
-        self.apply(0.0)?;
+        self.sync_estop();
+        self.last_command = Instant::now();
         lock(&self.driver).coast()?;
+        self.target = 0.0;
+        if self.applied != 0.0 {
+            self.applied = 0.0;
+            self.events.publish(MotorEvent::Speed(0.0));
+        }
         Ok(())
     }
 
-    /// The speed applied now (behind the target while ramping).
+    /// The speed applied now (behind the target while ramping; 0 after an E-stop).
     #[handler]
-    pub fn speed(&self) -> f32 {
+    pub fn speed(&mut self) -> f32 {
+        self.sync_estop();
         self.applied
     }
 
@@ -208,6 +245,7 @@ impl Motor {
 
     #[handler]
     fn check_watchdog(&mut self) {
+        self.sync_estop();
         let Some(window) = self.config.watchdog else {
             return;
         };
@@ -218,7 +256,8 @@ impl Motor {
     }
 
     #[handler]
-    fn ramp_step(&mut self) -> Result<(), DeviceError> {
+    fn ramp_step(&mut self) -> Result<(), MotorError> {
+        self.sync_estop();
         let Some(rate) = self.config.ramp_per_second else {
             return Ok(());
         };
@@ -227,7 +266,16 @@ impl Motor {
         }
         let max_step = rate * RAMP_STEP.as_secs_f32();
         let delta = (self.target - self.applied).clamp(-max_step, max_step);
-        self.apply(self.applied + delta)
+        match self.apply(self.applied + delta) {
+            Err(MotorError::EStopEngaged) => {
+                // The E-stop cut the duty: the ramp must not drive it up again, now or after
+                // a reset (the motor stays safe until commanded).
+                self.target = 0.0;
+                self.applied = 0.0;
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// A told command that failed (E-stop engaged, a pin error) is logged; the motor keeps

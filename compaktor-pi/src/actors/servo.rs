@@ -71,11 +71,15 @@ impl Servo {
     /// Moves to `degrees`, within the limits.
     #[handler]
     pub fn set_angle(&mut self, degrees: f32) -> Result<(), ServoError> {
+        let pulse = self.limits.pulse_for_angle(degrees)?;
+        let mut driver = lock(&self.driver);
+        // Checked under the lock the E-stop's release also takes, so a move on another worker
+        // cannot land just after an E-stop.
         if self.estop.is_engaged() {
             return Err(ServoError::EStopEngaged);
         }
-        let pulse = self.limits.pulse_for_angle(degrees)?;
-        lock(&self.driver).set_pulse_width_us(pulse)?;
+        driver.set_pulse_width_us(pulse)?;
+        drop(driver);
         self.angle = Some(degrees);
         Ok(())
     }
