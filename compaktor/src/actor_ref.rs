@@ -61,6 +61,7 @@ impl ActorCell {
         }
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> ActorId {
         self.label.id
     }
@@ -81,10 +82,12 @@ impl ActorCell {
         let _ = self.begin_stop();
     }
 
+    #[inline]
     pub(crate) fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn has_refs(&self) -> bool {
         self.refs.load(Ordering::Acquire) > 0
     }

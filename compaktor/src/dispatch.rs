@@ -3,15 +3,13 @@
 //! here is public API; the macro reaches it through `compaktor::__private`.
 
 use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::fmt::Display;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 
-use futures::FutureExt;
 use tokio::sync::oneshot;
 
 use crate::HandlerFailure;
-use crate::stop::panic_message;
 
 /// The generated message enum of an actor.
 #[doc(hidden)]
@@ -36,15 +34,143 @@ pub type ReplyReceiver<R, E> = oneshot::Receiver<Result<R, ReplyFailure<E>>>;
 /// Where a handler's result goes when it was asked.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct ReplyTo<R, E> {
-    tx: oneshot::Sender<Result<R, ReplyFailure<E>>>,
+pub struct ReplyTo<R: 'static, E: 'static> {
+    tx: Option<oneshot::Sender<Result<R, ReplyFailure<E>>>>,
+}
+
+impl<R: 'static, E: 'static> ReplyTo<R, E> {
+    fn send(mut self, result: Result<R, ReplyFailure<E>>) {
+        if let Some(tx) = self.tx.take() {
+            // The asker may have given up (timeout); its reply then goes nowhere.
+            let _ = tx.send(result);
+        }
+    }
+}
+
+impl<R: 'static, E: 'static> Drop for ReplyTo<R, E> {
+    /// A reply dropped unsent because its handler panicked tells the asker the panic message,
+    /// once the actor loop has caught it; dropped for any other reason (a kill, a stop), the
+    /// asker sees `Stopped`.
+    fn drop(&mut self) {
+        let Some(tx) = self.tx.take() else { return };
+        if let Some(message) = panic_in_flight() {
+            let _ = tx.send(Err(ReplyFailure::Panicked(message)));
+        } else if std::thread::panicking() {
+            // Dropped by the unwinding itself: the message is not known yet. (Outside a
+            // handler the orphan is dropped here, and the asker sees `Stopped`.)
+            adopt_orphan(Box::new(move |message| {
+                let _ = tx.send(Err(ReplyFailure::Panicked(message)));
+            }));
+        }
+    }
+}
+
+type Orphan = Box<dyn FnOnce(String)>;
+
+/// Which handler this thread is polling. Cells only, so the thread-local is cheap to reach on
+/// every poll.
+struct Polled {
+    handler: Cell<&'static str>,
+    active: Cell<bool>,
+    orphans: Cell<bool>,
+}
+
+thread_local! {
+    static POLLED: Polled = const {
+        Polled { handler: Cell::new(""), active: Cell::new(false), orphans: Cell::new(false) }
+    };
+    /// Replies dropped while their handler's panic unwinds, waiting for its message.
+    static ORPHANS: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
+    /// Set while the actor loop drops the state of a handler that panicked.
+    static PANIC_IN_FLIGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Keeps `answer` for the panic message if a handler is being polled on this thread; else it
+/// is dropped (its asker sees `Stopped`).
+fn adopt_orphan(answer: Orphan) {
+    if POLLED.with(|p| p.active.get()) {
+        POLLED.with(|p| p.orphans.set(true));
+        ORPHANS.with(|orphans| orphans.borrow_mut().push(answer));
+    }
+}
+
+/// Marks this thread as polling `handler`, until [`leave`](Polling::leave) or a panic.
+#[derive(Debug)]
+pub(crate) struct Polling(());
+
+impl Polling {
+    #[inline]
+    pub(crate) fn enter(handler: &'static str) -> Polling {
+        POLLED.with(|p| {
+            p.handler.set(handler);
+            p.active.set(true);
+        });
+        Polling(())
+    }
+
+    /// The poll returned. True if a panic the handler caught itself dropped replies meanwhile
+    /// (see [`answer_orphans`]).
+    #[inline]
+    pub(crate) fn leave(self) -> bool {
+        std::mem::forget(self);
+        POLLED.with(|p| {
+            p.active.set(false);
+            p.orphans.replace(false)
+        })
+    }
+}
+
+impl Drop for Polling {
+    /// Only on a panic: the poll did not return.
+    fn drop(&mut self) {
+        POLLED.with(|p| p.active.set(false));
+    }
+}
+
+/// The handler last polled on this thread.
+pub(crate) fn current_handler() -> &'static str {
+    POLLED.with(|p| p.handler.get())
+}
+
+/// Answers the askers whose replies a panic dropped on this thread, where the actor loop
+/// catches it. With `None` (the handler caught a panic itself) they are dropped: `Stopped`.
+pub(crate) fn answer_orphans(message: Option<&str>) {
+    POLLED.with(|p| p.orphans.set(false));
+    let orphans = ORPHANS.with(|orphans| std::mem::take(&mut *orphans.borrow_mut()));
+    if let Some(message) = message {
+        for answer in orphans {
+            answer(message.to_owned());
+        }
+    }
+}
+
+fn panic_in_flight() -> Option<String> {
+    PANIC_IN_FLIGHT.with(|p| p.borrow().clone())
+}
+
+/// While alive (after [`PanicCleanup::set`]), replies dropped on this thread carry the panic
+/// message to their askers: for state the unwinding did not drop.
+#[derive(Debug, Default)]
+pub(crate) struct PanicCleanup(());
+
+impl PanicCleanup {
+    pub(crate) fn set(&self, message: String) {
+        answer_orphans(Some(&message));
+        PANIC_IN_FLIGHT.with(|p| *p.borrow_mut() = Some(message));
+    }
+}
+
+impl Drop for PanicCleanup {
+    fn drop(&mut self) {
+        PANIC_IN_FLIGHT.with(|p| p.borrow_mut().take());
+    }
 }
 
 /// A new reply channel for one ask.
 #[doc(hidden)]
 pub fn reply_channel<R, E>() -> (ReplyTo<R, E>, ReplyReceiver<R, E>) {
     let (tx, rx) = oneshot::channel();
-    (ReplyTo { tx }, rx)
+    (ReplyTo { tx: Some(tx) }, rx)
 }
 
 /// How one handler call ended, for the actor loop.
@@ -55,13 +181,6 @@ pub enum Outcome {
     Done,
     /// A told handler returned `Err`: the failure hook decides.
     Failed(HandlerFailure),
-    /// The handler panicked: the actor stops.
-    Panicked {
-        /// The handler.
-        handler: &'static str,
-        /// The panic message.
-        message: String,
-    },
 }
 
 /// Runs one handler call: catches a panic, sends the result to the asker if there is one, and
@@ -79,28 +198,20 @@ pub async fn dispatch<R, E, F>(
 where
     F: Future<Output = Result<R, E>>,
 {
-    match AssertUnwindSafe(call).catch_unwind().await {
-        Ok(Ok(value)) => {
+    match call.await {
+        Ok(value) => {
             if let Some(reply) = reply {
-                // The asker may have given up (timeout); its reply then goes nowhere.
-                let _ = reply.tx.send(Ok(value));
+                reply.send(Ok(value));
             }
             Outcome::Done
         }
-        Ok(Err(error)) => match reply {
+        Err(error) => match reply {
             Some(reply) => {
-                let _ = reply.tx.send(Err(ReplyFailure::Handler(error)));
+                reply.send(Err(ReplyFailure::Handler(error)));
                 Outcome::Done
             }
             None => Outcome::Failed(failure(handler, error)),
         },
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            if let Some(reply) = reply {
-                let _ = reply.tx.send(Err(ReplyFailure::Panicked(message.clone())));
-            }
-            Outcome::Panicked { handler, message }
-        }
     }
 }
 

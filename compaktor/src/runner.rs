@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::__private::{Message, Outcome};
 use crate::actor_ref::{ActorCell, CURRENT_ACTOR, Shared};
 use crate::dead_letter::DeadLetterReason;
+use crate::dispatch::{PanicCleanup, Polling, answer_orphans, current_handler};
 use crate::mailbox::{Envelope, MailboxReceiver};
 use crate::stop::panic_message;
 use crate::{Actor, Context, FailureAction, StopReason};
@@ -53,7 +54,7 @@ async fn lifecycle<A: Actor>(
     let mut ctx = Context::new(shared.clone());
     let start = {
         let start = pin!(AssertUnwindSafe(actor.on_start(&mut ctx)).catch_unwind());
-        until_killed(&shared.cell, &tracing::Span::none(), start).await
+        until_killed(&shared.cell, "on_start", &tracing::Span::none(), start).await
     };
     let start = match start {
         Some(Ok(result)) => result.map_err(StopReason::StartFailed),
@@ -72,7 +73,24 @@ async fn lifecycle<A: Actor>(
     let reason = match start {
         Ok(()) => {
             tracing::debug!("started");
-            let reason = message_loop(&mut actor, &mut ctx, &shared, &mut rx).await;
+            let reason = {
+                // Declared first, dropped last: while the loop's state is dropped after a
+                // panic, the in-flight reply learns the panic message.
+                let cleanup = PanicCleanup::default();
+                let looping = pin!(
+                    AssertUnwindSafe(message_loop(&mut actor, &mut ctx, &shared, &mut rx))
+                        .catch_unwind()
+                );
+                match looping.await {
+                    Ok(reason) => reason,
+                    Err(payload) => {
+                        let (handler, message) = (current_handler(), panic_message(&*payload));
+                        tracing::error!(handler, panic = %message, "handler panicked");
+                        cleanup.set(message.clone());
+                        StopReason::Panicked { handler, message }
+                    }
+                }
+            };
             shutdown(&shared, &mut ctx, &mut rx);
             let hook = AssertUnwindSafe(actor.on_stop(&mut ctx, &reason)).catch_unwind();
             if let Err(payload) = hook.await {
@@ -139,13 +157,20 @@ impl Drop for FinishGuard<'_> {
 /// moving, the work future).
 async fn until_killed<F: Future>(
     cell: &ActorCell,
+    handler: &'static str,
     span: &tracing::Span,
     mut work: Pin<&mut F>,
 ) -> Option<F::Output> {
     poll_fn(|cx| {
+        let polling = Polling::enter(handler);
         let entered = span.enter();
         let polled = work.as_mut().poll(cx);
         drop(entered);
+        if polling.leave() {
+            // A panic the handler caught itself dropped some replies: not this actor's to
+            // answer.
+            answer_orphans(None);
+        }
         if let Poll::Ready(output) = polled {
             return Poll::Ready(Some(output));
         }
@@ -209,10 +234,11 @@ async fn message_loop<A: Actor>(
             Next::Control => continue,
         };
 
-        let span = tracing::debug_span!("handle", handler = message.handler_name());
+        let handler = message.handler_name();
+        let span = tracing::debug_span!("handle", handler);
         let outcome = {
             let call = pin!(actor.handle(message, ctx));
-            until_killed(cell, &span, call).await
+            until_killed(cell, handler, &span, call).await
         };
         let Some(outcome) = outcome else {
             return StopReason::Killed;
@@ -225,23 +251,16 @@ async fn message_loop<A: Actor>(
             Outcome::Done => {}
             Outcome::Failed(failure) => {
                 tracing::warn!(%failure, "told handler failed");
-                let decision = AssertUnwindSafe(actor.on_failure(ctx, &failure))
-                    .catch_unwind()
-                    .await;
+                // A panic here is caught around the loop, like a handler's.
+                let decision = {
+                    let hook = pin!(actor.on_failure(ctx, &failure));
+                    until_killed(cell, "on_failure", &tracing::Span::none(), hook).await
+                };
                 match decision {
-                    Ok(FailureAction::Resume) => {}
-                    Ok(_) => return failure.to_stop_reason(),
-                    Err(payload) => {
-                        return StopReason::Panicked {
-                            handler: "on_failure",
-                            message: panic_message(&*payload),
-                        };
-                    }
+                    None => return StopReason::Killed,
+                    Some(FailureAction::Resume) => {}
+                    Some(_) => return failure.to_stop_reason(),
                 }
-            }
-            Outcome::Panicked { handler, message } => {
-                tracing::error!(handler, panic = %message, "handler panicked");
-                return StopReason::Panicked { handler, message };
             }
         }
         if ctx.stop_requested() {
