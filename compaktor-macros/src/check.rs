@@ -224,8 +224,15 @@ fn check_context(cx: &Ctxt, actor: &ActorImpl<'_>, arg: &Arg<'_>) {
 }
 
 /// An argument moved into the message: owned, no `impl Trait`, no borrowed lifetimes.
+/// `&'static T` lives as long as any message: it is as good as owned.
+fn is_static_ref(r: &syn::TypeReference) -> bool {
+    r.mutability.is_none() && r.lifetime.as_ref().is_some_and(|l| l.ident == "static")
+}
+
 fn check_value(cx: &Ctxt, arg: &Arg<'_>, own: &[&Ident]) {
-    if let Type::Reference(r) = arg.ty {
+    if let Type::Reference(r) = arg.ty
+        && !is_static_ref(r)
+    {
         cx.error_spanned_by(
             arg.ty,
             format!(
@@ -241,7 +248,9 @@ fn check_value(cx: &Ctxt, arg: &Arg<'_>, own: &[&Ident]) {
 
 fn check_output(cx: &Ctxt, output: &Output<'_>, own: &[&Ident]) {
     let Some(ty) = output.ty() else { return };
-    if let Type::Reference(r) = ty {
+    if let Type::Reference(r) = ty
+        && !is_static_ref(r)
+    {
         cx.error_spanned_by(
             ty,
             format!(

@@ -147,3 +147,60 @@ async fn the_failure_hook_can_resume() {
     );
     assert!(tolerant.is_alive());
 }
+
+struct Careful {
+    other: Option<ActorRef<Fragile>>,
+}
+
+#[actor]
+impl Careful {
+    /// Catches a panic itself, while an unsent ask (with its reply channel) is dropped by the
+    /// unwinding: that is no panic of this actor, which keeps going.
+    #[handler]
+    fn survive(&mut self) -> &'static str {
+        let other = self.other.clone().unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _unsent = other.handled();
+            panic!("caught inside");
+        }));
+        assert!(caught.is_err());
+        "survived"
+    }
+
+    #[handler]
+    fn explode(&mut self) -> u8 {
+        panic!("real panic");
+    }
+}
+
+#[tokio::test]
+async fn a_panic_caught_inside_a_handler_is_not_the_actors() {
+    let system = ActorSystem::new("test");
+    let other = system.spawn(Fragile { handled: 0 });
+    let careful = system.spawn(Careful {
+        other: Some(other.clone()),
+    });
+    assert_eq!(careful.survive().await.unwrap(), "survived");
+    assert!(careful.is_alive());
+    // The next real panic reaches its own asker with its own message.
+    match careful.explode().await {
+        Err(AskError::Panicked {
+            message, handler, ..
+        }) => {
+            assert_eq!((handler, message.as_str()), ("explode", "real panic"));
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    assert_eq!(other.handled().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn asks_queued_behind_a_panic_get_stopped_not_panicked() {
+    let system = ActorSystem::new("test");
+    let fragile = system.spawn(Fragile { handled: 0 });
+    // Queue all three before the actor runs (current-thread test runtime).
+    let first = fragile.explode().try_send().unwrap();
+    let second = fragile.handled().try_send().unwrap();
+    assert!(matches!(first.await, Err(AskError::Panicked { .. })));
+    assert!(matches!(second.await, Err(AskError::Stopped { .. })));
+}
