@@ -65,7 +65,8 @@ pub(crate) enum Envelope<M> {
     Message(M),
     /// A handler call from a timer or stream: skipped if that source was cancelled after it was
     /// queued, and reported back to the source once handled.
-    Sourced(M, Arc<SourceState>),
+    /// Boxed: rare, and it would otherwise make every mailbox slot a pointer wider.
+    Sourced(Box<(M, Arc<SourceState>)>),
     /// The poison pill.
     Stop,
 }
@@ -75,7 +76,10 @@ impl<M> Envelope<M> {
     pub(crate) fn into_message(self) -> Option<M> {
         match self {
             Envelope::Message(m) => Some(m),
-            Envelope::Sourced(m, source) => (!source.is_cancelled()).then_some(m),
+            Envelope::Sourced(sourced) => {
+                let (m, source) = *sourced;
+                (!source.is_cancelled()).then_some(m)
+            }
             Envelope::Stop => None,
         }
     }

@@ -223,7 +223,8 @@ async fn message_loop<A: Actor>(
         .await;
         let (message, source) = match next {
             Next::Envelope(Envelope::Message(message)) => (message, None),
-            Next::Envelope(Envelope::Sourced(message, source)) => {
+            Next::Envelope(Envelope::Sourced(sourced)) => {
+                let (message, source) = *sourced;
                 if source.is_cancelled() {
                     continue; // queued before its timer was cancelled: stale
                 }

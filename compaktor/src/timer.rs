@@ -85,7 +85,7 @@ impl<A: Actor> Source<A> {
         let me = ActorRef::from_core(RefCore::new(self.shared.clone()));
         let (_, handler, message) = make(&me).into_parts();
         drop(me);
-        let env = Envelope::Sourced(message, self.state.clone());
+        let env = Envelope::Sourced(Box::new((message, self.state.clone())));
         self.shared.enqueue(env, handler).await.is_ok()
     }
 }
