@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use compaktor::{Actor, ActorRef, StopReason};
+
+use crate::config::BackendKind;
 use futures::future::BoxFuture;
 
 /// An actor of any type, as far as stopping it goes.
@@ -104,5 +106,23 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// The tokio runtime a robot on `backend` runs on. The simulation gets a current-thread
+/// runtime on a paused clock: it runs as fast as the CPU allows, and the same seed gives the
+/// same run. Real hardware gets a multi-thread runtime in real time.
+///
+/// # Errors
+/// If tokio cannot build the runtime (out of threads or file descriptors).
+pub fn runtime_for(backend: BackendKind) -> std::io::Result<tokio::runtime::Runtime> {
+    match backend {
+        BackendKind::Sim => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build(),
+        BackendKind::Rppal | BackendKind::Linux => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     }
 }

@@ -23,7 +23,7 @@ use compaktor_pi::config::{BackendKind, RobotConfig};
 use compaktor_pi::device::DigitalOutput;
 use compaktor_pi::drivers::Output;
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::shutdown_signal;
+use compaktor_pi::robot::{runtime_for, shutdown_signal};
 use compaktor_pi::sim::{World, WorldConfig};
 
 /// The heartbeat: on, off, on, off (ms), repeated.
@@ -143,21 +143,11 @@ fn parse_args() -> Result<Options, String> {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let options = parse_args()?;
-    let simulated = match &options.robot {
-        Some(path) => RobotConfig::load(path)?.backend == BackendKind::Sim,
-        None => true,
+    let backend = match &options.robot {
+        Some(path) => RobotConfig::load(path)?.backend,
+        None => BackendKind::Sim,
     };
-    // Simulated: a paused clock, as fast as the CPU allows. A real LED: real time.
-    let runtime = if simulated {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-    };
+    let runtime = runtime_for(backend)?;
     let summary = runtime.block_on(run(options))?;
     let end = match summary.on_at_end {
         Some(true) => ", still on!",

@@ -29,7 +29,7 @@ use compaktor::prelude::*;
 use compaktor_pi::actors::{Led, LineReading, LineSensor, Motor, MotorConfig, MotorError};
 use compaktor_pi::config::{BackendKind, RobotConfig};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::{StartOrder, shutdown_signal};
+use compaktor_pi::robot::{StartOrder, runtime_for, shutdown_signal};
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{World, WorldConfig};
 use tokio::time::Instant;
@@ -502,23 +502,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let mut options = parse_args()?;
-    let simulated = match &options.robot {
-        Some(path) => RobotConfig::load(path)?.backend == BackendKind::Sim,
-        None => true,
+    let backend = match &options.robot {
+        Some(path) => RobotConfig::load(path)?.backend,
+        None => BackendKind::Sim,
     };
-    // The simulation runs on a paused clock: as fast as the CPU allows, and repeatable. A real
-    // robot runs in real time, until Ctrl-C.
-    let runtime = if simulated {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()?
-    } else {
-        options.run_for = None;
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-    };
+    let simulated = backend == BackendKind::Sim;
+    let runtime = runtime_for(backend)?;
+    if !simulated {
+        options.run_for = None; // a real robot runs until Ctrl-C
+    }
     let summary = runtime.block_on(run(options.clone()))?;
     println!();
     println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
