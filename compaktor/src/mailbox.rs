@@ -1,17 +1,28 @@
 //! Mailboxes: the queue in front of each actor, bounded by default. What is queued is an
 //! [`Envelope`]; the typed send paths that fill it live in `tell` and `ask`.
+//!
+//! The queue is our own rather than tokio's mpsc: a mutex around a `VecDeque` that allocates
+//! nothing until used (an idle actor is small), senders that only touch a waiter list when the
+//! mailbox is full, and a receiver that takes everything queued in one lock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::{Notify, mpsc};
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use futures::task::AtomicWaker;
+use tokio::sync::Notify;
 
 /// How many messages an actor's mailbox holds, chosen per actor type with
 /// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`, or per actor at spawn with
 /// [`ActorBuilder::mailbox`](crate::ActorBuilder::mailbox).
 ///
 /// A bounded mailbox gives backpressure: an awaited send waits for room, a `try_send` fails
-/// fast with [`SendError::Full`](crate::SendError::Full).
+/// fast with [`SendError::Full`](crate::SendError::Full). The capacity bounds the messages
+/// waiting; the actor takes what is waiting in one go and works through it, so at most one
+/// capacity more can be in hand.
 ///
 /// ```
 /// use compaktor::Mailbox;
@@ -46,16 +57,25 @@ impl Mailbox {
     }
 
     pub(crate) fn channel<M>(self) -> (MailboxSender<M>, MailboxReceiver<M>) {
-        match self.capacity {
-            Some(n) => {
-                let (tx, rx) = mpsc::channel(n);
-                (MailboxSender::Bounded(tx), MailboxReceiver::Bounded(rx))
-            }
-            None => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                (MailboxSender::Unbounded(tx), MailboxReceiver::Unbounded(rx))
-            }
-        }
+        let queue = Arc::new(Queue {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                closed: false,
+                waiting: VecDeque::new(),
+                next_ticket: 0,
+            }),
+            capacity: self.capacity,
+            receiver: AtomicWaker::new(),
+        });
+        (
+            MailboxSender {
+                queue: queue.clone(),
+            },
+            MailboxReceiver {
+                queue,
+                batch: VecDeque::new(),
+            },
+        )
     }
 }
 
@@ -117,77 +137,300 @@ pub(crate) enum TrySend<M> {
     Closed(M),
 }
 
-pub(crate) enum MailboxSender<M> {
-    Bounded(mpsc::Sender<Envelope<M>>),
-    Unbounded(mpsc::UnboundedSender<Envelope<M>>),
+/// The queue behind one mailbox: many senders, one receiver (the actor's task).
+///
+/// A mutex around a `VecDeque`, which allocates nothing until the first message (an idle actor
+/// costs a few words), and a receiver that takes everything queued in one lock and works
+/// through it as a batch. The capacity bounds what waits in the queue; the batch the actor is
+/// working through comes on top.
+struct Queue<M> {
+    state: Mutex<State<M>>,
+    capacity: Option<usize>,
+    /// The actor's task, when it waits for a message.
+    receiver: AtomicWaker,
+}
+
+struct State<M> {
+    items: VecDeque<Envelope<M>>,
+    closed: bool,
+    /// Senders waiting for room, oldest first, each with its ticket.
+    waiting: VecDeque<(u64, Waker)>,
+    next_ticket: u64,
+}
+
+impl<M> Queue<M> {
+    fn lock(&self) -> MutexGuard<'_, State<M>> {
+        // Nothing panics while holding it; if something did, the queue is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn has_room(&self, state: &State<M>) -> bool {
+        self.capacity.is_none_or(|cap| state.items.len() < cap)
+    }
+}
+
+/// The sending side of a mailbox.
+pub(crate) struct MailboxSender<M> {
+    queue: Arc<Queue<M>>,
 }
 
 impl<M> MailboxSender<M> {
     #[inline]
     pub(crate) fn try_send(&self, env: Envelope<M>) -> Result<(), TrySend<Envelope<M>>> {
-        match self {
-            MailboxSender::Bounded(tx) => tx.try_send(env).map_err(|e| match e {
-                mpsc::error::TrySendError::Full(m) => TrySend::Full(m),
-                mpsc::error::TrySendError::Closed(m) => TrySend::Closed(m),
-            }),
-            MailboxSender::Unbounded(tx) => tx.send(env).map_err(|e| TrySend::Closed(e.0)),
+        let mut state = self.queue.lock();
+        if state.closed {
+            return Err(TrySend::Closed(env));
         }
+        if !self.queue.has_room(&state) {
+            return Err(TrySend::Full(env));
+        }
+        state.items.push_back(env);
+        drop(state);
+        self.queue.receiver.wake();
+        Ok(())
     }
 
     /// Waits for room. `Err` gives the envelope back when the mailbox is closed.
+    ///
+    /// Cancel safe: dropped before it completes, it has not queued the message, and passes on a
+    /// wake-up it was given, so no other waiting sender is left asleep.
     pub(crate) async fn send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
-        match self {
-            MailboxSender::Bounded(tx) => tx.send(env).await.map_err(|e| e.0),
-            MailboxSender::Unbounded(tx) => tx.send(env).map_err(|e| e.0),
-        }
+        let mut waiter = Waiter {
+            queue: &self.queue,
+            ticket: None,
+            env: Some(env),
+        };
+        std::future::poll_fn(|cx| waiter.poll_send(cx)).await
     }
 
-    /// Blocks the calling thread until there is room. Panics inside an async context (tokio's
-    /// rule for `blocking_send`).
+    /// Blocks the calling thread until there is room. Must not be called from async code: it
+    /// would block a runtime thread.
     pub(crate) fn blocking_send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
-        match self {
-            MailboxSender::Bounded(tx) => tx.blocking_send(env).map_err(|e| e.0),
-            MailboxSender::Unbounded(tx) => tx.send(env).map_err(|e| e.0),
-        }
+        futures::executor::block_on(self.send(env))
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
-        match self {
-            MailboxSender::Bounded(tx) => Some(tx.max_capacity()),
-            MailboxSender::Unbounded(_) => None,
+        self.queue.capacity
+    }
+}
+
+/// One sender waiting for room.
+struct Waiter<'a, M> {
+    queue: &'a Queue<M>,
+    ticket: Option<u64>,
+    env: Option<Envelope<M>>,
+}
+
+impl<M> Waiter<'_, M> {
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Envelope<M>>> {
+        let mut state = self.queue.lock();
+        let env = self
+            .env
+            .take()
+            .expect("a send is not polled after it completed");
+        if state.closed {
+            self.forget_ticket(&mut state);
+            return Poll::Ready(Err(env));
+        }
+        if self.queue.has_room(&state) {
+            self.forget_ticket(&mut state);
+            state.items.push_back(env);
+            drop(state);
+            self.queue.receiver.wake();
+            return Poll::Ready(Ok(()));
+        }
+        self.env = Some(env);
+        let waker = cx.waker().clone();
+        match self
+            .ticket
+            .and_then(|t| state.waiting.iter_mut().find(|(id, _)| *id == t))
+        {
+            Some(entry) => entry.1 = waker,
+            None => {
+                let ticket = state.next_ticket;
+                state.next_ticket += 1;
+                state.waiting.push_back((ticket, waker));
+                self.ticket = Some(ticket);
+            }
+        }
+        Poll::Pending
+    }
+
+    fn forget_ticket(&mut self, state: &mut State<M>) {
+        if let Some(ticket) = self.ticket.take() {
+            state.waiting.retain(|(id, _)| *id != ticket);
         }
     }
 }
 
-pub(crate) enum MailboxReceiver<M> {
-    Bounded(mpsc::Receiver<Envelope<M>>),
-    Unbounded(mpsc::UnboundedReceiver<Envelope<M>>),
+impl<M> Drop for Waiter<'_, M> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
+        let mut state = self.queue.lock();
+        let before = state.waiting.len();
+        state.waiting.retain(|(id, _)| *id != ticket);
+        // Not in the list: it was woken for room it will now not use. Pass the wake-up on.
+        let next = (state.waiting.len() == before && self.queue.has_room(&state))
+            .then(|| state.waiting.pop_front())
+            .flatten();
+        drop(state);
+        if let Some((_, waker)) = next {
+            waker.wake();
+        }
+    }
+}
+
+/// The receiving side of a mailbox, owned by the actor's task.
+pub(crate) struct MailboxReceiver<M> {
+    queue: Arc<Queue<M>>,
+    /// Messages taken from the queue in one lock, being worked through.
+    batch: VecDeque<Envelope<M>>,
 }
 
 impl<M> MailboxReceiver<M> {
+    /// The next message; `None` once closed and empty. Takes part in tokio's cooperative
+    /// budget, so a busy actor still lets its neighbours on the same thread run.
     #[inline]
-    pub(crate) fn poll_recv(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Envelope<M>>> {
-        match self {
-            MailboxReceiver::Bounded(rx) => rx.poll_recv(cx),
-            MailboxReceiver::Unbounded(rx) => rx.poll_recv(cx),
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        if let Some(env) = self.batch.pop_front() {
+            coop.made_progress();
+            return Poll::Ready(Some(env));
         }
+        let mut state = self.queue.lock();
+        if state.items.is_empty() {
+            if state.closed {
+                return Poll::Ready(None);
+            }
+            // Under the lock: a sender that pushes after this will see the waker.
+            self.queue.receiver.register(cx.waker());
+            return Poll::Pending;
+        }
+        std::mem::swap(&mut state.items, &mut self.batch);
+        let woken: Vec<Waker> = match self.queue.capacity {
+            _ if state.waiting.is_empty() => Vec::new(),
+            Some(cap) => {
+                let n = state.waiting.len().min(cap);
+                state.waiting.drain(..n).map(|(_, w)| w).collect()
+            }
+            None => state.waiting.drain(..).map(|(_, w)| w).collect(),
+        };
+        drop(state);
+        woken.into_iter().for_each(Waker::wake);
+        coop.made_progress();
+        Poll::Ready(self.batch.pop_front())
     }
 
+    /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up
+    /// its cooperative budget, with messages still queued.)
+    pub(crate) fn is_empty(&self) -> bool {
+        self.batch.is_empty() && self.queue.lock().items.is_empty()
+    }
+
+    /// A message if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self) -> Option<Envelope<M>> {
-        match self {
-            MailboxReceiver::Bounded(rx) => rx.try_recv().ok(),
-            MailboxReceiver::Unbounded(rx) => rx.try_recv().ok(),
+        self.batch
+            .pop_front()
+            .or_else(|| self.queue.lock().items.pop_front())
+    }
+
+    /// Refuses new messages; those already queued can still be received. Waiting senders get
+    /// their message back.
+    pub(crate) fn close(&mut self) {
+        let waiting = {
+            let mut state = self.queue.lock();
+            state.closed = true;
+            std::mem::take(&mut state.waiting)
+        };
+        waiting.into_iter().for_each(|(_, w)| w.wake());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::sync::atomic::AtomicUsize;
+
+    use futures::task::{ArcWake, waker};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl ArcWake for Wakes {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// Refuses new messages; those already queued can still be received.
-    pub(crate) fn close(&mut self) {
-        match self {
-            MailboxReceiver::Bounded(rx) => rx.close(),
-            MailboxReceiver::Unbounded(rx) => rx.close(),
-        }
+    fn wakes(w: &Arc<Wakes>) -> usize {
+        w.0.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn a_woken_sender_that_gives_up_passes_the_room_on() {
+        let (tx, mut rx) = Mailbox::bounded(1).channel::<u32>();
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        let (wake_a, wake_b, wake_rx) = (
+            Arc::<Wakes>::default(),
+            Arc::<Wakes>::default(),
+            Arc::<Wakes>::default(),
+        );
+        let mut a = Box::pin(tx.send(Envelope::Message(1)));
+        let mut b = pin!(tx.send(Envelope::Message(2)));
+        let waker_a = waker(Arc::clone(&wake_a));
+        let waker_b = waker(Arc::clone(&wake_b));
+        assert!(
+            a.as_mut()
+                .poll(&mut Context::from_waker(&waker_a))
+                .is_pending()
+        );
+        assert!(
+            b.as_mut()
+                .poll(&mut Context::from_waker(&waker_b))
+                .is_pending()
+        );
+
+        // The actor takes the waiting message: room for one, and the oldest sender is woken.
+        let waker_rx = waker(Arc::clone(&wake_rx));
+        let got = rx.poll_recv(&mut Context::from_waker(&waker_rx));
+        assert!(matches!(got, Poll::Ready(Some(Envelope::Message(0)))));
+        assert_eq!((wakes(&wake_a), wakes(&wake_b)), (1, 0));
+
+        // It gives up without sending: the wake-up goes to the next one, who gets the room.
+        drop(a);
+        assert_eq!(wakes(&wake_b), 1);
+        let sent = b.as_mut().poll(&mut Context::from_waker(&waker_b));
+        assert!(matches!(sent, Poll::Ready(Ok(()))));
+        assert!(matches!(rx.try_recv(), Some(Envelope::Message(2))));
+    }
+
+    #[test]
+    fn closing_gives_waiting_senders_their_message_back() {
+        let (tx, mut rx) = Mailbox::bounded(1).channel::<u32>();
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        let wake = Arc::<Wakes>::default();
+        let w = waker(Arc::clone(&wake));
+        let mut send = pin!(tx.send(Envelope::Message(1)));
+        assert!(
+            send.as_mut()
+                .poll(&mut Context::from_waker(&w))
+                .is_pending()
+        );
+        rx.close();
+        assert_eq!(wakes(&wake), 1);
+        let back = send.as_mut().poll(&mut Context::from_waker(&w));
+        assert!(matches!(back, Poll::Ready(Err(Envelope::Message(1)))));
+        // What was queued before the close can still be received.
+        assert!(matches!(rx.try_recv(), Some(Envelope::Message(0))));
+        assert!(matches!(
+            tx.try_send(Envelope::Message(3)),
+            Err(TrySend::Closed(_))
+        ));
     }
 }

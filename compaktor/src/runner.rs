@@ -214,7 +214,7 @@ async fn message_loop<A: Actor>(
             cell.control.register(cx.waker());
             if cell.is_killed() {
                 Poll::Ready(Next::Control)
-            } else if !cell.has_refs() {
+            } else if !cell.has_refs() && rx.is_empty() {
                 Poll::Ready(Next::Released)
             } else {
                 Poll::Pending

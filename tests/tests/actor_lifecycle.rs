@@ -298,3 +298,34 @@ async fn a_panicking_drop_still_reports_the_stop() {
     assert_eq!(actor.stopped().await, StopReason::Stopped);
     assert_eq!(system.live_actors(), 0);
 }
+
+/// Counts without ever yielding: many of its messages fit in one poll of its task.
+struct Tally(Arc<std::sync::atomic::AtomicUsize>);
+
+#[actor]
+impl Tally {
+    #[handler]
+    fn bump(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_last_ref_drains_a_long_mailbox() {
+    // More messages than tokio's cooperative budget allows in one poll: the actor yields in the
+    // middle, and must not take that pause for an empty mailbox.
+    let system = ActorSystem::new("test");
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let actor = system
+        .builder(Tally(count.clone()))
+        .mailbox(Mailbox::unbounded())
+        .spawn();
+    for _ in 0..1000 {
+        actor.bump().try_send().unwrap();
+    }
+    let stopped = actor.stopped();
+    drop(actor);
+    assert_eq!(stopped.await, StopReason::Released);
+    assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 1000);
+    assert_eq!(system.dead_letter_count(), 0);
+}
