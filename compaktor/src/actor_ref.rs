@@ -6,10 +6,10 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Poll, Waker};
 
 use futures::task::AtomicWaker;
-use tokio::sync::Notify;
 
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, MailboxSender, TrySend};
@@ -42,7 +42,9 @@ pub(crate) struct ActorCell {
     /// it, so one waker slot is enough (and cheaper than a `Notify` on every message).
     pub(crate) control: AtomicWaker,
     stopped: OnceLock<StopReason>,
-    stopped_notify: Notify,
+    /// Tasks waiting in `stopped()`. A plain list: most actors have none, and one waiter is
+    /// the common case, which a `Notify` would serve at several times the cost.
+    stop_waiters: Mutex<Vec<Waker>>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -56,7 +58,7 @@ impl ActorCell {
             refs: AtomicUsize::new(0),
             control: AtomicWaker::new(),
             stopped: OnceLock::new(),
-            stopped_notify: Notify::new(),
+            stop_waiters: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
         }
     }
@@ -96,7 +98,30 @@ impl ActorCell {
     pub(crate) fn finish(&self, reason: StopReason) {
         self.state.store(STOPPED, Ordering::Release);
         let _ = self.stopped.set(reason);
-        self.stopped_notify.notify_waiters();
+        let waiters = std::mem::take(&mut *self.lock_stop_waiters());
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    fn lock_stop_waiters(&self) -> MutexGuard<'_, Vec<Waker>> {
+        self.stop_waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ready with the stop reason once the actor has finished.
+    fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
+        if let Some(reason) = self.stopped.get() {
+            return Poll::Ready(reason.clone());
+        }
+        let mut waiters = self.lock_stop_waiters();
+        // Checked again under the lock: `finish` sets the reason before it takes the list.
+        if let Some(reason) = self.stopped.get() {
+            return Poll::Ready(reason.clone());
+        }
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     pub(crate) fn dead_letter(&self, handler: &'static str, reason: DeadLetterReason) {
@@ -356,18 +381,7 @@ impl<A: Actor> ActorRef<A> {
     /// state has been dropped. Does not keep the actor alive while waiting.
     pub fn stopped(&self) -> impl Future<Output = StopReason> + Send + 'static {
         let shared = Arc::clone(self.shared());
-        async move {
-            let cell = &shared.cell;
-            loop {
-                let notified = cell.stopped_notify.notified();
-                let mut notified = std::pin::pin!(notified);
-                notified.as_mut().enable();
-                if let Some(reason) = cell.stopped.get() {
-                    return reason.clone();
-                }
-                notified.await;
-            }
-        }
+        std::future::poll_fn(move |cx| shared.cell.poll_stopped(cx))
     }
 }
 
