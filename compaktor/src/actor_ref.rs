@@ -182,21 +182,9 @@ impl<A: Actor> Shared<A> {
         }
     }
 
-    /// Enqueues, waiting for room, unless the actor is sending to itself (which would wait
-    /// forever).
-    pub(crate) async fn enqueue(
-        &self,
-        env: Envelope<A::Message>,
-        handler: &'static str,
-    ) -> Result<(), SendError> {
-        match self.try_enqueue(env, handler) {
-            Ok(()) => Ok(()),
-            Err(Refused::Failed(e)) => Err(e),
-            Err(Refused::Full(env)) => self.enqueue_when_room(env, handler).await,
-        }
-    }
-
-    /// The slow path of [`Self::enqueue`], for a full mailbox.
+    /// The slow path of a send ([`Sending`](crate::tell::Sending) tries
+    /// [`try_enqueue`](Self::try_enqueue) first): waits for room, unless the actor is sending
+    /// to itself, which would wait forever.
     pub(crate) async fn enqueue_when_room(
         &self,
         env: Envelope<A::Message>,

@@ -12,6 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::actor_ref::{RefCore, Shared};
 use crate::mailbox::{Envelope, SourceState};
+use crate::tell::Sending;
 use crate::{Actor, ActorRef, Tell};
 
 /// What a periodic timer does when the actor fell behind and ticks were missed (the handler
@@ -86,7 +87,10 @@ impl<A: Actor> Source<A> {
         let (_, handler, message) = make(&me).into_parts();
         drop(me);
         let env = Envelope::Sourced(Box::new((message, self.state.clone())));
-        self.shared.enqueue(env, handler).await.is_ok()
+        let mut sending = Sending::new(&self.shared, handler, env);
+        std::future::poll_fn(|cx| sending.poll_send(cx))
+            .await
+            .is_ok()
     }
 }
 
