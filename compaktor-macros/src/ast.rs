@@ -48,6 +48,8 @@ pub(crate) enum ArgKind<'a> {
     StopReason,
     /// `&HandlerFailure`, for the failure hook.
     Failure,
+    /// `&RestartInfo`, for the restart hook.
+    RestartInfo,
 }
 
 #[derive(Clone)]
@@ -137,6 +139,7 @@ impl<'a> Arg<'a> {
                 },
                 Some(("StopReason", _)) if r.mutability.is_none() => ArgKind::StopReason,
                 Some(("HandlerFailure", _)) if r.mutability.is_none() => ArgKind::Failure,
+                Some(("RestartInfo", _)) if r.mutability.is_none() => ArgKind::RestartInfo,
                 _ => ArgKind::Value,
             },
             _ => ArgKind::Value,
@@ -153,9 +156,15 @@ impl<'a> Arg<'a> {
 fn last_segment(ty: &Type) -> Option<(&'static str, Option<&Type>)> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    let name = ["Context", "StopReason", "HandlerFailure", "Result"]
-        .into_iter()
-        .find(|n| last.ident == n)?;
+    let name = [
+        "Context",
+        "StopReason",
+        "HandlerFailure",
+        "RestartInfo",
+        "Result",
+    ]
+    .into_iter()
+    .find(|n| last.ident == n)?;
     let first_arg = match &last.arguments {
         PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
             GenericArgument::Type(t) => Some(t),

@@ -1,5 +1,5 @@
 //! The options of `#[actor(...)]`, and the marker attributes (`#[handler]`, `#[on_start]`,
-//! `#[on_stop]`, `#[on_failure]`) found on methods. Which methods carry them is decided in `ast`.
+//! `#[on_stop]`, `#[on_failure]`, `#[on_restart]`) found on methods. Which methods carry them is decided in `ast`.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -76,6 +76,7 @@ pub(crate) enum Marker {
     OnStart,
     OnStop,
     OnFailure,
+    OnRestart,
 }
 
 impl Marker {
@@ -85,6 +86,7 @@ impl Marker {
             Marker::OnStart => "on_start",
             Marker::OnStop => "on_stop",
             Marker::OnFailure => "on_failure",
+            Marker::OnRestart => "on_restart",
         }
     }
 
@@ -96,6 +98,7 @@ impl Marker {
             Marker::OnStart,
             Marker::OnStop,
             Marker::OnFailure,
+            Marker::OnRestart,
         ]
         .into_iter()
         .find(|m| last.ident == m.name())

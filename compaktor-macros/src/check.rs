@@ -49,7 +49,12 @@ pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
             );
         }
     }
-    for marker in [Marker::OnStart, Marker::OnStop, Marker::OnFailure] {
+    for marker in [
+        Marker::OnStart,
+        Marker::OnStop,
+        Marker::OnFailure,
+        Marker::OnRestart,
+    ] {
         let mut hooks = actor.hooks(marker);
         let Some(first) = hooks.next() else { continue };
         for extra in hooks {
@@ -379,10 +384,12 @@ fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
             (ArgKind::Context { .. }, _) => check_context(cx, actor, arg),
             (ArgKind::StopReason, Marker::OnStop) => {}
             (ArgKind::Failure, Marker::OnFailure) => has_failure = true,
+            (ArgKind::RestartInfo, Marker::OnRestart) => {}
             _ => {
                 let allowed = match hook.marker {
                     Marker::OnStop => "`ctx: &mut Context<Self>` and `reason: &StopReason`",
                     Marker::OnFailure => "`failure: &HandlerFailure` and `ctx: &mut Context<Self>`",
+                    Marker::OnRestart => "`ctx: &mut Context<Self>` and `info: &RestartInfo`",
                     _ => "`ctx: &mut Context<Self>`",
                 };
                 cx.error_spanned_by(
@@ -397,7 +404,7 @@ fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
         let instead = match hook.marker {
             Marker::OnStart => Some("`()` or `Result<(), E>`"),
             Marker::OnFailure => Some("`FailureAction`"),
-            _ => None, // `#[on_stop]`: its return type is reported below
+            _ => None, // `#[on_stop]`, `#[on_restart]`: their return type is reported below
         };
         if let Some(instead) = instead {
             cx.error_spanned_by(
@@ -417,9 +424,9 @@ fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
             "`#[on_failure]` decides what happens next; return a `FailureAction` \
              (`-> FailureAction`, e.g. `FailureAction::Resume`)",
         ),
-        Marker::OnStop if hook.output.ty().is_some() => cx.error_spanned_by(
+        Marker::OnStop | Marker::OnRestart if hook.output.ty().is_some() => cx.error_spanned_by(
             &hook.original.sig.output,
-            "`#[on_stop]` returns nothing; remove the return type",
+            format!("`#[{name}]` returns nothing; remove the return type"),
         ),
         _ => {}
     }

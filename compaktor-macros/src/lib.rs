@@ -69,7 +69,10 @@ use crate::ctxt::Ctxt;
 ///   means the actor never runs.
 /// - `#[on_stop]`: `(&mut self[, ctx][, reason: &StopReason])`; runs once, whatever the reason.
 /// - `#[on_failure]`: `(&mut self, failure: &HandlerFailure[, ctx]) -> FailureAction`; called
-///   when a told handler returns `Err` (the default stops the actor).
+///   when a told handler returns `Err` (the default, `FailureAction::Restart`, restarts a
+///   supervised actor and stops any other).
+/// - `#[on_restart]`: `(&mut self[, ctx][, info: &RestartInfo])`; runs on an instance its
+///   supervisor made after the previous one failed, before its `#[on_start]`.
 ///
 /// # Expands to
 /// For `impl Counter`, besides the impl itself (markers removed):
@@ -186,6 +189,12 @@ pub fn on_stop(_args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_failure(_args: TokenStream, input: TokenStream) -> TokenStream {
     misplaced("on_failure", input)
+}
+
+/// Marks the restart hook of an `#[actor]` impl block. See [`actor`].
+#[proc_macro_attribute]
+pub fn on_restart(_args: TokenStream, input: TokenStream) -> TokenStream {
+    misplaced("on_restart", input)
 }
 
 /// `#[actor]` removes its markers before they expand, so a marker that expands is misplaced.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::__private::{Handlers, Message, Outcome};
-use crate::{Context, FailureAction, HandlerFailure, Mailbox, StopReason};
+use crate::{Context, FailureAction, HandlerFailure, Mailbox, RestartInfo, StopReason};
 
 /// A unique number for every actor spawned in this process.
 ///
@@ -40,8 +40,8 @@ impl fmt::Display for ActorId {
 ///
 /// Do not implement this by hand: put [`#[actor]`](macro@crate::actor) on the impl block that holds
 /// your `#[handler]` methods, and it writes this impl, the message enum and the typed methods on
-/// [`ActorRef`](crate::ActorRef). The hooks below are filled from `#[on_start]`, `#[on_stop]` and
-/// `#[on_failure]` methods of that block.
+/// [`ActorRef`](crate::ActorRef). The hooks below are filled from `#[on_start]`, `#[on_stop]`,
+/// `#[on_failure]` and `#[on_restart]` methods of that block.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an actor",
     label = "not an actor",
@@ -86,7 +86,19 @@ pub trait Actor: Sized + Send + 'static {
         async {}
     }
 
-    /// Decides what happens after a told handler returned `Err`. The default stops the actor with
+    /// Runs first on an instance its supervisor made after the previous one ended (before
+    /// [`on_start`](Self::on_start), which runs on every instance), with why and how often.
+    fn on_restart(
+        &mut self,
+        ctx: &mut Context<Self>,
+        info: &RestartInfo,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, info);
+        async {}
+    }
+
+    /// Decides what happens after a told handler returned `Err`. The default,
+    /// [`FailureAction::Restart`], has a supervised actor restarted and stops any other with
     /// [`StopReason::Failed`].
     fn on_failure(
         &mut self,
@@ -94,6 +106,6 @@ pub trait Actor: Sized + Send + 'static {
         failure: &HandlerFailure,
     ) -> impl Future<Output = FailureAction> + Send {
         let _ = (ctx, failure);
-        async { FailureAction::Stop }
+        async { FailureAction::Restart }
     }
 }

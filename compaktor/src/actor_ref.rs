@@ -1,23 +1,30 @@
 //! [`ActorRef`]: the typed address of one actor, and the shared cell behind it. How a message is
 //! enqueued lives here; the builders users call (`Tell`, `Ask`) live in `tell` and `ask`.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
 use futures::task::AtomicWaker;
 
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, MailboxSender, TrySend};
+use crate::watch::LinkExit;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
 
 const RUNNING: u8 = 0;
 const STOPPING: u8 = 1;
 const STOPPED: u8 = 2;
+
+/// `ActorCell::signal` bits: what the actor's task must look at besides its mailbox.
+const KILL: u8 = 1;
+/// The current instance must end between messages, with `Extras::interrupt` as its reason.
+const INTERRUPT: u8 = 2;
 
 tokio::task_local! {
     /// The actor whose task is running, so that sends to oneself can be recognised.
@@ -34,8 +41,15 @@ pub(crate) fn current_actor() -> Option<ActorId> {
 pub(crate) struct ActorCell {
     pub(crate) label: ActorLabel,
     pub(crate) system: ActorSystem,
+    /// The parent's path; `None` at the top level.
+    parent_path: Option<Arc<str>>,
+    /// Where it sits in its system's tree: `/robot/drive/left_motor`. Made on first use for
+    /// an unnamed actor (`/$7`), which most never need.
+    path: OnceLock<Arc<str>>,
+    /// Whether it was spawned by the system rather than by a parent actor.
+    pub(crate) top_level: bool,
     state: AtomicU8,
-    killed: AtomicBool,
+    signal: AtomicU8,
     /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
     refs: AtomicUsize,
     /// Wakes the actor's task for a kill, or to look at `refs` again. Only that task waits on
@@ -45,22 +59,66 @@ pub(crate) struct ActorCell {
     /// Tasks waiting in `stopped()`. A plain list: most actors have none, and one waiter is
     /// the common case, which a `Notify` would serve at several times the cost.
     stop_waiters: Mutex<Vec<Waker>>,
+    /// Links and pending interrupts: rare, so boxed on first use.
+    extras: Mutex<Option<Box<Extras>>>,
     runtime: tokio::runtime::Handle,
 }
 
+/// What few actors use: links, exit trapping, an interrupt's reason.
+#[derive(Default)]
+struct Extras {
+    interrupt: Option<StopReason>,
+    links: Vec<(ActorId, Weak<dyn Control>)>,
+    trap: Option<futures::channel::mpsc::UnboundedSender<LinkExit>>,
+}
+
+impl fmt::Debug for Extras {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extras")
+            .field("interrupt", &self.interrupt)
+            .field("links", &self.links.len())
+            .field("traps_exits", &self.trap.is_some())
+            .finish()
+    }
+}
+
 impl ActorCell {
-    pub(crate) fn new(label: ActorLabel, system: ActorSystem) -> Self {
-        ActorCell {
+    pub(crate) fn new(
+        label: ActorLabel,
+        parent_path: Option<Arc<str>>,
+        top_level: bool,
+        system: ActorSystem,
+    ) -> Self {
+        let cell = ActorCell {
             label,
+            parent_path,
+            path: OnceLock::new(),
+            top_level,
             system,
             state: AtomicU8::new(RUNNING),
-            killed: AtomicBool::new(false),
+            signal: AtomicU8::new(0),
             refs: AtomicUsize::new(0),
             control: AtomicWaker::new(),
             stopped: OnceLock::new(),
             stop_waiters: Mutex::new(Vec::new()),
+            extras: Mutex::new(None),
             runtime: tokio::runtime::Handle::current(),
+        };
+        if cell.label.name.is_some() {
+            cell.path();
         }
+        cell
+    }
+
+    /// The actor's path: its parent's path, `/`, and its name (`$` and its id if unnamed).
+    pub(crate) fn path(&self) -> &Arc<str> {
+        self.path.get_or_init(|| {
+            let parent = self.parent_path.as_deref().unwrap_or("");
+            match &self.label.name {
+                Some(name) => format!("{parent}/{name}").into(),
+                None => format!("{parent}/${}", self.label.id.as_u64()).into(),
+            }
+        })
     }
 
     #[inline]
@@ -86,12 +144,142 @@ impl ActorCell {
 
     #[inline]
     pub(crate) fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::Acquire)
+        self.signal.load(Ordering::Acquire) & KILL != 0
+    }
+
+    /// Whether a kill or an interrupt waits to be looked at.
+    #[inline]
+    pub(crate) fn is_signalled(&self) -> bool {
+        self.signal.load(Ordering::Acquire) != 0
     }
 
     #[inline]
     pub(crate) fn has_refs(&self) -> bool {
         self.refs.load(Ordering::Acquire) > 0
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.stopped.get().is_some()
+    }
+
+    /// The stop reason, once it has finished.
+    pub(crate) fn stop_reason(&self) -> Option<StopReason> {
+        self.stopped.get().cloned()
+    }
+
+    /// One more counted reference.
+    pub(crate) fn retain(&self) {
+        self.refs.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One counted reference fewer; the last one wakes the actor to look at its mailbox.
+    pub(crate) fn release(&self) {
+        if self.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.control.wake();
+        }
+    }
+
+    /// Stops the actor at once (see [`ActorRef::kill`]).
+    pub(crate) fn kill(&self) {
+        if self.state.load(Ordering::Acquire) == STOPPED {
+            return;
+        }
+        self.mark_stopping();
+        self.signal.fetch_or(KILL, Ordering::AcqRel);
+        self.control.wake();
+    }
+
+    /// Ends the current instance once its handler returns, with `reason` (an escalation, a
+    /// linked failure, a sibling's restart). The first interrupt wins until it is taken.
+    pub(crate) fn interrupt(&self, reason: StopReason) {
+        if self.is_finished() {
+            return;
+        }
+        {
+            let mut extras = self.lock_extras();
+            let extras = extras.get_or_insert_with(Box::default);
+            if extras.interrupt.is_some() {
+                return;
+            }
+            extras.interrupt = Some(reason);
+        }
+        self.signal.fetch_or(INTERRUPT, Ordering::AcqRel);
+        self.control.wake();
+    }
+
+    /// The interrupt's reason, clearing it.
+    pub(crate) fn take_interrupt(&self) -> Option<StopReason> {
+        if self.signal.load(Ordering::Acquire) & INTERRUPT == 0 {
+            return None;
+        }
+        self.signal.fetch_and(!INTERRUPT, Ordering::AcqRel);
+        self.lock_extras().as_mut()?.interrupt.take()
+    }
+
+    fn lock_extras(&self) -> MutexGuard<'_, Option<Box<Extras>>> {
+        self.extras
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a link to `peer` (one side of it).
+    pub(crate) fn add_link(&self, peer: ActorId, control: Weak<dyn Control>) {
+        let mut extras = self.lock_extras();
+        let links = &mut extras.get_or_insert_with(Box::default).links;
+        if !links.iter().any(|(id, _)| *id == peer) {
+            links.push((peer, control));
+        }
+    }
+
+    /// Forgets the link to `peer`; whether there was one.
+    pub(crate) fn remove_link(&self, peer: ActorId) -> bool {
+        let mut extras = self.lock_extras();
+        let Some(extras) = extras.as_mut() else {
+            return false;
+        };
+        let before = extras.links.len();
+        extras.links.retain(|(id, _)| *id != peer);
+        extras.links.len() != before
+    }
+
+    /// Exit notices go to `trap` from now on, instead of ending this actor.
+    pub(crate) fn set_trap(&self, trap: futures::channel::mpsc::UnboundedSender<LinkExit>) {
+        self.lock_extras().get_or_insert_with(Box::default).trap = Some(trap);
+    }
+
+    /// A linked actor's instance ended: a trapping actor gets the notice, any other fails if
+    /// the end was a failure.
+    pub(crate) fn linked_exit(&self, exit: LinkExit) {
+        let trap = self.lock_extras().as_ref().and_then(|e| e.trap.clone());
+        match trap {
+            Some(trap) if trap.unbounded_send(exit.clone()).is_ok() => {}
+            _ if exit.reason.is_failure() => self.interrupt(StopReason::LinkFailed {
+                peer: exit.actor,
+                reason: Box::new(exit.reason),
+            }),
+            _ => {}
+        }
+    }
+
+    /// The instance ended with `reason`: tells every linked actor, and forgets the links and
+    /// the trap (they belong to the instance; a restarted one makes its own).
+    pub(crate) fn end_links(&self, reason: &StopReason) {
+        let links = match self.lock_extras().as_mut() {
+            Some(extras) => {
+                extras.trap = None;
+                std::mem::take(&mut extras.links)
+            }
+            None => return,
+        };
+        for (_, peer) in links {
+            let Some(peer) = peer.upgrade() else { continue };
+            if peer.cell().remove_link(self.id()) {
+                peer.cell().linked_exit(LinkExit {
+                    actor: self.label.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
     }
 
     /// Records the end: later sends fail at once, and `stopped()` resolves.
@@ -109,7 +297,7 @@ impl ActorCell {
     }
 
     /// Ready with the stop reason once the actor has finished.
-    fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
+    pub(crate) fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
         if let Some(reason) = self.stopped.get() {
             return Poll::Ready(reason.clone());
         }
@@ -151,6 +339,44 @@ pub(crate) enum Refused<M> {
     Full(Envelope<M>),
     /// The send failed for good (already counted as a dead letter).
     Failed(SendError),
+}
+
+/// One actor, whatever its type: what its parent, the registry and the system hold.
+pub(crate) trait Control: Send + Sync + 'static {
+    fn cell(&self) -> &ActorCell;
+    /// The poison pill (see [`ActorRef::stop`]).
+    fn stop(self: Arc<Self>);
+    /// For a typed lookup: the `Arc<Shared<A>>` behind this.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// The actor's type name.
+    fn actor_type(&self) -> &'static str;
+}
+
+impl<A: Actor> Control for Shared<A> {
+    fn cell(&self) -> &ActorCell {
+        &self.cell
+    }
+
+    fn stop(self: Arc<Self>) {
+        if !self.cell.begin_stop() {
+            return;
+        }
+        if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop) {
+            // Queued by a task behind the messages already waiting, so `stop` never waits.
+            let runtime = self.cell.runtime.clone();
+            runtime.spawn(async move {
+                let _ = self.tx.send(pill).await;
+            });
+        }
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn actor_type(&self) -> &'static str {
+        std::any::type_name::<A>()
+    }
 }
 
 impl<A: Actor> Shared<A> {
@@ -228,7 +454,7 @@ pub struct RefCore<A: Actor> {
 
 impl<A: Actor> RefCore<A> {
     pub(crate) fn new(shared: Arc<Shared<A>>) -> Self {
-        shared.cell.refs.fetch_add(1, Ordering::AcqRel);
+        shared.cell.retain();
         RefCore { shared }
     }
 }
@@ -241,9 +467,7 @@ impl<A: Actor> Clone for RefCore<A> {
 
 impl<A: Actor> Drop for RefCore<A> {
     fn drop(&mut self) {
-        if self.shared.cell.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.cell.control.wake();
-        }
+        self.shared.cell.release();
     }
 }
 
@@ -323,6 +547,12 @@ impl<A: Actor> ActorRef<A> {
         &self.cell().label
     }
 
+    /// Where the actor sits in its system's tree, from its parents' names and its own:
+    /// `/robot/drive/left_motor`. An unnamed actor's part is `$` and its id number.
+    pub fn path(&self) -> &str {
+        self.cell().path()
+    }
+
     /// The system the actor belongs to.
     pub fn system(&self) -> &ActorSystem {
         &self.cell().system
@@ -340,29 +570,14 @@ impl<A: Actor> ActorRef<A> {
     /// Never waits: if the mailbox is full, the pill is queued by a task behind the messages
     /// already waiting.
     pub fn stop(&self) {
-        let shared = self.shared();
-        if !shared.cell.begin_stop() {
-            return;
-        }
-        if let Err(TrySend::Full(pill)) = shared.tx.try_send(Envelope::Stop) {
-            let shared = Arc::clone(shared);
-            shared.cell.runtime.clone().spawn(async move {
-                let _ = shared.tx.send(pill).await;
-            });
-        }
+        Control::stop(Arc::clone(self.shared()));
     }
 
     /// Stops the actor at once: the handler in progress is dropped at its next `.await`, queued
     /// asks get [`AskError::Stopped`](crate::AskError::Stopped), every queued message is counted
     /// as a dead letter, then the stop hook runs with [`StopReason::Killed`].
     pub fn kill(&self) {
-        let cell = self.cell();
-        if cell.state.load(Ordering::Acquire) == STOPPED {
-            return;
-        }
-        cell.mark_stopping();
-        cell.killed.store(true, Ordering::Release);
-        cell.control.wake();
+        self.cell().kill();
     }
 
     /// Resolves with the stop reason once the actor has stopped, its stop hook has run and its

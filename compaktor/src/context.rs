@@ -1,6 +1,7 @@
 //! [`Context`]: what a handler or hook can do besides changing its own state: reach its own
-//! ref and system, stop, start timers and streams, and run blocking work. The message loop that
-//! owns the context lives in `runner`.
+//! ref and system, stop, start timers and streams, run blocking work, and spawn and supervise
+//! children. Watches and links are in `watch`; the message loop that owns the context lives in
+//! `runner`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,9 +10,10 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::task::JoinSet;
 
-use crate::actor_ref::{RefCore, Shared};
+use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
+use crate::supervisor::SupervisorNode;
 use crate::timer::{self, MissedTick, TaskHandle};
-use crate::{Actor, ActorId, ActorRef, ActorSystem, Tell};
+use crate::{Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, Supervision, Tell};
 
 /// Handed to handlers (take `ctx: &mut Context<Self>` as an argument) and hooks.
 ///
@@ -44,9 +46,19 @@ use crate::{Actor, ActorId, ActorRef, ActorSystem, Tell};
 /// ```
 pub struct Context<A: Actor> {
     shared: Arc<Shared<A>>,
-    /// Timers and streams; made on first use (most actors have none).
-    tasks: Option<JoinSet<()>>,
+    /// Timers, streams and watches; made on first use (most actors have none).
+    tasks: Option<Box<Tasks>>,
+    /// This actor's children; made with the first one.
+    children: Option<Arc<SupervisorNode>>,
+    restarts: u32,
     stop_requested: bool,
+}
+
+/// What runs beside one instance and ends with it.
+#[derive(Default)]
+struct Tasks {
+    set: JoinSet<()>,
+    watches: Vec<(ActorId, TaskHandle)>,
 }
 
 impl<A: Actor> Context<A> {
@@ -54,8 +66,77 @@ impl<A: Actor> Context<A> {
         Context {
             shared,
             tasks: None,
+            children: None,
+            restarts: 0,
             stop_requested: false,
         }
+    }
+
+    /// A new instance (number `restarts`) takes over after a restart.
+    pub(crate) fn begin_instance(&mut self, restarts: u32) {
+        self.restarts = restarts;
+        self.stop_requested = false;
+        self.tasks = None;
+    }
+
+    /// How many times a supervisor has restarted this actor (0 for the first instance).
+    pub fn restart_count(&self) -> u32 {
+        self.restarts
+    }
+
+    /// Where this actor sits in its system's tree (see [`ActorRef::path`]).
+    pub fn path(&self) -> &str {
+        self.shared.cell.path()
+    }
+
+    /// Sets how this actor supervises its children (see [`Supervision`]). Call it before or
+    /// after spawning them; it applies to the next failure.
+    pub fn supervise(&mut self, supervision: Supervision) {
+        self.node().set_supervision(supervision);
+    }
+
+    /// Spawn options for a child of this actor, made (and remade after each restart) by
+    /// `factory`. See [`ChildBuilder`].
+    pub fn child<C, F>(&mut self, factory: F) -> ChildBuilder<C>
+    where
+        C: Actor,
+        F: FnMut() -> C + Send + 'static,
+    {
+        let node = Arc::clone(self.node());
+        ChildBuilder::new(node, Arc::clone(self.shared.cell.path()), Box::new(factory))
+    }
+
+    /// How many children this actor has now.
+    pub fn child_count(&self) -> usize {
+        self.children.as_ref().map_or(0, |c| c.len())
+    }
+
+    fn node(&mut self) -> &Arc<SupervisorNode> {
+        let shared = &self.shared;
+        self.children
+            .get_or_insert_with(|| SupervisorNode::new(shared.clone()))
+    }
+
+    pub(crate) fn children(&self) -> Option<&Arc<SupervisorNode>> {
+        self.children.as_ref()
+    }
+
+    pub(crate) fn cell(&self) -> &ActorCell {
+        &self.shared.cell
+    }
+
+    pub(crate) fn control(&self) -> Arc<dyn Control> {
+        self.shared.clone()
+    }
+
+    pub(crate) fn watches(&mut self) -> &mut Vec<(ActorId, TaskHandle)> {
+        &mut self.tasks.get_or_insert_with(Box::default).watches
+    }
+
+    /// The task set, and the actor's shared part for the tasks to send to.
+    fn task_set(&mut self) -> (&mut JoinSet<()>, &Arc<Shared<A>>) {
+        let set = &mut self.tasks.get_or_insert_with(Box::default).set;
+        (set, &self.shared)
     }
 
     /// This actor's id.
@@ -97,11 +178,8 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        timer::start(
-            self.tasks.get_or_insert_with(JoinSet::new),
-            &self.shared,
-            move |source| timer::once(source, delay, make),
-        )
+        let (set, shared) = self.task_set();
+        timer::start(set, shared, move |source| timer::once(source, delay, make))
     }
 
     /// Sends a message to this actor every `period`, the first one `period` from now. Missed
@@ -134,11 +212,10 @@ impl<A: Actor> Context<A> {
             !period.is_zero(),
             "a timer period must be greater than zero"
         );
-        timer::start(
-            self.tasks.get_or_insert_with(JoinSet::new),
-            &self.shared,
-            move |source| timer::every(source, period, missed, make),
-        )
+        let (set, shared) = self.task_set();
+        timer::start(set, shared, move |source| {
+            timer::every(source, period, missed, make)
+        })
     }
 
     /// Turns each item of `stream` (a sensor's readings) into a message to this actor, in
@@ -152,11 +229,10 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
-        timer::start(
-            self.tasks.get_or_insert_with(JoinSet::new),
-            &self.shared,
-            move |source| timer::stream(source, stream, make),
-        )
+        let (set, shared) = self.task_set();
+        timer::start(set, shared, move |source| {
+            timer::stream(source, stream, make)
+        })
     }
 
     /// Runs blocking work (a bus transfer, a file, heavy maths) on tokio's blocking pool, so
@@ -179,7 +255,7 @@ impl<A: Actor> Context<A> {
     /// Ends every timer and stream of this actor.
     pub(crate) fn cancel_tasks(&mut self) {
         if let Some(tasks) = &mut self.tasks {
-            tasks.abort_all();
+            tasks.set.abort_all();
         }
     }
 }
@@ -188,7 +264,9 @@ impl<A: Actor> fmt::Debug for Context<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("actor", &self.shared.cell.label)
-            .field("tasks", &self.tasks.as_ref().map_or(0, JoinSet::len))
+            .field("tasks", &self.tasks.as_ref().map_or(0, |t| t.set.len()))
+            .field("children", &self.child_count())
+            .field("restarts", &self.restarts)
             .field("stop_requested", &self.stop_requested)
             .finish()
     }

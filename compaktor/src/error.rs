@@ -169,4 +169,38 @@ pub enum SpawnError {
         /// The start hook's error, or the panic message.
         error: String,
     },
+    /// Another running actor already has this path: names are unique among siblings.
+    #[error("the path `{path}` is taken by a running actor; choose another name")]
+    NameTaken {
+        /// The path asked for.
+        path: Arc<str>,
+    },
+    /// The system is shutting down and takes no new actors.
+    #[error("actor system `{system}` is shutting down; no new actors are started")]
+    ShuttingDown {
+        /// The system's name.
+        system: Arc<str>,
+    },
+}
+
+/// Why [`ActorSystem::try_lookup`](crate::ActorSystem::try_lookup) found no actor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No running actor has this path.
+    #[error("no running actor at `{path}`")]
+    NotFound {
+        /// The path looked up.
+        path: Arc<str>,
+    },
+    /// The actor at this path is of another type.
+    #[error("the actor at `{path}` is a `{actual}`, not a `{expected}`")]
+    WrongType {
+        /// The path looked up.
+        path: Arc<str>,
+        /// The type asked for.
+        expected: &'static str,
+        /// The actor's type.
+        actual: &'static str,
+    },
 }

@@ -77,29 +77,39 @@ extern crate self as compaktor;
 mod actor;
 mod actor_ref;
 mod ask;
+mod child;
 mod context;
 mod dead_letter;
 mod dispatch;
 mod error;
 mod mailbox;
+mod registry;
 mod runner;
+mod shutdown;
 mod stop;
+mod supervision;
+mod supervisor;
 mod system;
 mod tell;
 mod timer;
+mod watch;
 
 pub use actor::{Actor, ActorId};
 pub use actor_ref::ActorRef;
 pub use ask::{Ask, AskFuture, PendingReply};
-pub use compaktor_macros::{actor, handler, on_failure, on_start, on_stop};
+pub use child::ChildBuilder;
+pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
-pub use error::{ActorLabel, AskError, SendError, SpawnError};
+pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
 pub use mailbox::Mailbox;
+pub use shutdown::ShutdownReport;
 pub use stop::{FailureAction, HandlerFailure, StopReason};
+pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
 pub use timer::{MissedTick, TaskHandle};
+pub use watch::{LinkExit, Terminated};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]
@@ -109,9 +119,10 @@ pub struct ReadmeDoctests;
 /// Everything an actor module usually needs: `use compaktor::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Context, DeadLetter, FailureAction,
-        HandlerFailure, Mailbox, MissedTick, SendError, SpawnError, StopReason, Tell, actor,
-        handler, on_failure, on_start, on_stop,
+        Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
+        FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, RestartInfo, RestartPolicy,
+        SendError, SpawnError, StopReason, Strategy, Supervision, Tell, Terminated, actor, handler,
+        on_failure, on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }

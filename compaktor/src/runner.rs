@@ -1,6 +1,7 @@
-//! The actor's task: start hook, the one-message-at-a-time loop, and the way out (dead letters
-//! for what is left, the stop hook, the stop reason). What a single handler call does lives in
-//! `dispatch`; how messages get in lives in `actor_ref`.
+//! The actor's task: its instances one after another (start hooks, the one-message-at-a-time
+//! loop, the stop hook and drop), the wait for its supervisor's word between them, and the way
+//! out (dead letters for what is left, the stop reason). What a single handler call does lives
+//! in `dispatch`; what a supervisor decides lives in `supervisor`.
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
@@ -18,17 +19,29 @@ use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::{PanicCleanup, Polling, answer_orphans, current_handler};
 use crate::mailbox::{Envelope, MailboxReceiver};
 use crate::stop::panic_message;
-use crate::{Actor, Context, FailureAction, StopReason};
+use crate::supervisor::{Directive, EndCause, SupervisorNode};
+use crate::{Actor, Context, FailureAction, RestartInfo, StopReason};
 
-/// Reports the start hook's result to whoever waits on the spawn.
+/// Reports the start hook's result to whoever waits on the spawn (or on a restart).
 pub(crate) type StartReport = oneshot::Sender<Result<(), String>>;
 
-/// Runs one actor from its start hook to its end.
+/// Makes a supervised actor's next instance.
+pub(crate) type Factory<A> = Box<dyn FnMut() -> A + Send>;
+
+/// What an actor's task starts from.
+pub(crate) struct Launch<A: Actor> {
+    pub(crate) actor: A,
+    /// With a parent: the actor can be restarted.
+    pub(crate) factory: Option<Factory<A>>,
+    pub(crate) parent: Option<Arc<SupervisorNode>>,
+    pub(crate) started: Option<StartReport>,
+}
+
+/// Runs one actor from its start hook to its end, through any restarts.
 pub(crate) async fn run<A: Actor>(
-    actor: A,
+    launch: Launch<A>,
     shared: Arc<Shared<A>>,
     rx: MailboxReceiver<A::Message>,
-    started: Option<StartReport>,
 ) {
     let label = &shared.cell.label;
     let span = tracing::info_span!(
@@ -39,89 +52,197 @@ pub(crate) async fn run<A: Actor>(
     );
     let id = label.id;
     CURRENT_ACTOR
-        .scope(id, lifecycle(actor, shared, rx, started))
+        .scope(id, lifecycle(launch, shared, rx))
         .instrument(span)
         .await;
 }
 
 async fn lifecycle<A: Actor>(
-    mut actor: A,
+    launch: Launch<A>,
     shared: Arc<Shared<A>>,
     mut rx: MailboxReceiver<A::Message>,
-    started: Option<StartReport>,
 ) {
-    let finish = FinishGuard(&shared.cell);
+    let Launch {
+        actor,
+        mut factory,
+        parent,
+        mut started,
+    } = launch;
+    let finish = FinishGuard {
+        cell: &shared.cell,
+        parent: parent.as_deref(),
+    };
+    let parent = parent.as_ref().filter(|_| factory.is_some());
     let mut ctx = Context::new(shared.clone());
-    let start = {
-        let start = pin!(AssertUnwindSafe(actor.on_start(&mut ctx)).catch_unwind());
-        until_killed(&shared.cell, "on_start", &tracing::Span::none(), start).await
-    };
-    let start = match start {
-        Some(Ok(result)) => result.map_err(StopReason::StartFailed),
-        Some(Err(payload)) => Err(StopReason::StartFailed(format!(
-            "panicked: {}",
-            panic_message(&*payload)
-        ))),
-        None => Err(StopReason::Killed),
-    };
-    if let Some(started) = started {
-        let _ = started.send(start.clone().map_err(|reason| match reason {
-            StopReason::StartFailed(error) => error,
-            other => format!("{other} while starting"),
-        }));
-    }
-    let reason = match start {
-        Ok(()) => {
-            tracing::debug!("started");
-            let reason = {
-                // Declared first, dropped last: while the loop's state is dropped after a
-                // panic, the in-flight reply learns the panic message.
-                let cleanup = PanicCleanup::default();
-                let looping = pin!(
-                    AssertUnwindSafe(message_loop(&mut actor, &mut ctx, &shared, &mut rx))
-                        .catch_unwind()
-                );
-                match looping.await {
-                    Ok(reason) => reason,
-                    Err(payload) => {
-                        let (handler, message) = (current_handler(), panic_message(&*payload));
-                        tracing::error!(handler, panic = %message, "handler panicked");
-                        cleanup.set(message.clone());
-                        StopReason::Panicked { handler, message }
-                    }
-                }
-            };
-            shutdown(&shared, &mut ctx, &mut rx);
-            let hook = AssertUnwindSafe(actor.on_stop(&mut ctx, &reason)).catch_unwind();
-            if let Err(payload) = hook.await {
-                tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+    let mut next = Some(actor);
+    let mut restart: Option<RestartInfo> = None;
+    let reason = loop {
+        let first = restart.is_none();
+        let (reason, cause) = match next.take().map_or_else(|| make(&mut factory), Ok) {
+            Ok(actor) => {
+                let instance = Instance {
+                    shared: &shared,
+                    ctx: &mut ctx,
+                    rx: &mut rx,
+                    supervised: parent.is_some(),
+                };
+                // A failed first start that a spawner waits on is reported to it, not retried.
+                let reported = first && started.is_some();
+                instance
+                    .run(actor, restart.as_ref(), started.take(), reported)
+                    .await
             }
-            reason
-        }
-        Err(reason) => {
-            tracing::warn!(%reason, "did not start");
-            shutdown(&shared, &mut ctx, &mut rx);
-            reason
+            Err(reason) => (reason, EndCause::Failure),
+        };
+        let Some(parent) = parent else { break reason };
+        let Some(directive) = parent.child_ended(shared.cell.id(), &reason, cause) else {
+            break reason;
+        };
+        let directive = {
+            let directive = pin!(directive);
+            until_killed(&shared.cell, "restart", &tracing::Span::none(), directive).await
+        };
+        match directive {
+            Some(Ok(Directive::Restart { started: report })) => {
+                let count = restart.as_ref().map_or(0, |r| r.count) + 1;
+                tracing::info!(%reason, count, "restarting");
+                restart = Some(RestartInfo { reason, count });
+                started = Some(report);
+                shared.cell.take_interrupt();
+                ctx.begin_instance(count);
+            }
+            Some(Ok(Directive::Stop) | Err(_)) => break reason,
+            None => break StopReason::Killed,
         }
     };
-    // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
-    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(actor))) {
-        tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
-    }
+    // Closed already unless the last instance expected a restart; closing twice is harmless.
+    shutdown(&shared, &mut rx);
     drop(ctx);
     tracing::debug!(%reason, "stopped");
     finish.done(reason);
 }
 
-/// Nothing new gets in, timers end, and what is left in the mailbox becomes dead letters (asks
-/// among them get `Stopped`).
-fn shutdown<A: Actor>(
-    shared: &Shared<A>,
-    ctx: &mut Context<A>,
-    rx: &mut MailboxReceiver<A::Message>,
-) {
+/// The next instance from the factory; a panic there is a failed start.
+fn make<A: Actor>(factory: &mut Option<Factory<A>>) -> Result<A, StopReason> {
+    let factory = factory
+        .as_mut()
+        .expect("only a supervised actor is made again");
+    std::panic::catch_unwind(AssertUnwindSafe(factory)).map_err(|payload| {
+        let message = panic_message(&*payload);
+        tracing::error!(panic = %message, "actor factory panicked");
+        StopReason::StartFailed(format!("the factory panicked: {message}"))
+    })
+}
+
+/// One instance of an actor: what it runs with.
+struct Instance<'a, A: Actor> {
+    shared: &'a Arc<Shared<A>>,
+    ctx: &'a mut Context<A>,
+    rx: &'a mut MailboxReceiver<A::Message>,
+    supervised: bool,
+}
+
+impl<A: Actor> Instance<'_, A> {
+    /// Runs the instance's hooks and messages, then ends it: its children stop, links are
+    /// told, the stop hook runs, and the state is dropped (a motor's safe state). The mailbox
+    /// is closed too, unless a supervisor may restart the actor.
+    async fn run(
+        self,
+        mut actor: A,
+        restart: Option<&RestartInfo>,
+        started: Option<StartReport>,
+        reported: bool,
+    ) -> (StopReason, EndCause) {
+        let Instance {
+            shared,
+            ctx,
+            rx,
+            supervised,
+        } = self;
+        let cell = &shared.cell;
+        let start = {
+            let hooks = async {
+                if let Some(info) = restart {
+                    actor.on_restart(ctx, info).await;
+                }
+                actor.on_start(ctx).await
+            };
+            let start = pin!(AssertUnwindSafe(hooks).catch_unwind());
+            until_killed(cell, "on_start", &tracing::Span::none(), start).await
+        };
+        let start = match start {
+            Some(Ok(result)) => result.map_err(StopReason::StartFailed),
+            Some(Err(payload)) => Err(StopReason::StartFailed(format!(
+                "panicked: {}",
+                panic_message(&*payload)
+            ))),
+            None => Err(StopReason::Killed),
+        };
+        if let Some(started) = started {
+            let _ = started.send(start.clone().map_err(|reason| match reason {
+                StopReason::StartFailed(error) => error,
+                other => format!("{other} while starting"),
+            }));
+        }
+        let ran = start.is_ok();
+        let (reason, cause) = match start {
+            Ok(()) => {
+                tracing::debug!("started");
+                // Declared first, dropped last: while the loop's state is dropped after a
+                // panic, the in-flight reply learns the panic message.
+                let cleanup = PanicCleanup::default();
+                let looping = pin!(
+                    AssertUnwindSafe(message_loop(&mut actor, ctx, shared, rx)).catch_unwind()
+                );
+                match looping.await {
+                    Ok(end) => end,
+                    Err(payload) => {
+                        let (handler, message) = (current_handler(), panic_message(&*payload));
+                        tracing::error!(handler, panic = %message, "handler panicked");
+                        cleanup.set(message.clone());
+                        (StopReason::Panicked { handler, message }, EndCause::Failure)
+                    }
+                }
+            }
+            Err(StopReason::Killed) => (StopReason::Killed, EndCause::External),
+            Err(reason) if reported => (reason, EndCause::FinalFailure),
+            Err(reason) => (reason, EndCause::Failure),
+        };
+        if !ran {
+            tracing::warn!(%reason, "did not start");
+        }
+
+        let last = !supervised
+            || matches!(
+                cause,
+                EndCause::External | EndCause::FinalFailure | EndCause::Escalate
+            );
+        ctx.cancel_tasks();
+        if last {
+            shutdown(shared, rx);
+        }
+        if let Some(children) = ctx.children() {
+            children.stop_children(cell.is_killed()).await;
+        }
+        cell.end_links(&reason);
+        if ran {
+            let hook = AssertUnwindSafe(actor.on_stop(ctx, &reason)).catch_unwind();
+            if let Err(payload) = hook.await {
+                tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+            }
+        }
+        // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
+        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(actor))) {
+            tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
+        }
+        (reason, cause)
+    }
+}
+
+/// Nothing new gets in, and what is left in the mailbox becomes dead letters (asks among them
+/// get `Stopped`).
+fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A::Message>) {
     shared.cell.mark_stopping();
-    ctx.cancel_tasks();
     rx.close();
     while let Some(env) = rx.try_recv() {
         if let Some(message) = env.into_message() {
@@ -133,21 +254,31 @@ fn shutdown<A: Actor>(
 }
 
 /// Records the actor's end exactly once, also if its task is dropped (runtime shutdown), so
-/// `stopped()` never waits forever.
-struct FinishGuard<'a>(&'a ActorCell);
+/// `stopped()` never waits forever: it leaves its parent, the registry, then `stopped()`
+/// resolves.
+struct FinishGuard<'a> {
+    cell: &'a ActorCell,
+    parent: Option<&'a SupervisorNode>,
+}
 
 impl FinishGuard<'_> {
     fn done(self, reason: StopReason) {
-        self.0.system.actor_finished();
-        self.0.finish(reason);
+        self.leave(reason);
         std::mem::forget(self);
+    }
+
+    fn leave(&self, reason: StopReason) {
+        if let Some(parent) = self.parent {
+            parent.forget(self.cell.id());
+        }
+        self.cell.system.actor_finished(self.cell, &reason);
+        self.cell.finish(reason);
     }
 }
 
 impl Drop for FinishGuard<'_> {
     fn drop(&mut self) {
-        self.0.system.actor_finished();
-        self.0.finish(StopReason::Killed);
+        self.leave(StopReason::Killed);
     }
 }
 
@@ -199,11 +330,20 @@ async fn message_loop<A: Actor>(
     ctx: &mut Context<A>,
     shared: &Shared<A>,
     rx: &mut MailboxReceiver<A::Message>,
-) -> StopReason {
+) -> (StopReason, EndCause) {
     let cell = &shared.cell;
     loop {
-        if cell.is_killed() {
-            return StopReason::Killed;
+        if cell.is_signalled() {
+            if cell.is_killed() {
+                return (StopReason::Killed, EndCause::External);
+            }
+            if let Some(reason) = cell.take_interrupt() {
+                let cause = match reason {
+                    StopReason::SiblingFailed { .. } => EndCause::SiblingRestart,
+                    _ => EndCause::Failure,
+                };
+                return (reason, cause);
+            }
         }
         let next = poll_fn(|cx| {
             if let Poll::Ready(env) = rx.poll_recv(cx) {
@@ -212,7 +352,7 @@ async fn message_loop<A: Actor>(
             }
             // Register before looking, so a kill or a last drop in between still wakes us.
             cell.control.register(cx.waker());
-            if cell.is_killed() {
+            if cell.is_signalled() {
                 Poll::Ready(Next::Control)
             } else if !cell.has_refs() && rx.is_empty() {
                 Poll::Ready(Next::Released)
@@ -230,8 +370,8 @@ async fn message_loop<A: Actor>(
                 }
                 (message, Some(source))
             }
-            Next::Envelope(Envelope::Stop) => return StopReason::Stopped,
-            Next::Released => return StopReason::Released,
+            Next::Envelope(Envelope::Stop) => return (StopReason::Stopped, EndCause::External),
+            Next::Released => return (StopReason::Released, EndCause::External),
             Next::Control => continue,
         };
 
@@ -242,7 +382,7 @@ async fn message_loop<A: Actor>(
             until_killed(cell, handler, &span, call).await
         };
         let Some(outcome) = outcome else {
-            return StopReason::Killed;
+            return (StopReason::Killed, EndCause::External);
         };
 
         if let Some(source) = source {
@@ -257,15 +397,20 @@ async fn message_loop<A: Actor>(
                     let hook = pin!(actor.on_failure(ctx, &failure));
                     until_killed(cell, "on_failure", &tracing::Span::none(), hook).await
                 };
-                match decision {
-                    None => return StopReason::Killed,
-                    Some(FailureAction::Resume) => {}
-                    Some(_) => return failure.to_stop_reason(),
+                let cause = match decision {
+                    None => return (StopReason::Killed, EndCause::External),
+                    Some(FailureAction::Resume) => None,
+                    Some(FailureAction::Stop) => Some(EndCause::FinalFailure),
+                    Some(FailureAction::Escalate) => Some(EndCause::Escalate),
+                    Some(FailureAction::Restart) => Some(EndCause::Failure),
+                };
+                if let Some(cause) = cause {
+                    return (failure.to_stop_reason(), cause);
                 }
             }
         }
         if ctx.stop_requested() {
-            return StopReason::Stopped;
+            return (StopReason::Stopped, EndCause::SelfStop);
         }
     }
 }

@@ -1,8 +1,10 @@
 //! How actors end and fail: [`StopReason`], [`HandlerFailure`] and [`FailureAction`]. Who acts on
-//! them lives in `runner` (and, later, in supervision).
+//! them lives in `runner` and `supervisor`.
 
 use std::any::Any;
 use std::fmt;
+
+use crate::ActorLabel;
 
 /// Why an actor stopped. [`ActorRef::stopped`](crate::ActorRef::stopped) resolves with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +26,35 @@ pub enum StopReason {
         /// The panic message.
         message: String,
     },
-    /// A told handler returned `Err` and the failure hook chose to stop.
+    /// A told handler returned `Err` and the failure hook did not resume.
     Failed {
         /// The handler that failed.
         handler: &'static str,
         /// The error, as its `Display` text.
         error: String,
+    },
+    /// A child failed more often than this actor's [`Supervision`](crate::Supervision) allows
+    /// (or its failure hook chose [`FailureAction::Escalate`]), so this supervisor failed too.
+    Escalated {
+        /// The child.
+        child: ActorLabel,
+        /// Why the child ended.
+        reason: Box<StopReason>,
+    },
+    /// An actor linked to this one ([`Context::link`](crate::Context::link)) failed, and this
+    /// one does not trap exits.
+    LinkFailed {
+        /// The linked actor.
+        peer: ActorLabel,
+        /// Why it ended.
+        reason: Box<StopReason>,
+    },
+    /// Stopped by its supervisor to be restarted together with a sibling that failed
+    /// ([`Strategy::OneForAll`](crate::Strategy::OneForAll) and
+    /// [`Strategy::RestForOne`](crate::Strategy::RestForOne)).
+    SiblingFailed {
+        /// The sibling whose failure restarts this actor.
+        sibling: ActorLabel,
     },
 }
 
@@ -44,7 +69,11 @@ impl StopReason {
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            StopReason::StartFailed(_) | StopReason::Panicked { .. } | StopReason::Failed { .. }
+            StopReason::StartFailed(_)
+                | StopReason::Panicked { .. }
+                | StopReason::Failed { .. }
+                | StopReason::Escalated { .. }
+                | StopReason::LinkFailed { .. }
         )
     }
 }
@@ -61,6 +90,15 @@ impl fmt::Display for StopReason {
             }
             StopReason::Failed { handler, error } => {
                 write!(f, "handler `{handler}` failed: {error}")
+            }
+            StopReason::Escalated { child, reason } => {
+                write!(f, "its child {child} failed too often ({reason})")
+            }
+            StopReason::LinkFailed { peer, reason } => {
+                write!(f, "linked {peer} failed ({reason})")
+            }
+            StopReason::SiblingFailed { sibling } => {
+                write!(f, "restarted with its sibling {sibling}")
             }
         }
     }
@@ -154,14 +192,23 @@ impl fmt::Display for HandlerFailure {
     }
 }
 
-/// What the failure hook decides after a told handler returned `Err`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the failure hook decides after a told handler returned `Err`. In each case but
+/// `Resume` the instance ends with [`StopReason::Failed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FailureAction {
     /// Keep the state and handle the next message.
     Resume,
-    /// Stop the actor with [`StopReason::Failed`]; queued messages become dead letters.
+    /// A failure: a supervised actor is restarted by its supervisor (within its restart limit,
+    /// keeping its mailbox); any other actor stops, and its queued messages become dead letters.
+    /// The default.
+    #[default]
+    Restart,
+    /// Stop for good, even under a supervisor that would restart it.
     Stop,
+    /// Stop for good and fail the supervisor as well ([`StopReason::Escalated`]), for an error
+    /// only a restart of the whole group can fix.
+    Escalate,
 }
 
 /// The text of a panic payload (`panic!("..")` gives a `&str` or a `String`).

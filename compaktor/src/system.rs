@@ -1,22 +1,28 @@
-//! [`ActorSystem`]: where actors are spawned, and where their dead letters are counted. The
-//! supervision tree and path registry will grow here; how one actor runs lives in `runner`.
+//! [`ActorSystem`]: where actors are spawned, looked up by path, and counted (live, dead
+//! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, children in
+//! `child` and `supervisor`; how one actor runs lives in `runner`.
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use futures::stream::BoxStream;
 use tokio::sync::oneshot;
 
-use crate::actor_ref::{ActorCell, RefCore, Shared};
+use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
 use crate::dead_letter::DeadLetterOffice;
-use crate::{Actor, ActorId, ActorLabel, ActorRef, DeadLetter, Mailbox, SpawnError, runner};
+use crate::registry::Registry;
+use crate::runner::{self, Factory};
+use crate::supervisor::{ChildTerms, SupervisorNode};
+use crate::{
+    Actor, ActorId, ActorLabel, ActorRef, DeadLetter, LookupError, Mailbox, SpawnError, StopReason,
+};
 
 /// Actor ids are unique in the process, across systems.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// A group of actors: spawns them and keeps their dead letters. Cloning is cheap and gives
-/// another handle to the same system.
+/// A group of actors: spawns them, keeps their tree of paths and their dead letters, and shuts
+/// them down in order. Cloning is cheap and gives another handle to the same system.
 ///
 /// ```
 /// use compaktor::prelude::*;
@@ -33,7 +39,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// let system = ActorSystem::new("robot");
 /// let echo = system.builder(Echo).name("echo").mailbox(Mailbox::bounded(8)).start().await?;
 /// assert_eq!(echo.name(), Some("echo"));
+/// assert_eq!(echo.path(), "/echo");
 /// assert_eq!(echo.echo("hi".into()).await?, "hi");
+/// assert_eq!(system.lookup::<Echo>("/echo"), Some(echo));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -45,6 +53,11 @@ struct SystemInner {
     name: Arc<str>,
     dead_letters: DeadLetterOffice,
     live: AtomicUsize,
+    registry: Registry,
+    shutting_down: AtomicBool,
+    /// Ends so far, by kind, for the shutdown report.
+    ended_killed: AtomicU64,
+    ended_otherwise: AtomicU64,
 }
 
 impl ActorSystem {
@@ -55,6 +68,10 @@ impl ActorSystem {
                 name: name.into(),
                 dead_letters: DeadLetterOffice::new(),
                 live: AtomicUsize::new(0),
+                registry: Registry::default(),
+                shutting_down: AtomicBool::new(false),
+                ended_killed: AtomicU64::new(0),
+                ended_otherwise: AtomicU64::new(0),
             }),
         }
     }
@@ -64,23 +81,28 @@ impl ActorSystem {
         &self.inner.name
     }
 
-    /// Spawns `actor` with its type's mailbox and returns its ref at once. The start hook runs
-    /// on the actor's task; if it fails, the actor stops with [`StopReason::StartFailed`]
-    /// (use [`ActorBuilder::start`] to wait for it and get the error).
+    /// Spawns `actor`, unnamed, with its type's mailbox, and returns its ref at once. The start
+    /// hook runs on the actor's task; if it fails, the actor stops with
+    /// [`StopReason::StartFailed`] (use [`ActorBuilder::start`] to wait for it and get the
+    /// error). After [`shutdown`](Self::shutdown) the actor is killed at once.
     ///
     /// [`StopReason::StartFailed`]: crate::StopReason::StartFailed
     ///
     /// # Panics
     /// Outside a tokio runtime.
     pub fn spawn<A: Actor>(&self, actor: A) -> ActorRef<A> {
-        self.builder(actor).spawn()
+        match self.builder(actor).into_spawn().launch(None) {
+            Ok(actor) => actor,
+            Err(e) => unreachable!("an unnamed spawn cannot fail: {e}"),
+        }
     }
 
     /// Spawns `actor` and waits until its start hook has run.
     ///
     /// # Errors
     /// [`SpawnError::StartFailed`] if the start hook returned an error or panicked; the actor
-    /// never handles a message.
+    /// never handles a message. [`SpawnError::ShuttingDown`] after
+    /// [`shutdown`](Self::shutdown).
     pub async fn start<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
         self.builder(actor).start().await
     }
@@ -93,6 +115,41 @@ impl ActorSystem {
             name: None,
             mailbox: A::MAILBOX,
         }
+    }
+
+    /// The running actor at `path` (`/robot/drive/left_motor`), if it is an `A`. `None` if no
+    /// actor has that path, it has stopped, or it is of another type; see
+    /// [`try_lookup`](Self::try_lookup) to know which.
+    pub fn lookup<A: Actor>(&self, path: &str) -> Option<ActorRef<A>> {
+        self.try_lookup(path).ok()
+    }
+
+    /// Like [`lookup`](Self::lookup), saying why there is no actor.
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`] or [`LookupError::WrongType`].
+    pub fn try_lookup<A: Actor>(&self, path: &str) -> Result<ActorRef<A>, LookupError> {
+        let not_found = || LookupError::NotFound { path: path.into() };
+        let control = self.inner.registry.get(path).ok_or_else(not_found)?;
+        if !control.cell().is_running() {
+            return Err(not_found());
+        }
+        let actual = control.actor_type();
+        let shared =
+            control
+                .into_any()
+                .downcast::<Shared<A>>()
+                .map_err(|_| LookupError::WrongType {
+                    path: path.into(),
+                    expected: std::any::type_name::<A>(),
+                    actual,
+                })?;
+        Ok(ActorRef::from_core(RefCore::new(shared)))
+    }
+
+    /// The paths of the named actors now running, sorted.
+    pub fn paths(&self) -> Vec<Arc<str>> {
+        self.inner.registry.paths()
     }
 
     /// How many messages were never handled, since the system was made.
@@ -111,11 +168,44 @@ impl ActorSystem {
         self.inner.live.load(Ordering::Acquire)
     }
 
+    /// Whether [`shutdown`](Self::shutdown) has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Acquire)
+    }
+
     pub(crate) fn dead_letter_office(&self) -> &DeadLetterOffice {
         &self.inner.dead_letters
     }
 
-    pub(crate) fn actor_finished(&self) {
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+    }
+
+    /// (killed, ended otherwise) so far.
+    pub(crate) fn ends(&self) -> (u64, u64) {
+        (
+            self.inner.ended_killed.load(Ordering::Acquire),
+            self.inner.ended_otherwise.load(Ordering::Acquire),
+        )
+    }
+
+    pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {
+        self.inner.registry.remove(
+            cell.id(),
+            cell.path(),
+            cell.label.name.is_some(),
+            cell.top_level,
+        );
+        let ended = if *reason == StopReason::Killed {
+            &self.inner.ended_killed
+        } else {
+            &self.inner.ended_otherwise
+        };
+        ended.fetch_add(1, Ordering::AcqRel);
         self.inner.live.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -130,7 +220,8 @@ impl fmt::Debug for ActorSystem {
     }
 }
 
-/// Options for one spawn, from [`ActorSystem::builder`].
+/// Options for one top-level spawn, from [`ActorSystem::builder`]. Children are spawned from
+/// their parent's context instead ([`Context::child`](crate::Context::child)).
 #[must_use = "call `.spawn()` or `.start().await` to run the actor"]
 pub struct ActorBuilder<A: Actor> {
     system: ActorSystem,
@@ -140,7 +231,8 @@ pub struct ActorBuilder<A: Actor> {
 }
 
 impl<A: Actor> ActorBuilder<A> {
-    /// Names the actor (for logs, errors and dead letters).
+    /// Names the actor (for logs, errors, dead letters, and its path `/name`). A name taken by
+    /// another top-level actor is refused with [`SpawnError::NameTaken`].
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = Some(name.into());
         self
@@ -154,22 +246,75 @@ impl<A: Actor> ActorBuilder<A> {
 
     /// Spawns the actor and returns its ref at once.
     ///
+    /// # Errors
+    /// [`SpawnError::NameTaken`] if another running actor has its path;
+    /// [`SpawnError::ShuttingDown`] after [`ActorSystem::shutdown`].
+    ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn spawn(self) -> ActorRef<A> {
-        self.launch(None)
+    pub fn spawn(self) -> Result<ActorRef<A>, SpawnError> {
+        self.refuse_after_shutdown()?.into_spawn().launch(None)
     }
 
     /// Spawns the actor and waits until its start hook has run.
     ///
     /// # Errors
-    /// [`SpawnError::StartFailed`] if the start hook returned an error or panicked.
+    /// As [`spawn`](Self::spawn), and [`SpawnError::StartFailed`] if the start hook returned an
+    /// error or panicked.
     ///
     /// # Panics
     /// Outside a tokio runtime.
     pub async fn start(self) -> Result<ActorRef<A>, SpawnError> {
+        self.refuse_after_shutdown()?.into_spawn().start().await
+    }
+
+    fn refuse_after_shutdown(self) -> Result<Self, SpawnError> {
+        if self.system.is_shutting_down() {
+            return Err(SpawnError::ShuttingDown {
+                system: self.system.inner.name.clone(),
+            });
+        }
+        Ok(self)
+    }
+
+    fn into_spawn(self) -> Spawn<A> {
+        Spawn {
+            system: self.system,
+            actor: self.actor,
+            name: self.name,
+            mailbox: self.mailbox,
+            parent_path: None,
+            supervision: None,
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorBuilder<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorBuilder")
+            .field("actor", &std::any::type_name::<A>())
+            .field("name", &self.name)
+            .field("mailbox", &self.mailbox)
+            .finish()
+    }
+}
+
+/// One spawn, top-level or child, ready to launch.
+pub(crate) struct Spawn<A: Actor> {
+    pub(crate) system: ActorSystem,
+    pub(crate) actor: A,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) mailbox: Mailbox,
+    /// `None` for a top-level actor.
+    pub(crate) parent_path: Option<Arc<str>>,
+    pub(crate) supervision: Option<(Arc<SupervisorNode>, Factory<A>, ChildTerms)>,
+}
+
+impl<A: Actor> Spawn<A> {
+    /// Waits until the start hook has run.
+    pub(crate) async fn start(self) -> Result<ActorRef<A>, SpawnError> {
         let (tx, rx) = oneshot::channel();
-        let actor = self.launch(Some(tx));
+        let actor = self.launch(Some(tx))?;
         match rx.await {
             Ok(Ok(())) => Ok(actor),
             Ok(Err(error)) => Err(SpawnError::StartFailed {
@@ -183,30 +328,50 @@ impl<A: Actor> ActorBuilder<A> {
         }
     }
 
-    fn launch(self, started: Option<runner::StartReport>) -> ActorRef<A> {
+    pub(crate) fn launch(
+        self,
+        started: Option<runner::StartReport>,
+    ) -> Result<ActorRef<A>, SpawnError> {
         let label = ActorLabel {
             id: ActorId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
             name: self.name,
         };
+        let top_level = self.parent_path.is_none();
         let (tx, rx) = self.mailbox.channel();
         let shared = Arc::new(Shared {
             tx,
-            cell: ActorCell::new(label, self.system.clone()),
+            cell: ActorCell::new(label, self.parent_path, top_level, self.system.clone()),
         });
+        let control: Arc<dyn Control> = shared.clone();
+        let registry = self.system.registry();
+        if shared.cell.label.name.is_some() && !registry.register(shared.cell.path(), &control) {
+            return Err(SpawnError::NameTaken {
+                path: Arc::clone(shared.cell.path()),
+            });
+        }
+        let (factory, parent) = match self.supervision {
+            Some((parent, factory, terms)) => {
+                parent.adopt(control, terms);
+                (Some(factory), Some(parent))
+            }
+            None => {
+                registry.add_top_level(control);
+                (None, None)
+            }
+        };
+        if self.system.is_shutting_down() {
+            shared.cell.kill();
+        }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
         self.system.inner.live.fetch_add(1, Ordering::AcqRel);
+        let launch = runner::Launch {
+            actor: self.actor,
+            factory,
+            parent,
+            started,
+        };
         // Boxed: the actor's future is large, and tokio moves an unboxed one several times.
-        tokio::spawn(Box::pin(runner::run(self.actor, shared, rx, started)));
-        actor_ref
-    }
-}
-
-impl<A: Actor> fmt::Debug for ActorBuilder<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ActorBuilder")
-            .field("actor", &std::any::type_name::<A>())
-            .field("name", &self.name)
-            .field("mailbox", &self.mailbox)
-            .finish()
+        tokio::spawn(Box::pin(runner::run(launch, shared, rx)));
+        Ok(actor_ref)
     }
 }

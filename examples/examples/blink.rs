@@ -77,7 +77,7 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     };
 
     let system = ActorSystem::new("blink");
-    let led = system.builder(Led::new(output)).name("led").spawn();
+    let led = system.builder(Led::new(output)).name("led").spawn()?;
     let started = tokio::time::Instant::now();
     led.blink(options.pattern.clone()).await?;
 

@@ -342,7 +342,8 @@ pub async fn start_robot(
 
     let led = hw
         .led
-        .map(|out| system.builder(Led::new(out)).name("led").spawn());
+        .map(|out| system.builder(Led::new(out)).name("led").spawn())
+        .transpose()?;
     if let Some(led) = &led {
         order.push(led);
     }
@@ -372,7 +373,7 @@ pub async fn start_robot(
         sensor.threshold,
         Duration::from_millis(sensor.period_ms),
     );
-    let line = system.builder(line).name("line_sensor").spawn();
+    let line = system.builder(line).name("line_sensor").spawn()?;
     order.push(&line);
     let follower = Follower::new(left.clone(), right.clone(), line.clone(), led, GAINS, BASE);
     let follower = system.builder(follower).name("follower").start().await?;

@@ -276,7 +276,8 @@ pub async fn start_robot(
 
     let led = hw
         .led
-        .map(|out| system.builder(Led::new(out)).name("led").spawn());
+        .map(|out| system.builder(Led::new(out)).name("led").spawn())
+        .transpose()?;
     if let Some(led) = &led {
         order.push(led);
     }
@@ -307,11 +308,11 @@ pub async fn start_robot(
     let sonar = system
         .builder(Ultrasonic::new(sensor, period))
         .name("sonar")
-        .spawn();
+        .spawn()?;
     order.push(&sonar);
     if let Some((source, debouncer)) = hw.button {
         let button = Button::new("button", source, debouncer).triggers(estop.clone());
-        order.push(&system.builder(button).name("estop_button").spawn());
+        order.push(&system.builder(button).name("estop_button").spawn()?);
     }
     let planner = Planner::new(left.clone(), right.clone(), sonar, led, seed);
     let planner = system.builder(planner).name("planner").start().await?;

@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             done: Some(done_tx),
         })
         .name("alice")
-        .spawn();
+        .spawn()?;
     let bob = system
         .builder(Player {
             name: "bob",
@@ -70,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             done: None,
         })
         .name("bob")
-        .spawn();
+        .spawn()?;
 
     println!("serving...");
     bob.ball(1, alice.clone()).await?;

@@ -228,7 +228,11 @@ async fn ids_are_unique_and_names_optional() {
     let system = ActorSystem::new("test");
     let log = Log::default();
     let a = system.spawn(recorder(&log));
-    let b = system.builder(recorder(&log)).name("left_motor").spawn();
+    let b = system
+        .builder(recorder(&log))
+        .name("left_motor")
+        .spawn()
+        .unwrap();
     assert_ne!(a.id(), b.id());
     assert_eq!(a.name(), None);
     assert_eq!(b.name(), Some("left_motor"));
@@ -319,7 +323,8 @@ async fn dropping_the_last_ref_drains_a_long_mailbox() {
     let actor = system
         .builder(Tally(count.clone()))
         .mailbox(Mailbox::unbounded())
-        .spawn();
+        .spawn()
+        .expect("unique name");
     for _ in 0..1000 {
         actor.bump().try_send().unwrap();
     }

@@ -67,7 +67,8 @@ async fn a_stream_feeds_the_actor_in_order_through_its_bounded_mailbox() {
     let s = system
         .builder(sensor())
         .mailbox(Mailbox::bounded(4))
-        .spawn();
+        .spawn()
+        .expect("unique name");
     s.attach((0..1000).collect()).await.unwrap();
     let readings = loop {
         let readings = s.readings().await.unwrap();
@@ -131,7 +132,7 @@ async fn ctx_knows_its_own_ref_and_system() {
 async fn dead_letters_arrive_on_the_stream() {
     let system = ActorSystem::new("test");
     let mut letters = system.dead_letters();
-    let s = system.builder(sensor()).name("sonar").spawn();
+    let s = system.builder(sensor()).name("sonar").spawn().unwrap();
     s.kill();
     s.stopped().await;
     let _ = s.reading(7).await;

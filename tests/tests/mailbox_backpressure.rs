@@ -132,7 +132,8 @@ async fn unbounded_is_opt_in_at_spawn() {
     let actor = system
         .builder(Gated { seen: Vec::new() })
         .mailbox(Mailbox::unbounded())
-        .spawn();
+        .spawn()
+        .expect("unique name");
     let (open, gate) = oneshot::channel();
     let (entered, _) = oneshot::channel();
     actor.wait_for(entered, gate).await.unwrap();

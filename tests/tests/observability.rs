@@ -59,7 +59,11 @@ fn actors_and_messages_get_tracing_spans() {
             .unwrap();
         rt.block_on(async {
             let system = ActorSystem::new("test");
-            let motor = system.builder(Motor { duty: 0 }).name("left_motor").spawn();
+            let motor = system
+                .builder(Motor { duty: 0 })
+                .name("left_motor")
+                .spawn()
+                .unwrap();
             motor.set_duty(40).await.unwrap();
             assert_eq!(motor.duty().await.unwrap(), 40);
             let id = motor.id().as_u64();

@@ -135,7 +135,8 @@ async fn the_failure_hook_can_resume() {
             failures: Vec::new(),
         })
         .name("wheel")
-        .spawn();
+        .spawn()
+        .expect("unique name");
     tolerant.drive(99).tell().await.unwrap();
     tolerant.drive(99).tell().await.unwrap();
     assert_eq!(

@@ -24,9 +24,14 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         };
         quote!(const MAILBOX: ::compaktor::Mailbox = #value;)
     });
-    let hooks = [Marker::OnStart, Marker::OnStop, Marker::OnFailure]
-        .into_iter()
-        .filter_map(|marker| actor.hooks(marker).next().map(|hook| hook_fn(actor, hook)));
+    let hooks = [
+        Marker::OnStart,
+        Marker::OnStop,
+        Marker::OnFailure,
+        Marker::OnRestart,
+    ]
+    .into_iter()
+    .filter_map(|marker| actor.hooks(marker).next().map(|hook| hook_fn(actor, hook)));
 
     quote! {
         #[automatically_derived]
@@ -100,6 +105,7 @@ fn call(actor: &ActorImpl<'_>, method: &Method<'_>, bindings: &[syn::Ident]) -> 
         ArgKind::Context { .. } => quote!(__compaktor_ctx),
         ArgKind::StopReason => quote!(__compaktor_reason),
         ArgKind::Failure => quote!(__compaktor_failure),
+        ArgKind::RestartInfo => quote!(__compaktor_info),
     });
     let awaited = method
         .original
@@ -136,6 +142,16 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
                 &mut self,
                 __compaktor_ctx: &mut ::compaktor::Context<Self>,
                 __compaktor_reason: &::compaktor::StopReason,
+            ) -> impl ::compaktor::__private::Future<Output = ()> + ::core::marker::Send {
+                async move { #call }
+            }
+        },
+        Marker::OnRestart => quote! {
+            #[allow(unused_variables)]
+            fn on_restart(
+                &mut self,
+                __compaktor_ctx: &mut ::compaktor::Context<Self>,
+                __compaktor_info: &::compaktor::RestartInfo,
             ) -> impl ::compaktor::__private::Future<Output = ()> + ::core::marker::Send {
                 async move { #call }
             }

@@ -1,0 +1,72 @@
+//! The system's tree as data: named actors by path (for [`ActorSystem::lookup`]) and the
+//! top-level actors in start order (for [`ActorSystem::shutdown`]). Children are held by their
+//! parents, in `supervisor`.
+//!
+//! [`ActorSystem::lookup`]: crate::ActorSystem::lookup
+//! [`ActorSystem::shutdown`]: crate::ActorSystem::shutdown
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::ActorId;
+use crate::actor_ref::Control;
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    paths: Mutex<HashMap<Arc<str>, Arc<dyn Control>>>,
+    /// Top-level actors by id, which is their start order. Not counted references: a
+    /// top-level actor still stops when its last `ActorRef` is dropped.
+    top_level: Mutex<BTreeMap<ActorId, Arc<dyn Control>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Registry {
+    /// Records a named actor's path; false if the path is taken.
+    pub(crate) fn register(&self, path: &Arc<str>, control: &Arc<dyn Control>) -> bool {
+        let mut paths = lock(&self.paths);
+        if paths.contains_key(path) {
+            return false;
+        }
+        paths.insert(Arc::clone(path), Arc::clone(control));
+        true
+    }
+
+    pub(crate) fn add_top_level(&self, control: Arc<dyn Control>) {
+        let id = control.cell().id();
+        lock(&self.top_level).insert(id, control);
+    }
+
+    /// The actor `id` at `path` has ended: it leaves the tree.
+    pub(crate) fn remove(&self, id: ActorId, path: &str, named: bool, top_level: bool) {
+        if named {
+            let mut paths = lock(&self.paths);
+            if paths.get(path).is_some_and(|c| c.cell().id() == id) {
+                paths.remove(path);
+            }
+        }
+        if top_level {
+            lock(&self.top_level).remove(&id);
+        }
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Option<Arc<dyn Control>> {
+        lock(&self.paths).get(path).cloned()
+    }
+
+    /// The paths of every named actor, sorted.
+    pub(crate) fn paths(&self) -> Vec<Arc<str>> {
+        let mut paths: Vec<_> = lock(&self.paths).keys().cloned().collect();
+        paths.sort();
+        paths
+    }
+
+    /// The top-level actors, newest first.
+    pub(crate) fn top_level_newest_first(&self) -> Vec<Arc<dyn Control>> {
+        lock(&self.top_level).values().rev().cloned().collect()
+    }
+}
