@@ -91,6 +91,8 @@ mod supervision;
 mod supervisor;
 mod system;
 mod tell;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod timer;
 mod watch;
 
