@@ -131,6 +131,12 @@ impl<A: Actor> ChildBuilder<A> {
     }
 
     fn into_spawn(mut self) -> Result<Spawn<A>, SpawnError> {
+        let system = self.parent.system().clone();
+        if system.is_shutting_down() {
+            return Err(SpawnError::ShuttingDown {
+                system: system.name().into(),
+            });
+        }
         let actor = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut self.factory))
             .map_err(|payload| SpawnError::StartFailed {
                 actor: crate::ActorLabel {
@@ -142,7 +148,6 @@ impl<A: Actor> ChildBuilder<A> {
                     crate::stop::panic_message(&*payload)
                 ),
             })?;
-        let system = self.parent.system().clone();
         Ok(Spawn {
             system,
             actor,

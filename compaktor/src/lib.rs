@@ -53,14 +53,30 @@
 //! # }
 //! ```
 //!
+//! ## Supervision
+//! An actor spawns children from its [`Context`] with [`Context::child`], giving a factory
+//! that makes (and, after a failure, remakes) the child. Its [`Supervision`] says which
+//! children restart ([`Strategy`]), how often before it gives up and fails itself
+//! ([`StopReason::Escalated`]), and with what [`Backoff`]; each child's [`RestartPolicy`]
+//! says when it restarts. A restart keeps the mailbox and every `ActorRef`; the new instance's
+//! `#[on_restart]` hook learns why. Children start in order and stop in reverse order, before
+//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline.
+//! [`Context::watch`] reports another actor's end; [`Context::link`] fails two actors
+//! together. Named actors have paths (`/robot/drive/left_motor`) for
+//! [`ActorSystem::lookup`].
+//!
 //! ## What lives where
-//! - [`ActorSystem`] spawns actors and keeps the dead-letter office.
+//! - [`ActorSystem`] spawns actors, looks them up by path, shuts them down, and keeps the
+//!   dead-letter office.
 //! - [`ActorRef`] addresses one actor; [`Tell`] and [`Ask`] are what its handler methods return.
-//! - [`Context`] is handed to handlers and hooks: the actor's own ref, stop, timers, streams and
-//!   blocking work.
+//! - [`Context`] is handed to handlers and hooks: the actor's own ref, stop, timers, streams,
+//!   blocking work, children ([`ChildBuilder`]), watches and links.
+//! - [`Supervision`], [`Strategy`], [`RestartPolicy`], [`Backoff`] and [`RestartInfo`] describe
+//!   supervision; [`Terminated`] and [`LinkExit`] are the notices of watches and links.
+//! - `testkit` (feature `testkit`): a test probe and paused-clock helpers.
 //! - [`Mailbox`] chooses bounded (the default) or unbounded queues.
 //! - [`StopReason`], [`HandlerFailure`] and [`FailureAction`] describe how actors end and fail;
-//!   [`SendError`], [`AskError`] and [`SpawnError`] are what callers get back.
+//!   [`SendError`], [`AskError`], [`SpawnError`] and [`LookupError`] are what callers get back.
 //! - [`DeadLetter`]s record every message that will never be handled.
 #![forbid(unsafe_code)]
 #![warn(

@@ -196,6 +196,7 @@ impl SupervisorNode {
         }
         state.restarts.push_back(now);
         child.waiting = Some(tx);
+        self.changed.notify_waiters();
         state.incidents.push_back(id);
         if !state.coordinating {
             state.coordinating = true;

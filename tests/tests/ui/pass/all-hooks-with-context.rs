@@ -45,6 +45,12 @@ impl Motor {
         FailureAction::Resume
     }
 
+    #[on_restart]
+    fn restarted(&mut self, info: &RestartInfo, ctx: &mut Context<Self>) {
+        let _ = ctx.restart_count();
+        self.note(format!("restart {}: {}", info.count, info.reason));
+    }
+
     #[handler]
     fn set_speed(&mut self, ctx: &mut Context<Self>, speed: u32) {
         let _ = ctx.id();
