@@ -8,7 +8,10 @@
 //!
 //! - `tell`: 10 000 tells to one actor, then one ask whose sum proves they were all handled;
 //! - `ask`: one ask round trip;
-//! - `spawn`: spawn an actor, ask it once, stop it and wait until it is gone.
+//! - `spawn`: spawn an actor, ask it once, stop it and wait until it is gone;
+//! - `supervised_tell`: the `tell` workload for a CompAktor actor spawned as a supervised child
+//!   (`ctx.child(..)`, fetched with `system.lookup`) against the same actor spawned top-level
+//!   (`system.spawn`): what supervision costs on the hot path (target: under 5%).
 //!
 //! Run with `cargo bench -p compaktor` (about two minutes on two cores).
 #![allow(missing_docs)]
@@ -68,6 +71,34 @@ impl Counter {
     fn total(&self) -> u64 {
         self.total
     }
+}
+
+/// Supervises one `Counter`, at `/parent/counter`.
+struct Parent;
+
+#[actor]
+impl Parent {
+    #[on_start]
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), SpawnError> {
+        ctx.child(|| Counter { total: 0 })
+            .name("counter")
+            .start()
+            .await?;
+        Ok(())
+    }
+}
+
+/// Sends `TELLS` tells to `counter`, then asks for the total, `iters` times; the time it took.
+async fn tell_workload(counter: &ActorRef<Counter>, iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 1..=iters {
+        for _ in 0..TELLS {
+            counter.add(black_box(1)).await.expect("tell");
+        }
+        let total = counter.total().await.expect("ask");
+        assert_eq!(total, i * TELLS);
+    }
+    start.elapsed()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +266,50 @@ fn spawn(c: &mut Criterion) {
     group.finish();
 }
 
+fn supervised_tell(c: &mut Criterion) {
+    let mut group = c.benchmark_group("supervised_tell");
+    group.throughput(Throughput::Elements(TELLS));
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(6));
+
+    group.bench_function("unsupervised", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let system = ActorSystem::new("bench");
+                let counter = system.spawn(Counter { total: 0 });
+                let elapsed = tell_workload(&counter, iters).await;
+                counter.stop();
+                counter.stopped().await;
+                elapsed
+            })
+        });
+    });
+
+    group.bench_function("supervised", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let system = ActorSystem::new("bench");
+                let parent = system
+                    .builder(Parent)
+                    .name("parent")
+                    .start()
+                    .await
+                    .expect("the parent starts with its child");
+                let counter = system
+                    .lookup::<Counter>("/parent/counter")
+                    .expect("the supervised counter");
+                let elapsed = tell_workload(&counter, iters).await;
+                parent.stop(); // stops the child first
+                parent.stopped().await;
+                assert!(!counter.is_alive());
+                elapsed
+            })
+        });
+    });
+
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(2))
@@ -245,6 +320,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = tell, ask, spawn
+    targets = tell, ask, spawn, supervised_tell
 }
 criterion_main!(benches);

@@ -357,12 +357,19 @@ impl SupervisorNode {
                 .map(|c| (Arc::clone(&c.control), c.terms.shutdown, c.waiting.take()))
                 .collect()
         };
+        let kill = kill || self.owner.cell().is_killed();
+        if kill {
+            // Killed all at once, then awaited: a kill does not wait its turn.
+            for (control, _, waiting) in &children {
+                if waiting.is_none() {
+                    control.cell().kill();
+                }
+            }
+        }
         for (control, shutdown, waiting) in children {
             if let Some(waiting) = waiting {
                 let _ = waiting.send(Directive::Stop);
-            } else if kill || self.owner.cell().is_killed() {
-                control.cell().kill();
-            } else {
+            } else if !kill {
                 Arc::clone(&control).stop();
             }
             let cell = control.cell();

@@ -153,7 +153,9 @@ impl<T: Send + 'static> TestProbe<T> {
         let caller = std::panic::Location::caller();
         async move {
             if let Ok(Some(value)) = tokio::time::timeout(duration, self.rx.recv()).await {
-                panic!("the probe received {value:?} within {duration:?}, expected nothing (at {caller})");
+                panic!(
+                    "the probe received {value:?} within {duration:?}, expected nothing (at {caller})"
+                );
             }
         }
     }
