@@ -3,8 +3,7 @@
 //! is dropped without ever running. Each test drives the motor first, so "duty 0 at the end" is
 //! the safe state's doing.
 //!
-//! Restart (the actor's state rebuilt by a supervisor) belongs to the supervision issue, which is
-//! not built yet; when it is, add a test here that the safe state runs before the restart.
+//! Restart (the actor's state rebuilt by a supervisor) is tested in `restart_safe_state.rs`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -5,7 +5,7 @@
 //! [`ActorSystem::lookup`]: crate::ActorSystem::lookup
 //! [`ActorSystem::shutdown`]: crate::ActorSystem::shutdown
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ActorId;
@@ -14,9 +14,10 @@ use crate::actor_ref::Control;
 #[derive(Default)]
 pub(crate) struct Registry {
     paths: Mutex<HashMap<Arc<str>, Arc<dyn Control>>>,
-    /// Top-level actors by id, which is their start order. Not counted references: a
-    /// top-level actor still stops when its last `ActorRef` is dropped.
-    top_level: Mutex<BTreeMap<ActorId, Arc<dyn Control>>>,
+    /// Top-level actors by id (ids grow with start order). Not counted references: a top-level
+    /// actor still stops when its last `ActorRef` is dropped. A hash map: every spawn and end
+    /// touches it, only a shutdown needs the order.
+    top_level: Mutex<HashMap<ActorId, Arc<dyn Control>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -67,6 +68,8 @@ impl Registry {
 
     /// The top-level actors, newest first.
     pub(crate) fn top_level_newest_first(&self) -> Vec<Arc<dyn Control>> {
-        lock(&self.top_level).values().rev().cloned().collect()
+        let mut actors: Vec<_> = lock(&self.top_level).values().cloned().collect();
+        actors.sort_by_key(|actor| std::cmp::Reverse(actor.cell().id()));
+        actors
     }
 }
