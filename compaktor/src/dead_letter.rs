@@ -22,6 +22,12 @@ pub enum DeadLetterReason {
     /// Refused because the actor sent to itself in a way that would wait forever (an ask to
     /// itself, or a send to its own full mailbox).
     WouldDeadlock,
+    /// Sent through a pool that had no workers.
+    NoWorker,
+    /// Published to a topic that had no subscriber (`recipient` names the topic, with id 0).
+    NoSubscriber,
+    /// Dropped for a topic subscriber that fell too far behind.
+    Lagged,
 }
 
 /// A message that will never be handled.

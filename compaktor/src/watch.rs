@@ -102,16 +102,16 @@ impl<A: Actor> Context<A> {
     /// Stops watching the actor `id`; a notice already in the mailbox is skipped. Whether it
     /// was watched.
     pub fn unwatch(&mut self, id: ActorId) -> bool {
-        let watches = self.watches();
-        let before = watches.len();
-        watches.retain(|(watched, handle)| {
-            let keep = *watched != id && !handle.is_finished();
+        let mut found = false;
+        self.watches().retain(|(watched, handle)| {
             if *watched == id {
+                found = true;
                 handle.cancel();
+                return false;
             }
-            keep
+            !handle.is_finished() // prune watches that have fired
         });
-        watches.len() < before
+        found
     }
 
     /// Links this actor with `other`, both ways: when an instance of either fails, the other
