@@ -225,17 +225,30 @@ impl<A: Actor> Instance<'_, A> {
             children.stop_children(cell.is_killed()).await;
         }
         cell.end_links(&reason);
+        let mut ended = (reason, cause);
         if ran {
-            let hook = AssertUnwindSafe(actor.on_stop(ctx, &reason)).catch_unwind();
-            if let Err(payload) = hook.await {
-                tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+            let stopped = {
+                let hook = pin!(AssertUnwindSafe(actor.on_stop(ctx, &ended.0)).catch_unwind());
+                until_killed(cell, "on_stop", &tracing::Span::none(), hook).await
+            };
+            match stopped {
+                Some(Ok(())) => {}
+                Some(Err(payload)) => {
+                    tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+                }
+                None => {
+                    // Killed while stopping (a hook that hangs): the kill is how it ended.
+                    tracing::warn!("killed in its stop hook");
+                    shutdown(shared, rx);
+                    ended = (StopReason::Killed, EndCause::External);
+                }
             }
         }
         // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
         if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(actor))) {
             tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
         }
-        (reason, cause)
+        ended
     }
 }
 
