@@ -6,13 +6,14 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
 use futures::task::AtomicWaker;
 
 use crate::dead_letter::DeadLetterReason;
+use crate::health::Phase;
 use crate::mailbox::{Envelope, MailboxSender, TrySend};
 use crate::watch::LinkExit;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
@@ -50,6 +51,14 @@ pub(crate) struct ActorCell {
     pub(crate) top_level: bool,
     state: AtomicU8,
     signal: AtomicU8,
+    /// What health reports: starting, running, restarting, stopping, stopped.
+    phase: AtomicU8,
+    /// Twice the messages handled, plus one while a handler runs. Only the actor's task writes
+    /// it (a plain store, no read-modify-write on the hot path); health and pools read it.
+    progress: AtomicU64,
+    restarts: AtomicU32,
+    /// Set for a balancing pool's workers: told each time a message is done.
+    pub(crate) on_idle: OnceLock<Arc<tokio::sync::Notify>>,
     /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
     refs: AtomicUsize,
     /// Wakes the actor's task for a kill, or to look at `refs` again. Only that task waits on
@@ -68,6 +77,7 @@ pub(crate) struct ActorCell {
 #[derive(Default)]
 struct Extras {
     interrupt: Option<StopReason>,
+    last_failure: Option<StopReason>,
     links: Vec<(ActorId, Weak<dyn Control>)>,
     trap: Option<futures::channel::mpsc::UnboundedSender<LinkExit>>,
 }
@@ -77,6 +87,7 @@ impl fmt::Debug for Extras {
         f.debug_struct("Extras")
             .field("interrupt", &self.interrupt)
             .field("links", &self.links.len())
+            .field("last_failure", &self.last_failure)
             .field("traps_exits", &self.trap.is_some())
             .finish()
     }
@@ -97,6 +108,10 @@ impl ActorCell {
             system,
             state: AtomicU8::new(RUNNING),
             signal: AtomicU8::new(0),
+            phase: AtomicU8::new(Phase::Starting as u8),
+            progress: AtomicU64::new(0),
+            restarts: AtomicU32::new(0),
+            on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
             control: AtomicWaker::new(),
             stopped: OnceLock::new(),
@@ -187,6 +202,46 @@ impl ActorCell {
         self.mark_stopping();
         self.signal.fetch_or(KILL, Ordering::AcqRel);
         self.control.wake();
+    }
+
+    /// A handler begins (`true`) or ends.
+    #[inline]
+    pub(crate) fn step(&self) {
+        let now = self.progress.load(Ordering::Relaxed);
+        self.progress.store(now + 1, Ordering::Release);
+    }
+
+    /// (messages handled, whether a handler is running now).
+    pub(crate) fn progress(&self) -> (u64, bool) {
+        let now = self.progress.load(Ordering::Acquire);
+        (now / 2, now % 2 == 1)
+    }
+
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Release);
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::Acquire))
+    }
+
+    /// An instance failed with `reason` (kept for health reports).
+    pub(crate) fn record_failure(&self, reason: &StopReason) {
+        self.lock_extras()
+            .get_or_insert_with(Box::default)
+            .last_failure = Some(reason.clone());
+    }
+
+    pub(crate) fn last_failure(&self) -> Option<StopReason> {
+        self.lock_extras().as_ref()?.last_failure.clone()
+    }
+
+    pub(crate) fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Acquire)
     }
 
     /// Ends the current instance once its handler returns, with `reason` (an escalation, a
@@ -285,6 +340,7 @@ impl ActorCell {
     /// Records the end: later sends fail at once, and `stopped()` resolves.
     pub(crate) fn finish(&self, reason: StopReason) {
         self.state.store(STOPPED, Ordering::Release);
+        self.set_phase(Phase::Stopped);
         let _ = self.stopped.set(reason);
         let waiters = std::mem::take(&mut *self.lock_stop_waiters());
         waiters.into_iter().for_each(Waker::wake);
@@ -350,6 +406,8 @@ pub(crate) trait Control: Send + Sync + 'static {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// The actor's type name.
     fn actor_type(&self) -> &'static str;
+    /// Messages waiting in its mailbox.
+    fn mailbox_len(&self) -> usize;
 }
 
 impl<A: Actor> Control for Shared<A> {
@@ -376,6 +434,10 @@ impl<A: Actor> Control for Shared<A> {
 
     fn actor_type(&self) -> &'static str {
         std::any::type_name::<A>()
+    }
+
+    fn mailbox_len(&self) -> usize {
+        self.tx.len()
     }
 }
 

@@ -98,6 +98,7 @@ mod context;
 mod dead_letter;
 mod dispatch;
 mod error;
+mod health;
 mod mailbox;
 mod registry;
 mod runner;
@@ -120,6 +121,7 @@ pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
+pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
 pub use shutdown::ShutdownReport;
 pub use stop::{FailureAction, HandlerFailure, StopReason};

@@ -214,6 +214,11 @@ impl<M> MailboxSender<M> {
     pub(crate) fn capacity(&self) -> Option<usize> {
         self.queue.capacity
     }
+
+    /// Messages waiting (not those the actor has already taken in its current batch).
+    pub(crate) fn len(&self) -> usize {
+        self.queue.lock().items.len()
+    }
 }
 
 /// One sender waiting for room.

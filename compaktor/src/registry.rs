@@ -1,5 +1,5 @@
-//! The system's tree as data: named actors by path (for [`ActorSystem::lookup`]) and the
-//! top-level actors in start order (for [`ActorSystem::shutdown`]). Children are held by their
+//! The system's tree as data: named actors by path (for [`ActorSystem::lookup`]) and every
+//! running actor (for [`ActorSystem::shutdown`] and health reports). Children are held by their
 //! parents, in `supervisor`.
 //!
 //! [`ActorSystem::lookup`]: crate::ActorSystem::lookup
@@ -14,10 +14,10 @@ use crate::actor_ref::Control;
 #[derive(Default)]
 pub(crate) struct Registry {
     paths: Mutex<HashMap<Arc<str>, Arc<dyn Control>>>,
-    /// Top-level actors by id (ids grow with start order). Not counted references: a top-level
-    /// actor still stops when its last `ActorRef` is dropped. A hash map: every spawn and end
-    /// touches it, only a shutdown needs the order.
-    top_level: Mutex<HashMap<ActorId, Arc<dyn Control>>>,
+    /// Every running actor by id (ids grow with start order), for health reports and
+    /// shutdown. Not counted references: an actor still stops when its last `ActorRef` is
+    /// dropped. A hash map: every spawn and end touches it, only a shutdown needs the order.
+    actors: Mutex<HashMap<ActorId, Arc<dyn Control>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -37,22 +37,20 @@ impl Registry {
         true
     }
 
-    pub(crate) fn add_top_level(&self, control: Arc<dyn Control>) {
+    pub(crate) fn add(&self, control: Arc<dyn Control>) {
         let id = control.cell().id();
-        lock(&self.top_level).insert(id, control);
+        lock(&self.actors).insert(id, control);
     }
 
     /// The actor `id` at `path` has ended: it leaves the tree.
-    pub(crate) fn remove(&self, id: ActorId, path: &str, named: bool, top_level: bool) {
+    pub(crate) fn remove(&self, id: ActorId, path: &str, named: bool) {
         if named {
             let mut paths = lock(&self.paths);
             if paths.get(path).is_some_and(|c| c.cell().id() == id) {
                 paths.remove(path);
             }
         }
-        if top_level {
-            lock(&self.top_level).remove(&id);
-        }
+        lock(&self.actors).remove(&id);
     }
 
     pub(crate) fn get(&self, path: &str) -> Option<Arc<dyn Control>> {
@@ -68,8 +66,19 @@ impl Registry {
 
     /// The top-level actors, newest first.
     pub(crate) fn top_level_newest_first(&self) -> Vec<Arc<dyn Control>> {
-        let mut actors: Vec<_> = lock(&self.top_level).values().cloned().collect();
+        let mut actors: Vec<_> = lock(&self.actors)
+            .values()
+            .filter(|actor| actor.cell().top_level)
+            .cloned()
+            .collect();
         actors.sort_by_key(|actor| std::cmp::Reverse(actor.cell().id()));
+        actors
+    }
+
+    /// Every running actor, oldest first.
+    pub(crate) fn all(&self) -> Vec<Arc<dyn Control>> {
+        let mut actors: Vec<_> = lock(&self.actors).values().cloned().collect();
+        actors.sort_by_key(|actor| actor.cell().id());
         actors
     }
 }

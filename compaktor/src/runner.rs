@@ -17,6 +17,7 @@ use crate::__private::{Message, Outcome};
 use crate::actor_ref::{ActorCell, CURRENT_ACTOR, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::{PanicCleanup, Polling, answer_orphans, current_handler};
+use crate::health::Phase;
 use crate::mailbox::{Envelope, MailboxReceiver};
 use crate::stop::panic_message;
 use crate::supervisor::{Directive, EndCause, SupervisorNode};
@@ -109,6 +110,8 @@ async fn lifecycle<A: Actor>(
                 restart = Some(RestartInfo { reason, count });
                 started = Some(report);
                 shared.cell.take_interrupt();
+                shared.cell.count_restart();
+                shared.cell.set_phase(Phase::Starting);
                 ctx.begin_instance(count);
             }
             Some(Ok(Directive::Stop) | Err(_)) => break reason,
@@ -178,6 +181,9 @@ impl<A: Actor> Instance<'_, A> {
             ))),
             None => Err(StopReason::Killed),
         };
+        if start.is_ok() {
+            cell.set_phase(Phase::Running);
+        }
         if let Some(started) = started {
             let _ = started.send(start.clone().map_err(|reason| match reason {
                 StopReason::StartFailed(error) => error,
@@ -211,12 +217,23 @@ impl<A: Actor> Instance<'_, A> {
         if !ran {
             tracing::warn!(%reason, "did not start");
         }
+        if reason.is_failure() {
+            cell.record_failure(&reason);
+        }
+        if cell.progress().1 {
+            cell.step(); // a panic or kill ended the handler
+        }
 
         let last = !supervised
             || matches!(
                 cause,
                 EndCause::External | EndCause::FinalFailure | EndCause::Escalate
             );
+        cell.set_phase(if last {
+            Phase::Stopping
+        } else {
+            Phase::Restarting
+        });
         ctx.cancel_tasks();
         if last {
             shutdown(shared, rx);
@@ -390,6 +407,7 @@ async fn message_loop<A: Actor>(
 
         let handler = message.handler_name();
         let span = tracing::debug_span!("handle", handler);
+        cell.step();
         let outcome = {
             let call = pin!(actor.handle(message, ctx));
             until_killed(cell, handler, &span, call).await
@@ -397,6 +415,10 @@ async fn message_loop<A: Actor>(
         let Some(outcome) = outcome else {
             return (StopReason::Killed, EndCause::External);
         };
+        cell.step();
+        if let Some(idle) = cell.on_idle.get() {
+            idle.notify_one();
+        }
 
         if let Some(source) = source {
             source.mark_handled();

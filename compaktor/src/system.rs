@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
 use crate::dead_letter::DeadLetterOffice;
+use crate::health::BusySince;
 use crate::registry::Registry;
 use crate::runner::{self, Factory};
 use crate::supervisor::{ChildTerms, SupervisorNode};
@@ -58,6 +59,7 @@ struct SystemInner {
     /// Ends so far, by kind, for the shutdown report.
     ended_killed: AtomicU64,
     ended_otherwise: AtomicU64,
+    busy_since: BusySince,
 }
 
 impl ActorSystem {
@@ -72,6 +74,7 @@ impl ActorSystem {
                 shutting_down: AtomicBool::new(false),
                 ended_killed: AtomicU64::new(0),
                 ended_otherwise: AtomicU64::new(0),
+                busy_since: BusySince::default(),
             }),
         }
     }
@@ -177,6 +180,10 @@ impl ActorSystem {
         &self.inner.dead_letters
     }
 
+    pub(crate) fn busy_since(&self) -> &BusySince {
+        &self.inner.busy_since
+    }
+
     pub(crate) fn registry(&self) -> &Registry {
         &self.inner.registry
     }
@@ -194,12 +201,9 @@ impl ActorSystem {
     }
 
     pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {
-        self.inner.registry.remove(
-            cell.id(),
-            cell.path(),
-            cell.label.name.is_some(),
-            cell.top_level,
-        );
+        self.inner
+            .registry
+            .remove(cell.id(), cell.path(), cell.label.name.is_some());
         let ended = if *reason == StopReason::Killed {
             &self.inner.ended_killed
         } else {
@@ -349,15 +353,13 @@ impl<A: Actor> Spawn<A> {
                 path: Arc::clone(shared.cell.path()),
             });
         }
+        registry.add(Arc::clone(&control));
         let (factory, parent) = match self.supervision {
             Some((parent, factory, terms)) => {
                 parent.adopt(control, terms);
                 (Some(factory), Some(parent))
             }
-            None => {
-                registry.add_top_level(control);
-                (None, None)
-            }
+            None => (None, None),
         };
         if self.system.is_shutting_down() {
             shared.cell.kill();

@@ -1,0 +1,210 @@
+//! Health: [`ActorSystem::health`], a snapshot of every running actor, and
+//! [`ActorSystem::stalls`], a stream of [`Stall`]s for actors stuck in one handler (a hung
+//! driver). The counters they read are kept by `runner` on each actor's cell.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio::time::Instant;
+
+use crate::{ActorId, ActorLabel, ActorSystem, StopReason};
+
+/// Where an actor is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum ActorState {
+    /// Its start hooks are running.
+    Starting,
+    /// Handling messages.
+    Running,
+    /// Its instance ended and its supervisor is making a new one (the mailbox is kept).
+    Restarting,
+    /// Ending: its children, stop hook and drop are running.
+    Stopping,
+    /// Ended.
+    Stopped,
+}
+
+pub(crate) type Phase = ActorState;
+
+impl ActorState {
+    pub(crate) fn from_u8(value: u8) -> Self {
+        match value {
+            0 => ActorState::Starting,
+            1 => ActorState::Running,
+            2 => ActorState::Restarting,
+            3 => ActorState::Stopping,
+            _ => ActorState::Stopped,
+        }
+    }
+}
+
+/// One actor's health, from [`ActorSystem::health`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActorHealth {
+    /// The actor.
+    pub actor: ActorLabel,
+    /// Its path in the system's tree.
+    pub path: Arc<str>,
+    /// Its type.
+    pub actor_type: &'static str,
+    /// Its state.
+    pub state: ActorState,
+    /// Messages waiting in its mailbox.
+    pub mailbox_len: usize,
+    /// Messages it has handled (over all its instances).
+    pub handled: u64,
+    /// How many times its supervisor restarted it.
+    pub restarts: u32,
+    /// Why its last failed instance ended, if one did.
+    pub last_failure: Option<StopReason>,
+    /// How long it has been in the handler it is running now, as seen by this system's health
+    /// reports and stall detectors: counted from the first report that found it in that
+    /// handler (so the first report says zero). `None` when it is between messages.
+    pub in_handler_for: Option<Duration>,
+}
+
+/// An actor stuck in one handler past a threshold, from [`ActorSystem::stalls`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stall {
+    /// The actor.
+    pub actor: ActorLabel,
+    /// Its path.
+    pub path: Arc<str>,
+    /// How long it has been in that handler, at least.
+    pub stuck_for: Duration,
+    /// Messages it had handled before this one.
+    pub handled: u64,
+}
+
+/// When each busy actor was first seen in its current handler: `(progress count, first seen)`.
+#[derive(Debug, Default)]
+pub(crate) struct BusySince(Mutex<HashMap<ActorId, (u64, Instant)>>);
+
+impl BusySince {
+    /// How long `id` has been seen in the handler numbered `handled`; forgets actors not in
+    /// `live` when given.
+    fn observe(&self, id: ActorId, handled: u64, busy: bool, now: Instant) -> Option<Duration> {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !busy {
+            seen.remove(&id);
+            return None;
+        }
+        let entry = seen.entry(id).or_insert((handled, now));
+        if entry.0 != handled {
+            *entry = (handled, now);
+        }
+        Some(now.duration_since(entry.1))
+    }
+
+    fn retain(&self, live: &[ActorId]) {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|id, _| live.contains(id));
+    }
+}
+
+impl ActorSystem {
+    /// A snapshot of every running actor, oldest first: state, mailbox length, messages
+    /// handled, restarts, last failure, time in the current handler.
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    /// use compaktor::ActorState;
+    ///
+    /// struct Idle;
+    /// #[actor] impl Idle { #[handler] fn ping(&self) {} }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = ActorSystem::new("robot");
+    /// let idle = system.builder(Idle).name("idle").start().await?;
+    /// idle.ping().ask().await?;
+    /// let health = system.health();
+    /// assert_eq!(health.len(), 1);
+    /// assert_eq!(&*health[0].path, "/idle");
+    /// assert_eq!(health[0].state, ActorState::Running);
+    /// assert_eq!(health[0].handled, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn health(&self) -> Vec<ActorHealth> {
+        let now = Instant::now();
+        let actors = self.registry().all();
+        let busy_since = self.busy_since();
+        let report = actors
+            .iter()
+            .map(|actor| {
+                let cell = actor.cell();
+                let (handled, busy) = cell.progress();
+                ActorHealth {
+                    actor: cell.label.clone(),
+                    path: Arc::clone(cell.path()),
+                    actor_type: actor.actor_type(),
+                    state: cell.phase(),
+                    mailbox_len: actor.mailbox_len(),
+                    handled,
+                    restarts: cell.restarts(),
+                    last_failure: cell.last_failure(),
+                    in_handler_for: busy_since.observe(cell.id(), handled, busy, now),
+                }
+            })
+            .collect();
+        busy_since.retain(&actors.iter().map(|a| a.cell().id()).collect::<Vec<_>>());
+        report
+    }
+
+    /// A stream of [`Stall`]s: each time an actor has been in one handler for `threshold` or
+    /// longer, once per handler call. It samples every quarter of `threshold`, so a stall is
+    /// reported between `threshold` and 1.25 × `threshold` after the handler began. Ends when
+    /// dropped. A supervisor can act on it from a handler
+    /// (`ctx.attach_stream(system.stalls(d), |me, s| me.stalled(s))`).
+    ///
+    /// # Panics
+    /// If `threshold` is zero; outside a tokio runtime.
+    pub fn stalls(&self, threshold: Duration) -> BoxStream<'static, Stall> {
+        assert!(
+            !threshold.is_zero(),
+            "a stall threshold must be greater than zero"
+        );
+        let system = self.clone();
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval((threshold / 4).max(Duration::from_millis(1)));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut reported: HashMap<ActorId, u64> = HashMap::new();
+            loop {
+                ticks.tick().await;
+                if tx.is_closed() {
+                    return;
+                }
+                for actor in system.health() {
+                    let Some(stuck_for) = actor.in_handler_for else {
+                        reported.remove(&actor.actor.id);
+                        continue;
+                    };
+                    if stuck_for < threshold
+                        || reported.get(&actor.actor.id) == Some(&actor.handled)
+                    {
+                        continue;
+                    }
+                    reported.insert(actor.actor.id, actor.handled);
+                    tracing::warn!(actor = %actor.actor, path = %actor.path, ?stuck_for, "stalled in a handler");
+                    let stall = Stall {
+                        actor: actor.actor,
+                        path: actor.path,
+                        stuck_for,
+                        handled: actor.handled,
+                    };
+                    if tx.unbounded_send(stall).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx.boxed()
+    }
+}
