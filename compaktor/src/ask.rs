@@ -140,6 +140,10 @@ fn to_ask_result<R, E>(
             handler,
             message,
         }),
+        Ok(Err(ReplyFailure::NoWorker)) => Err(AskError::NoWorker {
+            pool: actor.clone(),
+            handler,
+        }),
         Err(_) => Err(AskError::Stopped {
             actor: actor.clone(),
             handler,

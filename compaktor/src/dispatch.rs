@@ -26,6 +26,8 @@ pub trait Message: Send + 'static {
 pub enum ReplyFailure<E> {
     Handler(E),
     Panicked(String),
+    /// Sent through a pool that had no worker.
+    NoWorker,
 }
 
 #[doc(hidden)]
@@ -53,7 +55,9 @@ impl<R: 'static, E: 'static> Drop for ReplyTo<R, E> {
     /// asker sees `Stopped`.
     fn drop(&mut self) {
         let Some(tx) = self.tx.take() else { return };
-        if let Some(message) = panic_in_flight() {
+        if REFUSING.with(Cell::get) {
+            let _ = tx.send(Err(ReplyFailure::NoWorker));
+        } else if let Some(message) = panic_in_flight() {
             let _ = tx.send(Err(ReplyFailure::Panicked(message)));
         } else if std::thread::panicking() {
             // Dropped by the unwinding itself: the message is not known yet. (Outside a
@@ -81,8 +85,18 @@ thread_local! {
     };
     /// Replies dropped while their handler's panic unwinds, waiting for its message.
     static ORPHANS: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
+    /// Set while a pool drops a message it has no worker for.
+    static REFUSING: Cell<bool> = const { Cell::new(false) };
     /// Set while the actor loop drops the state of a handler that panicked.
     static PANIC_IN_FLIGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Drops `message` unhandled because a pool has no worker: its asker gets
+/// `AskError::NoWorker`.
+pub(crate) fn refuse<M>(message: M) {
+    REFUSING.with(|r| r.set(true));
+    drop(message);
+    REFUSING.with(|r| r.set(false));
 }
 
 /// Keeps `answer` for the panic message if a handler is being polled on this thread; else it

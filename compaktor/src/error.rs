@@ -135,6 +135,14 @@ pub enum AskError<E> {
         /// The handler it asked.
         handler: &'static str,
     },
+    /// Asked through a pool that had no worker (all removed, or all ended for good).
+    #[error("pool {pool} has no worker to handle `{handler}` (add one with `add_worker`)")]
+    NoWorker {
+        /// The pool.
+        pool: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+    },
 }
 
 impl<E> From<SendError> for AskError<E> {

@@ -100,6 +100,7 @@ mod dispatch;
 mod error;
 mod health;
 mod mailbox;
+mod pool;
 mod registry;
 mod runner;
 mod shutdown;
@@ -123,6 +124,7 @@ pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
+pub use pool::{Pool, PoolBuilder, Routing};
 pub use shutdown::ShutdownReport;
 pub use stop::{FailureAction, HandlerFailure, StopReason};
 pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
@@ -140,9 +142,9 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
-        FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, RestartInfo, RestartPolicy,
-        SendError, SpawnError, StopReason, Strategy, Supervision, Tell, Terminated, actor, handler,
-        on_failure, on_restart, on_start, on_stop,
+        FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, RestartInfo,
+        RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Supervision, Tell,
+        Terminated, actor, handler, on_failure, on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }

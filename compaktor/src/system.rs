@@ -22,6 +22,11 @@ use crate::{
 /// Actor ids are unique in the process, across systems.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A new actor id.
+pub(crate) fn next_id() -> ActorId {
+    ActorId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+}
+
 /// A group of actors: spawns them, keeps their tree of paths and their dead letters, and shuts
 /// them down in order. Cloning is cheap and gives another handle to the same system.
 ///
@@ -200,6 +205,10 @@ impl ActorSystem {
         )
     }
 
+    pub(crate) fn actor_started(&self) {
+        self.inner.live.fetch_add(1, Ordering::AcqRel);
+    }
+
     pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {
         self.inner
             .registry
@@ -337,7 +346,7 @@ impl<A: Actor> Spawn<A> {
         started: Option<runner::StartReport>,
     ) -> Result<ActorRef<A>, SpawnError> {
         let label = ActorLabel {
-            id: ActorId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+            id: next_id(),
             name: self.name,
         };
         let top_level = self.parent_path.is_none();
@@ -365,7 +374,7 @@ impl<A: Actor> Spawn<A> {
             shared.cell.kill();
         }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
-        self.system.inner.live.fetch_add(1, Ordering::AcqRel);
+        self.system.actor_started();
         let launch = runner::Launch {
             actor: self.actor,
             factory,

@@ -1,0 +1,231 @@
+//! A pool's task: takes each message from the pool's mailbox and hands it to a worker by the
+//! pool's [`Routing`]; stops the workers, then itself, on a stop, a kill, a failure the
+//! workers' supervision escalated, or when the pool's last reference is gone.
+
+use std::future::poll_fn;
+use std::hash::{BuildHasher, RandomState};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use super::{PoolState, Routing};
+use crate::__private::Message;
+use crate::actor_ref::{ActorCell, Shared};
+use crate::dead_letter::DeadLetterReason;
+use crate::dispatch::refuse;
+use crate::mailbox::{Envelope, MailboxReceiver, TrySend};
+use crate::supervisor::SupervisorNode;
+use crate::{Actor, ActorRef, StopReason};
+
+enum Next<M> {
+    Envelope(Envelope<M>),
+    Released,
+    Control,
+}
+
+pub(super) async fn run<A: Actor>(
+    shared: Arc<Shared<A>>,
+    mut rx: MailboxReceiver<A::Message>,
+    pool: Arc<PoolState<A>>,
+    node: Arc<SupervisorNode>,
+) {
+    let cell = &shared.cell;
+    let mut router = Router {
+        pool: &pool,
+        cursor: 0,
+        random: RandomState::new().hash_one(cell.id()) | 1,
+        forwarded: Vec::new(),
+    };
+    let reason = loop {
+        let next = poll_fn(|cx| {
+            if let Poll::Ready(env) = rx.poll_recv(cx) {
+                return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
+            }
+            cell.control.register(cx.waker());
+            if cell.is_signalled() {
+                Poll::Ready(Next::Control)
+            } else if !cell.has_refs() && rx.is_empty() {
+                Poll::Ready(Next::Released)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let message = match next {
+            Next::Envelope(Envelope::Message(message)) => message,
+            Next::Envelope(Envelope::Sourced(sourced)) => {
+                let (message, _) = *sourced;
+                message
+            }
+            Next::Envelope(Envelope::Stop) => break StopReason::Stopped,
+            Next::Released => break StopReason::Released,
+            Next::Control => {
+                if cell.is_killed() {
+                    break StopReason::Killed;
+                }
+                if let Some(reason) = cell.take_interrupt() {
+                    break reason;
+                }
+                continue;
+            }
+        };
+        if !router.deliver(cell, message).await {
+            break StopReason::Killed;
+        }
+    };
+    tracing::debug!(%reason, "pool stopping");
+    cell.set_phase(crate::ActorState::Stopping);
+    pool.lock().clear();
+    node.stop_children(cell.is_killed()).await;
+    // What is left waits for workers that are gone.
+    cell.mark_stopping();
+    rx.close();
+    while let Some(env) = rx.try_recv() {
+        if let Some(message) = env.into_message() {
+            cell.dead_letter(message.handler_name(), DeadLetterReason::Dropped);
+        }
+    }
+    cell.system.actor_finished(cell, &reason);
+    cell.finish(reason);
+}
+
+struct Router<'a, A: Actor> {
+    pool: &'a PoolState<A>,
+    cursor: usize,
+    random: u64,
+    /// Messages handed to each worker (by id), for balancing.
+    forwarded: Vec<(crate::ActorId, u64)>,
+}
+
+impl<A: Actor> Router<'_, A> {
+    /// Hands `message` to a worker, waiting for one (balancing) or for room in its mailbox.
+    /// False if the pool was killed meanwhile.
+    async fn deliver(&mut self, cell: &ActorCell, mut message: A::Message) -> bool {
+        loop {
+            let Some(worker) = self.pick(cell).await else {
+                // Killed while waiting for an idle worker.
+                cell.dead_letter(message.handler_name(), DeadLetterReason::Dropped);
+                return false;
+            };
+            let Some(worker) = worker else {
+                cell.dead_letter(message.handler_name(), DeadLetterReason::NoWorker);
+                refuse(message);
+                return true;
+            };
+            let tx = &worker.shared().tx;
+            let env = match tx.try_send(Envelope::Message(message)) {
+                Ok(()) => {
+                    self.count(&worker);
+                    return true;
+                }
+                Err(TrySend::Full(env)) => {
+                    // Backpressure: wait for room in this worker (or for a kill of the pool).
+                    let sent = {
+                        let send = pin!(tx.send(env));
+                        until_killed(cell, send).await
+                    };
+                    match sent {
+                        None => return false,
+                        Some(Ok(())) => {
+                            self.count(&worker);
+                            return true;
+                        }
+                        Some(Err(env)) => env,
+                    }
+                }
+                Err(TrySend::Closed(env)) => env,
+            };
+            // That worker ended for good: forget it and try another.
+            self.pool.lock().retain(|w| w.id() != worker.id());
+            message = env
+                .into_message()
+                .expect("a message envelope comes back as a message");
+        }
+    }
+
+    fn count(&mut self, worker: &ActorRef<A>) {
+        if self.pool.routing != Routing::Balancing {
+            return;
+        }
+        match self.forwarded.iter_mut().find(|(id, _)| *id == worker.id()) {
+            Some((_, n)) => *n += 1,
+            None => self.forwarded.push((worker.id(), 1)),
+        }
+    }
+
+    /// The next worker: `Some(None)` if the pool has none, `None` if the pool was killed
+    /// while waiting for an idle one.
+    async fn pick(&mut self, cell: &ActorCell) -> Option<Option<ActorRef<A>>> {
+        loop {
+            let mut idle = pin!(self.pool.idle.notified());
+            idle.as_mut().enable();
+            {
+                let workers = self.pool.lock();
+                if workers.is_empty() {
+                    return Some(None);
+                }
+                let n = workers.len();
+                match self.pool.routing {
+                    Routing::RoundRobin => {
+                        self.cursor = self.cursor.wrapping_add(1);
+                        return Some(Some(workers[self.cursor % n].clone()));
+                    }
+                    Routing::Random => {
+                        // xorshift64: enough to spread work; not for anything secret.
+                        self.random ^= self.random << 13;
+                        self.random ^= self.random >> 7;
+                        self.random ^= self.random << 17;
+                        return Some(Some(workers[(self.random % n as u64) as usize].clone()));
+                    }
+                    Routing::Balancing => {
+                        self.forwarded
+                            .retain(|(id, _)| workers.iter().any(|w| w.id() == *id));
+                        // Start after the last one picked, so idle workers share the work.
+                        for step in 1..=n {
+                            let worker = &workers[(self.cursor + step) % n];
+                            if self.is_idle(worker) {
+                                self.cursor = (self.cursor + step) % n;
+                                return Some(Some(worker.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            // Every worker is busy: wait until one finishes a message.
+            until_killed(cell, idle).await?;
+        }
+    }
+
+    fn is_idle(&self, worker: &ActorRef<A>) -> bool {
+        let (handled, busy) = worker.shared().cell.progress();
+        let forwarded = self
+            .forwarded
+            .iter()
+            .find(|(id, _)| *id == worker.id())
+            .map_or(0, |(_, n)| *n);
+        let cell = &worker.shared().cell;
+        !busy
+            && handled >= forwarded
+            && cell.phase() == crate::ActorState::Running
+            && worker.is_alive()
+    }
+}
+
+/// Runs `work` unless the pool is killed first.
+async fn until_killed<F: std::future::Future>(
+    cell: &ActorCell,
+    mut work: std::pin::Pin<&mut F>,
+) -> Option<F::Output> {
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        cell.control.register(cx.waker());
+        if cell.is_killed() {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
