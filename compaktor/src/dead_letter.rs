@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use crate::ActorLabel;
 
 /// Why a message became a dead letter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeadLetterReason {
     /// Sent to an actor that had stopped or was stopping.
@@ -28,6 +28,19 @@ pub enum DeadLetterReason {
     NoSubscriber,
     /// Dropped for a topic subscriber that fell too far behind.
     Lagged,
+}
+
+impl DeadLetterReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [DeadLetterReason; 7] = [
+        DeadLetterReason::Stopped,
+        DeadLetterReason::Dropped,
+        DeadLetterReason::MailboxFull,
+        DeadLetterReason::WouldDeadlock,
+        DeadLetterReason::NoWorker,
+        DeadLetterReason::NoSubscriber,
+        DeadLetterReason::Lagged,
+    ];
 }
 
 /// A message that will never be handled.
@@ -50,6 +63,8 @@ const STREAM_BUFFER: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct DeadLetterOffice {
     count: AtomicU64,
+    /// Per reason, indexed as [`DeadLetterReason::ALL`].
+    by_reason: [AtomicU64; DeadLetterReason::ALL.len()],
     stream: broadcast::Sender<DeadLetter>,
 }
 
@@ -57,6 +72,7 @@ impl DeadLetterOffice {
     pub(crate) fn new() -> Self {
         DeadLetterOffice {
             count: AtomicU64::new(0),
+            by_reason: Default::default(),
             stream: broadcast::Sender::new(STREAM_BUFFER),
         }
     }
@@ -68,6 +84,7 @@ impl DeadLetterOffice {
         reason: DeadLetterReason,
     ) {
         self.count.fetch_add(1, Ordering::Relaxed);
+        self.by_reason[reason as usize].fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%recipient, handler, ?reason, "dead letter");
         if self.stream.receiver_count() > 0 {
             let _ = self.stream.send(DeadLetter {
@@ -81,6 +98,10 @@ impl DeadLetterOffice {
 
     pub(crate) fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_for(&self, reason: DeadLetterReason) -> u64 {
+        self.by_reason[reason as usize].load(Ordering::Relaxed)
     }
 
     /// Dead letters from now on. A subscriber that falls more than [`STREAM_BUFFER`] behind

@@ -16,7 +16,8 @@ use crate::registry::Registry;
 use crate::runner::{self, Factory};
 use crate::supervisor::{ChildTerms, SupervisorNode};
 use crate::{
-    Actor, ActorId, ActorLabel, ActorRef, DeadLetter, LookupError, Mailbox, SpawnError, StopReason,
+    Actor, ActorId, ActorLabel, ActorRef, DeadLetter, DeadLetterReason, LookupError, Mailbox,
+    SpawnError, StopReason,
 };
 
 /// Actor ids are unique in the process, across systems.
@@ -163,6 +164,29 @@ impl ActorSystem {
     /// How many messages were never handled, since the system was made.
     pub fn dead_letter_count(&self) -> u64 {
         self.inner.dead_letters.count()
+    }
+
+    /// How many messages were never handled for `reason`, since the system was made.
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    /// use compaktor::DeadLetterReason;
+    ///
+    /// struct Idle;
+    /// #[actor] impl Idle { #[handler] fn ping(&self) {} }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let system = ActorSystem::new("letters");
+    /// let idle = system.spawn(Idle);
+    /// idle.kill();
+    /// idle.stopped().await;
+    /// assert!(idle.ping().await.is_err());
+    /// assert_eq!(system.dead_letter_count_for(DeadLetterReason::Stopped), 1);
+    /// assert_eq!(system.dead_letter_count(), 1);
+    /// # }
+    /// ```
+    pub fn dead_letter_count_for(&self, reason: DeadLetterReason) -> u64 {
+        self.inner.dead_letters.count_for(reason)
     }
 
     /// The dead letters from now on, as a stream. A subscriber that falls behind by more than
