@@ -78,6 +78,9 @@
 //! - [`StopReason`], [`HandlerFailure`] and [`FailureAction`] describe how actors end and fail;
 //!   [`SendError`], [`AskError`], [`SpawnError`] and [`LookupError`] are what callers get back.
 //! - [`DeadLetter`]s record every message that will never be handled.
+//! - [`Topic`] fans each published value out to every subscribing actor
+//!   ([`Context::subscribe`], [`Context::subscribe_latest`], [`Subscription`]);
+//!   [`Recipient`] sends one payload type to one actor of any type.
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
@@ -101,6 +104,7 @@ mod error;
 mod health;
 mod mailbox;
 mod pool;
+mod recipient;
 mod registry;
 mod runner;
 mod shutdown;
@@ -112,6 +116,7 @@ mod tell;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod timer;
+mod topic;
 mod watch;
 
 pub use actor::{Actor, ActorId};
@@ -125,12 +130,14 @@ pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
+pub use recipient::Recipient;
 pub use shutdown::ShutdownReport;
 pub use stop::{FailureAction, HandlerFailure, StopReason};
 pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
 pub use timer::{MissedTick, TaskHandle};
+pub use topic::{Subscription, Topic, TopicError};
 pub use watch::{LinkExit, Terminated};
 
 /// The README's examples, compiled and run as doc tests.
@@ -142,9 +149,10 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
-        FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, RestartInfo,
-        RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Supervision, Tell,
-        Terminated, actor, handler, on_failure, on_restart, on_start, on_stop,
+        FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
+        RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
+        Supervision, Tell, Terminated, Topic, TopicError, actor, handler, on_failure, on_restart,
+        on_start, on_stop,
     };
     pub use std::time::Duration;
 }

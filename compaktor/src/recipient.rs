@@ -70,7 +70,9 @@ pub struct Recipient<T> {
 
 impl<T: Send + 'static> Recipient<T> {
     /// A recipient that sends each `T` to `actor` through the handler `make` calls, e.g.
-    /// `|me, d| me.distance(d)`. It holds a clone of `actor`, so it keeps the actor alive.
+    /// `|me, d| me.distance(d)`; for a handler that returns a value, tell it with
+    /// `|me, d| me.log_distance(d).tell()`. It holds a clone of `actor`, so it keeps the actor
+    /// alive.
     pub fn new<A, F, R, E>(actor: &ActorRef<A>, make: F) -> Self
     where
         A: Actor,
@@ -151,7 +153,7 @@ impl<T> Clone for Recipient<T> {
     }
 }
 
-impl<T> fmt::Debug for Recipient<T> {
+impl<T: 'static> fmt::Debug for Recipient<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Recipient")
             .field("payload", &std::any::type_name::<T>())

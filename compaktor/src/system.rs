@@ -66,6 +66,7 @@ struct SystemInner {
     ended_killed: AtomicU64,
     ended_otherwise: AtomicU64,
     busy_since: BusySince,
+    topics: crate::topic::TopicRegistry,
 }
 
 impl ActorSystem {
@@ -81,6 +82,7 @@ impl ActorSystem {
                 ended_killed: AtomicU64::new(0),
                 ended_otherwise: AtomicU64::new(0),
                 busy_since: BusySince::default(),
+                topics: crate::topic::TopicRegistry::default(),
             }),
         }
     }
@@ -215,6 +217,10 @@ impl ActorSystem {
 
     pub(crate) fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    pub(crate) fn topics(&self) -> &crate::topic::TopicRegistry {
+        &self.inner.topics
     }
 
     pub(crate) fn begin_shutdown(&self) {
