@@ -18,6 +18,7 @@ const RESERVED: &[&str] = &[
     "id",
     "name",
     "label",
+    "path",
     "system",
     "is_alive",
     "stop",

@@ -217,6 +217,14 @@ impl ActorCell {
         (now / 2, now % 2 == 1)
     }
 
+    /// A balancing pool's worker is ready for more: tell the pool.
+    #[inline]
+    pub(crate) fn tell_idle(&self) {
+        if let Some(idle) = self.on_idle.get() {
+            idle.notify_one();
+        }
+    }
+
     pub(crate) fn set_phase(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Release);
     }
@@ -342,6 +350,7 @@ impl ActorCell {
         self.state.store(STOPPED, Ordering::Release);
         self.set_phase(Phase::Stopped);
         let _ = self.stopped.set(reason);
+        self.tell_idle(); // a pool looks again at which workers it has
         let waiters = std::mem::take(&mut *self.lock_stop_waiters());
         waiters.into_iter().for_each(Waker::wake);
     }

@@ -78,6 +78,10 @@
 //! - [`StopReason`], [`HandlerFailure`] and [`FailureAction`] describe how actors end and fail;
 //!   [`SendError`], [`AskError`], [`SpawnError`] and [`LookupError`] are what callers get back.
 //! - [`DeadLetter`]s record every message that will never be handled.
+//! - [`Pool`] puts N supervised workers behind one `ActorRef` ([`ActorSystem::pool`],
+//!   [`Routing`]).
+//! - [`ActorSystem::health`] reports every actor ([`ActorHealth`], [`ActorState`]);
+//!   [`ActorSystem::stalls`] reports actors stuck in a handler ([`Stall`]).
 //! - [`Topic`] fans each published value out to every subscribing actor
 //!   ([`Context::subscribe`], [`Context::subscribe_latest`], [`Subscription`]);
 //!   [`Recipient`] sends one payload type to one actor of any type.

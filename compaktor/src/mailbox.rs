@@ -6,7 +6,7 @@
 //! mailbox is full, and a receiver that takes everything queued in one lock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -66,6 +66,7 @@ impl Mailbox {
             }),
             capacity: self.capacity,
             receiver: AtomicWaker::new(),
+            in_hand: AtomicUsize::new(0),
         });
         (
             MailboxSender {
@@ -148,6 +149,9 @@ struct Queue<M> {
     capacity: Option<usize>,
     /// The actor's task, when it waits for a message.
     receiver: AtomicWaker,
+    /// How many messages the receiver holds in its batch, for health reports. Only the
+    /// receiver writes it (plain stores, no read-modify-write on the hot path).
+    in_hand: AtomicUsize,
 }
 
 struct State<M> {
@@ -215,9 +219,9 @@ impl<M> MailboxSender<M> {
         self.queue.capacity
     }
 
-    /// Messages waiting (not those the actor has already taken in its current batch).
+    /// Messages waiting, those the actor has taken in its current batch included.
     pub(crate) fn len(&self) -> usize {
-        self.queue.lock().items.len()
+        self.queue.lock().items.len() + self.queue.in_hand.load(Ordering::Relaxed)
     }
 }
 
@@ -303,6 +307,9 @@ impl<M> MailboxReceiver<M> {
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         if let Some(env) = self.batch.pop_front() {
+            self.queue
+                .in_hand
+                .store(self.batch.len(), Ordering::Relaxed);
             coop.made_progress();
             return Poll::Ready(Some(env));
         }
@@ -327,7 +334,11 @@ impl<M> MailboxReceiver<M> {
         drop(state);
         woken.into_iter().for_each(Waker::wake);
         coop.made_progress();
-        Poll::Ready(self.batch.pop_front())
+        let env = self.batch.pop_front();
+        self.queue
+            .in_hand
+            .store(self.batch.len(), Ordering::Relaxed);
+        Poll::Ready(env)
     }
 
     /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up

@@ -49,6 +49,14 @@ impl<A: Actor> PoolState<A> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// The worker list without workers that ended for good (a temporary worker that failed,
+    /// one stopped from outside).
+    fn live(&self) -> MutexGuard<'_, Vec<ActorRef<A>>> {
+        let mut workers = self.lock();
+        workers.retain(ActorRef::is_alive);
+        workers
+    }
 }
 
 /// Options for a pool, from [`ActorSystem::pool`].
@@ -234,7 +242,7 @@ impl<A: Actor> Pool<A> {
 
     /// The workers now in the pool, oldest first.
     pub fn workers(&self) -> Vec<ActorRef<A>> {
-        self.state.lock().clone()
+        self.state.live().clone()
     }
 
     /// Starts one more worker.
@@ -287,7 +295,7 @@ impl<A: Actor> Pool<A> {
     /// the pool's workers stay the same, and adding or removing one moves only about 1/n of
     /// the keys. `None` if the pool is empty.
     pub fn for_key<K: Hash + ?Sized>(&self, key: &K) -> Option<ActorRef<A>> {
-        let workers = self.state.lock();
+        let workers = self.state.live();
         let point = stable_hash(key);
         // Rendezvous hashing: the worker with the highest score for this key.
         workers
@@ -314,7 +322,7 @@ impl<A: Actor> Pool<A> {
 
     /// The worker with id `id`, if it is in the pool.
     pub fn worker(&self, id: ActorId) -> Option<ActorRef<A>> {
-        self.state.lock().iter().find(|w| w.id() == id).cloned()
+        self.state.live().iter().find(|w| w.id() == id).cloned()
     }
 }
 

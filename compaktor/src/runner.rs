@@ -183,6 +183,7 @@ impl<A: Actor> Instance<'_, A> {
         };
         if start.is_ok() {
             cell.set_phase(Phase::Running);
+            cell.tell_idle();
         }
         if let Some(started) = started {
             let _ = started.send(start.clone().map_err(|reason| match reason {
@@ -416,9 +417,7 @@ async fn message_loop<A: Actor>(
             return (StopReason::Killed, EndCause::External);
         };
         cell.step();
-        if let Some(idle) = cell.on_idle.get() {
-            idle.notify_one();
-        }
+        cell.tell_idle();
 
         if let Some(source) = source {
             source.mark_handled();

@@ -160,7 +160,7 @@ impl<A: Actor> Router<'_, A> {
             let mut idle = pin!(self.pool.idle.notified());
             idle.as_mut().enable();
             {
-                let workers = self.pool.lock();
+                let workers = self.pool.live();
                 if workers.is_empty() {
                     return Some(None);
                 }
