@@ -10,6 +10,11 @@ impl Motor {
     fn stop(&mut self) {
         self.running = false;
     }
+
+    #[handler]
+    fn path(&self) -> Vec<(f32, f32)> {
+        Vec::new()
+    }
 }
 
 fn main() {}
