@@ -17,7 +17,15 @@ pub(crate) struct Registry {
     /// Every running actor by id (ids grow with start order), for health reports and
     /// shutdown. Not counted references: an actor still stops when its last `ActorRef` is
     /// dropped. A hash map: every spawn and end touches it, only a shutdown needs the order.
-    actors: Mutex<HashMap<ActorId, Arc<dyn Control>>>,
+    /// Sharded by id, so actors spawned and ending on different threads rarely meet on one
+    /// lock.
+    actors: [Mutex<HashMap<ActorId, Arc<dyn Control>>>; SHARDS],
+}
+
+const SHARDS: usize = 16;
+
+fn shard(id: ActorId) -> usize {
+    (id.as_u64() as usize) % SHARDS
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,18 +47,18 @@ impl Registry {
 
     pub(crate) fn add(&self, control: Arc<dyn Control>) {
         let id = control.cell().id();
-        lock(&self.actors).insert(id, control);
+        lock(&self.actors[shard(id)]).insert(id, control);
     }
 
-    /// The actor `id` at `path` has ended: it leaves the tree.
-    pub(crate) fn remove(&self, id: ActorId, path: &str, named: bool) {
-        if named {
+    /// The actor `id` has ended; `path` is its path if it is named (and so registered).
+    pub(crate) fn remove(&self, id: ActorId, path: Option<&str>) {
+        if let Some(path) = path {
             let mut paths = lock(&self.paths);
             if paths.get(path).is_some_and(|c| c.cell().id() == id) {
                 paths.remove(path);
             }
         }
-        lock(&self.actors).remove(&id);
+        lock(&self.actors[shard(id)]).remove(&id);
     }
 
     pub(crate) fn get(&self, path: &str) -> Option<Arc<dyn Control>> {
@@ -66,10 +74,10 @@ impl Registry {
 
     /// The top-level actors, newest first.
     pub(crate) fn top_level_newest_first(&self) -> Vec<Arc<dyn Control>> {
-        let mut actors: Vec<_> = lock(&self.actors)
-            .values()
+        let mut actors: Vec<_> = self
+            .all_unordered()
+            .into_iter()
             .filter(|actor| actor.cell().top_level)
-            .cloned()
             .collect();
         actors.sort_by_key(|actor| std::cmp::Reverse(actor.cell().id()));
         actors
@@ -77,8 +85,15 @@ impl Registry {
 
     /// Every running actor, oldest first.
     pub(crate) fn all(&self) -> Vec<Arc<dyn Control>> {
-        let mut actors: Vec<_> = lock(&self.actors).values().cloned().collect();
+        let mut actors = self.all_unordered();
         actors.sort_by_key(|actor| actor.cell().id());
         actors
+    }
+
+    fn all_unordered(&self) -> Vec<Arc<dyn Control>> {
+        self.actors
+            .iter()
+            .flat_map(|shard| lock(shard).values().cloned().collect::<Vec<_>>())
+            .collect()
     }
 }

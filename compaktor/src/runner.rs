@@ -65,57 +65,33 @@ async fn lifecycle<A: Actor>(
 ) {
     let Launch {
         actor,
-        mut factory,
+        factory,
         parent,
-        mut started,
+        started,
     } = launch;
     let finish = FinishGuard {
         cell: &shared.cell,
         parent: parent.as_deref(),
     };
-    let parent = parent.as_ref().filter(|_| factory.is_some());
     let mut ctx = Context::new(shared.clone());
-    let mut next = Some(actor);
-    let mut restart: Option<RestartInfo> = None;
-    let reason = loop {
-        let first = restart.is_none();
-        let (reason, cause) = match next.take().map_or_else(|| make(&mut factory), Ok) {
-            Ok(actor) => {
-                let instance = Instance {
-                    shared: &shared,
-                    ctx: &mut ctx,
-                    rx: &mut rx,
-                    supervised: parent.is_some(),
-                };
-                // A failed first start that a spawner waits on is reported to it, not retried.
-                let reported = first && started.is_some();
-                instance
-                    .run(actor, restart.as_ref(), started.take(), reported)
-                    .await
-            }
-            Err(reason) => (reason, EndCause::Failure),
-        };
-        let Some(parent) = parent else { break reason };
-        let Some(directive) = parent.child_ended(shared.cell.id(), &reason, cause) else {
-            break reason;
-        };
-        let directive = {
-            let directive = pin!(directive);
-            until_killed(&shared.cell, "restart", &tracing::Span::none(), directive).await
-        };
-        match directive {
-            Some(Ok(Directive::Restart { started: report })) => {
-                let count = restart.as_ref().map_or(0, |r| r.count) + 1;
-                tracing::info!(%reason, count, "restarting");
-                restart = Some(RestartInfo { reason, count });
-                started = Some(report);
-                shared.cell.take_interrupt();
-                shared.cell.count_restart();
-                shared.cell.set_phase(Phase::Starting);
-                ctx.begin_instance(count);
-            }
-            Some(Ok(Directive::Stop) | Err(_)) => break reason,
-            None => break StopReason::Killed,
+    let instance = Instance {
+        shared: &shared,
+        ctx: &mut ctx,
+        rx: &mut rx,
+        supervised: false,
+    };
+    let reason = match (factory, parent.as_ref()) {
+        // Boxed: only supervised actors carry the restart loop's state in their task.
+        (Some(factory), Some(parent)) => {
+            let instance = Instance {
+                supervised: true,
+                ..instance
+            };
+            Box::pin(restart_loop(instance, actor, factory, parent, started)).await
+        }
+        _ => {
+            let reported = started.is_some();
+            instance.run(actor, None, started, reported).await.0
         }
     };
     // Closed already unless the last instance expected a restart; closing twice is harmless.
@@ -125,11 +101,64 @@ async fn lifecycle<A: Actor>(
     finish.done(reason);
 }
 
+/// A supervised actor's instances, one after another, as its supervisor directs.
+async fn restart_loop<A: Actor>(
+    instance: Instance<'_, A>,
+    actor: A,
+    mut factory: Factory<A>,
+    parent: &Arc<SupervisorNode>,
+    mut started: Option<StartReport>,
+) -> StopReason {
+    let Instance {
+        shared, ctx, rx, ..
+    } = instance;
+    let cell = &shared.cell;
+    let mut next = Some(actor);
+    let mut restart: Option<RestartInfo> = None;
+    loop {
+        let first = restart.is_none();
+        let (reason, cause) = match next.take().map_or_else(|| make(&mut factory), Ok) {
+            Ok(actor) => {
+                let instance = Instance {
+                    shared,
+                    ctx: &mut *ctx,
+                    rx: &mut *rx,
+                    supervised: true,
+                };
+                // A failed first start that a spawner waits on is reported to it, not retried.
+                let reported = first && started.is_some();
+                instance
+                    .run(actor, restart.as_ref(), started.take(), reported)
+                    .await
+            }
+            Err(reason) => (reason, EndCause::Failure),
+        };
+        let Some(directive) = parent.child_ended(cell.id(), &reason, cause) else {
+            return reason;
+        };
+        let directive = {
+            let directive = pin!(directive);
+            until_killed(cell, "restart", &tracing::Span::none(), directive).await
+        };
+        match directive {
+            Some(Ok(Directive::Restart { started: report })) => {
+                let count = restart.as_ref().map_or(0, |r| r.count) + 1;
+                tracing::info!(%reason, count, "restarting");
+                restart = Some(RestartInfo { reason, count });
+                started = Some(report);
+                cell.take_interrupt();
+                cell.count_restart();
+                cell.set_phase(Phase::Starting);
+                ctx.begin_instance(count);
+            }
+            Some(Ok(Directive::Stop) | Err(_)) => return reason,
+            None => return StopReason::Killed,
+        }
+    }
+}
+
 /// The next instance from the factory; a panic there is a failed start.
-fn make<A: Actor>(factory: &mut Option<Factory<A>>) -> Result<A, StopReason> {
-    let factory = factory
-        .as_mut()
-        .expect("only a supervised actor is made again");
+fn make<A: Actor>(factory: &mut Factory<A>) -> Result<A, StopReason> {
     std::panic::catch_unwind(AssertUnwindSafe(factory)).map_err(|payload| {
         let message = panic_message(&*payload);
         tracing::error!(panic = %message, "actor factory panicked");
@@ -240,7 +269,9 @@ impl<A: Actor> Instance<'_, A> {
             shutdown(shared, rx);
         }
         if let Some(children) = ctx.children() {
-            children.stop_children(cell.is_killed()).await;
+            // Boxed: most actors have no children, and this future (with its timer) would
+            // otherwise make every actor's task larger.
+            Box::pin(children.stop_children(cell.is_killed())).await;
         }
         cell.end_links(&reason);
         let mut ended = (reason, cause);

@@ -240,9 +240,9 @@ impl ActorSystem {
     }
 
     pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {
-        self.inner
-            .registry
-            .remove(cell.id(), cell.path(), cell.label.name.is_some());
+        // An unnamed actor's path is made on first use: not here.
+        let path = cell.label.name.as_ref().map(|_| &**cell.path());
+        self.inner.registry.remove(cell.id(), path);
         let ended = if *reason == StopReason::Killed {
             &self.inner.ended_killed
         } else {
