@@ -12,17 +12,22 @@
 //! - `supervised_tell`: the `tell` workload for a CompAktor actor spawned as a supervised child
 //!   (`ctx.child(..)`, fetched with `system.lookup`) against the same actor spawned top-level
 //!   (`system.spawn`): what supervision costs on the hot path (target: under 5%).
+//! - `routed_ask`: 1 000 concurrent asks (`join_all`, all in flight) to one actor against the
+//!   same asks through a pool of 4 workers per routing kind (round-robin, random, balancing),
+//!   with the same trivial handler: what routing costs, and what workers running in parallel
+//!   on the runtime's 2 threads give back.
 //!
 //! Run with `cargo bench -p compaktor` (about two minutes on two cores).
 #![allow(missing_docs)]
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use compaktor::prelude::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures::future::join_all;
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,6 +35,10 @@ use tokio::sync::{mpsc, oneshot};
 const TELLS: u64 = 10_000;
 /// CompAktor's default mailbox, which the raw actor's channel matches.
 const CAPACITY: usize = 1024;
+/// Concurrent asks per iteration of the `routed_ask` benchmarks (within one mailbox).
+const ROUTED_ASKS: u64 = 1_000;
+/// Workers in each pool of the `routed_ask` benchmarks.
+const POOL_SIZE: usize = 4;
 
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -97,6 +106,33 @@ async fn tell_workload(counter: &ActorRef<Counter>, iters: u64) -> Duration {
         }
         let total = counter.total().await.expect("ask");
         assert_eq!(total, i * TELLS);
+    }
+    start.elapsed()
+}
+
+/// The trivial handler that `routed_ask` asks, alone or in a pool.
+struct Echo;
+
+#[actor]
+impl Echo {
+    #[handler]
+    fn echo(&self, n: u64) -> u64 {
+        n
+    }
+}
+
+/// Sends `ROUTED_ASKS` asks to `target` at once and awaits them all, `iters` times; the time
+/// it took.
+async fn routed_workload(target: &ActorRef<Echo>, iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let asks = (0..ROUTED_ASKS).map(|n| target.echo(black_box(n)).into_future());
+        let sum: u64 = join_all(asks)
+            .await
+            .into_iter()
+            .map(|answer| answer.expect("ask"))
+            .sum();
+        assert_eq!(sum, ROUTED_ASKS * (ROUTED_ASKS - 1) / 2);
     }
     start.elapsed()
 }
@@ -310,6 +346,51 @@ fn supervised_tell(c: &mut Criterion) {
     group.finish();
 }
 
+fn routed_ask(c: &mut Criterion) {
+    let mut group = c.benchmark_group("routed_ask");
+    group.throughput(Throughput::Elements(ROUTED_ASKS));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+
+    group.bench_function("single_actor", |b| {
+        b.iter_custom(|iters| {
+            on_runtime(iters, |iters| async move {
+                let system = ActorSystem::new("bench");
+                let echo = system.spawn(Echo);
+                let elapsed = routed_workload(&echo, iters).await;
+                echo.stop();
+                echo.stopped().await;
+                elapsed
+            })
+        });
+    });
+
+    for (name, routing) in [
+        ("pool_round_robin", Routing::RoundRobin),
+        ("pool_random", Routing::Random),
+        ("pool_balancing", Routing::Balancing),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                on_runtime(iters, move |iters| async move {
+                    let system = ActorSystem::new("bench");
+                    let pool = system
+                        .pool(POOL_SIZE, || Echo)
+                        .routing(routing)
+                        .spawn()
+                        .expect("the pool starts");
+                    let elapsed = routed_workload(&pool, iters).await;
+                    pool.stop(); // stops the workers first
+                    pool.stopped().await;
+                    elapsed
+                })
+            });
+        });
+    }
+
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(2))
@@ -320,6 +401,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = tell, ask, spawn, supervised_tell
+    targets = tell, ask, spawn, supervised_tell, routed_ask
 }
 criterion_main!(benches);
