@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
@@ -70,6 +70,8 @@ pub(crate) struct ActorCell {
     stop_waiters: Mutex<Vec<Waker>>,
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
+    /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
+    has_extras: AtomicBool,
     runtime: tokio::runtime::Handle,
 }
 
@@ -117,6 +119,7 @@ impl ActorCell {
             stopped: OnceLock::new(),
             stop_waiters: Mutex::new(Vec::new()),
             extras: Mutex::new(None),
+            has_extras: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
         };
         if cell.label.name.is_some() {
@@ -235,9 +238,7 @@ impl ActorCell {
 
     /// An instance failed with `reason` (kept for health reports).
     pub(crate) fn record_failure(&self, reason: &StopReason) {
-        self.lock_extras()
-            .get_or_insert_with(Box::default)
-            .last_failure = Some(reason.clone());
+        self.with_extras(|extras| extras.last_failure = Some(reason.clone()));
     }
 
     pub(crate) fn last_failure(&self) -> Option<StopReason> {
@@ -258,13 +259,15 @@ impl ActorCell {
         if self.is_finished() {
             return;
         }
-        {
-            let mut extras = self.lock_extras();
-            let extras = extras.get_or_insert_with(Box::default);
-            if extras.interrupt.is_some() {
-                return;
+        let first = self.with_extras(|extras| {
+            let first = extras.interrupt.is_none();
+            if first {
+                extras.interrupt = Some(reason);
             }
-            extras.interrupt = Some(reason);
+            first
+        });
+        if !first {
+            return;
         }
         self.signal.fetch_or(INTERRUPT, Ordering::AcqRel);
         self.control.wake();
@@ -279,6 +282,12 @@ impl ActorCell {
         self.lock_extras().as_mut()?.interrupt.take()
     }
 
+    /// Works on the extras, made on first use.
+    fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
+        self.has_extras.store(true, Ordering::Release);
+        f(self.lock_extras().get_or_insert_with(Box::default))
+    }
+
     fn lock_extras(&self) -> MutexGuard<'_, Option<Box<Extras>>> {
         self.extras
             .lock()
@@ -287,11 +296,11 @@ impl ActorCell {
 
     /// Records a link to `peer` (one side of it).
     pub(crate) fn add_link(&self, peer: ActorId, control: Weak<dyn Control>) {
-        let mut extras = self.lock_extras();
-        let links = &mut extras.get_or_insert_with(Box::default).links;
-        if !links.iter().any(|(id, _)| *id == peer) {
-            links.push((peer, control));
-        }
+        self.with_extras(|extras| {
+            if !extras.links.iter().any(|(id, _)| *id == peer) {
+                extras.links.push((peer, control));
+            }
+        });
     }
 
     /// Forgets the link to `peer`; whether there was one.
@@ -307,7 +316,7 @@ impl ActorCell {
 
     /// Exit notices go to `trap` from now on, instead of ending this actor.
     pub(crate) fn set_trap(&self, trap: futures::channel::mpsc::UnboundedSender<LinkExit>) {
-        self.lock_extras().get_or_insert_with(Box::default).trap = Some(trap);
+        self.with_extras(|extras| extras.trap = Some(trap));
     }
 
     /// A linked actor's instance ended: a trapping actor gets the notice, any other fails if
@@ -327,6 +336,9 @@ impl ActorCell {
     /// The instance ended with `reason`: tells every linked actor, and forgets the links and
     /// the trap (they belong to the instance; a restarted one makes its own).
     pub(crate) fn end_links(&self, reason: &StopReason) {
+        if !self.has_extras.load(Ordering::Acquire) {
+            return;
+        }
         let links = match self.lock_extras().as_mut() {
             Some(extras) => {
                 extras.trap = None;

@@ -75,6 +75,7 @@ impl Mailbox {
             MailboxReceiver {
                 queue,
                 batch: VecDeque::new(),
+                closed: false,
             },
         )
     }
@@ -298,6 +299,8 @@ pub(crate) struct MailboxReceiver<M> {
     queue: Arc<Queue<M>>,
     /// Messages taken from the queue in one lock, being worked through.
     batch: VecDeque<Envelope<M>>,
+    /// Whether [`close`](Self::close) has run (kept here so a second call costs nothing).
+    closed: bool,
 }
 
 impl<M> MailboxReceiver<M> {
@@ -354,9 +357,17 @@ impl<M> MailboxReceiver<M> {
             .or_else(|| self.queue.lock().items.pop_front())
     }
 
+    /// Whether [`close`](Self::close) has run.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Refuses new messages; those already queued can still be received. Waiting senders get
     /// their message back.
     pub(crate) fn close(&mut self) {
+        if std::mem::replace(&mut self.closed, true) {
+            return;
+        }
         let waiting = {
             let mut state = self.queue.lock();
             state.closed = true;

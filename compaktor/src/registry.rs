@@ -6,6 +6,7 @@
 //! [`ActorSystem::shutdown`]: crate::ActorSystem::shutdown
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ActorId;
@@ -19,7 +20,31 @@ pub(crate) struct Registry {
     /// dropped. A hash map: every spawn and end touches it, only a shutdown needs the order.
     /// Sharded by id, so actors spawned and ending on different threads rarely meet on one
     /// lock.
-    actors: [Mutex<HashMap<ActorId, Arc<dyn Control>>>; SHARDS],
+    actors: [Mutex<ActorIndex>; SHARDS],
+}
+
+/// One shard of the index of running actors.
+type ActorIndex = HashMap<ActorId, Arc<dyn Control>, BuildHasherDefault<IdHasher>>;
+
+/// Ids are unique numbers: one multiplication spreads them well enough, where SipHash would
+/// cost more than the rest of an insert.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 const SHARDS: usize = 16;

@@ -304,6 +304,9 @@ impl<A: Actor> Instance<'_, A> {
 /// Nothing new gets in, and what is left in the mailbox becomes dead letters (asks among them
 /// get `Stopped`).
 fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A::Message>) {
+    if rx.is_closed() {
+        return;
+    }
     shared.cell.mark_stopping();
     rx.close();
     while let Some(env) = rx.try_recv() {
