@@ -26,6 +26,9 @@ const STOPPED: u8 = 2;
 const KILL: u8 = 1;
 /// The current instance must end between messages, with `Extras::interrupt` as its reason.
 const INTERRUPT: u8 = 2;
+/// With `INTERRUPT`: end it at once, dropping the handler in progress at its next `.await` (a
+/// sibling that did not stop in time for a group restart).
+const ABORT: u8 = 4;
 
 tokio::task_local! {
     /// The actor whose task is running, so that sends to oneself can be recognised.
@@ -72,6 +75,8 @@ pub(crate) struct ActorCell {
     extras: Mutex<Option<Box<Extras>>>,
     /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
     has_extras: AtomicBool,
+    /// Whether the current instance has ended in a failure (for a link made while it ends).
+    ended_in_failure: AtomicBool,
     runtime: tokio::runtime::Handle,
 }
 
@@ -120,6 +125,7 @@ impl ActorCell {
             stop_waiters: Mutex::new(Vec::new()),
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),
+            ended_in_failure: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
         };
         if cell.label.name.is_some() {
@@ -163,6 +169,19 @@ impl ActorCell {
     #[inline]
     pub(crate) fn is_killed(&self) -> bool {
         self.signal.load(Ordering::Acquire) & KILL != 0
+    }
+
+    /// Whether the work in progress must be dropped now: a kill, or an aborting interrupt.
+    #[inline]
+    pub(crate) fn must_drop_work(&self) -> bool {
+        self.signal.load(Ordering::Acquire) & (KILL | ABORT) != 0
+    }
+
+    /// Like an interrupt, but the handler in progress is dropped at its next `.await` too.
+    pub(crate) fn abort(&self, reason: StopReason) {
+        self.interrupt(reason);
+        self.signal.fetch_or(ABORT, Ordering::AcqRel);
+        self.control.wake();
     }
 
     /// Whether a kill or an interrupt waits to be looked at.
@@ -228,8 +247,24 @@ impl ActorCell {
         }
     }
 
+    /// Sequentially consistent with `has_extras`: a link made while the instance ends sees
+    /// the new phase, or the instance's end sees the link (see `Context::link`).
     pub(crate) fn set_phase(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Release);
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
+    /// The current instance has ended (`Some(failed)`), or not yet (`None`).
+    pub(crate) fn instance_ended(&self) -> Option<bool> {
+        match Phase::from_u8(self.phase.load(Ordering::SeqCst)) {
+            Phase::Stopping | Phase::Restarting | Phase::Stopped => {
+                Some(self.ended_in_failure.load(Ordering::Acquire))
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn set_ended_in_failure(&self, failed: bool) {
+        self.ended_in_failure.store(failed, Ordering::Release);
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -278,13 +313,14 @@ impl ActorCell {
         if self.signal.load(Ordering::Acquire) & INTERRUPT == 0 {
             return None;
         }
-        self.signal.fetch_and(!INTERRUPT, Ordering::AcqRel);
+        self.signal
+            .fetch_and(!(INTERRUPT | ABORT), Ordering::AcqRel);
         self.lock_extras().as_mut()?.interrupt.take()
     }
 
     /// Works on the extras, made on first use.
     fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
-        self.has_extras.store(true, Ordering::Release);
+        self.has_extras.store(true, Ordering::SeqCst);
         f(self.lock_extras().get_or_insert_with(Box::default))
     }
 
@@ -336,7 +372,7 @@ impl ActorCell {
     /// The instance ended with `reason`: tells every linked actor, and forgets the links and
     /// the trap (they belong to the instance; a restarted one makes its own).
     pub(crate) fn end_links(&self, reason: &StopReason) {
-        if !self.has_extras.load(Ordering::Acquire) {
+        if !self.has_extras.load(Ordering::SeqCst) {
             return;
         }
         let links = match self.lock_extras().as_mut() {

@@ -52,6 +52,8 @@ pub struct Context<A: Actor> {
     children: Option<Arc<SupervisorNode>>,
     restarts: u32,
     stop_requested: bool,
+    /// The instance has ended (its stop hook may run): it takes no new children.
+    ended: bool,
 }
 
 /// What runs beside one instance and ends with it.
@@ -69,13 +71,18 @@ impl<A: Actor> Context<A> {
             children: None,
             restarts: 0,
             stop_requested: false,
+            ended: false,
         }
     }
 
     /// A new instance (number `restarts`) takes over after a restart.
     pub(crate) fn begin_instance(&mut self, restarts: u32) {
+        if let Some(children) = &self.children {
+            children.set_closed(false);
+        }
         self.restarts = restarts;
         self.stop_requested = false;
+        self.ended = false;
         self.tasks = None;
     }
 
@@ -112,9 +119,20 @@ impl<A: Actor> Context<A> {
     }
 
     fn node(&mut self) -> &Arc<SupervisorNode> {
-        let shared = &self.shared;
-        self.children
-            .get_or_insert_with(|| SupervisorNode::new(shared.clone()))
+        let (shared, ended) = (&self.shared, self.ended);
+        self.children.get_or_insert_with(|| {
+            let node = SupervisorNode::new(shared.clone());
+            node.set_closed(ended);
+            node
+        })
+    }
+
+    /// The instance has ended: its children are being stopped, and it takes no new ones.
+    pub(crate) fn end_instance(&mut self) {
+        self.ended = true;
+        if let Some(children) = &self.children {
+            children.set_closed(true);
+        }
     }
 
     pub(crate) fn children(&self) -> Option<&Arc<SupervisorNode>> {
@@ -268,6 +286,7 @@ impl<A: Actor> fmt::Debug for Context<A> {
             .field("children", &self.child_count())
             .field("restarts", &self.restarts)
             .field("stop_requested", &self.stop_requested)
+            .field("ended", &self.ended)
             .finish()
     }
 }

@@ -183,6 +183,12 @@ pub enum SpawnError {
         /// The path asked for.
         path: Arc<str>,
     },
+    /// The parent (or pool) is stopping, or has stopped, and takes no new children.
+    #[error("{parent} is stopping; it takes no new children")]
+    ParentStopping {
+        /// The parent.
+        parent: ActorLabel,
+    },
     /// The system is shutting down and takes no new actors.
     #[error("actor system `{system}` is shutting down; no new actors are started")]
     ShuttingDown {

@@ -200,11 +200,15 @@ impl<A: Actor> PoolBuilder<A> {
                 shutdown: Duration::from_secs(5),
             },
         };
-        for _ in 0..self.size {
-            pool.add_worker()?;
-        }
         shared.cell.set_phase(crate::ActorState::Running);
         tokio::spawn(Box::pin(router::run(shared, rx, state, node)));
+        for _ in 0..self.size {
+            if let Err(e) = pool.add_worker() {
+                // The router stops the workers already started and frees the name.
+                pool.kill();
+                return Err(e);
+            }
+        }
         Ok(pool)
     }
 }
@@ -248,8 +252,14 @@ impl<A: Actor> Pool<A> {
     /// Starts one more worker.
     ///
     /// # Errors
-    /// [`SpawnError::ShuttingDown`]; [`SpawnError::StartFailed`] if the factory panicked.
+    /// [`SpawnError::ParentStopping`] once the pool is stopping; [`SpawnError::ShuttingDown`];
+    /// [`SpawnError::StartFailed`] if the factory panicked.
     pub fn add_worker(&self) -> Result<ActorRef<A>, SpawnError> {
+        if self.front.system().is_shutting_down() {
+            return Err(SpawnError::ShuttingDown {
+                system: self.front.system().name().into(),
+            });
+        }
         let factory = Arc::clone(&self.factory);
         let actor = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory())).map_err(
             |payload| SpawnError::StartFailed {
@@ -286,7 +296,7 @@ impl<A: Actor> Pool<A> {
     /// Takes the newest worker out of the pool and stops it (what it has queued is handled
     /// first). `None` if the pool is empty.
     pub fn remove_worker(&self) -> Option<ActorRef<A>> {
-        let worker = self.state.lock().pop()?;
+        let worker = self.state.live().pop()?;
         worker.stop();
         Some(worker)
     }

@@ -148,6 +148,7 @@ async fn restart_loop<A: Actor>(
                 started = Some(report);
                 cell.take_interrupt();
                 cell.count_restart();
+                cell.set_ended_in_failure(false);
                 cell.set_phase(Phase::Starting);
                 ctx.begin_instance(count);
             }
@@ -208,7 +209,7 @@ impl<A: Actor> Instance<'_, A> {
                 "panicked: {}",
                 panic_message(&*payload)
             ))),
-            None => Err(StopReason::Killed),
+            None => Err(StopReason::Killed), // or aborted: see below
         };
         if start.is_ok() {
             cell.set_phase(Phase::Running);
@@ -240,7 +241,7 @@ impl<A: Actor> Instance<'_, A> {
                     }
                 }
             }
-            Err(StopReason::Killed) => (StopReason::Killed, EndCause::External),
+            Err(StopReason::Killed) => dropped_work(cell),
             Err(reason) if reported => (reason, EndCause::FinalFailure),
             Err(reason) => (reason, EndCause::Failure),
         };
@@ -250,6 +251,7 @@ impl<A: Actor> Instance<'_, A> {
         if reason.is_failure() {
             cell.record_failure(&reason);
         }
+        cell.set_ended_in_failure(reason.is_failure());
         if cell.progress().1 {
             cell.step(); // a panic or kill ended the handler
         }
@@ -265,6 +267,7 @@ impl<A: Actor> Instance<'_, A> {
             Phase::Restarting
         });
         ctx.cancel_tasks();
+        ctx.end_instance();
         if last {
             shutdown(shared, rx);
         }
@@ -285,11 +288,14 @@ impl<A: Actor> Instance<'_, A> {
                 Some(Err(payload)) => {
                     tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
                 }
-                None => {
+                None if cell.is_killed() => {
                     // Killed while stopping (a hook that hangs): the kill is how it ended.
                     tracing::warn!("killed in its stop hook");
                     shutdown(shared, rx);
                     ended = (StopReason::Killed, EndCause::External);
+                }
+                None => {
+                    cell.take_interrupt(); // aborted for a sibling's restart: it is ending anyway
                 }
             }
         }
@@ -372,13 +378,27 @@ async fn until_killed<F: Future>(
         }
         // Register before looking, so a kill in between still wakes us.
         cell.control.register(cx.waker());
-        if cell.is_killed() {
+        if cell.must_drop_work() {
             Poll::Ready(None)
         } else {
             Poll::Pending
         }
     })
     .await
+}
+
+/// Why work was dropped: a kill (final), or an abort for a sibling's restart.
+fn dropped_work(cell: &ActorCell) -> (StopReason, EndCause) {
+    if !cell.is_killed()
+        && let Some(reason) = cell.take_interrupt()
+    {
+        let cause = match reason {
+            StopReason::SiblingFailed { .. } => EndCause::SiblingRestart,
+            _ => EndCause::Failure,
+        };
+        return (reason, cause);
+    }
+    (StopReason::Killed, EndCause::External)
 }
 
 /// What woke the idle actor.
@@ -398,6 +418,9 @@ async fn message_loop<A: Actor>(
 ) -> (StopReason, EndCause) {
     let cell = &shared.cell;
     loop {
+        if ctx.stop_requested() {
+            return (StopReason::Stopped, EndCause::SelfStop); // asked in a start hook
+        }
         if cell.is_signalled() {
             if cell.is_killed() {
                 return (StopReason::Killed, EndCause::External);
@@ -448,7 +471,7 @@ async fn message_loop<A: Actor>(
             until_killed(cell, handler, &span, call).await
         };
         let Some(outcome) = outcome else {
-            return (StopReason::Killed, EndCause::External);
+            return dropped_work(cell);
         };
         cell.step();
         cell.tell_idle();
@@ -466,7 +489,7 @@ async fn message_loop<A: Actor>(
                     until_killed(cell, "on_failure", &tracing::Span::none(), hook).await
                 };
                 let cause = match decision {
-                    None => return (StopReason::Killed, EndCause::External),
+                    None => return dropped_work(cell),
                     Some(FailureAction::Resume) => None,
                     Some(FailureAction::Stop) => Some(EndCause::FinalFailure),
                     Some(FailureAction::Escalate) => Some(EndCause::Escalate),

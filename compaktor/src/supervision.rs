@@ -76,7 +76,12 @@ impl Backoff {
 
     /// Spreads each delay by up to ±`fraction` of it (clamped to `0.0..=1.0`).
     pub fn jitter(mut self, fraction: f64) -> Self {
-        self.jitter = fraction.clamp(0.0, 1.0);
+        // NaN (not a fraction) means no jitter.
+        self.jitter = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self
     }
 
@@ -95,7 +100,9 @@ impl Backoff {
         }
         // A random number from the standard library's hasher keys: no RNG dependency for this.
         let unit = (RandomState::new().hash_one(recent) >> 11) as f64 / (1u64 << 53) as f64;
-        delay.mul_f64(1.0 + self.jitter * (2.0 * unit - 1.0))
+        let factor = 1.0 + self.jitter * (2.0 * unit - 1.0);
+        // Cannot overflow past `delay * 2`, but a huge `max` could: keep the plain delay then.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * factor).unwrap_or(delay)
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use crate::actor_ref::{ActorCell, Control};
-use crate::{ActorId, RestartPolicy, StopReason, Strategy, Supervision};
+use crate::{ActorId, RestartPolicy, SpawnError, StopReason, Strategy, Supervision};
 
 /// How a child's instance ended, as its supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,8 @@ struct State {
     coordinating: bool,
     /// The supervisor is stopping its children: nothing restarts.
     stopping: bool,
+    /// The supervising instance has ended: no new children until the next instance begins.
+    closed: bool,
 }
 
 /// One supervising actor's children. Shared by its `Context` and its children's tasks.
@@ -102,6 +104,7 @@ impl SupervisorNode {
                 incidents: VecDeque::new(),
                 coordinating: false,
                 stopping: false,
+                closed: false,
             }),
             changed: Notify::new(),
         })
@@ -121,11 +124,22 @@ impl SupervisorNode {
         self.lock().supervision = supervision;
     }
 
-    /// Adds a child, holding a counted reference to it.
-    pub(crate) fn adopt(&self, control: Arc<dyn Control>, terms: ChildTerms) {
+    /// Adds a child, holding a counted reference to it; refused once the supervising
+    /// instance has ended.
+    pub(crate) fn adopt(
+        &self,
+        control: Arc<dyn Control>,
+        terms: ChildTerms,
+    ) -> Result<(), SpawnError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(SpawnError::ParentStopping {
+                parent: self.owner.cell().label.clone(),
+            });
+        }
         control.cell().retain();
         let id = control.cell().id();
-        self.lock().children.insert(
+        state.children.insert(
             id,
             Child {
                 control,
@@ -133,6 +147,12 @@ impl SupervisorNode {
                 waiting: None,
             },
         );
+        Ok(())
+    }
+
+    /// The supervising instance has ended (`true`) or a new one begins (`false`).
+    pub(crate) fn set_closed(&self, closed: bool) {
+        self.lock().closed = closed;
     }
 
     /// The child `id` has ended for good.
@@ -304,8 +324,11 @@ impl SupervisorNode {
             .await
             .is_err()
         {
-            tracing::warn!(child = %control.cell().label, "did not stop for its sibling's restart; killing it");
-            control.cell().kill();
+            // Its handler in progress is dropped, but it still restarts with the group.
+            tracing::warn!(child = %control.cell().label, "did not stop for its sibling's restart; aborting it");
+            control.cell().abort(StopReason::SiblingFailed {
+                sibling: failed.clone(),
+            });
             self.until(down).await;
         }
     }

@@ -386,20 +386,23 @@ impl<A: Actor> Spawn<A> {
             cell: ActorCell::new(label, self.parent_path, top_level, self.system.clone()),
         });
         let control: Arc<dyn Control> = shared.clone();
-        let registry = self.system.registry();
-        if shared.cell.label.name.is_some() && !registry.register(shared.cell.path(), &control) {
-            return Err(SpawnError::NameTaken {
-                path: Arc::clone(shared.cell.path()),
-            });
-        }
-        registry.add(Arc::clone(&control));
         let (factory, parent) = match self.supervision {
             Some((parent, factory, terms)) => {
-                parent.adopt(control, terms);
+                parent.adopt(Arc::clone(&control), terms)?;
                 (Some(factory), Some(parent))
             }
             None => (None, None),
         };
+        let registry = self.system.registry();
+        if shared.cell.label.name.is_some() && !registry.register(shared.cell.path(), &control) {
+            if let Some(parent) = &parent {
+                parent.forget(shared.cell.id());
+            }
+            return Err(SpawnError::NameTaken {
+                path: Arc::clone(shared.cell.path()),
+            });
+        }
+        registry.add(control);
         if self.system.is_shutting_down() {
             shared.cell.kill();
         }

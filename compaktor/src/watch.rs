@@ -138,6 +138,18 @@ impl<A: Actor> Context<A> {
                 actor: other.label().clone(),
                 reason,
             });
+        } else if let Some(failed) = theirs.instance_ended() {
+            // Its instance is ending (stop hook, restart): its links may have been read
+            // already. If ours is still there, nobody will read it: act on it here.
+            if theirs.remove_link(me.id()) {
+                me.remove_link(other.id());
+                if failed && let Some(reason) = theirs.last_failure() {
+                    me.linked_exit(LinkExit {
+                        actor: other.label().clone(),
+                        reason,
+                    });
+                }
+            }
         }
     }
 

@@ -70,11 +70,16 @@ pub(super) async fn run<A: Actor>(
             }
         };
         if !router.deliver(cell, message).await {
-            break StopReason::Killed;
+            // Killed, or failed (an escalation from the workers) while waiting for a worker.
+            match cell.take_interrupt() {
+                Some(reason) if !cell.is_killed() => break reason,
+                _ => break StopReason::Killed,
+            }
         }
     };
     tracing::debug!(%reason, "pool stopping");
     cell.set_phase(crate::ActorState::Stopping);
+    node.set_closed(true);
     pool.lock().clear();
     node.stop_children(cell.is_killed()).await;
     // What is left waits for workers that are gone.
@@ -101,10 +106,11 @@ impl<A: Actor> Router<'_, A> {
     /// Hands `message` to a worker, waiting for one (balancing) or for room in its mailbox.
     /// False if the pool was killed meanwhile.
     async fn deliver(&mut self, cell: &ActorCell, mut message: A::Message) -> bool {
+        let handler = message.handler_name();
         loop {
             let Some(worker) = self.pick(cell).await else {
-                // Killed while waiting for an idle worker.
-                cell.dead_letter(message.handler_name(), DeadLetterReason::Dropped);
+                // Killed (or failed) while waiting for an idle worker.
+                cell.dead_letter(handler, DeadLetterReason::Dropped);
                 return false;
             };
             let Some(worker) = worker else {
@@ -125,7 +131,11 @@ impl<A: Actor> Router<'_, A> {
                         until_killed(cell, send).await
                     };
                     match sent {
-                        None => return false,
+                        None => {
+                            // The send (and its message) is dropped: say so.
+                            cell.dead_letter(handler, DeadLetterReason::Dropped);
+                            return false;
+                        }
                         Some(Ok(())) => {
                             self.count(&worker);
                             return true;
@@ -211,7 +221,7 @@ impl<A: Actor> Router<'_, A> {
     }
 }
 
-/// Runs `work` unless the pool is killed first.
+/// Runs `work` unless the pool is killed or fails first.
 async fn until_killed<F: std::future::Future>(
     cell: &ActorCell,
     mut work: std::pin::Pin<&mut F>,
@@ -221,7 +231,7 @@ async fn until_killed<F: std::future::Future>(
             return Poll::Ready(Some(output));
         }
         cell.control.register(cx.waker());
-        if cell.is_killed() {
+        if cell.is_signalled() {
             Poll::Ready(None)
         } else {
             Poll::Pending
