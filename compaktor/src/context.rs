@@ -61,6 +61,9 @@ pub struct Context<A: Actor> {
 struct Tasks {
     set: JoinSet<()>,
     watches: Vec<(ActorId, TaskHandle)>,
+    /// Timers, so that their ticks already queued are skipped once the instance ends (a
+    /// restarted instance starts its own).
+    timers: Vec<TaskHandle>,
 }
 
 impl<A: Actor> Context<A> {
@@ -197,7 +200,9 @@ impl<A: Actor> Context<A> {
         E: Send + 'static,
     {
         let (set, shared) = self.task_set();
-        timer::start(set, shared, move |source| timer::once(source, delay, make))
+        let handle = timer::start(set, shared, move |source| timer::once(source, delay, make));
+        self.track_timer(&handle);
+        handle
     }
 
     /// Sends a message to this actor every `period`, the first one `period` from now. Missed
@@ -231,9 +236,11 @@ impl<A: Actor> Context<A> {
             "a timer period must be greater than zero"
         );
         let (set, shared) = self.task_set();
-        timer::start(set, shared, move |source| {
+        let handle = timer::start(set, shared, move |source| {
             timer::every(source, period, missed, make)
-        })
+        });
+        self.track_timer(&handle);
+        handle
     }
 
     /// Turns each item of `stream` (a sensor's readings) into a message to this actor, in
@@ -273,8 +280,17 @@ impl<A: Actor> Context<A> {
     /// Ends every timer and stream of this actor.
     pub(crate) fn cancel_tasks(&mut self) {
         if let Some(tasks) = &mut self.tasks {
+            tasks.timers.drain(..).for_each(|timer| timer.cancel());
             tasks.set.abort_all();
         }
+    }
+
+    fn track_timer(&mut self, handle: &TaskHandle) {
+        let timers = &mut self.tasks.get_or_insert_with(Box::default).timers;
+        if timers.len() >= 16 {
+            timers.retain(|timer| !timer.is_finished());
+        }
+        timers.push(handle.clone());
     }
 }
 

@@ -285,3 +285,74 @@ async fn nan_jitter_is_no_jitter() {
     let r = tokio::time::timeout(Duration::from_secs(60), a.ping()).await;
     assert!(r.is_ok(), "child never restarted nor stopped; ask hangs");
 }
+
+// ---------- a restarted instance does not get its predecessor's queued timer ticks ----------
+
+struct Ticker {
+    ticks: compaktor::ActorRef<compaktor::testkit::Probe<(u32, tokio::time::Instant)>>,
+}
+
+#[actor]
+impl Ticker {
+    #[on_start]
+    fn start(&mut self, ctx: &mut Context<Self>) {
+        ctx.every(Duration::from_millis(100), |me| me.tick());
+    }
+
+    #[handler]
+    async fn tick(&self, ctx: &mut Context<Self>) {
+        let _ = self
+            .ticks
+            .record((ctx.restart_count(), tokio::time::Instant::now()))
+            .await;
+    }
+
+    /// Sleeps past a tick (which is queued meanwhile), then panics.
+    #[handler]
+    async fn crash(&self) {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        panic!("crash with a tick queued");
+    }
+}
+
+struct TickerParent {
+    probe: compaktor::ActorRef<compaktor::testkit::Probe<(u32, tokio::time::Instant)>>,
+}
+
+#[actor]
+impl TickerParent {
+    #[handler]
+    fn spawn_ticker(&mut self, ctx: &mut Context<Self>) -> Result<ActorRef<Ticker>, SpawnError> {
+        ctx.supervise(Supervision::one_for_one().backoff(Backoff::exponential(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )));
+        let probe = self.probe.clone();
+        ctx.child(move || Ticker {
+            ticks: probe.clone(),
+        })
+        .spawn()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_instance_skips_its_predecessors_queued_ticks() {
+    let system = ActorSystem::new("t");
+    let mut probe = compaktor::testkit::TestProbe::new(&system);
+    let parent = system.spawn(TickerParent {
+        probe: probe.actor_ref().clone(),
+    });
+    let ticker = parent.spawn_ticker().await.unwrap();
+    let first = probe.expect(Duration::from_secs(1)).await;
+    assert_eq!(first.0, 0);
+    ticker.crash().await.unwrap();
+    // The instance's next tick was queued during `crash`; it must not reach the new instance.
+    let restarted_at = tokio::time::Instant::now() + Duration::from_millis(150 + 1000);
+    let (instance, at) = probe.expect(Duration::from_secs(5)).await;
+    assert_eq!(instance, 1, "no tick of the old instance after its crash");
+    assert!(
+        at >= restarted_at + Duration::from_millis(100),
+        "the new instance's first tick comes one period after its start, not at once: {:?}",
+        at - restarted_at
+    );
+}
