@@ -33,6 +33,8 @@ pub(crate) struct Arg<'a> {
     pub(crate) pat: &'a Pat,
     pub(crate) ty: &'a Type,
     pub(crate) kind: ArgKind<'a>,
+    /// `#[key]` on it: a consistent-hashing pool routes the message by this argument.
+    pub(crate) key: Option<&'a syn::Attribute>,
 }
 
 #[derive(Clone)]
@@ -148,8 +150,14 @@ impl<'a> Arg<'a> {
             pat: &typed.pat,
             ty: &typed.ty,
             kind,
+            key: typed.attrs.iter().find(|a| is_key(a)),
         })
     }
+}
+
+/// `#[key]` on an argument.
+pub(crate) fn is_key(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("key")
 }
 
 /// The last segment's name of a path type, and its first generic type argument.

@@ -95,6 +95,7 @@ fn check_handler(cx: &Ctxt, actor: &ActorImpl<'_>, handler: &Method<'_>) {
         }
     }
     check_context_count(cx, handler);
+    check_keys(cx, handler);
     check_output(cx, &handler.output, &own);
     let name = handler.original.sig.ident.to_string();
     if RESERVED.contains(&name.as_str()) {
@@ -376,8 +377,46 @@ fn compact<T: ToTokens>(ty: &T) -> String {
         .replace(" ,", ",")
 }
 
+/// At most one `#[key]`, on a value argument, taking no options.
+fn check_keys(cx: &Ctxt, handler: &Method<'_>) {
+    let mut first: Option<&Arg<'_>> = None;
+    for arg in handler.args.iter().filter(|a| a.key.is_some()) {
+        let key = arg.key.expect("filtered on it");
+        if !matches!(key.meta, syn::Meta::Path(_)) {
+            cx.error_spanned_by(&key.meta, "`#[key]` takes no options; write `#[key]`");
+        }
+        if matches!(arg.kind, ArgKind::Context { .. }) {
+            cx.error_spanned_by(
+                key,
+                "`#[key]` marks the argument a pool routes by; put it on a message argument, \
+                 not on the context",
+            );
+        } else if first.is_some() {
+            cx.error_spanned_by(
+                key,
+                "a handler routes by one `#[key]`; for several values, pass them as one tuple \
+                 argument and mark that",
+            );
+        } else {
+            first = Some(arg);
+        }
+    }
+}
+
 fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
     check_signature(cx, hook);
+    for arg in &hook.args {
+        if let Some(key) = arg.key {
+            cx.error_spanned_by(
+                key,
+                format!(
+                    "`#[key]` marks a handler argument a pool routes by; a `#[{}]` hook takes no \
+                     messages, so remove it",
+                    hook.marker.name()
+                ),
+            );
+        }
+    }
     let name = hook.marker.name();
     let mut has_failure = false;
     for arg in &hook.args {

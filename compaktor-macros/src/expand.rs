@@ -38,6 +38,8 @@ pub(crate) struct Plan<'a> {
     /// The arguments moved into the message: a name for the `ActorRef` method, and the type
     /// with `Self` spelled out.
     pub(crate) values: Vec<(Ident, Type)>,
+    /// Which of `values` is the routing key (`#[key]`), if any.
+    pub(crate) key: Option<usize>,
     pub(crate) reply: Reply,
     /// The types that cross threads (arguments, then the reply), checked `Send + 'static`.
     pub(crate) sent: Vec<Sent>,
@@ -93,6 +95,11 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         .enumerate()
         .map(|(i, arg)| (argument_name(arg.pat, i), replace_self(arg.ty, self_ty)))
         .collect();
+    let key = method
+        .args
+        .iter()
+        .filter(|a| matches!(a.kind, ArgKind::Value))
+        .position(|a| a.key.is_some());
     let infallible = quote!(::compaktor::__private::Infallible);
     let reply = match &method.output {
         Output::Unit => Reply {
@@ -147,6 +154,7 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         docs: attrs_named(&method.original.attrs, "doc"),
         cfgs: attrs_named(&method.original.attrs, "cfg"),
         values,
+        key,
         reply,
         sent,
     }
@@ -303,6 +311,11 @@ pub(crate) fn without_markers(item: &ItemImpl) -> ItemImpl {
     for impl_item in &mut item.items {
         if let ImplItem::Fn(method) = impl_item {
             method.attrs.retain(|a| Marker::of(a).is_none());
+            for input in &mut method.sig.inputs {
+                if let syn::FnArg::Typed(arg) = input {
+                    arg.attrs.retain(|a| !crate::ast::is_key(a));
+                }
+            }
         }
     }
     item

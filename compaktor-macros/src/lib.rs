@@ -64,6 +64,10 @@ use crate::ctxt::Ctxt;
 /// - returning `Result<T, E>` (also through an alias such as `io::Result<T>`): an
 ///   `Ask<.., T, E>`, whose `Err` arrives as `AskError::Handler(e)`. `E` must be `Display`.
 ///
+/// One value argument may be marked `#[key]` (`fn place(&self, #[key] robot: u32, ..)`): a
+/// pool with `Routing::ConsistentHash` sends each message to the worker its key hashes to. The
+/// argument must be `Hash`.
+///
 /// # Hooks
 /// - `#[on_start]`: `(&mut self[, ctx])`, returning `()` or `Result<(), E: Display>`; an `Err`
 ///   means the actor never runs.

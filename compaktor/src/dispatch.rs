@@ -18,6 +18,37 @@ pub trait Message: Send + 'static {
     fn handler_name(&self) -> &'static str;
     /// The message's `Option<ReplyTo<R, E>>`, so `Tell::ask` / `Ask::tell` can set or clear it.
     fn reply_slot(&mut self) -> &mut dyn Any;
+    /// The hash of the handler's `#[key]` argument, if it has one.
+    fn routing_key(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// What a `#[key]` argument must be: hashable.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `#[key]` argument must be `Hash`, and `{Self}` is not",
+    label = "not `Hash`",
+    note = "derive it (`#[derive(Hash, PartialEq, Eq)]`), or mark another argument `#[key]`"
+)]
+pub trait RoutingKey {
+    fn routing_hash(&self) -> u64;
+}
+
+impl<K: std::hash::Hash + ?Sized> RoutingKey for K {
+    fn routing_hash(&self) -> u64 {
+        use std::hash::Hasher;
+        // `DefaultHasher::new()` has fixed keys (a `RandomState` would not).
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// The hash a consistent-hashing pool routes by: the same in every run.
+#[doc(hidden)]
+pub fn routing_key<K: RoutingKey + ?Sized>(key: &K) -> u64 {
+    key.routing_hash()
 }
 
 /// What the failed side of a reply carries.

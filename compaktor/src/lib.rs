@@ -168,7 +168,7 @@ pub mod __private {
     pub use crate::dispatch::{
         AssertActor, AssertHandlerError, AssertMessageSend, FailureHookResult, HookResult, Message,
         Outcome, ReplyFailure, ReplyReceiver, ReplyTo, SplitResult, assert_actor,
-        assert_message_send, dispatch, handler_failure, reply_channel,
+        assert_message_send, dispatch, handler_failure, reply_channel, routing_key,
     };
     pub use core::convert::Infallible;
     pub use core::future::Future;

@@ -5,7 +5,7 @@
 mod router;
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -31,6 +31,40 @@ pub enum Routing {
     /// The next message goes to a worker with nothing to do; while all are busy it waits in
     /// the pool's mailbox. A slow worker never sits on queued work.
     Balancing,
+    /// By the handler argument marked `#[key]`: the same key always reaches the same worker
+    /// while the pool's workers stay the same, and adding or removing a worker moves only
+    /// about 1/n of the keys (rendezvous hashing). Messages of handlers without a `#[key]`
+    /// go round-robin. [`Pool::for_key`] names the worker a key goes to.
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    ///
+    /// struct Tracker { seen: Vec<(u32, f32)> }
+    ///
+    /// #[actor]
+    /// impl Tracker {
+    ///     /// All positions of one robot reach the same tracker, which answers with its id.
+    ///     #[handler]
+    ///     fn position(&mut self, #[key] robot: u32, x: f32, ctx: &mut Context<Self>) -> ActorId {
+    ///         self.seen.push((robot, x));
+    ///         ctx.id()
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = ActorSystem::new("fleet");
+    /// let trackers = system
+    ///     .pool(4, || Tracker { seen: Vec::new() })
+    ///     .routing(Routing::ConsistentHash)
+    ///     .spawn()?;
+    /// let first = trackers.position(7, 0.5).await?;
+    /// for step in 1..10 {
+    ///     assert_eq!(trackers.position(7, step as f32).await?, first);
+    /// }
+    /// assert_eq!(trackers.for_key(&7u32).map(|w| w.id()), Some(first));
+    /// # Ok(()) }
+    /// ```
+    ConsistentHash,
 }
 
 type SharedFactory<A> = Arc<dyn Fn() -> A + Send + Sync>;
@@ -306,12 +340,7 @@ impl<A: Actor> Pool<A> {
     /// the keys. `None` if the pool is empty.
     pub fn for_key<K: Hash + ?Sized>(&self, key: &K) -> Option<ActorRef<A>> {
         let workers = self.state.live();
-        let point = stable_hash(key);
-        // Rendezvous hashing: the worker with the highest score for this key.
-        workers
-            .iter()
-            .max_by_key(|worker| stable_hash(&(point, worker.id())))
-            .cloned()
+        by_key(&workers, crate::dispatch::routing_key(key)).cloned()
     }
 
     /// Sends a copy to every worker: `make` builds each one, e.g.
@@ -336,12 +365,11 @@ impl<A: Actor> Pool<A> {
     }
 }
 
-/// A hash that is the same in every run (unlike `RandomState`), so keys keep their workers.
-fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
-    // `DefaultHasher::new()` has fixed keys (a `RandomState` would not).
-    let mut hasher = std::hash::DefaultHasher::new();
-    key.hash(&mut hasher);
-    hasher.finish()
+/// Rendezvous hashing: the worker with the highest score for this key's hash.
+pub(crate) fn by_key<A: Actor>(workers: &[ActorRef<A>], key: u64) -> Option<&ActorRef<A>> {
+    workers
+        .iter()
+        .max_by_key(|worker| crate::dispatch::routing_key(&(key, worker.id())))
 }
 
 impl<A: Actor> Deref for Pool<A> {

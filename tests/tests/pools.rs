@@ -729,3 +729,67 @@ async fn pool_handles_are_send_and_sync() {
     send_sync::<Pool<Worker>>();
     send_sync::<compaktor::PoolBuilder<Worker>>();
 }
+
+/// A worker of a consistent-hashing pool: `place` routes by its `#[key]`, `ping` has none.
+struct Shard;
+
+#[actor]
+impl Shard {
+    #[handler]
+    fn place(&self, #[key] robot: u32, ctx: &mut Context<Self>) -> ActorId {
+        let _ = robot;
+        ctx.id()
+    }
+
+    #[handler]
+    fn ping(&self, ctx: &mut Context<Self>) -> ActorId {
+        ctx.id()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consistent_hashing_sends_each_key_to_one_worker_through_the_pools_methods() {
+    let system = ActorSystem::new("test");
+    let pool = system
+        .pool(4, || Shard)
+        .routing(Routing::ConsistentHash)
+        .spawn()
+        .unwrap();
+    // 50 keys x 8 concurrent asks each: every ask of one key reaches the same worker, the one
+    // `for_key` names.
+    let asks = (0..400u32).map(|n| {
+        let pool = pool.clone();
+        async move { (n % 50, pool.place(n % 50).await.unwrap()) }
+    });
+    let answers = futures::future::join_all(asks).await;
+    let mut owner = std::collections::HashMap::new();
+    for (key, worker) in answers {
+        assert_eq!(
+            *owner.entry(key).or_insert(worker),
+            worker,
+            "key {key} moved"
+        );
+        assert_eq!(pool.for_key(&key).map(|w| w.id()), Some(worker));
+    }
+    let used: std::collections::HashSet<_> = owner.values().collect();
+    assert!(
+        used.len() >= 3,
+        "50 keys spread over the 4 workers: {used:?}"
+    );
+    // A handler without a `#[key]` goes round-robin.
+    let mut pinged = std::collections::HashSet::new();
+    for _ in 0..4 {
+        pinged.insert(pool.ping().await.unwrap());
+    }
+    assert_eq!(pinged.len(), 4);
+    // Removing a worker moves only the keys it had.
+    let removed = pool.remove_worker().unwrap().id();
+    for (key, before) in &owner {
+        let now = pool.place(*key).await.unwrap();
+        if *before != removed {
+            assert_eq!(now, *before, "key {key} moved though its worker stayed");
+        } else {
+            assert_ne!(now, removed);
+        }
+    }
+}

@@ -41,6 +41,41 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         quote!(#(#cfgs)* Self::#variant(#(#skip,)* __compaktor_reply) => __compaktor_reply)
     });
 
+    // Messages of handlers with a `#[key]` argument hash it; the others have no key.
+    let keyed: Vec<_> = plans
+        .iter()
+        .filter_map(|plan| {
+            let index = plan.key?;
+            let (variant, cfgs) = (&plan.variant, &plan.cfgs);
+            let fields = (0..plan.values.len()).map(|i| {
+                if i == index {
+                    quote!(__compaktor_key)
+                } else {
+                    quote!(_)
+                }
+            });
+            // Spanned on the argument's type: a type that is not `Hash` is reported there.
+            let ty = &plan.values[index].1;
+            let hash = quote::quote_spanned!(syn::spanned::Spanned::span(ty)=>
+                ::compaktor::__private::routing_key(__compaktor_key)
+            );
+            Some(quote! {
+                #(#cfgs)* Self::#variant(#(#fields,)* _) => ::compaktor::__private::Option::Some(#hash),
+            })
+        })
+        .collect();
+    let routing_key = (!keyed.is_empty()).then(|| {
+        quote! {
+            #[allow(unreachable_patterns)]
+            fn routing_key(&self) -> ::compaktor::__private::Option<u64> {
+                match self {
+                    #(#keyed)*
+                    _ => ::compaktor::__private::Option::None,
+                }
+            }
+        }
+    });
+
     // Type parameters that no handler mentions still need a use.
     let params = phantom_params(generics);
     let (phantom, phantom_arm) = if params.is_empty() {
@@ -94,6 +129,8 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             fn reply_slot(&mut self) -> &mut dyn ::core::any::Any {
                 #slot_body
             }
+
+            #routing_key
         }
     }
 }

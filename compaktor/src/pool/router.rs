@@ -108,7 +108,7 @@ impl<A: Actor> Router<'_, A> {
     async fn deliver(&mut self, cell: &ActorCell, mut message: A::Message) -> bool {
         let handler = message.handler_name();
         loop {
-            let Some(worker) = self.pick(cell).await else {
+            let Some(worker) = self.pick(cell, message.routing_key()).await else {
                 // Killed (or failed) while waiting for an idle worker.
                 cell.dead_letter(handler, DeadLetterReason::Dropped);
                 return false;
@@ -165,7 +165,7 @@ impl<A: Actor> Router<'_, A> {
 
     /// The next worker: `Some(None)` if the pool has none, `None` if the pool was killed
     /// while waiting for an idle one.
-    async fn pick(&mut self, cell: &ActorCell) -> Option<Option<ActorRef<A>>> {
+    async fn pick(&mut self, cell: &ActorCell, key: Option<u64>) -> Option<Option<ActorRef<A>>> {
         loop {
             let mut idle = pin!(self.pool.idle.notified());
             idle.as_mut().enable();
@@ -175,19 +175,22 @@ impl<A: Actor> Router<'_, A> {
                     return Some(None);
                 }
                 let n = workers.len();
-                match self.pool.routing {
-                    Routing::RoundRobin => {
+                match (self.pool.routing, key) {
+                    (Routing::ConsistentHash, Some(key)) => {
+                        return Some(super::by_key(&workers, key).cloned());
+                    }
+                    (Routing::RoundRobin | Routing::ConsistentHash, _) => {
                         self.cursor = self.cursor.wrapping_add(1);
                         return Some(Some(workers[self.cursor % n].clone()));
                     }
-                    Routing::Random => {
+                    (Routing::Random, _) => {
                         // xorshift64: enough to spread work; not for anything secret.
                         self.random ^= self.random << 13;
                         self.random ^= self.random >> 7;
                         self.random ^= self.random << 17;
                         return Some(Some(workers[(self.random % n as u64) as usize].clone()));
                     }
-                    Routing::Balancing => {
+                    (Routing::Balancing, _) => {
                         self.forwarded
                             .retain(|(id, _)| workers.iter().any(|w| w.id() == *id));
                         // Start after the last one picked, so idle workers share the work.
