@@ -22,6 +22,42 @@ pub trait Message: Send + 'static {
     fn routing_key(&self) -> Option<u64> {
         None
     }
+    /// A copy of a tell (for a broadcasting pool): `None` for an ask, or when an argument is
+    /// not `Clone`.
+    fn copy_tell(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
+}
+
+/// Autoref specialisation for [`Message::copy_tell`]: `(&&MaybeClone(&x)).maybe_clone()`
+/// clones `x` when its type is `Clone` and gives `None` otherwise, without a `Clone` bound.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct MaybeClone<'a, T>(pub &'a T);
+
+#[doc(hidden)]
+pub trait CloneWhenClone<T> {
+    fn maybe_clone(&self) -> Option<T>;
+}
+
+impl<T: Clone> CloneWhenClone<T> for &MaybeClone<'_, T> {
+    fn maybe_clone(&self) -> Option<T> {
+        Some(self.0.clone())
+    }
+}
+
+#[doc(hidden)]
+pub trait CloneFallback<T> {
+    fn maybe_clone(&self) -> Option<T>;
+}
+
+impl<T> CloneFallback<T> for MaybeClone<'_, T> {
+    fn maybe_clone(&self) -> Option<T> {
+        None
+    }
 }
 
 /// What a `#[key]` argument must be: hashable.

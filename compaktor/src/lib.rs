@@ -166,9 +166,10 @@ pub mod prelude {
 pub mod __private {
     pub use crate::actor_ref::{Handlers, RefCore};
     pub use crate::dispatch::{
-        AssertActor, AssertHandlerError, AssertMessageSend, FailureHookResult, HookResult, Message,
-        Outcome, ReplyFailure, ReplyReceiver, ReplyTo, SplitResult, assert_actor,
-        assert_message_send, dispatch, handler_failure, reply_channel, routing_key,
+        AssertActor, AssertHandlerError, AssertMessageSend, CloneFallback, CloneWhenClone,
+        FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,
+        ReplyTo, SplitResult, assert_actor, assert_message_send, dispatch, handler_failure,
+        reply_channel, routing_key,
     };
     pub use core::convert::Infallible;
     pub use core::future::Future;

@@ -65,6 +65,10 @@ pub enum Routing {
     /// # Ok(()) }
     /// ```
     ConsistentHash,
+    /// Every worker gets a copy of each tell (a stop command for every motor controller). A
+    /// tell whose arguments are not all `Clone`, and every ask (it has one reply), goes to one
+    /// worker, round-robin, with a warning in the log; use [`Pool::broadcast`] to ask each.
+    Broadcast,
 }
 
 type SharedFactory<A> = Arc<dyn Fn() -> A + Send + Sync>;

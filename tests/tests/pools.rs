@@ -793,3 +793,66 @@ async fn consistent_hashing_sends_each_key_to_one_worker_through_the_pools_metho
         }
     }
 }
+
+/// A worker of a broadcasting pool: counts what it got.
+struct Listener {
+    heard: Arc<Mutex<Vec<(ActorId, String)>>>,
+}
+
+/// Not `Clone`: a tell carrying it cannot be copied.
+struct Token;
+
+#[actor]
+impl Listener {
+    #[handler]
+    fn hear(&mut self, word: String, ctx: &mut Context<Self>) {
+        self.heard.lock().unwrap().push((ctx.id(), word));
+    }
+
+    #[handler]
+    fn take(&mut self, token: Token, ctx: &mut Context<Self>) {
+        let _ = token;
+        self.heard.lock().unwrap().push((ctx.id(), "token".into()));
+    }
+
+    #[handler]
+    fn who(&self, ctx: &mut Context<Self>) -> ActorId {
+        ctx.id()
+    }
+}
+
+#[tokio::test]
+async fn a_broadcast_pool_gives_every_worker_a_copy_of_each_tell() {
+    let system = ActorSystem::new("test");
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let log = heard.clone();
+    let pool = system
+        .pool(3, move || Listener { heard: log.clone() })
+        .routing(Routing::Broadcast)
+        .spawn()
+        .unwrap();
+    pool.hear("halt".into()).await.unwrap();
+    pool.hear("go".into()).await.unwrap();
+    // An ask has one reply: it goes to one worker.
+    let one = pool.who().await.unwrap();
+    assert!(pool.workers().iter().any(|w| w.id() == one));
+    // A tell that cannot be copied goes to one worker too.
+    pool.take(Token).await.unwrap();
+    for worker in pool.workers() {
+        worker.who().await.unwrap(); // everything sent before has been handled
+    }
+    let heard = heard.lock().unwrap().clone();
+    for worker in pool.workers() {
+        let words: Vec<_> = heard
+            .iter()
+            .filter(|(id, w)| *id == worker.id() && w != "token")
+            .map(|(_, w)| w.as_str())
+            .collect();
+        assert_eq!(
+            words,
+            ["halt", "go"],
+            "each worker hears each tell once, in order"
+        );
+    }
+    assert_eq!(heard.iter().filter(|(_, w)| w == "token").count(), 1);
+}

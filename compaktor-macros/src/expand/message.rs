@@ -41,6 +41,26 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         quote!(#(#cfgs)* Self::#variant(#(#skip,)* __compaktor_reply) => __compaktor_reply)
     });
 
+    // A tell whose arguments are all `Clone` can be copied (for a broadcasting pool); `Clone` is
+    // found per argument type by autoref specialisation, so no bound is added.
+    let copy_arms = plans.iter().map(|plan| {
+        let (variant, cfgs) = (&plan.variant, &plan.cfgs);
+        let bindings: Vec<_> = (0..plan.values.len())
+            .map(|i| quote::format_ident!("__compaktor_v{}", i))
+            .collect();
+        quote! {
+            #(#cfgs)* Self::#variant(#(#bindings,)* __compaktor_reply) => {
+                if __compaktor_reply.is_some() {
+                    return ::compaktor::__private::Option::None;
+                }
+                ::compaktor::__private::Option::Some(Self::#variant(
+                    #((&&::compaktor::__private::MaybeClone(#bindings)).maybe_clone()?,)*
+                    ::compaktor::__private::Option::None,
+                ))
+            }
+        }
+    });
+
     // Messages of handlers with a `#[key]` argument hash it; the others have no key.
     let keyed: Vec<_> = plans
         .iter()
@@ -99,6 +119,11 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     } else {
         quote!(match self { #(#names_arms,)* #phantom_arm })
     };
+    let copy_body = if empty {
+        quote!(match *self {})
+    } else {
+        quote!(match self { #(#copy_arms)* #phantom_arm })
+    };
     let slot_body = if empty {
         quote!(match *self {})
     } else {
@@ -131,6 +156,12 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             }
 
             #routing_key
+
+            #[allow(unused_imports, clippy::needless_borrow)]
+            fn copy_tell(&self) -> ::compaktor::__private::Option<Self> {
+                use ::compaktor::__private::{CloneFallback as _, CloneWhenClone as _};
+                #copy_body
+            }
         }
     }
 }

@@ -107,6 +107,29 @@ impl<A: Actor> Router<'_, A> {
     /// False if the pool was killed meanwhile.
     async fn deliver(&mut self, cell: &ActorCell, mut message: A::Message) -> bool {
         let handler = message.handler_name();
+        if self.pool.routing == Routing::Broadcast {
+            let workers = self.pool.live().clone();
+            if workers.len() > 1 {
+                if let Some(first) = message.copy_tell() {
+                    // A copy for each worker but the last, which gets the original.
+                    let mut copies = vec![first];
+                    while copies.len() < workers.len() - 1 {
+                        copies.push(message.copy_tell().expect("copied once already"));
+                    }
+                    for (worker, copy) in workers.iter().zip(copies) {
+                        if !self.send_to(cell, worker, copy, handler).await {
+                            return false;
+                        }
+                    }
+                    let last = &workers[workers.len() - 1];
+                    return self.send_to(cell, last, message, handler).await;
+                }
+                tracing::warn!(
+                    handler,
+                    "an ask, or a tell that cannot be copied, goes to one worker of a broadcast pool"
+                );
+            }
+        }
         loop {
             let Some(worker) = self.pick(cell, message.routing_key()).await else {
                 // Killed (or failed) while waiting for an idle worker.
@@ -153,6 +176,47 @@ impl<A: Actor> Router<'_, A> {
         }
     }
 
+    /// Hands `message` to `worker`, waiting for room; a worker that has ended makes it a dead
+    /// letter. False if the pool was killed meanwhile.
+    async fn send_to(
+        &mut self,
+        cell: &ActorCell,
+        worker: &ActorRef<A>,
+        message: A::Message,
+        handler: &'static str,
+    ) -> bool {
+        let tx = &worker.shared().tx;
+        let env = match tx.try_send(Envelope::Message(message)) {
+            Ok(()) => return true,
+            Err(TrySend::Full(env)) => env,
+            Err(TrySend::Closed(_)) => {
+                worker
+                    .shared()
+                    .cell
+                    .dead_letter(handler, DeadLetterReason::Stopped);
+                return true;
+            }
+        };
+        let sent = {
+            let send = pin!(tx.send(env));
+            until_killed(cell, send).await
+        };
+        match sent {
+            Some(Ok(())) => true,
+            Some(Err(_)) => {
+                worker
+                    .shared()
+                    .cell
+                    .dead_letter(handler, DeadLetterReason::Stopped);
+                true
+            }
+            None => {
+                cell.dead_letter(handler, DeadLetterReason::Dropped);
+                false
+            }
+        }
+    }
+
     fn count(&mut self, worker: &ActorRef<A>) {
         if self.pool.routing != Routing::Balancing {
             return;
@@ -179,7 +243,7 @@ impl<A: Actor> Router<'_, A> {
                     (Routing::ConsistentHash, Some(key)) => {
                         return Some(super::by_key(&workers, key).cloned());
                     }
-                    (Routing::RoundRobin | Routing::ConsistentHash, _) => {
+                    (Routing::RoundRobin | Routing::ConsistentHash | Routing::Broadcast, _) => {
                         self.cursor = self.cursor.wrapping_add(1);
                         return Some(Some(workers[self.cursor % n].clone()));
                     }
