@@ -116,7 +116,7 @@ struct Echo;
 #[actor]
 impl Echo {
     #[handler]
-    fn echo(&self, n: u64) -> u64 {
+    fn echo(&self, #[key] n: u64) -> u64 {
         n
     }
 }
@@ -369,6 +369,7 @@ fn routed_ask(c: &mut Criterion) {
         ("pool_round_robin", Routing::RoundRobin),
         ("pool_random", Routing::Random),
         ("pool_balancing", Routing::Balancing),
+        ("pool_consistent_hash", Routing::ConsistentHash),
     ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {

@@ -131,7 +131,11 @@ impl<A: Actor> Router<'_, A> {
             }
         }
         loop {
-            let Some(worker) = self.pick(cell, message.routing_key()).await else {
+            let key = match self.pool.routing {
+                Routing::ConsistentHash => message.routing_key(),
+                _ => None,
+            };
+            let Some(worker) = self.pick(cell, key).await else {
                 // Killed (or failed) while waiting for an idle worker.
                 cell.dead_letter(handler, DeadLetterReason::Dropped);
                 return false;
