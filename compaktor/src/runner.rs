@@ -38,12 +38,13 @@ pub(crate) struct Launch<A: Actor> {
     pub(crate) started: Option<StartReport>,
 }
 
-/// Runs one actor from its start hook to its end, through any restarts.
-pub(crate) async fn run<A: Actor>(
+/// Runs one actor from its start hook to its end, through any restarts. Not an `async fn`: the
+/// wrappers are built here, so the task does not also keep this function's arguments.
+pub(crate) fn run<A: Actor>(
     launch: Launch<A>,
     shared: Arc<Shared<A>>,
     rx: MailboxReceiver<A::Message>,
-) {
+) -> impl Future<Output = ()> + Send {
     let label = &shared.cell.label;
     let span = tracing::info_span!(
         "actor",
@@ -55,50 +56,57 @@ pub(crate) async fn run<A: Actor>(
     CURRENT_ACTOR
         .scope(id, lifecycle(launch, shared, rx))
         .instrument(span)
-        .await;
 }
 
-async fn lifecycle<A: Actor>(
+/// Not an `async fn`, so the task keeps each of these values once (an `async fn` would keep
+/// its arguments and the locals moved out of them).
+fn lifecycle<A: Actor>(
     launch: Launch<A>,
     shared: Arc<Shared<A>>,
     mut rx: MailboxReceiver<A::Message>,
-) {
+) -> impl Future<Output = ()> + Send {
     let Launch {
         actor,
         factory,
         parent,
         started,
     } = launch;
-    let finish = FinishGuard {
-        cell: &shared.cell,
-        parent: parent.as_deref(),
-    };
     let mut ctx = Context::new(shared.clone());
-    let instance = Instance {
-        shared: &shared,
-        ctx: &mut ctx,
-        rx: &mut rx,
-        supervised: false,
-    };
-    let reason = match (factory, parent.as_ref()) {
-        // Boxed: only supervised actors carry the restart loop's state in their task.
-        (Some(factory), Some(parent)) => {
-            let instance = Instance {
-                supervised: true,
-                ..instance
-            };
-            Box::pin(restart_loop(instance, actor, factory, parent, started)).await
-        }
-        _ => {
-            let reported = started.is_some();
-            instance.run(actor, None, started, reported).await.0
-        }
-    };
-    // Closed already unless the last instance expected a restart; closing twice is harmless.
-    shutdown(&shared, &mut rx);
-    drop(ctx);
-    tracing::debug!(%reason, "stopped");
-    finish.done(reason);
+    async move {
+        let finish = FinishGuard {
+            cell: &shared.cell,
+            parent: parent.as_deref(),
+        };
+        let reason = match (factory, parent.as_ref()) {
+            // Boxed: only supervised actors carry the restart loop's state in their task.
+            (Some(factory), Some(parent)) => {
+                let instance = Instance {
+                    shared: &shared,
+                    ctx: &mut ctx,
+                    rx: &mut rx,
+                    supervised: true,
+                };
+                Box::pin(restart_loop(instance, actor, factory, parent, started)).await
+            }
+            _ => {
+                let reported = started.is_some();
+                Instance {
+                    shared: &shared,
+                    ctx: &mut ctx,
+                    rx: &mut rx,
+                    supervised: false,
+                }
+                .run(actor, None, started, reported)
+                .await
+                .0
+            }
+        };
+        // Closed already unless the last instance expected a restart; closing twice is harmless.
+        shutdown(&shared, &mut rx);
+        drop(ctx);
+        tracing::debug!(%reason, "stopped");
+        finish.done(reason);
+    }
 }
 
 /// A supervised actor's instances, one after another, as its supervisor directs.
@@ -179,59 +187,38 @@ impl<A: Actor> Instance<'_, A> {
     /// Runs the instance's hooks and messages, then ends it: its children stop, links are
     /// told, the stop hook runs, and the state is dropped (a motor's safe state). The mailbox
     /// is closed too, unless a supervisor may restart the actor.
-    async fn run(
+    ///
+    /// Not an `async fn`: the task keeps `self`'s parts once, not also `self`.
+    fn run(
         self,
         mut actor: A,
         restart: Option<&RestartInfo>,
         started: Option<StartReport>,
         reported: bool,
-    ) -> (StopReason, EndCause) {
+    ) -> impl Future<Output = (StopReason, EndCause)> + Send {
         let Instance {
             shared,
             ctx,
             rx,
             supervised,
         } = self;
-        let cell = &shared.cell;
-        let start = {
-            let hooks = async {
-                if let Some(info) = restart {
-                    actor.on_restart(ctx, info).await;
-                }
-                actor.on_start(ctx).await
-            };
-            let start = pin!(AssertUnwindSafe(hooks).catch_unwind());
-            until_killed(cell, "on_start", &tracing::Span::none(), start).await
-        };
-        let start = match start {
-            Some(Ok(result)) => result.map_err(StopReason::StartFailed),
-            Some(Err(payload)) => Err(StopReason::StartFailed(format!(
-                "panicked: {}",
-                panic_message(&*payload)
-            ))),
-            None => Err(StopReason::Killed), // or aborted: see below
-        };
-        if start.is_ok() {
-            cell.set_phase(Phase::Running);
-            cell.tell_idle();
-        }
-        if let Some(started) = started {
-            let _ = started.send(start.clone().map_err(|reason| match reason {
-                StopReason::StartFailed(error) => error,
-                other => format!("{other} while starting"),
-            }));
-        }
-        let ran = start.is_ok();
-        let (reason, cause) = match start {
-            Ok(()) => {
+        async move {
+            let cell = &shared.cell;
+            // In an `if let` (edition 2024), the start's result is gone before the loop runs, so
+            // the task does not keep it beside the loop's state.
+            let (reason, cause, ran) = if let Err((reason, cause)) =
+                start_hooks(&mut actor, ctx, cell, restart, started, reported).await
+            {
+                (reason, cause, false)
+            } else {
                 tracing::debug!("started");
-                // Declared first, dropped last: while the loop's state is dropped after a
-                // panic, the in-flight reply learns the panic message.
+                // Declared first, dropped last: while the loop's state is dropped after a panic,
+                // the in-flight reply learns the panic message.
                 let cleanup = PanicCleanup::default();
                 let looping = pin!(
                     AssertUnwindSafe(message_loop(&mut actor, ctx, shared, rx)).catch_unwind()
                 );
-                match looping.await {
+                let (reason, cause) = match looping.await {
                     Ok(end) => end,
                     Err(payload) => {
                         let (handler, message) = (current_handler(), panic_message(&*payload));
@@ -239,72 +226,115 @@ impl<A: Actor> Instance<'_, A> {
                         cleanup.set(message.clone());
                         (StopReason::Panicked { handler, message }, EndCause::Failure)
                     }
-                }
-            }
-            Err(StopReason::Killed) => dropped_work(cell),
-            Err(reason) if reported => (reason, EndCause::FinalFailure),
-            Err(reason) => (reason, EndCause::Failure),
-        };
-        if !ran {
-            tracing::warn!(%reason, "did not start");
-        }
-        if reason.is_failure() {
-            cell.record_failure(&reason);
-        }
-        cell.set_ended_in_failure(reason.is_failure());
-        if cell.progress().1 {
-            cell.step(); // a panic or kill ended the handler
-        }
-
-        let last = !supervised
-            || matches!(
-                cause,
-                EndCause::External | EndCause::FinalFailure | EndCause::Escalate
-            );
-        cell.set_phase(if last {
-            Phase::Stopping
-        } else {
-            Phase::Restarting
-        });
-        ctx.cancel_tasks();
-        ctx.end_instance();
-        if last {
-            shutdown(shared, rx);
-        }
-        if let Some(children) = ctx.children() {
-            // Boxed: most actors have no children, and this future (with its timer) would
-            // otherwise make every actor's task larger.
-            Box::pin(children.stop_children(cell.is_killed())).await;
-        }
-        cell.end_links(&reason);
-        let mut ended = (reason, cause);
-        if ran {
-            let stopped = {
-                let hook = pin!(AssertUnwindSafe(actor.on_stop(ctx, &ended.0)).catch_unwind());
-                until_killed(cell, "on_stop", &tracing::Span::none(), hook).await
+                };
+                (reason, cause, true)
             };
-            match stopped {
-                Some(Ok(())) => {}
-                Some(Err(payload)) => {
-                    tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
-                }
-                None if cell.is_killed() => {
-                    // Killed while stopping (a hook that hangs): the kill is how it ended.
-                    tracing::warn!("killed in its stop hook");
-                    shutdown(shared, rx);
-                    ended = (StopReason::Killed, EndCause::External);
-                }
-                None => {
-                    cell.take_interrupt(); // aborted for a sibling's restart: it is ending anyway
+            if !ran {
+                tracing::warn!(%reason, "did not start");
+            }
+            if reason.is_failure() {
+                cell.record_failure(&reason);
+            }
+            cell.set_ended_in_failure(reason.is_failure());
+            if cell.progress().1 {
+                cell.step(); // a panic or kill ended the handler
+            }
+
+            let last = !supervised
+                || matches!(
+                    cause,
+                    EndCause::External | EndCause::FinalFailure | EndCause::Escalate
+                );
+            cell.set_phase(if last {
+                Phase::Stopping
+            } else {
+                Phase::Restarting
+            });
+            ctx.cancel_tasks();
+            ctx.end_instance();
+            if last {
+                shutdown(shared, rx);
+            }
+            if let Some(children) = ctx.children() {
+                // Boxed: most actors have no children, and this future (with its timer) would
+                // otherwise make every actor's task larger.
+                Box::pin(children.stop_children(cell.is_killed())).await;
+            }
+            cell.end_links(&reason);
+            let mut ended = (reason, cause);
+            if ran {
+                let stopped = {
+                    let hook = pin!(AssertUnwindSafe(actor.on_stop(ctx, &ended.0)).catch_unwind());
+                    until_killed(cell, "on_stop", &tracing::Span::none(), hook).await
+                };
+                match stopped {
+                    Some(Ok(())) => {}
+                    Some(Err(payload)) => {
+                        tracing::error!(panic = %panic_message(&*payload), "stop hook panicked");
+                    }
+                    None if cell.is_killed() => {
+                        // Killed while stopping (a hook that hangs): the kill is how it ended.
+                        tracing::warn!("killed in its stop hook");
+                        shutdown(shared, rx);
+                        ended = (StopReason::Killed, EndCause::External);
+                    }
+                    None => {
+                        cell.take_interrupt(); // aborted for a sibling's restart: it is ending anyway
+                    }
                 }
             }
+            // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
+            if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(actor))) {
+                tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
+            }
+            ended
         }
-        // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
-        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(actor))) {
-            tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
-        }
-        ended
     }
+}
+
+/// Runs the start hooks (the restart hook first on a restarted instance) and reports the
+/// result to whoever waits; the end to record if they failed.
+async fn start_hooks<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    cell: &ActorCell,
+    restart: Option<&RestartInfo>,
+    started: Option<StartReport>,
+    reported: bool,
+) -> Result<(), (StopReason, EndCause)> {
+    let start = {
+        let hooks = async {
+            if let Some(info) = restart {
+                actor.on_restart(ctx, info).await;
+            }
+            actor.on_start(ctx).await
+        };
+        let start = pin!(AssertUnwindSafe(hooks).catch_unwind());
+        until_killed(cell, "on_start", &tracing::Span::none(), start).await
+    };
+    let start = match start {
+        Some(Ok(result)) => result.map_err(StopReason::StartFailed),
+        Some(Err(payload)) => Err(StopReason::StartFailed(format!(
+            "panicked: {}",
+            panic_message(&*payload)
+        ))),
+        None => Err(StopReason::Killed), // or aborted: see below
+    };
+    if start.is_ok() {
+        cell.set_phase(Phase::Running);
+        cell.tell_idle();
+    }
+    if let Some(started) = started {
+        let _ = started.send(start.clone().map_err(|reason| match reason {
+            StopReason::StartFailed(error) => error,
+            other => format!("{other} while starting"),
+        }));
+    }
+    start.map_err(|reason| match reason {
+        StopReason::Killed => dropped_work(cell),
+        reason if reported => (reason, EndCause::FinalFailure),
+        reason => (reason, EndCause::Failure),
+    })
 }
 
 /// Nothing new gets in, and what is left in the mailbox becomes dead letters (asks among them
