@@ -387,13 +387,14 @@ impl Drop for FinishGuard<'_> {
 /// `.await`.
 /// `span` is entered around each poll, as `tracing::Instrument` would (without wrapping, and so
 /// moving, the work future).
-async fn until_killed<F: Future>(
-    cell: &ActorCell,
+fn until_killed<'a, F: Future>(
+    cell: &'a ActorCell,
     handler: &'static str,
-    span: &tracing::Span,
-    mut work: Pin<&mut F>,
-) -> Option<F::Output> {
-    poll_fn(|cx| {
+    span: &'a tracing::Span,
+    mut work: Pin<&'a mut F>,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    // Not an `async fn`: the closure owns its captures, so the task holds them once.
+    poll_fn(move |cx| {
         let polling = Polling::enter(handler);
         let entered = span.enter();
         let polled = work.as_mut().poll(cx);
@@ -414,7 +415,6 @@ async fn until_killed<F: Future>(
             Poll::Pending
         }
     })
-    .await
 }
 
 /// Why work was dropped: a kill (final), or an abort for a sibling's restart.
