@@ -58,8 +58,18 @@ pub(crate) fn run<A: Actor>(
         .instrument(span)
 }
 
+/// What only a supervised actor carries between its instances; boxed, so that other actors'
+/// tasks do not.
+struct Supervised<A: Actor> {
+    factory: Factory<A>,
+    parent: Arc<SupervisorNode>,
+    /// Why and how often it was last restarted.
+    restart: Option<RestartInfo>,
+}
+
 /// Not an `async fn`, so the task keeps each of these values once (an `async fn` would keep
-/// its arguments and the locals moved out of them).
+/// its arguments and the locals moved out of them). Supervised or not, every instance runs
+/// inline in the task, so a supervised actor handles messages as fast as any other.
 fn lifecycle<A: Actor>(
     launch: Launch<A>,
     shared: Arc<Shared<A>>,
@@ -72,97 +82,77 @@ fn lifecycle<A: Actor>(
         started,
     } = launch;
     let mut ctx = Context::new(shared.clone());
+    let mut supervised = match (factory, parent.clone()) {
+        (Some(factory), Some(parent)) => Some(Box::new(Supervised {
+            factory,
+            parent,
+            restart: None,
+        })),
+        _ => None,
+    };
     async move {
+        let cell = &shared.cell;
         let finish = FinishGuard {
-            cell: &shared.cell,
+            cell,
             parent: parent.as_deref(),
         };
-        let reason = match (factory, parent.as_ref()) {
-            // Boxed: only supervised actors carry the restart loop's state in their task.
-            (Some(factory), Some(parent)) => {
-                let instance = Instance {
-                    shared: &shared,
-                    ctx: &mut ctx,
-                    rx: &mut rx,
-                    supervised: true,
-                };
-                Box::pin(restart_loop(instance, actor, factory, parent, started)).await
-            }
-            _ => {
-                let reported = started.is_some();
-                Instance {
-                    shared: &shared,
-                    ctx: &mut ctx,
-                    rx: &mut rx,
-                    supervised: false,
+        let is_supervised = supervised.is_some();
+        // A failed first start that a spawner waits on is reported to it, not retried.
+        let reported = started.is_some();
+        let (mut reason, mut cause) = Instance {
+            shared: &shared,
+            ctx: &mut ctx,
+            rx: &mut rx,
+            supervised: is_supervised,
+        }
+        .run(actor, None, started, reported)
+        .await;
+        let reason = loop {
+            let Some(sup) = supervised.as_mut() else {
+                break reason;
+            };
+            let Some(directive) = sup.parent.child_ended(cell.id(), &reason, cause) else {
+                break reason;
+            };
+            let directive = {
+                let directive = pin!(directive);
+                until_killed(cell, "restart", &tracing::Span::none(), directive).await
+            };
+            let report = match directive {
+                Some(Ok(Directive::Restart { started: report })) => report,
+                Some(Ok(Directive::Stop) | Err(_)) => break reason,
+                None => break StopReason::Killed,
+            };
+            let count = sup.restart.as_ref().map_or(0, |r| r.count) + 1;
+            tracing::info!(%reason, count, "restarting");
+            sup.restart = Some(RestartInfo { reason, count });
+            cell.take_interrupt();
+            cell.count_restart();
+            cell.set_ended_in_failure(false);
+            cell.set_phase(Phase::Starting);
+            ctx.begin_instance(count);
+            (reason, cause) = match make(&mut sup.factory) {
+                Ok(actor) => {
+                    Instance {
+                        shared: &shared,
+                        ctx: &mut ctx,
+                        rx: &mut rx,
+                        supervised: true,
+                    }
+                    .run(actor, sup.restart.as_ref(), Some(report), false)
+                    .await
                 }
-                .run(actor, None, started, reported)
-                .await
-                .0
-            }
+                Err(failed) => {
+                    let _ = report.send(Err(failed.to_string()));
+                    (failed, EndCause::Failure)
+                }
+            };
         };
         // Closed already unless the last instance expected a restart; closing twice is harmless.
         shutdown(&shared, &mut rx);
         drop(ctx);
         tracing::debug!(%reason, "stopped");
         finish.done(reason);
-    }
-}
-
-/// A supervised actor's instances, one after another, as its supervisor directs.
-async fn restart_loop<A: Actor>(
-    instance: Instance<'_, A>,
-    actor: A,
-    mut factory: Factory<A>,
-    parent: &Arc<SupervisorNode>,
-    mut started: Option<StartReport>,
-) -> StopReason {
-    let Instance {
-        shared, ctx, rx, ..
-    } = instance;
-    let cell = &shared.cell;
-    let mut next = Some(actor);
-    let mut restart: Option<RestartInfo> = None;
-    loop {
-        let first = restart.is_none();
-        let (reason, cause) = match next.take().map_or_else(|| make(&mut factory), Ok) {
-            Ok(actor) => {
-                let instance = Instance {
-                    shared,
-                    ctx: &mut *ctx,
-                    rx: &mut *rx,
-                    supervised: true,
-                };
-                // A failed first start that a spawner waits on is reported to it, not retried.
-                let reported = first && started.is_some();
-                instance
-                    .run(actor, restart.as_ref(), started.take(), reported)
-                    .await
-            }
-            Err(reason) => (reason, EndCause::Failure),
-        };
-        let Some(directive) = parent.child_ended(cell.id(), &reason, cause) else {
-            return reason;
-        };
-        let directive = {
-            let directive = pin!(directive);
-            until_killed(cell, "restart", &tracing::Span::none(), directive).await
-        };
-        match directive {
-            Some(Ok(Directive::Restart { started: report })) => {
-                let count = restart.as_ref().map_or(0, |r| r.count) + 1;
-                tracing::info!(%reason, count, "restarting");
-                restart = Some(RestartInfo { reason, count });
-                started = Some(report);
-                cell.take_interrupt();
-                cell.count_restart();
-                cell.set_ended_in_failure(false);
-                cell.set_phase(Phase::Starting);
-                ctx.begin_instance(count);
-            }
-            Some(Ok(Directive::Stop) | Err(_)) => return reason,
-            None => return StopReason::Killed,
-        }
     }
 }
 
