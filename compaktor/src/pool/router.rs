@@ -116,13 +116,20 @@ impl<A: Actor> Router<'_, A> {
                     while copies.len() < workers.len() - 1 {
                         copies.push(message.copy_tell().expect("copied once already"));
                     }
-                    for (worker, copy) in workers.iter().zip(copies) {
-                        if !self.send_to(cell, worker, copy, handler).await {
-                            return false;
+                    let last = &workers[workers.len() - 1];
+                    let each = workers.iter().zip(copies).chain([(last, message)]);
+                    for (worker, message) in each {
+                        match send_to(cell, worker, message, handler).await {
+                            Sent::Delivered => {}
+                            // Ended meanwhile: that copy will not be handled.
+                            Sent::Closed(_) => worker
+                                .shared()
+                                .cell
+                                .dead_letter(handler, DeadLetterReason::Stopped),
+                            Sent::Killed => return false,
                         }
                     }
-                    let last = &workers[workers.len() - 1];
-                    return self.send_to(cell, last, message, handler).await;
+                    return true;
                 }
                 tracing::warn!(
                     handler,
@@ -141,82 +148,21 @@ impl<A: Actor> Router<'_, A> {
                 return false;
             };
             let Some(worker) = worker else {
-                cell.dead_letter(message.handler_name(), DeadLetterReason::NoWorker);
+                cell.dead_letter(handler, DeadLetterReason::NoWorker);
                 refuse(message);
                 return true;
             };
-            let tx = &worker.shared().tx;
-            let env = match tx.try_send(Envelope::Message(message)) {
-                Ok(()) => {
+            match send_to(cell, &worker, message, handler).await {
+                Sent::Delivered => {
                     self.count(&worker);
                     return true;
                 }
-                Err(TrySend::Full(env)) => {
-                    // Backpressure: wait for room in this worker (or for a kill of the pool).
-                    let sent = {
-                        let send = pin!(tx.send(env));
-                        until_killed(cell, send).await
-                    };
-                    match sent {
-                        None => {
-                            // The send (and its message) is dropped: say so.
-                            cell.dead_letter(handler, DeadLetterReason::Dropped);
-                            return false;
-                        }
-                        Some(Ok(())) => {
-                            self.count(&worker);
-                            return true;
-                        }
-                        Some(Err(env)) => env,
-                    }
+                Sent::Killed => return false,
+                Sent::Closed(back) => {
+                    // That worker ended for good: forget it and try another.
+                    self.pool.lock().retain(|w| w.id() != worker.id());
+                    message = back;
                 }
-                Err(TrySend::Closed(env)) => env,
-            };
-            // That worker ended for good: forget it and try another.
-            self.pool.lock().retain(|w| w.id() != worker.id());
-            message = env
-                .into_message()
-                .expect("a message envelope comes back as a message");
-        }
-    }
-
-    /// Hands `message` to `worker`, waiting for room; a worker that has ended makes it a dead
-    /// letter. False if the pool was killed meanwhile.
-    async fn send_to(
-        &mut self,
-        cell: &ActorCell,
-        worker: &ActorRef<A>,
-        message: A::Message,
-        handler: &'static str,
-    ) -> bool {
-        let tx = &worker.shared().tx;
-        let env = match tx.try_send(Envelope::Message(message)) {
-            Ok(()) => return true,
-            Err(TrySend::Full(env)) => env,
-            Err(TrySend::Closed(_)) => {
-                worker
-                    .shared()
-                    .cell
-                    .dead_letter(handler, DeadLetterReason::Stopped);
-                return true;
-            }
-        };
-        let sent = {
-            let send = pin!(tx.send(env));
-            until_killed(cell, send).await
-        };
-        match sent {
-            Some(Ok(())) => true,
-            Some(Err(_)) => {
-                worker
-                    .shared()
-                    .cell
-                    .dead_letter(handler, DeadLetterReason::Stopped);
-                true
-            }
-            None => {
-                cell.dead_letter(handler, DeadLetterReason::Dropped);
-                false
             }
         }
     }
@@ -289,6 +235,52 @@ impl<A: Actor> Router<'_, A> {
             && handled >= forwarded
             && cell.phase() == crate::ActorState::Running
             && worker.is_alive()
+    }
+}
+
+/// How a hand-over to one worker went.
+enum Sent<M> {
+    Delivered,
+    /// The worker has ended for good; the message comes back.
+    Closed(M),
+    /// The pool was killed (or failed) while waiting for room; the message is a dead letter.
+    Killed,
+}
+
+/// Hands `message` to `worker`, waiting for room in its mailbox (backpressure).
+async fn send_to<A: Actor>(
+    cell: &ActorCell,
+    worker: &ActorRef<A>,
+    message: A::Message,
+    handler: &'static str,
+) -> Sent<A::Message> {
+    let tx = &worker.shared().tx;
+    let env = match tx.try_send(Envelope::Message(message)) {
+        Ok(()) => return Sent::Delivered,
+        Err(TrySend::Full(env)) => env,
+        Err(TrySend::Closed(env)) => return Sent::closed(env),
+    };
+    let sent = {
+        let send = pin!(tx.send(env));
+        until_killed(cell, send).await
+    };
+    match sent {
+        Some(Ok(())) => Sent::Delivered,
+        Some(Err(env)) => Sent::closed(env),
+        None => {
+            // The send (and its message) is dropped: say so.
+            cell.dead_letter(handler, DeadLetterReason::Dropped);
+            Sent::Killed
+        }
+    }
+}
+
+impl<M> Sent<M> {
+    fn closed(env: Envelope<M>) -> Self {
+        Sent::Closed(
+            env.into_message()
+                .expect("a message envelope comes back as a message"),
+        )
     }
 }
 
