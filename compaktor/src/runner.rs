@@ -422,12 +422,35 @@ fn dropped_work(cell: &ActorCell) -> (StopReason, EndCause) {
 }
 
 /// What woke the idle actor.
-enum Next<M> {
+pub(crate) enum Next<M> {
     Envelope(Envelope<M>),
     /// No references left and nothing queued.
     Released,
-    /// A kill, or a reference count change: look again.
+    /// A kill, an interrupt, or a reference count change: look again.
     Control,
+}
+
+/// Waits for the next message, or for a reason to look at the actor's signals or to stop
+/// (shared by actors and pools).
+pub(crate) fn next_envelope<'a, M>(
+    cell: &'a ActorCell,
+    rx: &'a mut MailboxReceiver<M>,
+) -> impl Future<Output = Next<M>> + 'a {
+    poll_fn(move |cx| {
+        if let Poll::Ready(env) = rx.poll_recv(cx) {
+            // `None` cannot happen while the cell's owner holds a sender; treat it as released.
+            return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
+        }
+        // Register before looking, so a kill or a last drop in between still wakes us.
+        cell.control.register(cx.waker());
+        if cell.is_signalled() {
+            Poll::Ready(Next::Control)
+        } else if !cell.has_refs() && rx.is_empty() {
+            Poll::Ready(Next::Released)
+        } else {
+            Poll::Pending
+        }
+    })
 }
 
 async fn message_loop<A: Actor>(
@@ -453,22 +476,7 @@ async fn message_loop<A: Actor>(
                 return (reason, cause);
             }
         }
-        let next = poll_fn(|cx| {
-            if let Poll::Ready(env) = rx.poll_recv(cx) {
-                // `None` cannot happen while `shared` holds a sender; treat it as released.
-                return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
-            }
-            // Register before looking, so a kill or a last drop in between still wakes us.
-            cell.control.register(cx.waker());
-            if cell.is_signalled() {
-                Poll::Ready(Next::Control)
-            } else if !cell.has_refs() && rx.is_empty() {
-                Poll::Ready(Next::Released)
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
+        let next = next_envelope(cell, rx).await;
         let (message, source) = match next {
             Next::Envelope(Envelope::Message(message)) => (message, None),
             Next::Envelope(Envelope::Sourced(sourced)) => {

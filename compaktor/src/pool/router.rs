@@ -14,14 +14,9 @@ use crate::actor_ref::{ActorCell, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::refuse;
 use crate::mailbox::{Envelope, MailboxReceiver, TrySend};
+use crate::runner::{Next, next_envelope};
 use crate::supervisor::SupervisorNode;
 use crate::{Actor, ActorRef, StopReason};
-
-enum Next<M> {
-    Envelope(Envelope<M>),
-    Released,
-    Control,
-}
 
 pub(super) async fn run<A: Actor>(
     shared: Arc<Shared<A>>,
@@ -37,20 +32,7 @@ pub(super) async fn run<A: Actor>(
         forwarded: Vec::new(),
     };
     let reason = loop {
-        let next = poll_fn(|cx| {
-            if let Poll::Ready(env) = rx.poll_recv(cx) {
-                return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
-            }
-            cell.control.register(cx.waker());
-            if cell.is_signalled() {
-                Poll::Ready(Next::Control)
-            } else if !cell.has_refs() && rx.is_empty() {
-                Poll::Ready(Next::Released)
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
+        let next = next_envelope(cell, &mut rx).await;
         let message = match next {
             Next::Envelope(Envelope::Message(message)) => message,
             Next::Envelope(Envelope::Sourced(sourced)) => {
