@@ -461,8 +461,9 @@ async fn message_loop<A: Actor>(
 ) -> (StopReason, EndCause) {
     let cell = &shared.cell;
     loop {
+        // Asked by the last handler, or by a start hook before any message.
         if ctx.stop_requested() {
-            return (StopReason::Stopped, EndCause::SelfStop); // asked in a start hook
+            return (StopReason::Stopped, EndCause::SelfStop);
         }
         if cell.is_signalled() {
             if cell.is_killed() {
@@ -527,9 +528,6 @@ async fn message_loop<A: Actor>(
                     return (failure.to_stop_reason(), cause);
                 }
             }
-        }
-        if ctx.stop_requested() {
-            return (StopReason::Stopped, EndCause::SelfStop);
         }
     }
 }
