@@ -184,15 +184,7 @@ fn tell(c: &mut Criterion) {
             on_runtime(iters, |iters| async move {
                 let system = ActorSystem::new("bench");
                 let counter = system.spawn(Counter { total: 0 });
-                let start = Instant::now();
-                for i in 1..=iters {
-                    for _ in 0..TELLS {
-                        counter.add(black_box(1)).await.expect("tell");
-                    }
-                    let total = counter.total().await.expect("ask");
-                    assert_eq!(total, i * TELLS);
-                }
-                let elapsed = start.elapsed();
+                let elapsed = tell_workload(&counter, iters).await;
                 counter.stop();
                 counter.stopped().await;
                 elapsed

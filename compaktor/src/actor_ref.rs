@@ -410,6 +410,11 @@ impl ActorCell {
     }
 
     /// Ready with the stop reason once the actor has finished.
+    /// Resolves with the stop reason once the actor has finished.
+    pub(crate) fn stopped(&self) -> impl Future<Output = StopReason> + '_ {
+        std::future::poll_fn(|cx| self.poll_stopped(cx))
+    }
+
     pub(crate) fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
         if let Some(reason) = self.stopped.get() {
             return Poll::Ready(reason.clone());

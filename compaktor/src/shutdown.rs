@@ -1,7 +1,6 @@
 //! [`ActorSystem::shutdown`]: every actor stopped in order within a deadline, what is left
 //! killed, and a [`ShutdownReport`]. How one parent stops its children lives in `supervisor`.
 
-use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,5 +95,5 @@ impl ActorSystem {
 }
 
 async fn ended(actor: &Arc<dyn Control>) {
-    poll_fn(|cx| actor.cell().poll_stopped(cx)).await;
+    actor.cell().stopped().await;
 }

@@ -401,7 +401,7 @@ impl SupervisorNode {
                     tracing::warn!(child = %cell.label, ?shutdown, "did not stop in time; killing it");
                 }
                 cell.kill();
-                std::future::poll_fn(|cx| cell.poll_stopped(cx)).await;
+                cell.stopped().await;
             }
         }
         let mut state = self.lock();
