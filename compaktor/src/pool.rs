@@ -10,12 +10,12 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
+use crate::actor_ref::{Control, RefCore};
 use crate::supervisor::{ChildTerms, SupervisorNode};
 use crate::system::Spawn;
 use crate::{
-    Actor, ActorId, ActorLabel, ActorRef, ActorSystem, Mailbox, RestartPolicy, SendError,
-    SpawnError, Supervision, Tell,
+    Actor, ActorId, ActorRef, ActorSystem, Mailbox, RestartPolicy, SendError, SpawnError,
+    Supervision, Tell,
 };
 
 /// How a pool picks the worker for each message sent through its handler methods.
@@ -203,24 +203,9 @@ impl<A: Actor> PoolBuilder<A> {
                 system: self.system.name().into(),
             });
         }
-        let label = ActorLabel {
-            id: crate::system::next_id(),
-            name: self.name,
-        };
-        let (tx, rx) = self.mailbox.channel();
-        let shared = Arc::new(Shared {
-            tx,
-            cell: ActorCell::new(label, None, true, self.system.clone()),
-        });
+        let (shared, rx) = self.system.new_actor::<A>(self.name, None, self.mailbox);
         let control: Arc<dyn Control> = shared.clone();
-        let registry = self.system.registry();
-        if shared.cell.label.name.is_some() && !registry.register(shared.cell.path(), &control) {
-            return Err(SpawnError::NameTaken {
-                path: Arc::clone(shared.cell.path()),
-            });
-        }
-        registry.add(Arc::clone(&control));
-        self.system.actor_started();
+        self.system.enroll(Arc::clone(&control))?;
         let node = SupervisorNode::new(control);
         node.set_supervision(self.supervision);
         let state = Arc::new(PoolState {

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
 use crate::dead_letter::DeadLetterOffice;
 use crate::health::BusySince;
+use crate::mailbox::MailboxReceiver;
 use crate::registry::Registry;
 use crate::runner::{self, Factory};
 use crate::supervisor::{ChildTerms, SupervisorNode};
@@ -24,7 +25,7 @@ use crate::{
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A new actor id.
-pub(crate) fn next_id() -> ActorId {
+fn next_id() -> ActorId {
     ActorId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -235,8 +236,40 @@ impl ActorSystem {
         )
     }
 
-    pub(crate) fn actor_started(&self) {
+    /// A new actor's shared part (cell and mailbox sender) and its mailbox's receiver; not in
+    /// the tree until [`enroll`](Self::enroll)ed. A top-level actor has no `parent_path`.
+    pub(crate) fn new_actor<A: Actor>(
+        &self,
+        name: Option<Arc<str>>,
+        parent_path: Option<Arc<str>>,
+        mailbox: Mailbox,
+    ) -> (Arc<Shared<A>>, MailboxReceiver<A::Message>) {
+        let label = ActorLabel {
+            id: next_id(),
+            name,
+        };
+        let top_level = parent_path.is_none();
+        let (tx, rx) = mailbox.channel();
+        let cell = ActorCell::new(label, parent_path, top_level, self.clone());
+        (Arc::new(Shared { tx, cell }), rx)
+    }
+
+    /// Puts a new actor in the tree: its path if it is named, the index of running actors, the
+    /// live count.
+    ///
+    /// # Errors
+    /// [`SpawnError::NameTaken`] if a running actor has its path; nothing is recorded then.
+    pub(crate) fn enroll(&self, control: Arc<dyn Control>) -> Result<(), SpawnError> {
+        let cell = control.cell();
+        let registry = self.registry();
+        if cell.label.name.is_some() && !registry.register(cell.path(), &control) {
+            return Err(SpawnError::NameTaken {
+                path: Arc::clone(cell.path()),
+            });
+        }
+        registry.add(control);
         self.inner.live.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 
     pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {
@@ -375,16 +408,9 @@ impl<A: Actor> Spawn<A> {
         self,
         started: Option<runner::StartReport>,
     ) -> Result<ActorRef<A>, SpawnError> {
-        let label = ActorLabel {
-            id: next_id(),
-            name: self.name,
-        };
-        let top_level = self.parent_path.is_none();
-        let (tx, rx) = self.mailbox.channel();
-        let shared = Arc::new(Shared {
-            tx,
-            cell: ActorCell::new(label, self.parent_path, top_level, self.system.clone()),
-        });
+        let (shared, rx) = self
+            .system
+            .new_actor::<A>(self.name, self.parent_path, self.mailbox);
         let control: Arc<dyn Control> = shared.clone();
         let (factory, parent) = match self.supervision {
             Some((parent, factory, terms)) => {
@@ -393,21 +419,16 @@ impl<A: Actor> Spawn<A> {
             }
             None => (None, None),
         };
-        let registry = self.system.registry();
-        if shared.cell.label.name.is_some() && !registry.register(shared.cell.path(), &control) {
+        if let Err(e) = self.system.enroll(control) {
             if let Some(parent) = &parent {
                 parent.forget(shared.cell.id());
             }
-            return Err(SpawnError::NameTaken {
-                path: Arc::clone(shared.cell.path()),
-            });
+            return Err(e);
         }
-        registry.add(control);
         if self.system.is_shutting_down() {
             shared.cell.kill();
         }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
-        self.system.actor_started();
         let launch = runner::Launch {
             actor: self.actor,
             factory,
