@@ -58,6 +58,19 @@ pub trait Actor: Sized + Send + 'static {
     /// The mailbox used when the spawn does not choose one (`#[actor(mailbox = N)]`).
     const MAILBOX: Mailbox = Mailbox::DEFAULT;
 
+    /// Handles one message if its handler has no `.await`, at once; gives the message back
+    /// for an `async` handler, which [`handle`](Self::handle) runs. Generated: a `match` over
+    /// [`Self::Message`], so a plain handler costs no future.
+    #[doc(hidden)]
+    fn handle_now(
+        &mut self,
+        message: Self::Message,
+        ctx: &mut Context<Self>,
+    ) -> Result<Outcome, Self::Message> {
+        let _ = ctx;
+        Err(message)
+    }
+
     /// Handles one message. Generated: a `match` over [`Self::Message`].
     #[doc(hidden)]
     fn handle(

@@ -30,16 +30,6 @@ const INTERRUPT: u8 = 2;
 /// sibling that did not stop in time for a group restart).
 const ABORT: u8 = 4;
 
-tokio::task_local! {
-    /// The actor whose task is running, so that sends to oneself can be recognised.
-    pub(crate) static CURRENT_ACTOR: ActorId;
-}
-
-/// The actor running on this task, if any.
-pub(crate) fn current_actor() -> Option<ActorId> {
-    CURRENT_ACTOR.try_with(|id| *id).ok()
-}
-
 /// What every reference to one actor shares, whatever the actor type.
 #[derive(Debug)]
 pub(crate) struct ActorCell {
@@ -540,7 +530,7 @@ impl<A: Actor> Shared<A> {
         env: Envelope<A::Message>,
         handler: &'static str,
     ) -> Result<(), SendError> {
-        if current_actor() == Some(self.cell.id()) {
+        if crate::runner::current_actor() == Some(self.cell.id()) {
             self.cell
                 .dead_letter(handler, DeadLetterReason::WouldDeadlock);
             return Err(SendError::WouldDeadlock {

@@ -10,10 +10,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use crate::actor_ref::{RefCore, Refused, Shared, current_actor};
+use crate::actor_ref::{RefCore, Refused, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::{ReplyFailure, ReplyReceiver};
 use crate::mailbox::Envelope;
+use crate::runner::current_actor;
 use crate::tell::{Sending, reply_slot};
 use crate::{Actor, ActorLabel, AskError, Tell};
 

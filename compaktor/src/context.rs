@@ -138,6 +138,13 @@ impl<A: Actor> Context<A> {
         }
     }
 
+    /// The actor's task ends: what runs beside it is dropped (aborted), and its children's
+    /// node let go, before it reports its end.
+    pub(crate) fn end_task(&mut self) {
+        self.tasks = None;
+        self.children = None;
+    }
+
     pub(crate) fn children(&self) -> Option<&Arc<SupervisorNode>> {
         self.children.as_ref()
     }

@@ -138,17 +138,16 @@ impl<R: 'static, E: 'static> Drop for ReplyTo<R, E> {
 
 type Orphan = Box<dyn FnOnce(String)>;
 
-/// Which handler this thread is polling. Cells only, so the thread-local is cheap to reach on
+/// Whether this thread is polling a handler. Cells only, so the thread-local is cheap to reach on
 /// every poll.
 struct Polled {
-    handler: Cell<&'static str>,
     active: Cell<bool>,
     orphans: Cell<bool>,
 }
 
 thread_local! {
     static POLLED: Polled = const {
-        Polled { handler: Cell::new(""), active: Cell::new(false), orphans: Cell::new(false) }
+        Polled { active: Cell::new(false), orphans: Cell::new(false) }
     };
     /// Replies dropped while their handler's panic unwinds, waiting for its message.
     static ORPHANS: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
@@ -175,17 +174,14 @@ fn adopt_orphan(answer: Orphan) {
     }
 }
 
-/// Marks this thread as polling `handler`, until [`leave`](Polling::leave) or a panic.
+/// Marks this thread as polling a handler, until [`leave`](Polling::leave) or a panic.
 #[derive(Debug)]
 pub(crate) struct Polling(());
 
 impl Polling {
     #[inline]
-    pub(crate) fn enter(handler: &'static str) -> Polling {
-        POLLED.with(|p| {
-            p.handler.set(handler);
-            p.active.set(true);
-        });
+    pub(crate) fn enter() -> Polling {
+        POLLED.with(|p| p.active.set(true));
         Polling(())
     }
 
@@ -206,11 +202,6 @@ impl Drop for Polling {
     fn drop(&mut self) {
         POLLED.with(|p| p.active.set(false));
     }
-}
-
-/// The handler last polled on this thread.
-pub(crate) fn current_handler() -> &'static str {
-    POLLED.with(|p| p.handler.get())
 }
 
 /// Answers the askers whose replies a panic dropped on this thread, where the actor loop
@@ -279,7 +270,19 @@ pub async fn dispatch<R, E, F>(
 where
     F: Future<Output = Result<R, E>>,
 {
-    match call.await {
+    dispatch_now(handler, reply, call.await, failure)
+}
+
+/// [`dispatch`] for a handler without `.await`: called at once, with no future.
+#[doc(hidden)]
+#[inline]
+pub fn dispatch_now<R, E>(
+    handler: &'static str,
+    reply: Option<ReplyTo<R, E>>,
+    result: Result<R, E>,
+    failure: fn(&'static str, E) -> HandlerFailure,
+) -> Outcome {
+    match result {
         Ok(value) => {
             if let Some(reply) = reply {
                 reply.send(Ok(value));

@@ -13,7 +13,11 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     let (message, handlers) = (&names.message, &names.handlers);
     let (impl_generics, ty_generics, where_clause) = actor.original.generics.split_for_impl();
 
-    let arms = plans.iter().map(|plan| arm(actor, names, plan));
+    let arms = plans.iter().map(|plan| arm(actor, names, plan, false));
+    let now_arms = plans
+        .iter()
+        .filter(|plan| plan.method.original.sig.asyncness.is_none())
+        .map(|plan| arm(actor, names, plan, true));
     let phantom_arm = message::has_phantom(&actor.original.generics).then(|| {
         quote!(#message::__CompaktorPhantom(__compaktor_never, _) => match __compaktor_never {},)
     });
@@ -40,6 +44,18 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             type Handlers = #handlers #ty_generics;
             #mailbox
 
+            #[allow(unused_variables, clippy::unit_arg, unreachable_patterns)]
+            fn handle_now(
+                &mut self,
+                __compaktor_message: Self::Message,
+                __compaktor_ctx: &mut ::compaktor::Context<Self>,
+            ) -> ::compaktor::__private::Result<::compaktor::__private::Outcome, Self::Message> {
+                match __compaktor_message {
+                    #(#now_arms)*
+                    __compaktor_later => ::compaktor::__private::Result::Err(__compaktor_later),
+                }
+            }
+
             #[allow(unused_variables, clippy::unit_arg)]
             fn handle(
                 &mut self,
@@ -61,8 +77,10 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     }
 }
 
-/// `CounterMessage::Add(a0, reply) => dispatch("add", reply, async move { .. }).await,`
-fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream {
+/// `CounterMessage::Add(a0, reply) => dispatch_now("add", reply, <Counter>::add(self, a0), ..),`
+/// for a plain handler (in `Ok(..)` if `now`, for `handle_now`); `dispatch(.., async move { .. })
+/// .await` for an `async` one.
+fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> TokenStream {
     let message = &names.message;
     let (variant, cfgs, name) = (&plan.variant, &plan.cfgs, &plan.name);
     let bindings: Vec<_> = (0..plan.values.len())
@@ -77,6 +95,25 @@ fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream {
     };
     // A bound error on `E` (not `Display`, ...) is reported on the user's `E`: `#err` is spanned
     // there, and `dispatch` itself has no bound on it.
+    if plan.method.original.sig.asyncness.is_none() {
+        let handled = quote! {
+            ::compaktor::__private::dispatch_now(
+                #name,
+                __compaktor_reply,
+                #result,
+                ::compaktor::__private::handler_failure::<#err>,
+            )
+        };
+        let handled = if now {
+            quote!(::compaktor::__private::Result::Ok(#handled))
+        } else {
+            handled
+        };
+        return quote! {
+            #(#cfgs)*
+            #message::#variant(#(#bindings,)* __compaktor_reply) => #handled,
+        };
+    }
     quote! {
         #(#cfgs)*
         #message::#variant(#(#bindings,)* __compaktor_reply) => {
