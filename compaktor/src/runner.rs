@@ -208,6 +208,10 @@ fn make<A: Actor>(factory: &mut Factory<A>) -> Result<A, StopReason> {
 
 /// Runs the start hooks (the restart hook first on a restarted instance) and reports the
 /// result to whoever waits; the end to record if they failed.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in the task"
+)]
 fn start_hooks<'a, A: Actor>(
     actor: &'a mut A,
     ctx: &'a mut Context<A>,
@@ -263,6 +267,10 @@ struct Ending {
 /// Ends an instance: its children stop, links are told, the stop hook runs (if the start hooks
 /// did), and the state is dropped (a motor's safe state). The mailbox is closed too if this is
 /// the last instance. Returns how it ended, which a kill in the stop hook changes.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in the task"
+)]
 fn end_instance<'a, A: Actor>(
     actor: &'a mut Option<A>,
     ctx: &'a mut Context<A>,

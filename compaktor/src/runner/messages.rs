@@ -5,6 +5,10 @@
 //! The futures here are `fn`s returning `async move` blocks, not `async fn`s: an `async fn`
 //! keeps its arguments and the copies it moves them into, and every byte here is in every idle
 //! actor's task.
+#![allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in the task"
+)]
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
