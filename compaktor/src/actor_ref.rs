@@ -14,7 +14,7 @@ use futures::task::AtomicWaker;
 
 use crate::dead_letter::DeadLetterReason;
 use crate::health::Phase;
-use crate::mailbox::{Envelope, MailboxSender, TrySend};
+use crate::mailbox::{Envelope, Queue, TrySend};
 use crate::watch::LinkExit;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
 
@@ -437,7 +437,8 @@ impl ActorCell {
 
 /// The allocation behind every reference to one actor.
 pub(crate) struct Shared<A: Actor> {
-    pub(crate) tx: MailboxSender<A::Message>,
+    /// The mailbox's queue, inline: one allocation per actor for both.
+    pub(crate) tx: Queue<A::Message>,
     pub(crate) cell: ActorCell,
 }
 

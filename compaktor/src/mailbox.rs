@@ -56,8 +56,10 @@ impl Mailbox {
         self.capacity
     }
 
-    pub(crate) fn channel<M>(self) -> (MailboxSender<M>, MailboxReceiver<M>) {
-        let queue = Arc::new(Queue {
+    /// A new queue (kept inline in what the senders share, not in an allocation of its own)
+    /// and its receiver's side.
+    pub(crate) fn queue<M>(self) -> (Queue<M>, MailboxReceiver<M>) {
+        let queue = Queue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 closed: false,
@@ -67,17 +69,12 @@ impl Mailbox {
             capacity: self.capacity,
             receiver: AtomicWaker::new(),
             in_hand: AtomicUsize::new(0),
-        });
-        (
-            MailboxSender {
-                queue: queue.clone(),
-            },
-            MailboxReceiver {
-                queue,
-                batch: VecDeque::new(),
-                closed: false,
-            },
-        )
+        };
+        let receiver = MailboxReceiver {
+            batch: VecDeque::new(),
+            closed: false,
+        };
+        (queue, receiver)
     }
 }
 
@@ -139,13 +136,14 @@ pub(crate) enum TrySend<M> {
     Closed(M),
 }
 
-/// The queue behind one mailbox: many senders, one receiver (the actor's task).
+/// The queue behind one mailbox: many senders, one receiver (the actor's task, which holds
+/// the [`MailboxReceiver`] and passes the queue to it).
 ///
 /// A mutex around a `VecDeque`, which allocates nothing until the first message (an idle actor
 /// costs a few words), and a receiver that takes everything queued in one lock and works
 /// through it as a batch. The capacity bounds what waits in the queue; the batch the actor is
 /// working through comes on top.
-struct Queue<M> {
+pub(crate) struct Queue<M> {
     state: Mutex<State<M>>,
     capacity: Option<usize>,
     /// The actor's task, when it waits for a message.
@@ -164,6 +162,7 @@ struct State<M> {
 }
 
 impl<M> Queue<M> {
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, State<M>> {
         // Nothing panics while holding it; if something did, the queue is still consistent.
         self.state
@@ -176,24 +175,19 @@ impl<M> Queue<M> {
     }
 }
 
-/// The sending side of a mailbox.
-pub(crate) struct MailboxSender<M> {
-    queue: Arc<Queue<M>>,
-}
-
-impl<M> MailboxSender<M> {
+impl<M> Queue<M> {
     #[inline]
     pub(crate) fn try_send(&self, env: Envelope<M>) -> Result<(), TrySend<Envelope<M>>> {
-        let mut state = self.queue.lock();
+        let mut state = self.lock();
         if state.closed {
             return Err(TrySend::Closed(env));
         }
-        if !self.queue.has_room(&state) {
+        if !self.has_room(&state) {
             return Err(TrySend::Full(env));
         }
         state.items.push_back(env);
         drop(state);
-        self.queue.receiver.wake();
+        self.receiver.wake();
         Ok(())
     }
 
@@ -203,7 +197,7 @@ impl<M> MailboxSender<M> {
     /// wake-up it was given, so no other waiting sender is left asleep.
     pub(crate) async fn send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
         let mut waiter = Waiter {
-            queue: &self.queue,
+            queue: self,
             ticket: None,
             env: Some(env),
         };
@@ -217,12 +211,12 @@ impl<M> MailboxSender<M> {
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
-        self.queue.capacity
+        self.capacity
     }
 
     /// Messages waiting, those the actor has taken in its current batch included.
     pub(crate) fn len(&self) -> usize {
-        self.queue.lock().items.len() + self.queue.in_hand.load(Ordering::Relaxed)
+        self.lock().items.len() + self.in_hand.load(Ordering::Relaxed)
     }
 }
 
@@ -294,9 +288,8 @@ impl<M> Drop for Waiter<'_, M> {
     }
 }
 
-/// The receiving side of a mailbox, owned by the actor's task.
+/// The receiving side of a mailbox, owned by the actor's task; its methods take the queue.
 pub(crate) struct MailboxReceiver<M> {
-    queue: Arc<Queue<M>>,
     /// Messages taken from the queue in one lock, being worked through.
     batch: VecDeque<Envelope<M>>,
     /// Whether [`close`](Self::close) has run (kept here so a second call costs nothing).
@@ -307,54 +300,60 @@ impl<M> MailboxReceiver<M> {
     /// The next message; `None` once closed and empty. Takes part in tokio's cooperative
     /// budget, so a busy actor still lets its neighbours on the same thread run.
     #[inline]
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
+    pub(crate) fn poll_recv(
+        &mut self,
+        queue: &Queue<M>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Envelope<M>>> {
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         if let Some(env) = self.batch.pop_front() {
-            self.queue
-                .in_hand
-                .store(self.batch.len(), Ordering::Relaxed);
+            queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
             coop.made_progress();
             return Poll::Ready(Some(env));
         }
-        let mut state = self.queue.lock();
+        let mut state = queue.lock();
         if state.items.is_empty() {
             if state.closed {
                 return Poll::Ready(None);
             }
             // Under the lock: a sender that pushes after this will see the waker.
-            self.queue.receiver.register(cx.waker());
+            queue.receiver.register(cx.waker());
             return Poll::Pending;
         }
-        std::mem::swap(&mut state.items, &mut self.batch);
-        let woken: Vec<Waker> = match self.queue.capacity {
-            _ if state.waiting.is_empty() => Vec::new(),
-            Some(cap) => {
-                let n = state.waiting.len().min(cap);
-                state.waiting.drain(..n).map(|(_, w)| w).collect()
-            }
-            None => state.waiting.drain(..).map(|(_, w)| w).collect(),
+        // One message is taken as it is; more are swapped out whole, so each buffer keeps its
+        // capacity and a lone message (an ask, a stop) does not make the queue allocate again.
+        let env = if state.items.len() == 1 {
+            state.items.pop_front()
+        } else {
+            std::mem::swap(&mut state.items, &mut self.batch);
+            self.batch.pop_front()
         };
-        drop(state);
-        woken.into_iter().for_each(Waker::wake);
+        if state.waiting.is_empty() {
+            drop(state);
+        } else {
+            // Room for as many as were taken.
+            let freed = 1 + self.batch.len();
+            let n = state.waiting.len().min(freed);
+            let woken: Vec<Waker> = state.waiting.drain(..n).map(|(_, w)| w).collect();
+            drop(state);
+            woken.into_iter().for_each(Waker::wake);
+        }
         coop.made_progress();
-        let env = self.batch.pop_front();
-        self.queue
-            .in_hand
-            .store(self.batch.len(), Ordering::Relaxed);
+        queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
         Poll::Ready(env)
     }
 
     /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up
     /// its cooperative budget, with messages still queued.)
-    pub(crate) fn is_empty(&self) -> bool {
-        self.batch.is_empty() && self.queue.lock().items.is_empty()
+    pub(crate) fn is_empty(&self, queue: &Queue<M>) -> bool {
+        self.batch.is_empty() && queue.lock().items.is_empty()
     }
 
     /// A message if one is queued, without waiting.
-    pub(crate) fn try_recv(&mut self) -> Option<Envelope<M>> {
+    pub(crate) fn try_recv(&mut self, queue: &Queue<M>) -> Option<Envelope<M>> {
         self.batch
             .pop_front()
-            .or_else(|| self.queue.lock().items.pop_front())
+            .or_else(|| queue.lock().items.pop_front())
     }
 
     /// Whether [`close`](Self::close) has run.
@@ -364,12 +363,12 @@ impl<M> MailboxReceiver<M> {
 
     /// Refuses new messages; those already queued can still be received. Waiting senders get
     /// their message back.
-    pub(crate) fn close(&mut self) {
+    pub(crate) fn close(&mut self, queue: &Queue<M>) {
         if std::mem::replace(&mut self.closed, true) {
             return;
         }
         let waiting = {
-            let mut state = self.queue.lock();
+            let mut state = queue.lock();
             state.closed = true;
             std::mem::take(&mut state.waiting)
         };
@@ -401,7 +400,7 @@ mod tests {
 
     #[test]
     fn a_woken_sender_that_gives_up_passes_the_room_on() {
-        let (tx, mut rx) = Mailbox::bounded(1).channel::<u32>();
+        let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
         assert!(tx.try_send(Envelope::Message(0)).is_ok());
         let (wake_a, wake_b, wake_rx) = (
             Arc::<Wakes>::default(),
@@ -425,7 +424,7 @@ mod tests {
 
         // The actor takes the waiting message: room for one, and the oldest sender is woken.
         let waker_rx = waker(Arc::clone(&wake_rx));
-        let got = rx.poll_recv(&mut Context::from_waker(&waker_rx));
+        let got = rx.poll_recv(&tx, &mut Context::from_waker(&waker_rx));
         assert!(matches!(got, Poll::Ready(Some(Envelope::Message(0)))));
         assert_eq!((wakes(&wake_a), wakes(&wake_b)), (1, 0));
 
@@ -434,12 +433,12 @@ mod tests {
         assert_eq!(wakes(&wake_b), 1);
         let sent = b.as_mut().poll(&mut Context::from_waker(&waker_b));
         assert!(matches!(sent, Poll::Ready(Ok(()))));
-        assert!(matches!(rx.try_recv(), Some(Envelope::Message(2))));
+        assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(2))));
     }
 
     #[test]
     fn closing_gives_waiting_senders_their_message_back() {
-        let (tx, mut rx) = Mailbox::bounded(1).channel::<u32>();
+        let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
         assert!(tx.try_send(Envelope::Message(0)).is_ok());
         let wake = Arc::<Wakes>::default();
         let w = waker(Arc::clone(&wake));
@@ -449,12 +448,12 @@ mod tests {
                 .poll(&mut Context::from_waker(&w))
                 .is_pending()
         );
-        rx.close();
+        rx.close(&tx);
         assert_eq!(wakes(&wake), 1);
         let back = send.as_mut().poll(&mut Context::from_waker(&w));
         assert!(matches!(back, Poll::Ready(Err(Envelope::Message(1)))));
         // What was queued before the close can still be received.
-        assert!(matches!(rx.try_recv(), Some(Envelope::Message(0))));
+        assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(0))));
         assert!(matches!(
             tx.try_send(Envelope::Message(3)),
             Err(TrySend::Closed(_))

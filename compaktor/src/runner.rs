@@ -136,7 +136,7 @@ impl<A: Actor> Task<A> {
                     (ended, false)
                 } else {
                     tracing::debug!("started");
-                    let looping = message_loop(actor, &mut self.ctx, cell, &mut self.rx);
+                    let looping = message_loop(actor, &mut self.ctx, &self.shared, &mut self.rx);
                     (looping.await, true)
                 };
                 let last = self.supervised.is_none()
@@ -346,8 +346,8 @@ fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A::Message>) 
         return;
     }
     shared.cell.mark_stopping();
-    rx.close();
-    while let Some(env) = rx.try_recv() {
+    rx.close(&shared.tx);
+    while let Some(env) = rx.try_recv(&shared.tx) {
         if let Some(message) = env.into_message() {
             shared
                 .cell

@@ -249,7 +249,7 @@ impl ActorSystem {
             name,
         };
         let top_level = parent_path.is_none();
-        let (tx, rx) = mailbox.channel();
+        let (tx, rx) = mailbox.queue();
         let cell = ActorCell::new(label, parent_path, top_level, self.clone());
         (Arc::new(Shared { tx, cell }), rx)
     }

@@ -32,7 +32,7 @@ pub(super) async fn run<A: Actor>(
         forwarded: Vec::new(),
     };
     let reason = loop {
-        let next = next_envelope(cell, &mut rx).await;
+        let next = next_envelope(cell, &shared.tx, &mut rx).await;
         let message = match next {
             Next::Envelope(Envelope::Message(message)) => message,
             Next::Envelope(Envelope::Sourced(sourced)) => {
@@ -66,8 +66,8 @@ pub(super) async fn run<A: Actor>(
     node.stop_children(cell.is_killed()).await;
     // What is left waits for workers that are gone.
     cell.mark_stopping();
-    rx.close();
-    while let Some(env) = rx.try_recv() {
+    rx.close(&shared.tx);
+    while let Some(env) = rx.try_recv(&shared.tx) {
         if let Some(message) = env.into_message() {
             cell.dead_letter(message.handler_name(), DeadLetterReason::Dropped);
         }

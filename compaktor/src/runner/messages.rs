@@ -18,9 +18,9 @@ use std::task::Poll;
 use super::guard::{Guarded, Running, guarded};
 use super::{dropped_work, interrupt_cause};
 use crate::__private::{Message, Outcome};
-use crate::actor_ref::ActorCell;
+use crate::actor_ref::{ActorCell, Shared};
 use crate::dispatch::{PanicCleanup, Polling, answer_orphans};
-use crate::mailbox::{Envelope, MailboxReceiver};
+use crate::mailbox::{Envelope, MailboxReceiver, Queue};
 use crate::stop::panic_message;
 use crate::supervisor::EndCause;
 use crate::{Actor, Context, FailureAction, HandlerFailure, StopReason};
@@ -38,10 +38,11 @@ pub(crate) enum Next<M> {
 /// (shared by actors and pools).
 pub(crate) fn next_envelope<'a, M>(
     cell: &'a ActorCell,
+    queue: &'a Queue<M>,
     rx: &'a mut MailboxReceiver<M>,
 ) -> impl Future<Output = Next<M>> + 'a {
     poll_fn(move |cx| {
-        if let Poll::Ready(env) = rx.poll_recv(cx) {
+        if let Poll::Ready(env) = rx.poll_recv(queue, cx) {
             // `None` cannot happen while the cell's owner holds a sender; treat it as released.
             return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
         }
@@ -49,7 +50,7 @@ pub(crate) fn next_envelope<'a, M>(
         cell.control.register(cx.waker());
         if cell.is_signalled() {
             Poll::Ready(Next::Control)
-        } else if !cell.has_refs() && rx.is_empty() {
+        } else if !cell.has_refs() && rx.is_empty(queue) {
             Poll::Ready(Next::Released)
         } else {
             Poll::Pending
@@ -62,10 +63,11 @@ pub(crate) fn next_envelope<'a, M>(
 pub(super) fn message_loop<'a, A: Actor>(
     actor: &'a mut A,
     ctx: &'a mut Context<A>,
-    cell: &'a ActorCell,
+    shared: &'a Shared<A>,
     rx: &'a mut MailboxReceiver<A::Message>,
 ) -> impl Future<Output = (StopReason, EndCause)> + 'a {
     async move {
+        let cell = &shared.cell;
         loop {
             // Asked by the last handler, or by a start hook before any message.
             if ctx.stop_requested() {
@@ -84,7 +86,7 @@ pub(super) fn message_loop<'a, A: Actor>(
             // keeps a local until its scope ends).
             let failure = {
                 let (handler, source, now) = {
-                    let (message, source) = match next_envelope(cell, rx).await {
+                    let (message, source) = match next_envelope(cell, &shared.tx, rx).await {
                         Next::Envelope(Envelope::Message(message)) => (message, None),
                         Next::Envelope(Envelope::Sourced(sourced)) => {
                             let (message, source) = *sourced;
