@@ -67,7 +67,6 @@ pub(crate) struct ActorCell {
     has_extras: AtomicBool,
     /// Whether the current instance has ended in a failure (for a link made while it ends).
     ended_in_failure: AtomicBool,
-    runtime: tokio::runtime::Handle,
 }
 
 /// What few actors use: links, exit trapping, an interrupt's reason.
@@ -116,7 +115,6 @@ impl ActorCell {
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),
             ended_in_failure: AtomicBool::new(false),
-            runtime: tokio::runtime::Handle::current(),
         };
         if cell.label.name.is_some() {
             cell.path();
@@ -474,8 +472,8 @@ impl<A: Actor> Control for Shared<A> {
         }
         if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop) {
             // Queued by a task behind the messages already waiting, so `stop` never waits.
-            let runtime = self.cell.runtime.clone();
-            runtime.spawn(async move {
+            let system = self.cell.system.clone();
+            system.spawn_anywhere(async move {
                 let _ = self.tx.send(pill).await;
             });
         }

@@ -9,14 +9,12 @@ mod messages;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
-use tracing::Instrument;
 
 pub(crate) use self::guard::current_actor;
-use self::guard::{Guarded, guarded};
+use self::guard::{Guarded, InSpan, guarded};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
 use crate::__private::Message;
@@ -84,7 +82,7 @@ pub(crate) fn run<A: Actor>(
     };
     // The future holds `task` once and runs on a reference to it: an `async fn` taking these
     // values would keep them as well as what it moved out of them.
-    async move { task.run().await }.instrument(span)
+    InSpan::new(span, async move { task.run().await })
 }
 
 /// What only a supervised actor carries between its instances; boxed, so that other actors'
@@ -163,7 +161,6 @@ impl<A: Actor> Task<A> {
             let Some(directive) = sup.parent.child_ended(cell.id(), &reason, cause) else {
                 break reason;
             };
-            let directive = pin!(directive);
             let report = match guarded(cell, None, directive).await {
                 Guarded::Done(Ok(Directive::Restart { started })) => started,
                 Guarded::Done(Ok(Directive::Stop) | Err(_)) | Guarded::Panicked(_) => break reason,
@@ -222,12 +219,12 @@ fn start_hooks<'a, A: Actor>(
 ) -> impl Future<Output = Result<(), (StopReason, EndCause)>> + 'a {
     async move {
         let start = {
-            let hooks = pin!(async {
+            let hooks = async {
                 if let Some(info) = restart {
                     actor.on_restart(ctx, info).await;
                 }
                 actor.on_start(ctx).await
-            });
+            };
             guarded(cell, None, hooks).await
         };
         let start = match start {
@@ -310,10 +307,7 @@ fn end_instance<'a, A: Actor>(
         cell.end_links(&reason);
         let mut ended = (reason, cause);
         if let (true, Some(actor)) = (ran, actor.as_mut()) {
-            let stopped = {
-                let hook = pin!(actor.on_stop(ctx, &ended.0));
-                guarded(cell, None, hook).await
-            };
+            let stopped = { guarded(cell, None, actor.on_stop(ctx, &ended.0)).await };
             match stopped {
                 Guarded::Done(()) => {}
                 Guarded::Panicked(message) => {

@@ -68,6 +68,9 @@ struct SystemInner {
     ended_otherwise: AtomicU64,
     busy_since: BusySince,
     topics: crate::topic::TopicRegistry,
+    /// The runtime of the first spawn, for work queued from outside any runtime (a stop sent
+    /// to a full mailbox from a plain thread). One per system, not one per actor.
+    runtime: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 impl ActorSystem {
@@ -84,6 +87,7 @@ impl ActorSystem {
                 ended_otherwise: AtomicU64::new(0),
                 busy_since: BusySince::default(),
                 topics: crate::topic::TopicRegistry::default(),
+                runtime: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -244,6 +248,9 @@ impl ActorSystem {
         parent_path: Option<Arc<str>>,
         mailbox: Mailbox,
     ) -> (Arc<Shared<A>>, MailboxReceiver<A::Message>) {
+        self.inner
+            .runtime
+            .get_or_init(tokio::runtime::Handle::current);
         let label = ActorLabel {
             id: next_id(),
             name,
@@ -270,6 +277,17 @@ impl ActorSystem {
         registry.add(control);
         self.inner.live.fetch_add(1, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// Spawns `work` on the runtime this thread is in, or else on the system's first.
+    pub(crate) fn spawn_anywhere(&self, work: impl Future<Output = ()> + Send + 'static) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(work)),
+            Err(_) => {
+                let runtime = self.inner.runtime.get().expect("an actor was spawned");
+                drop(runtime.spawn(work));
+            }
+        }
     }
 
     pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {

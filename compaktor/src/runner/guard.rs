@@ -3,14 +3,14 @@
 //! dropped by a kill. What the task does with the result lives in `runner`.
 
 use std::cell::Cell;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use crate::ActorId;
 use crate::actor_ref::ActorCell;
-use crate::dispatch::{Polling, answer_orphans};
+use crate::dispatch::{PanicCleanup, Polling, answer_orphans};
 use crate::stop::panic_message;
 
 thread_local! {
@@ -47,48 +47,108 @@ impl Drop for Running {
 /// How guarded work ended.
 pub(crate) enum Guarded<T> {
     Done(T),
-    /// It panicked, with this message; its state is still to be dropped.
+    /// It panicked, with this message; its state has been dropped.
     Panicked(String),
     /// Dropped unfinished: the actor was killed, or aborted for a sibling's restart.
     Dropped,
 }
 
-/// Polls `work` (with `span`, if any, entered around each poll, as `tracing::Instrument` would,
-/// without moving the work) until it finishes, panics, or the actor is killed (then it is dropped at
-/// its next `.await`).
-///
-/// Not an `async fn`: the closure owns its captures, so the task holds them once.
-pub(crate) fn guarded<'a, F: Future>(
-    cell: &'a ActorCell,
-    span: Option<&'a tracing::Span>,
-    mut work: Pin<&'a mut F>,
-) -> impl Future<Output = Guarded<F::Output>> + 'a {
-    poll_fn(move |cx| {
-        let _running = Running::enter(cell.id());
+pin_project_lite::pin_project! {
+    /// Polls `work` (a hook or an `async` handler; with `span`, if any, entered around each
+    /// poll, as `tracing::Instrument` would) until it finishes, panics, or the actor is killed
+    /// (then it is dropped at its next `.await`). It owns the work, so the task keeps it once.
+    pub(crate) struct Guard<'a, F> {
+        cell: &'a ActorCell,
+        span: Option<Box<tracing::Span>>,
+        #[pin]
+        work: Option<F>,
+    }
+}
+
+/// Guards `work` for the actor of `cell`; `span` is entered around each poll.
+pub(crate) fn guarded<F: Future>(
+    cell: &ActorCell,
+    span: Option<Box<tracing::Span>>,
+    work: F,
+) -> Guard<'_, F> {
+    Guard {
+        cell,
+        span,
+        work: Some(work),
+    }
+}
+
+impl<F: Future> Future for Guard<'_, F> {
+    type Output = Guarded<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Some(work) = this.work.as_mut().as_pin_mut() else {
+            panic!("guarded work polled after it ended");
+        };
+        let _running = Running::enter(this.cell.id());
         let polling = Polling::enter();
-        let entered = span.map(tracing::Span::enter);
-        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx)));
+        let entered = this.span.as_deref().map(tracing::Span::enter);
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| work.poll(cx)));
         drop(entered);
         let polled = match polled {
             Ok(polled) => polled,
-            // Replies the panic dropped wait as orphans for its message (see
-            // `dispatch::PanicCleanup`); dropping `polling` marks the poll over.
-            Err(payload) => return Poll::Ready(Guarded::Panicked(panic_message(&*payload))),
+            Err(payload) => {
+                drop(polling);
+                let message = panic_message(&*payload);
+                // Replies the unwinding dropped, and those still in the work's state (dropped
+                // here), tell their askers the panic message.
+                let cleanup = PanicCleanup::default();
+                cleanup.set(message.clone());
+                this.work.set(None);
+                drop(cleanup);
+                return Poll::Ready(Guarded::Panicked(message));
+            }
         };
         if polling.leave() {
-            // A panic the handler caught itself dropped some replies: not this actor's to
-            // answer.
+            // A panic the work caught itself dropped some replies: not this actor's to answer.
             answer_orphans(None);
         }
         if let Poll::Ready(output) = polled {
+            this.work.set(None);
             return Poll::Ready(Guarded::Done(output));
         }
         // Register before looking, so a kill in between still wakes us.
-        cell.control.register(cx.waker());
-        if cell.must_drop_work() {
+        this.cell.control.register(cx.waker());
+        if this.cell.must_drop_work() {
+            this.work.set(None);
             Poll::Ready(Guarded::Dropped)
         } else {
             Poll::Pending
         }
-    })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `tracing::Instrument` for the actor's whole task, with the span boxed only while a
+    /// subscriber wants it: a disabled span costs an idle actor nothing.
+    pub(crate) struct InSpan<F> {
+        span: Option<Box<tracing::Span>>,
+        #[pin]
+        task: F,
+    }
+}
+
+impl<F> InSpan<F> {
+    pub(crate) fn new(span: tracing::Span, task: F) -> Self {
+        InSpan {
+            span: (!span.is_disabled()).then(|| Box::new(span)),
+            task,
+        }
+    }
+}
+
+impl<F: Future> Future for InSpan<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.span.as_deref().map(tracing::Span::enter);
+        this.task.poll(cx)
+    }
 }

@@ -12,14 +12,13 @@
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
 use std::task::Poll;
 
-use super::guard::{Guarded, Running, guarded};
+use super::guard::{Guard, Guarded, Running, guarded};
 use super::{dropped_work, interrupt_cause};
 use crate::__private::{Message, Outcome};
 use crate::actor_ref::{ActorCell, Shared};
-use crate::dispatch::{PanicCleanup, Polling, answer_orphans};
+use crate::dispatch::{Polling, answer_orphans};
 use crate::mailbox::{Envelope, MailboxReceiver, Queue};
 use crate::stop::panic_message;
 use crate::supervisor::EndCause;
@@ -177,21 +176,11 @@ fn handle_later<'a, A: Actor>(
     cell: &'a ActorCell,
     message: A::Message,
     handler: &'static str,
-) -> impl Future<Output = Guarded<Outcome>> + 'a {
+) -> Guard<'a, impl Future<Output = Outcome> + 'a> {
     let span = tracing::debug_span!("handle", handler);
     // Boxed only while a subscriber wants it: a disabled span costs the task nothing.
     let span = (!span.is_disabled()).then(|| Box::new(span));
-    async move {
-        // Declared before the call, so dropped after it.
-        let cleanup = PanicCleanup::default();
-        let call = pin!(actor.handle(message, ctx));
-        let handled = guarded(cell, span.as_deref(), call).await;
-        if let Guarded::Panicked(message) = &handled {
-            // Before the handler's state is dropped, so replies it held learn the panic message.
-            cleanup.set(message.clone());
-        }
-        handled
-    }
+    guarded(cell, span, actor.handle(message, ctx))
 }
 
 /// A told handler returned `Err`: the failure hook decides whether the instance ends.
@@ -203,10 +192,7 @@ fn told_failure<'a, A: Actor>(
 ) -> impl Future<Output = Option<(StopReason, EndCause)>> + 'a {
     async move {
         tracing::warn!(%failure, "told handler failed");
-        let decision = {
-            let hook = pin!(actor.on_failure(ctx, failure));
-            guarded(cell, None, hook).await
-        };
+        let decision = guarded(cell, None, actor.on_failure(ctx, failure)).await;
         let cause = match decision {
             Guarded::Done(FailureAction::Resume) => return None,
             Guarded::Done(FailureAction::Stop) => EndCause::FinalFailure,
