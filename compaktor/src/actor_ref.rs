@@ -54,19 +54,26 @@ pub(crate) struct ActorCell {
     pub(crate) on_idle: OnceLock<Arc<tokio::sync::Notify>>,
     /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
     refs: AtomicUsize,
-    /// Wakes the actor's task for a kill, or to look at `refs` again. Only that task waits on
-    /// it, so one waker slot is enough (and cheaper than a `Notify` on every message).
+    /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
+    /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
     pub(crate) control: AtomicWaker,
-    stopped: OnceLock<StopReason>,
-    /// Tasks waiting in `stopped()`. A plain list: most actors have none, and one waiter is
-    /// the common case, which a `Notify` would serve at several times the cost.
-    stop_waiters: Mutex<Vec<Waker>>,
+    /// Tasks waiting in `stopped()`, then the stop reason. A plain list: most actors have no
+    /// waiter, and one is the common case, which a `Notify` would serve at several times the
+    /// cost.
+    end: Mutex<End>,
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
     /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
     has_extras: AtomicBool,
     /// Whether the current instance has ended in a failure (for a link made while it ends).
     ended_in_failure: AtomicBool,
+}
+
+/// Whether an actor has ended: who waits for it, then why it ended.
+#[derive(Debug)]
+enum End {
+    Running(Vec<Waker>),
+    Stopped(StopReason),
 }
 
 /// What few actors use: links, exit trapping, an interrupt's reason.
@@ -110,8 +117,7 @@ impl ActorCell {
             on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
             control: AtomicWaker::new(),
-            stopped: OnceLock::new(),
-            stop_waiters: Mutex::new(Vec::new()),
+            end: Mutex::new(End::Running(Vec::new())),
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),
             ended_in_failure: AtomicBool::new(false),
@@ -184,12 +190,15 @@ impl ActorCell {
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        self.stopped.get().is_some()
+        matches!(*self.lock_end(), End::Stopped(_))
     }
 
     /// The stop reason, once it has finished.
     pub(crate) fn stop_reason(&self) -> Option<StopReason> {
-        self.stopped.get().cloned()
+        match &*self.lock_end() {
+            End::Stopped(reason) => Some(reason.clone()),
+            End::Running(_) => None,
+        }
     }
 
     /// One more counted reference.
@@ -385,14 +394,15 @@ impl ActorCell {
     pub(crate) fn finish(&self, reason: StopReason) {
         self.state.store(STOPPED, Ordering::Release);
         self.set_phase(Phase::Stopped);
-        let _ = self.stopped.set(reason);
+        let ended = std::mem::replace(&mut *self.lock_end(), End::Stopped(reason));
         self.tell_idle(); // a pool looks again at which workers it has
-        let waiters = std::mem::take(&mut *self.lock_stop_waiters());
-        waiters.into_iter().for_each(Waker::wake);
+        if let End::Running(waiters) = ended {
+            waiters.into_iter().for_each(Waker::wake);
+        }
     }
 
-    fn lock_stop_waiters(&self) -> MutexGuard<'_, Vec<Waker>> {
-        self.stop_waiters
+    fn lock_end(&self) -> MutexGuard<'_, End> {
+        self.end
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -404,18 +414,15 @@ impl ActorCell {
     }
 
     pub(crate) fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
-        if let Some(reason) = self.stopped.get() {
-            return Poll::Ready(reason.clone());
+        match &mut *self.lock_end() {
+            End::Stopped(reason) => Poll::Ready(reason.clone()),
+            End::Running(waiters) => {
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
         }
-        let mut waiters = self.lock_stop_waiters();
-        // Checked again under the lock: `finish` sets the reason before it takes the list.
-        if let Some(reason) = self.stopped.get() {
-            return Poll::Ready(reason.clone());
-        }
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        Poll::Pending
     }
 
     pub(crate) fn dead_letter(&self, handler: &'static str, reason: DeadLetterReason) {
@@ -470,11 +477,11 @@ impl<A: Actor> Control for Shared<A> {
         if !self.cell.begin_stop() {
             return;
         }
-        if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop) {
+        if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop, &self.cell.control) {
             // Queued by a task behind the messages already waiting, so `stop` never waits.
             let system = self.cell.system.clone();
             system.spawn_anywhere(async move {
-                let _ = self.tx.send(pill).await;
+                let _ = self.tx.send(pill, &self.cell.control).await;
             });
         }
     }
@@ -503,7 +510,7 @@ impl<A: Actor> Shared<A> {
         if !self.cell.is_running() {
             return Err(Refused::Failed(self.cell.stopped_error(handler)));
         }
-        match self.tx.try_send(env) {
+        match self.tx.try_send(env, &self.cell.control) {
             Ok(()) => Ok(()),
             Err(TrySend::Full(env)) => Err(Refused::Full(env)),
             Err(TrySend::Closed(_)) => Err(Refused::Failed(self.cell.stopped_error(handler))),
@@ -538,7 +545,7 @@ impl<A: Actor> Shared<A> {
             });
         }
         self.tx
-            .send(env)
+            .send(env, &self.cell.control)
             .await
             .map_err(|_| self.cell.stopped_error(handler))
     }
@@ -553,7 +560,7 @@ impl<A: Actor> Shared<A> {
             return Err(self.cell.stopped_error(handler));
         }
         self.tx
-            .blocking_send(env)
+            .blocking_send(env, &self.cell.control)
             .map_err(|_| self.cell.stopped_error(handler))
     }
 }

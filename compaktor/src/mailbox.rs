@@ -67,7 +67,6 @@ impl Mailbox {
                 next_ticket: 0,
             }),
             capacity: self.capacity,
-            receiver: AtomicWaker::new(),
             in_hand: AtomicUsize::new(0),
         };
         let receiver = MailboxReceiver {
@@ -146,8 +145,6 @@ pub(crate) enum TrySend<M> {
 pub(crate) struct Queue<M> {
     state: Mutex<State<M>>,
     capacity: Option<usize>,
-    /// The actor's task, when it waits for a message.
-    receiver: AtomicWaker,
     /// How many messages the receiver holds in its batch, for health reports. Only the
     /// receiver writes it (plain stores, no read-modify-write on the hot path).
     in_hand: AtomicUsize,
@@ -177,7 +174,13 @@ impl<M> Queue<M> {
 
 impl<M> Queue<M> {
     #[inline]
-    pub(crate) fn try_send(&self, env: Envelope<M>) -> Result<(), TrySend<Envelope<M>>> {
+    /// `receiver` is where the actor's task waits (its cell's one waker, which kills and
+    /// releases wake too); it is woken after the push.
+    pub(crate) fn try_send(
+        &self,
+        env: Envelope<M>,
+        receiver: &AtomicWaker,
+    ) -> Result<(), TrySend<Envelope<M>>> {
         let mut state = self.lock();
         if state.closed {
             return Err(TrySend::Closed(env));
@@ -187,7 +190,7 @@ impl<M> Queue<M> {
         }
         state.items.push_back(env);
         drop(state);
-        self.receiver.wake();
+        receiver.wake();
         Ok(())
     }
 
@@ -195,9 +198,14 @@ impl<M> Queue<M> {
     ///
     /// Cancel safe: dropped before it completes, it has not queued the message, and passes on a
     /// wake-up it was given, so no other waiting sender is left asleep.
-    pub(crate) async fn send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
+    pub(crate) async fn send(
+        &self,
+        env: Envelope<M>,
+        receiver: &AtomicWaker,
+    ) -> Result<(), Envelope<M>> {
         let mut waiter = Waiter {
             queue: self,
+            receiver,
             ticket: None,
             env: Some(env),
         };
@@ -206,8 +214,12 @@ impl<M> Queue<M> {
 
     /// Blocks the calling thread until there is room. Must not be called from async code: it
     /// would block a runtime thread.
-    pub(crate) fn blocking_send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
-        futures::executor::block_on(self.send(env))
+    pub(crate) fn blocking_send(
+        &self,
+        env: Envelope<M>,
+        receiver: &AtomicWaker,
+    ) -> Result<(), Envelope<M>> {
+        futures::executor::block_on(self.send(env, receiver))
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
@@ -223,6 +235,7 @@ impl<M> Queue<M> {
 /// One sender waiting for room.
 struct Waiter<'a, M> {
     queue: &'a Queue<M>,
+    receiver: &'a AtomicWaker,
     ticket: Option<u64>,
     env: Option<Envelope<M>>,
 }
@@ -242,7 +255,7 @@ impl<M> Waiter<'_, M> {
             self.forget_ticket(&mut state);
             state.items.push_back(env);
             drop(state);
-            self.queue.receiver.wake();
+            self.receiver.wake();
             return Poll::Ready(Ok(()));
         }
         self.env = Some(env);
@@ -300,9 +313,11 @@ impl<M> MailboxReceiver<M> {
     /// The next message; `None` once closed and empty. Takes part in tokio's cooperative
     /// budget, so a busy actor still lets its neighbours on the same thread run.
     #[inline]
+    /// Registers with `receiver` (see [`Queue::try_send`]) when there is nothing.
     pub(crate) fn poll_recv(
         &mut self,
         queue: &Queue<M>,
+        receiver: &AtomicWaker,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Envelope<M>>> {
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
@@ -317,7 +332,7 @@ impl<M> MailboxReceiver<M> {
                 return Poll::Ready(None);
             }
             // Under the lock: a sender that pushes after this will see the waker.
-            queue.receiver.register(cx.waker());
+            receiver.register(cx.waker());
             return Poll::Pending;
         }
         // One message is taken as it is; more are swapped out whole, so each buffer keeps its
@@ -401,14 +416,15 @@ mod tests {
     #[test]
     fn a_woken_sender_that_gives_up_passes_the_room_on() {
         let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
-        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        let receiver = AtomicWaker::new();
+        assert!(tx.try_send(Envelope::Message(0), &receiver).is_ok());
         let (wake_a, wake_b, wake_rx) = (
             Arc::<Wakes>::default(),
             Arc::<Wakes>::default(),
             Arc::<Wakes>::default(),
         );
-        let mut a = Box::pin(tx.send(Envelope::Message(1)));
-        let mut b = pin!(tx.send(Envelope::Message(2)));
+        let mut a = Box::pin(tx.send(Envelope::Message(1), &receiver));
+        let mut b = pin!(tx.send(Envelope::Message(2), &receiver));
         let waker_a = waker(Arc::clone(&wake_a));
         let waker_b = waker(Arc::clone(&wake_b));
         assert!(
@@ -424,7 +440,7 @@ mod tests {
 
         // The actor takes the waiting message: room for one, and the oldest sender is woken.
         let waker_rx = waker(Arc::clone(&wake_rx));
-        let got = rx.poll_recv(&tx, &mut Context::from_waker(&waker_rx));
+        let got = rx.poll_recv(&tx, &receiver, &mut Context::from_waker(&waker_rx));
         assert!(matches!(got, Poll::Ready(Some(Envelope::Message(0)))));
         assert_eq!((wakes(&wake_a), wakes(&wake_b)), (1, 0));
 
@@ -439,10 +455,11 @@ mod tests {
     #[test]
     fn closing_gives_waiting_senders_their_message_back() {
         let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
-        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        let receiver = AtomicWaker::new();
+        assert!(tx.try_send(Envelope::Message(0), &receiver).is_ok());
         let wake = Arc::<Wakes>::default();
         let w = waker(Arc::clone(&wake));
-        let mut send = pin!(tx.send(Envelope::Message(1)));
+        let mut send = pin!(tx.send(Envelope::Message(1), &receiver));
         assert!(
             send.as_mut()
                 .poll(&mut Context::from_waker(&w))
@@ -455,7 +472,7 @@ mod tests {
         // What was queued before the close can still be received.
         assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(0))));
         assert!(matches!(
-            tx.try_send(Envelope::Message(3)),
+            tx.try_send(Envelope::Message(3), &receiver),
             Err(TrySend::Closed(_))
         ));
     }

@@ -236,14 +236,15 @@ async fn send_to<A: Actor>(
     message: A::Message,
     handler: &'static str,
 ) -> Sent<A::Message> {
-    let tx = &worker.shared().tx;
-    let env = match tx.try_send(Envelope::Message(message)) {
+    let shared = worker.shared();
+    let (tx, receiver) = (&shared.tx, &shared.cell.control);
+    let env = match tx.try_send(Envelope::Message(message), receiver) {
         Ok(()) => return Sent::Delivered,
         Err(TrySend::Full(env)) => env,
         Err(TrySend::Closed(env)) => return Sent::closed(env),
     };
     let sent = {
-        let send = pin!(tx.send(env));
+        let send = pin!(tx.send(env, receiver));
         until_killed(cell, send).await
     };
     match sent {

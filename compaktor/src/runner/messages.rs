@@ -41,12 +41,12 @@ pub(crate) fn next_envelope<'a, M>(
     rx: &'a mut MailboxReceiver<M>,
 ) -> impl Future<Output = Next<M>> + 'a {
     poll_fn(move |cx| {
-        if let Poll::Ready(env) = rx.poll_recv(queue, cx) {
+        // Registers the cell's one waker when the mailbox is empty: a message, a kill or a last
+        // drop wakes it, and each is looked at after registering.
+        if let Poll::Ready(env) = rx.poll_recv(queue, &cell.control, cx) {
             // `None` cannot happen while the cell's owner holds a sender; treat it as released.
             return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
         }
-        // Register before looking, so a kill or a last drop in between still wakes us.
-        cell.control.register(cx.waker());
         if cell.is_signalled() {
             Poll::Ready(Next::Control)
         } else if !cell.has_refs() && rx.is_empty(queue) {
