@@ -61,6 +61,7 @@ impl Mailbox {
     pub(crate) fn queue<M>(self) -> (Queue<M>, MailboxReceiver<M>) {
         let queue = Queue {
             state: Mutex::new(State {
+                next: None,
                 items: VecDeque::new(),
                 closed: false,
                 waiting: VecDeque::new(),
@@ -151,11 +152,31 @@ pub(crate) struct Queue<M> {
 }
 
 struct State<M> {
+    /// The oldest waiting message when it is alone, kept inline: an actor sent one message at
+    /// a time (an ask, a token in a ring) never allocates a queue.
+    next: Option<Envelope<M>>,
+    /// The rest, oldest first (everything while `next` is empty: see [`State::push`]).
     items: VecDeque<Envelope<M>>,
     closed: bool,
     /// Senders waiting for room, oldest first, each with its ticket.
     waiting: VecDeque<(u64, Waker)>,
     next_ticket: u64,
+}
+
+impl<M> State<M> {
+    /// Queues `env` behind the others: in `next` when there are none.
+    #[inline]
+    fn push(&mut self, env: Envelope<M>) {
+        if self.next.is_none() && self.items.is_empty() {
+            self.next = Some(env);
+        } else {
+            self.items.push_back(env);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.next.is_some()) + self.items.len()
+    }
 }
 
 impl<M> Queue<M> {
@@ -168,7 +189,7 @@ impl<M> Queue<M> {
     }
 
     fn has_room(&self, state: &State<M>) -> bool {
-        self.capacity.is_none_or(|cap| state.items.len() < cap)
+        self.capacity.is_none_or(|cap| state.len() < cap)
     }
 }
 
@@ -188,7 +209,7 @@ impl<M> Queue<M> {
         if !self.has_room(&state) {
             return Err(TrySend::Full(env));
         }
-        state.items.push_back(env);
+        state.push(env);
         drop(state);
         receiver.wake();
         Ok(())
@@ -228,7 +249,7 @@ impl<M> Queue<M> {
 
     /// Messages waiting, those the actor has taken in its current batch included.
     pub(crate) fn len(&self) -> usize {
-        self.lock().items.len() + self.in_hand.load(Ordering::Relaxed)
+        self.lock().len() + self.in_hand.load(Ordering::Relaxed)
     }
 }
 
@@ -253,7 +274,7 @@ impl<M> Waiter<'_, M> {
         }
         if self.queue.has_room(&state) {
             self.forget_ticket(&mut state);
-            state.items.push_back(env);
+            state.push(env);
             drop(state);
             self.receiver.wake();
             return Poll::Ready(Ok(()));
@@ -312,8 +333,8 @@ pub(crate) struct MailboxReceiver<M> {
 impl<M> MailboxReceiver<M> {
     /// The next message; `None` once closed and empty. Takes part in tokio's cooperative
     /// budget, so a busy actor still lets its neighbours on the same thread run.
-    #[inline]
     /// Registers with `receiver` (see [`Queue::try_send`]) when there is nothing.
+    #[inline]
     pub(crate) fn poll_recv(
         &mut self,
         queue: &Queue<M>,
@@ -327,6 +348,14 @@ impl<M> MailboxReceiver<M> {
             return Poll::Ready(Some(env));
         }
         let mut state = queue.lock();
+        if let Some(env) = state.next.take() {
+            // The oldest; anything behind it becomes the batch.
+            if !state.items.is_empty() {
+                std::mem::swap(&mut state.items, &mut self.batch);
+            }
+            coop.made_progress();
+            return self.taken(queue, state, env);
+        }
         if state.items.is_empty() {
             if state.closed {
                 return Poll::Ready(None);
@@ -336,39 +365,53 @@ impl<M> MailboxReceiver<M> {
             return Poll::Pending;
         }
         // One message is taken as it is; more are swapped out whole, so each buffer keeps its
-        // capacity and a lone message (an ask, a stop) does not make the queue allocate again.
+        // capacity and a lone message does not make the queue allocate again.
         let env = if state.items.len() == 1 {
             state.items.pop_front()
         } else {
             std::mem::swap(&mut state.items, &mut self.batch);
             self.batch.pop_front()
         };
+        coop.made_progress();
+        match env {
+            Some(env) => self.taken(queue, state, env),
+            None => Poll::Ready(None), // not reached: the queue was not empty
+        }
+    }
+
+    /// `env` was taken from the queue, and the batch filled from it: room for as many waiting
+    /// senders as left the queue.
+    fn taken(
+        &mut self,
+        queue: &Queue<M>,
+        mut state: MutexGuard<'_, State<M>>,
+        env: Envelope<M>,
+    ) -> Poll<Option<Envelope<M>>> {
         if state.waiting.is_empty() {
             drop(state);
         } else {
-            // Room for as many as were taken.
             let freed = 1 + self.batch.len();
             let n = state.waiting.len().min(freed);
             let woken: Vec<Waker> = state.waiting.drain(..n).map(|(_, w)| w).collect();
             drop(state);
             woken.into_iter().for_each(Waker::wake);
         }
-        coop.made_progress();
         queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
-        Poll::Ready(env)
+        Poll::Ready(Some(env))
     }
 
     /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up
     /// its cooperative budget, with messages still queued.)
     pub(crate) fn is_empty(&self, queue: &Queue<M>) -> bool {
-        self.batch.is_empty() && queue.lock().items.is_empty()
+        self.batch.is_empty() && queue.lock().len() == 0
     }
 
     /// A message if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self, queue: &Queue<M>) -> Option<Envelope<M>> {
-        self.batch
-            .pop_front()
-            .or_else(|| queue.lock().items.pop_front())
+        self.batch.pop_front().or_else(|| {
+            let mut state = queue.lock();
+            state.next.take().or_else(|| state.items.pop_front())
+        })
     }
 
     /// Whether [`close`](Self::close) has run.
@@ -475,5 +518,31 @@ mod tests {
             tx.try_send(Envelope::Message(3), &receiver),
             Err(TrySend::Closed(_))
         ));
+    }
+
+    #[test]
+    fn messages_come_out_in_order_whether_alone_or_queued() {
+        let (tx, mut rx) = Mailbox::unbounded().queue::<u32>();
+        let receiver = AtomicWaker::new();
+        let w = waker(Arc::<Wakes>::default());
+        let mut cx = Context::from_waker(&w);
+        let mut next = |rx: &mut MailboxReceiver<u32>| match rx.poll_recv(&tx, &receiver, &mut cx) {
+            Poll::Ready(Some(Envelope::Message(n))) => Some(n),
+            _ => None,
+        };
+        // A lone message is kept inline: no queue buffer is allocated for it.
+        assert!(tx.try_send(Envelope::Message(1), &receiver).is_ok());
+        assert_eq!(tx.lock().items.capacity(), 0);
+        assert_eq!(next(&mut rx), Some(1));
+        assert_eq!(next(&mut rx), None);
+        // Queued behind one: the first comes out first, then the rest in order, also when more
+        // arrive while the rest are being worked through.
+        for n in 2..=4 {
+            assert!(tx.try_send(Envelope::Message(n), &receiver).is_ok());
+        }
+        assert_eq!(next(&mut rx), Some(2));
+        assert!(tx.try_send(Envelope::Message(5), &receiver).is_ok());
+        let rest: Vec<u32> = std::iter::from_fn(|| next(&mut rx)).collect();
+        assert_eq!(rest, [3, 4, 5]);
     }
 }
