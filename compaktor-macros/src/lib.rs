@@ -94,9 +94,12 @@ use crate::ctxt::Ctxt;
 ///     type Message = CounterMessage;
 ///     type Handlers = CounterHandlers;
 ///     const MAILBOX: Mailbox = Mailbox::bounded(64);
-///     async fn handle(&mut self, msg, ctx) -> Outcome {
-///         match msg { CounterMessage::Add(n, reply) => dispatch("add", reply, ..).await, .. }
+///     // plain handlers, called at once (no future); an `async` handler's message comes back
+///     fn handle_now(&mut self, msg, ctx) -> Result<Outcome, CounterMessage> {
+///         match msg { CounterMessage::Add(n, reply) => Ok(dispatch_now("add", reply, ..)), m => Err(m) }
 ///     }
+///     // every handler; `async` ones as `dispatch("name", reply, async { .. }).await`
+///     async fn handle(&mut self, msg, ctx) -> Outcome { match msg { .. } }
 /// }
 /// ```
 /// The generated methods keep the handler's visibility and doc comments.

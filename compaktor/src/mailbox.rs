@@ -1,9 +1,11 @@
 //! Mailboxes: the queue in front of each actor, bounded by default. What is queued is an
 //! [`Envelope`]; the typed send paths that fill it live in `tell` and `ask`.
 //!
-//! The queue is our own rather than tokio's mpsc: a mutex around a `VecDeque` that allocates
-//! nothing until used (an idle actor is small), senders that only touch a waiter list when the
-//! mailbox is full, and a receiver that takes everything queued in one lock.
+//! The queue is our own rather than tokio's mpsc, and lives inline in the actor's shared
+//! allocation: a mutex around one inline message slot and a `VecDeque` that allocates nothing
+//! until two messages wait (an idle actor is small), senders that only touch a waiter list when
+//! the mailbox is full, and a receiver that takes everything queued in one lock. The actor's
+//! task waits on its cell's one waker, which senders wake.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -139,8 +141,8 @@ pub(crate) enum TrySend<M> {
 /// The queue behind one mailbox: many senders, one receiver (the actor's task, which holds
 /// the [`MailboxReceiver`] and passes the queue to it).
 ///
-/// A mutex around a `VecDeque`, which allocates nothing until the first message (an idle actor
-/// costs a few words), and a receiver that takes everything queued in one lock and works
+/// A mutex around a message slot and a `VecDeque`, which allocates nothing until two messages
+/// wait (an idle actor costs a few words), and a receiver that takes everything queued in one lock and works
 /// through it as a batch. The capacity bounds what waits in the queue; the batch the actor is
 /// working through comes on top.
 pub(crate) struct Queue<M> {
