@@ -343,28 +343,31 @@ impl<M> MailboxReceiver<M> {
         receiver: &AtomicWaker,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Envelope<M>>> {
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        if let Some(env) = self.batch.pop_front() {
+        if !self.batch.is_empty() {
+            let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+            let env = self.batch.pop_front();
             queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
             coop.made_progress();
-            return Poll::Ready(Some(env));
+            return Poll::Ready(env);
         }
         let mut state = queue.lock();
-        if let Some(env) = state.next.take() {
-            // The oldest; anything behind it becomes the batch.
-            if !state.items.is_empty() {
-                std::mem::swap(&mut state.items, &mut self.batch);
-            }
-            coop.made_progress();
-            return self.taken(queue, state, env);
-        }
-        if state.items.is_empty() {
+        if state.len() == 0 {
             if state.closed {
                 return Poll::Ready(None);
             }
             // Under the lock: a sender that pushes after this will see the waker.
             receiver.register(cx.waker());
             return Poll::Pending;
+        }
+        // Only a message taken spends the budget (waiting for one costs nothing).
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        coop.made_progress();
+        if let Some(env) = state.next.take() {
+            // The oldest; anything behind it becomes the batch.
+            if !state.items.is_empty() {
+                std::mem::swap(&mut state.items, &mut self.batch);
+            }
+            return self.taken(queue, state, env);
         }
         // One message is taken as it is; more are swapped out whole, so each buffer keeps its
         // capacity and a lone message does not make the queue allocate again.
@@ -374,7 +377,6 @@ impl<M> MailboxReceiver<M> {
             std::mem::swap(&mut state.items, &mut self.batch);
             self.batch.pop_front()
         };
-        coop.made_progress();
         match env {
             Some(env) => self.taken(queue, state, env),
             None => Poll::Ready(None), // not reached: the queue was not empty
