@@ -98,7 +98,7 @@ use crate::ctxt::Ctxt;
 ///     fn handle_now(&mut self, msg, ctx) -> Result<Outcome, CounterMessage> {
 ///         match msg { CounterMessage::Add(n, reply) => Ok(dispatch_now("add", reply, ..)), m => Err(m) }
 ///     }
-///     // every handler; `async` ones as `dispatch("name", reply, async { .. }).await`
+///     // every handler; an `async` one is awaited here, then dispatched the same way
 ///     async fn handle(&mut self, msg, ctx) -> Outcome { match msg { .. } }
 /// }
 /// ```

@@ -32,7 +32,31 @@ const ABORT: u8 = 4;
 
 /// What every reference to one actor shares, whatever the actor type.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct ActorCell {
+    // `repr(C)`: the fields every message touches come first, right after the mailbox's queue
+    // (see `Shared`), so a send and a receive share few cache lines; the rest follow.
+    /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
+    /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
+    pub(crate) control: AtomicWaker,
+    state: AtomicU8,
+    signal: AtomicU8,
+    /// What health reports: starting, running, restarting, stopping, stopped.
+    phase: AtomicU8,
+    /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
+    has_extras: AtomicBool,
+    /// Whether the current instance has ended in a failure (for a link made while it ends).
+    ended_in_failure: AtomicBool,
+    /// Whether it was spawned by the system rather than by a parent actor.
+    pub(crate) top_level: bool,
+    /// Twice the messages handled, plus one while a handler runs. Only the actor's task writes
+    /// it (a plain store, no read-modify-write on the hot path); health and pools read it.
+    progress: AtomicU64,
+    /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
+    refs: AtomicUsize,
+    /// Set for a balancing pool's workers: told each time a message is done.
+    pub(crate) on_idle: OnceLock<Arc<tokio::sync::Notify>>,
+    restarts: AtomicU32,
     pub(crate) label: ActorLabel,
     pub(crate) system: ActorSystem,
     /// The parent's path; `None` at the top level.
@@ -40,33 +64,12 @@ pub(crate) struct ActorCell {
     /// Where it sits in its system's tree: `/robot/drive/left_motor`. Made on first use for
     /// an unnamed actor (`/$7`), which most never need.
     path: OnceLock<Arc<str>>,
-    /// Whether it was spawned by the system rather than by a parent actor.
-    pub(crate) top_level: bool,
-    state: AtomicU8,
-    signal: AtomicU8,
-    /// What health reports: starting, running, restarting, stopping, stopped.
-    phase: AtomicU8,
-    /// Twice the messages handled, plus one while a handler runs. Only the actor's task writes
-    /// it (a plain store, no read-modify-write on the hot path); health and pools read it.
-    progress: AtomicU64,
-    restarts: AtomicU32,
-    /// Set for a balancing pool's workers: told each time a message is done.
-    pub(crate) on_idle: OnceLock<Arc<tokio::sync::Notify>>,
-    /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
-    refs: AtomicUsize,
-    /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
-    /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
-    pub(crate) control: AtomicWaker,
     /// Tasks waiting in `stopped()`, then the stop reason. A plain list: most actors have no
     /// waiter, and one is the common case, which a `Notify` would serve at several times the
     /// cost.
     end: Mutex<End>,
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
-    /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
-    has_extras: AtomicBool,
-    /// Whether the current instance has ended in a failure (for a link made while it ends).
-    ended_in_failure: AtomicBool,
 }
 
 /// Whether an actor has ended: who waits for it, then why it ended.
@@ -440,7 +443,9 @@ impl ActorCell {
     }
 }
 
-/// The allocation behind every reference to one actor.
+/// The allocation behind every reference to one actor: the queue, then the cell, whose hot
+/// fields follow the queue's (`repr(C)`).
+#[repr(C)]
 pub(crate) struct Shared<A: Actor> {
     /// The mailbox's queue, inline: one allocation per actor for both.
     pub(crate) tx: Queue<A::Message>,

@@ -1,11 +1,10 @@
 //! The runtime side of what `#[actor]` generates: the message trait, the reply channel, and
-//! [`dispatch`], which runs one handler call, catches its panic and routes its result. Nothing
-//! here is public API; the macro reaches it through `compaktor::__private`.
+//! [`dispatch_now`], which routes one handler call's result (the runner catches its panic).
+//! Nothing here is public API; the macro reaches it through `compaktor::__private`.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt::Display;
-use std::future::Future;
 
 use tokio::sync::oneshot;
 
@@ -255,25 +254,12 @@ pub enum Outcome {
     Failed(HandlerFailure),
 }
 
-/// Runs one handler call: catches a panic, sends the result to the asker if there is one, and
-/// turns a told `Err` into [`Outcome::Failed`] with `failure` ([`handler_failure`]).
+/// Routes one handler call's result: to the asker if there is one, else a told `Err` becomes
+/// [`Outcome::Failed`] with `failure` ([`handler_failure`]). An `async` handler is awaited in
+/// the generated `handle` first; a panic is caught around the call by the actor's task.
 ///
 /// `E` has no bound here: `handler_failure::<E>` carries it, so that a wrong error type is
-/// reported once, on the user's `E`, and not again where this future is awaited.
-#[doc(hidden)]
-pub async fn dispatch<R, E, F>(
-    handler: &'static str,
-    reply: Option<ReplyTo<R, E>>,
-    call: F,
-    failure: fn(&'static str, E) -> HandlerFailure,
-) -> Outcome
-where
-    F: Future<Output = Result<R, E>>,
-{
-    dispatch_now(handler, reply, call.await, failure)
-}
-
-/// [`dispatch`] for a handler without `.await`: called at once, with no future.
+/// reported once, on the user's `E`.
 #[doc(hidden)]
 #[inline]
 pub fn dispatch_now<R, E>(
@@ -382,7 +368,7 @@ pub const fn assert_actor<T: AssertActor>() {}
 pub trait AssertHandlerError: Display + Send + Sync + 'static {}
 impl<T: Display + Send + Sync + 'static> AssertHandlerError for T {}
 
-/// A told handler's `Err` as a [`HandlerFailure`]; passed to [`dispatch`].
+/// A told handler's `Err` as a [`HandlerFailure`]; passed to [`dispatch_now`].
 #[doc(hidden)]
 pub fn handler_failure<E: AssertHandlerError>(handler: &'static str, error: E) -> HandlerFailure {
     HandlerFailure::new(handler, error)

@@ -168,8 +168,8 @@ pub mod __private {
     pub use crate::dispatch::{
         AssertActor, AssertHandlerError, AssertMessageSend, CloneFallback, CloneWhenClone,
         FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,
-        ReplyTo, SplitResult, assert_actor, assert_message_send, dispatch, dispatch_now,
-        handler_failure, reply_channel, routing_key,
+        ReplyTo, SplitResult, assert_actor, assert_message_send, dispatch_now, handler_failure,
+        reply_channel, routing_key,
     };
     pub use core::convert::Infallible;
     pub use core::future::Future;

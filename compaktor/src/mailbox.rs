@@ -66,10 +66,9 @@ impl Mailbox {
                 next: None,
                 items: VecDeque::new(),
                 closed: false,
-                waiting: VecDeque::new(),
-                next_ticket: 0,
+                waiting: None,
             }),
-            capacity: self.capacity,
+            capacity: self.capacity.unwrap_or(usize::MAX),
             in_hand: AtomicUsize::new(0),
         };
         let receiver = MailboxReceiver {
@@ -145,23 +144,37 @@ pub(crate) enum TrySend<M> {
 /// wait (an idle actor costs a few words), and a receiver that takes everything queued in one lock and works
 /// through it as a batch. The capacity bounds what waits in the queue; the batch the actor is
 /// working through comes on top.
+///
+/// `repr(C)`, and placed first in the actor's shared allocation, ahead of the cell's hot
+/// fields: what one send and one receive touch lies together (see `actor_ref::Shared`).
+#[repr(C)]
 pub(crate) struct Queue<M> {
+    /// `usize::MAX` when unbounded.
+    capacity: usize,
     state: Mutex<State<M>>,
-    capacity: Option<usize>,
     /// How many messages the receiver holds in its batch, for health reports. Only the
     /// receiver writes it (plain stores, no read-modify-write on the hot path).
     in_hand: AtomicUsize,
 }
 
+/// In declaration order (`repr(C)`), what a send and a receive touch first, so that they
+/// share as few cache lines as can be.
+#[repr(C)]
 struct State<M> {
+    closed: bool,
     /// The oldest waiting message when it is alone, kept inline: an actor sent one message at
     /// a time (an ask, a token in a ring) never allocates a queue.
     next: Option<Envelope<M>>,
     /// The rest, oldest first (everything while `next` is empty: see [`State::push`]).
     items: VecDeque<Envelope<M>>,
-    closed: bool,
-    /// Senders waiting for room, oldest first, each with its ticket.
-    waiting: VecDeque<(u64, Waker)>,
+    /// Senders waiting for room: made when the mailbox first fills.
+    waiting: Option<Box<Waiting>>,
+}
+
+/// Senders waiting for room, oldest first, each with its ticket.
+#[derive(Default)]
+struct Waiting {
+    list: VecDeque<(u64, Waker)>,
     next_ticket: u64,
 }
 
@@ -179,6 +192,15 @@ impl<M> State<M> {
     fn len(&self) -> usize {
         usize::from(self.next.is_some()) + self.items.len()
     }
+
+    fn has_waiting(&self) -> bool {
+        self.waiting.as_ref().is_some_and(|w| !w.list.is_empty())
+    }
+
+    /// The waiting senders' list, made on first use.
+    fn waiting(&mut self) -> &mut Waiting {
+        self.waiting.get_or_insert_with(Box::default)
+    }
 }
 
 impl<M> Queue<M> {
@@ -191,7 +213,7 @@ impl<M> Queue<M> {
     }
 
     fn has_room(&self, state: &State<M>) -> bool {
-        self.capacity.is_none_or(|cap| state.len() < cap)
+        state.len() < self.capacity
     }
 }
 
@@ -246,7 +268,7 @@ impl<M> Queue<M> {
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
-        self.capacity
+        (self.capacity != usize::MAX).then_some(self.capacity)
     }
 
     /// Messages waiting, those the actor has taken in its current batch included.
@@ -283,15 +305,16 @@ impl<M> Waiter<'_, M> {
         }
         self.env = Some(env);
         let waker = cx.waker().clone();
+        let waiting = state.waiting();
         match self
             .ticket
-            .and_then(|t| state.waiting.iter_mut().find(|(id, _)| *id == t))
+            .and_then(|t| waiting.list.iter_mut().find(|(id, _)| *id == t))
         {
             Some(entry) => entry.1 = waker,
             None => {
-                let ticket = state.next_ticket;
-                state.next_ticket += 1;
-                state.waiting.push_back((ticket, waker));
+                let ticket = waiting.next_ticket;
+                waiting.next_ticket += 1;
+                waiting.list.push_back((ticket, waker));
                 self.ticket = Some(ticket);
             }
         }
@@ -300,7 +323,7 @@ impl<M> Waiter<'_, M> {
 
     fn forget_ticket(&mut self, state: &mut State<M>) {
         if let Some(ticket) = self.ticket.take() {
-            state.waiting.retain(|(id, _)| *id != ticket);
+            state.waiting().list.retain(|(id, _)| *id != ticket);
         }
     }
 }
@@ -311,11 +334,13 @@ impl<M> Drop for Waiter<'_, M> {
             return;
         };
         let mut state = self.queue.lock();
-        let before = state.waiting.len();
-        state.waiting.retain(|(id, _)| *id != ticket);
+        let has_room = self.queue.has_room(&state);
+        let waiting = state.waiting();
+        let before = waiting.list.len();
+        waiting.list.retain(|(id, _)| *id != ticket);
         // Not in the list: it was woken for room it will now not use. Pass the wake-up on.
-        let next = (state.waiting.len() == before && self.queue.has_room(&state))
-            .then(|| state.waiting.pop_front())
+        let next = (waiting.list.len() == before && has_room)
+            .then(|| waiting.list.pop_front())
             .flatten();
         drop(state);
         if let Some((_, waker)) = next {
@@ -391,12 +416,13 @@ impl<M> MailboxReceiver<M> {
         mut state: MutexGuard<'_, State<M>>,
         env: Envelope<M>,
     ) -> Poll<Option<Envelope<M>>> {
-        if state.waiting.is_empty() {
+        if !state.has_waiting() {
             drop(state);
         } else {
             let freed = 1 + self.batch.len();
-            let n = state.waiting.len().min(freed);
-            let woken: Vec<Waker> = state.waiting.drain(..n).map(|(_, w)| w).collect();
+            let waiting = state.waiting();
+            let n = waiting.list.len().min(freed);
+            let woken: Vec<Waker> = waiting.list.drain(..n).map(|(_, w)| w).collect();
             drop(state);
             woken.into_iter().for_each(Waker::wake);
         }
@@ -432,7 +458,7 @@ impl<M> MailboxReceiver<M> {
         let waiting = {
             let mut state = queue.lock();
             state.closed = true;
-            std::mem::take(&mut state.waiting)
+            state.waiting.take().map(|w| w.list).unwrap_or_default()
         };
         waiting.into_iter().for_each(|(_, w)| w.wake());
     }

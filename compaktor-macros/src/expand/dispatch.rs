@@ -77,9 +77,9 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     }
 }
 
-/// `CounterMessage::Add(a0, reply) => dispatch_now("add", reply, <Counter>::add(self, a0), ..),`
-/// for a plain handler (in `Ok(..)` if `now`, for `handle_now`); `dispatch(.., async move { .. })
-/// .await` for an `async` one.
+/// `CounterMessage::Add(a0, reply) => dispatch_now("add", reply, Ok(<Counter>::add(self, a0)), ..),`
+/// for a plain handler (in `Ok(..)` if `now`, for `handle_now`). An `async` one awaits its call
+/// first, in `handle`'s own future (no future of its own around it), then dispatches the result.
 fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> TokenStream {
     let message = &names.message;
     let (variant, cfgs, name) = (&plan.variant, &plan.cfgs, &plan.name);
@@ -94,16 +94,20 @@ fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> Toke
         quote!(::compaktor::__private::Result::Ok::<_, #err>(#call))
     };
     // A bound error on `E` (not `Display`, ...) is reported on the user's `E`: `#err` is spanned
-    // there, and `dispatch` itself has no bound on it.
+    // there, and `dispatch_now` itself has no bound on it.
+    let handled = quote! {
+        ::compaktor::__private::dispatch_now(
+            #name,
+            __compaktor_reply,
+            __compaktor_result,
+            ::compaktor::__private::handler_failure::<#err>,
+        )
+    };
     if plan.method.original.sig.asyncness.is_none() {
-        let handled = quote! {
-            ::compaktor::__private::dispatch_now(
-                #name,
-                __compaktor_reply,
-                #result,
-                ::compaktor::__private::handler_failure::<#err>,
-            )
-        };
+        let handled = quote!({
+            let __compaktor_result = #result;
+            #handled
+        });
         let handled = if now {
             quote!(::compaktor::__private::Result::Ok(#handled))
         } else {
@@ -117,13 +121,8 @@ fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> Toke
     quote! {
         #(#cfgs)*
         #message::#variant(#(#bindings,)* __compaktor_reply) => {
-            ::compaktor::__private::dispatch(
-                #name,
-                __compaktor_reply,
-                async move { #result },
-                ::compaktor::__private::handler_failure::<#err>,
-            )
-            .await
+            let __compaktor_result = #result;
+            #handled
         }
     }
 }
