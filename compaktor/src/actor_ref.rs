@@ -34,29 +34,6 @@ const ABORT: u8 = 4;
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct ActorCell {
-    // `repr(C)`: the fields every message touches come first, right after the mailbox's queue
-    // (see `Shared`), so a send and a receive share few cache lines; the rest follow.
-    /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
-    /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
-    pub(crate) control: AtomicWaker,
-    state: AtomicU8,
-    signal: AtomicU8,
-    /// What health reports: starting, running, restarting, stopping, stopped.
-    phase: AtomicU8,
-    /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
-    has_extras: AtomicBool,
-    /// Whether the current instance has ended in a failure (for a link made while it ends).
-    ended_in_failure: AtomicBool,
-    /// Whether it was spawned by the system rather than by a parent actor.
-    pub(crate) top_level: bool,
-    /// Twice the messages handled, plus one while a handler runs. Only the actor's task writes
-    /// it (a plain store, no read-modify-write on the hot path); health and pools read it.
-    progress: AtomicU64,
-    /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
-    refs: AtomicUsize,
-    /// Set for a balancing pool's workers: told each time a message is done.
-    pub(crate) on_idle: OnceLock<Arc<tokio::sync::Notify>>,
-    restarts: AtomicU32,
     pub(crate) label: ActorLabel,
     pub(crate) system: ActorSystem,
     /// The parent's path; `None` at the top level.
@@ -70,6 +47,30 @@ pub(crate) struct ActorCell {
     end: Mutex<End>,
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
+    restarts: AtomicU32,
+    // `repr(C)`: from here on, what every message touches, in the order a send touches it,
+    // followed by the mailbox's queue (see `Shared`), so a send and a receive share few cache
+    // lines.
+    /// Set for a balancing pool's workers: told each time a message is done.
+    pub(crate) on_idle: OnceLock<Arc<tokio::sync::Notify>>,
+    /// Live `ActorRef`s. At zero the actor stops once its mailbox is empty.
+    refs: AtomicUsize,
+    /// Twice the messages handled, plus one while a handler runs. Only the actor's task writes
+    /// it (a plain store, no read-modify-write on the hot path); health and pools read it.
+    progress: AtomicU64,
+    signal: AtomicU8,
+    /// What health reports: starting, running, restarting, stopping, stopped.
+    phase: AtomicU8,
+    /// Whether `extras` was ever made, so an actor without any skips its lock when it ends.
+    has_extras: AtomicBool,
+    /// Whether the current instance has ended in a failure (for a link made while it ends).
+    ended_in_failure: AtomicBool,
+    /// Whether it was spawned by the system rather than by a parent actor.
+    pub(crate) top_level: bool,
+    state: AtomicU8,
+    /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
+    /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
+    pub(crate) control: AtomicWaker,
 }
 
 /// Whether an actor has ended: who waits for it, then why it ended.
@@ -443,13 +444,13 @@ impl ActorCell {
     }
 }
 
-/// The allocation behind every reference to one actor: the queue, then the cell, whose hot
-/// fields follow the queue's (`repr(C)`).
+/// The allocation behind every reference to one actor: the cell, whose hot fields come last,
+/// then the mailbox's queue (`repr(C)`), so what a send touches lies together.
 #[repr(C)]
 pub(crate) struct Shared<A: Actor> {
+    pub(crate) cell: ActorCell,
     /// The mailbox's queue, inline: one allocation per actor for both.
     pub(crate) tx: Queue<A::Message>,
-    pub(crate) cell: ActorCell,
 }
 
 /// A send that did not go through at once.
@@ -541,7 +542,7 @@ impl<A: Actor> Shared<A> {
         env: Envelope<A::Message>,
         handler: &'static str,
     ) -> Result<(), SendError> {
-        if crate::runner::current_actor() == Some(self.cell.id()) {
+        if crate::runner::is_running_here(&self.cell) {
             self.cell
                 .dead_letter(handler, DeadLetterReason::WouldDeadlock);
             return Err(SendError::WouldDeadlock {

@@ -14,7 +14,7 @@ use crate::actor_ref::{RefCore, Refused, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::{ReplyFailure, ReplyReceiver};
 use crate::mailbox::Envelope;
-use crate::runner::current_actor;
+use crate::runner::is_running_here;
 use crate::tell::{Sending, reply_slot};
 use crate::{Actor, ActorLabel, AskError, Tell};
 
@@ -223,7 +223,7 @@ impl<A: Actor, R: Send + 'static, E: Send + 'static> Future for AskFuture<'_, A,
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(send) = &mut this.send {
-            if current_actor() == Some(this.shared.cell.id()) {
+            if is_running_here(&this.shared.cell) {
                 this.send = None;
                 this.shared
                     .cell

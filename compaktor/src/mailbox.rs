@@ -145,13 +145,13 @@ pub(crate) enum TrySend<M> {
 /// through it as a batch. The capacity bounds what waits in the queue; the batch the actor is
 /// working through comes on top.
 ///
-/// `repr(C)`, and placed first in the actor's shared allocation, ahead of the cell's hot
-/// fields: what one send and one receive touch lies together (see `actor_ref::Shared`).
+/// `repr(C)`, and placed right after the cell's hot fields in the actor's shared allocation:
+/// what one send and one receive touch lies together (see `actor_ref::Shared`).
 #[repr(C)]
 pub(crate) struct Queue<M> {
-    /// `usize::MAX` when unbounded.
-    capacity: usize,
     state: Mutex<State<M>>,
+    /// `usize::MAX` when unbounded. Read only when a message already waits.
+    capacity: usize,
     /// How many messages the receiver holds in its batch, for health reports. Only the
     /// receiver writes it (plain stores, no read-modify-write on the hot path).
     in_hand: AtomicUsize,
@@ -165,7 +165,8 @@ struct State<M> {
     /// The oldest waiting message when it is alone, kept inline: an actor sent one message at
     /// a time (an ask, a token in a ring) never allocates a queue.
     next: Option<Envelope<M>>,
-    /// The rest, oldest first (everything while `next` is empty: see [`State::push`]).
+    /// The rest, oldest first. Empty whenever `next` is (see [`State::push`]), so a send to an
+    /// idle actor does not look at it.
     items: VecDeque<Envelope<M>>,
     /// Senders waiting for room: made when the mailbox first fills.
     waiting: Option<Box<Waiting>>,
@@ -182,11 +183,20 @@ impl<M> State<M> {
     /// Queues `env` behind the others: in `next` when there are none.
     #[inline]
     fn push(&mut self, env: Envelope<M>) {
-        if self.next.is_none() && self.items.is_empty() {
+        if self.next.is_none() {
             self.next = Some(env);
         } else {
             self.items.push_back(env);
         }
+    }
+
+    /// The oldest message; the next one moves up into `next`.
+    fn pop(&mut self) -> Option<Envelope<M>> {
+        let env = self.next.take();
+        if env.is_some() {
+            self.next = self.items.pop_front();
+        }
+        env
     }
 
     fn len(&self) -> usize {
@@ -213,7 +223,7 @@ impl<M> Queue<M> {
     }
 
     fn has_room(&self, state: &State<M>) -> bool {
-        state.len() < self.capacity
+        state.next.is_none() || state.len() < self.capacity
     }
 }
 
@@ -376,7 +386,8 @@ impl<M> MailboxReceiver<M> {
             return Poll::Ready(env);
         }
         let mut state = queue.lock();
-        if state.len() == 0 {
+        if state.next.is_none() {
+            // Nothing waits (`items` is empty whenever `next` is).
             if state.closed {
                 return Poll::Ready(None);
             }
@@ -387,24 +398,16 @@ impl<M> MailboxReceiver<M> {
         // Only a message taken spends the budget (waiting for one costs nothing).
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         coop.made_progress();
-        if let Some(env) = state.next.take() {
-            // The oldest; anything behind it becomes the batch.
-            if !state.items.is_empty() {
-                std::mem::swap(&mut state.items, &mut self.batch);
+        match state.next.take() {
+            Some(env) => {
+                // The oldest; the rest are swapped out whole as the batch, so each buffer
+                // keeps its capacity.
+                if !state.items.is_empty() {
+                    std::mem::swap(&mut state.items, &mut self.batch);
+                }
+                self.taken(queue, state, env)
             }
-            return self.taken(queue, state, env);
-        }
-        // One message is taken as it is; more are swapped out whole, so each buffer keeps its
-        // capacity and a lone message does not make the queue allocate again.
-        let env = if state.items.len() == 1 {
-            state.items.pop_front()
-        } else {
-            std::mem::swap(&mut state.items, &mut self.batch);
-            self.batch.pop_front()
-        };
-        match env {
-            Some(env) => self.taken(queue, state, env),
-            None => Poll::Ready(None), // not reached: the queue was not empty
+            None => Poll::Ready(None), // not reached: checked above
         }
     }
 
@@ -433,15 +436,12 @@ impl<M> MailboxReceiver<M> {
     /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up
     /// its cooperative budget, with messages still queued.)
     pub(crate) fn is_empty(&self, queue: &Queue<M>) -> bool {
-        self.batch.is_empty() && queue.lock().len() == 0
+        self.batch.is_empty() && queue.lock().next.is_none()
     }
 
     /// A message if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self, queue: &Queue<M>) -> Option<Envelope<M>> {
-        self.batch.pop_front().or_else(|| {
-            let mut state = queue.lock();
-            state.next.take().or_else(|| state.items.pop_front())
-        })
+        self.batch.pop_front().or_else(|| queue.lock().pop())
     }
 
     /// Whether [`close`](Self::close) has run.

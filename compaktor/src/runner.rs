@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-pub(crate) use self::guard::current_actor;
+pub(crate) use self::guard::is_running_here;
 use self::guard::{Guarded, InSpan, guarded};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
@@ -41,12 +41,14 @@ pub(crate) struct Launch<A: Actor> {
     pub(crate) started: Option<StartReport>,
 }
 
-/// Runs one actor from its start hook to its end, through any restarts, in its tracing span.
-pub(crate) fn run<A: Actor>(
+/// Spawns the task that runs one actor from its start hook to its end, through any restarts,
+/// in its tracing span (only wrapped in it while a subscriber wants it). Boxed: the actor's
+/// future is large, and tokio moves an unboxed one several times.
+pub(crate) fn spawn<A: Actor>(
     launch: Launch<A>,
     shared: Arc<Shared<A>>,
     rx: MailboxReceiver<A::Message>,
-) -> impl Future<Output = ()> + Send {
+) {
     let label = &shared.cell.label;
     let span = tracing::info_span!(
         "actor",
@@ -69,7 +71,7 @@ pub(crate) fn run<A: Actor>(
         })),
         _ => None,
     };
-    let mut task = Task {
+    let task = Task {
         ctx: Context::new(shared.clone()),
         shared,
         rx,
@@ -80,9 +82,11 @@ pub(crate) fn run<A: Actor>(
         reported: started.is_some(),
         report: started,
     };
-    // The future holds `task` once and runs on a reference to it: an `async fn` taking these
-    // values would keep them as well as what it moved out of them.
-    InSpan::new(span, async move { task.run().await })
+    if span.is_disabled() {
+        drop(tokio::spawn(Box::pin(task.run())));
+    } else {
+        drop(tokio::spawn(Box::pin(InSpan::new(span, task.run()))));
+    }
 }
 
 /// What only a supervised actor carries between its instances; boxed, so that other actors'
@@ -116,81 +120,92 @@ impl<A: Actor> Task<A> {
     /// The actor's whole life: each instance's start hooks, message loop and end, then its
     /// supervisor's word on a restart. Supervised or not, every instance runs inline, so a
     /// supervised actor handles messages as fast as any other.
-    async fn run(&mut self) {
-        let cell = &self.shared.cell;
-        let finish = FinishGuard {
-            cell,
-            parent: self.parent.as_deref(),
-        };
-        let reason = loop {
-            let (reason, cause) = if let Some(actor) = &mut self.actor {
-                let restart = self.supervised.as_ref().and_then(|s| s.restart.as_ref());
-                let (report, reported) = (self.report.take(), self.reported);
-                let start = start_hooks(actor, &mut self.ctx, cell, restart, report, reported);
-                // In an `if let` (edition 2024) the start's result is gone before the loop
-                // runs, so the task does not keep it beside the loop's state.
-                let (ended, ran) = if let Err(ended) = start.await {
-                    tracing::warn!(reason = %ended.0, "did not start");
-                    (ended, false)
+    ///
+    /// Not an `async fn`: the future keeps the task's fields once, in place.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would keep its arguments twice in the task"
+    )]
+    fn run(mut self) -> impl Future<Output = ()> + Send {
+        async move {
+            let cell = &self.shared.cell;
+            let finish = FinishGuard {
+                cell,
+                parent: self.parent.as_deref(),
+            };
+            let reason = loop {
+                let (reason, cause) = if let Some(actor) = &mut self.actor {
+                    let restart = self.supervised.as_ref().and_then(|s| s.restart.as_ref());
+                    let (report, reported) = (self.report.take(), self.reported);
+                    let start = start_hooks(actor, &mut self.ctx, cell, restart, report, reported);
+                    // In an `if let` (edition 2024) the start's result is gone before the loop
+                    // runs, so the task does not keep it beside the loop's state.
+                    let (ended, ran) = if let Err(ended) = start.await {
+                        tracing::warn!(reason = %ended.0, "did not start");
+                        (ended, false)
+                    } else {
+                        tracing::debug!("started");
+                        let looping =
+                            message_loop(actor, &mut self.ctx, &self.shared, &mut self.rx);
+                        (looping.await, true)
+                    };
+                    let last = self.supervised.is_none()
+                        || matches!(
+                            ended.1,
+                            EndCause::External | EndCause::FinalFailure | EndCause::Escalate
+                        );
+                    let ending = Ending { ended, ran, last };
+                    end_instance(
+                        &mut self.actor,
+                        &mut self.ctx,
+                        &self.shared,
+                        &mut self.rx,
+                        ending,
+                    )
+                    .await
                 } else {
-                    tracing::debug!("started");
-                    let looping = message_loop(actor, &mut self.ctx, &self.shared, &mut self.rx);
-                    (looping.await, true)
+                    let unmade = self.supervised.as_mut().and_then(|s| s.unmade.take());
+                    (unmade.unwrap_or(StopReason::Killed), EndCause::Failure)
                 };
-                let last = self.supervised.is_none()
-                    || matches!(
-                        ended.1,
-                        EndCause::External | EndCause::FinalFailure | EndCause::Escalate
-                    );
-                let ending = Ending { ended, ran, last };
-                end_instance(
-                    &mut self.actor,
-                    &mut self.ctx,
-                    &self.shared,
-                    &mut self.rx,
-                    ending,
-                )
-                .await
-            } else {
-                let unmade = self.supervised.as_mut().and_then(|s| s.unmade.take());
-                (unmade.unwrap_or(StopReason::Killed), EndCause::Failure)
-            };
-            let Some(sup) = self.supervised.as_mut() else {
-                break reason;
-            };
-            let Some(directive) = sup.parent.child_ended(cell.id(), &reason, cause) else {
-                break reason;
-            };
-            let report = match guarded(cell, None, directive).await {
-                Guarded::Done(Ok(Directive::Restart { started })) => started,
-                Guarded::Done(Ok(Directive::Stop) | Err(_)) | Guarded::Panicked(_) => break reason,
-                Guarded::Dropped => break StopReason::Killed,
-            };
-            let count = sup.restart.as_ref().map_or(0, |r| r.count) + 1;
-            tracing::info!(%reason, count, "restarting");
-            sup.restart = Some(RestartInfo { reason, count });
-            cell.take_interrupt();
-            cell.count_restart();
-            cell.set_ended_in_failure(false);
-            cell.set_phase(Phase::Starting);
-            self.ctx.begin_instance(count);
-            self.reported = false;
-            match make(&mut sup.factory) {
-                Ok(actor) => {
-                    self.actor = Some(actor);
-                    self.report = Some(report);
+                let Some(sup) = self.supervised.as_mut() else {
+                    break reason;
+                };
+                let Some(directive) = sup.parent.child_ended(cell.id(), &reason, cause) else {
+                    break reason;
+                };
+                let report = match guarded(cell, None, directive).await {
+                    Guarded::Done(Ok(Directive::Restart { started })) => started,
+                    Guarded::Done(Ok(Directive::Stop) | Err(_)) | Guarded::Panicked(_) => {
+                        break reason;
+                    }
+                    Guarded::Dropped => break StopReason::Killed,
+                };
+                let count = sup.restart.as_ref().map_or(0, |r| r.count) + 1;
+                tracing::info!(%reason, count, "restarting");
+                sup.restart = Some(RestartInfo { reason, count });
+                cell.take_interrupt();
+                cell.count_restart();
+                cell.set_ended_in_failure(false);
+                cell.set_phase(Phase::Starting);
+                self.ctx.begin_instance(count);
+                self.reported = false;
+                match make(&mut sup.factory) {
+                    Ok(actor) => {
+                        self.actor = Some(actor);
+                        self.report = Some(report);
+                    }
+                    Err(failed) => {
+                        let _ = report.send(Err(failed.to_string()));
+                        sup.unmade = Some(failed);
+                    }
                 }
-                Err(failed) => {
-                    let _ = report.send(Err(failed.to_string()));
-                    sup.unmade = Some(failed);
-                }
-            }
-        };
-        // Closed already unless the last instance expected a restart; closing twice is harmless.
-        shutdown(&self.shared, &mut self.rx);
-        self.ctx.end_task();
-        tracing::debug!(%reason, "stopped");
-        finish.done(reason);
+            };
+            // Closed already unless the last instance expected a restart; closing twice is harmless.
+            shutdown(&self.shared, &mut self.rx);
+            self.ctx.end_task();
+            tracing::debug!(%reason, "stopped");
+            finish.done(reason);
+        }
     }
 }
 

@@ -453,8 +453,7 @@ impl<A: Actor> Spawn<A> {
             parent,
             started,
         };
-        // Boxed: the actor's future is large, and tokio moves an unboxed one several times.
-        tokio::spawn(Box::pin(runner::run(launch, shared, rx)));
+        runner::spawn(launch, shared, rx);
         Ok(actor_ref)
     }
 }

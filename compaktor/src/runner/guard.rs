@@ -8,32 +8,33 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::ActorId;
 use crate::actor_ref::ActorCell;
 use crate::dispatch::{PanicCleanup, Polling, answer_orphans};
 use crate::stop::panic_message;
 
 thread_local! {
-    /// The id of the actor whose task this thread is polling; 0 for none (ids start at 1).
-    static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The address of the cell of the actor whose task this thread is polling; 0 for none.
+    /// An address, not the id, so checking costs no read of the cell's cold fields.
+    static CURRENT: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The actor running on this thread, if any: so that sends to oneself can be recognised.
-pub(crate) fn current_actor() -> Option<ActorId> {
-    match CURRENT.with(Cell::get) {
-        0 => None,
-        id => Some(ActorId(id)),
-    }
+fn address(cell: &ActorCell) -> usize {
+    std::ptr::from_ref(cell).addr()
 }
 
-/// Marks this thread as running `id` until dropped (also on a panic), restoring what was
-/// marked before.
-pub(crate) struct Running(u64);
+/// Whether this thread is running the actor of `cell` (a send to oneself).
+pub(crate) fn is_running_here(cell: &ActorCell) -> bool {
+    CURRENT.with(Cell::get) == address(cell)
+}
+
+/// Marks this thread as running the actor of a cell until dropped (also on a panic),
+/// restoring what was marked before.
+pub(crate) struct Running(usize);
 
 impl Running {
     #[inline]
-    pub(crate) fn enter(id: ActorId) -> Running {
-        Running(CURRENT.with(|current| current.replace(id.0)))
+    pub(crate) fn enter(cell: &ActorCell) -> Running {
+        Running(CURRENT.with(|current| current.replace(address(cell))))
     }
 }
 
@@ -86,7 +87,7 @@ impl<F: Future> Future for Guard<'_, F> {
         let Some(work) = this.work.as_mut().as_pin_mut() else {
             panic!("guarded work polled after it ended");
         };
-        let _running = Running::enter(this.cell.id());
+        let _running = Running::enter(this.cell);
         let polling = Polling::enter();
         let entered = this.span.as_deref().map(tracing::Span::enter);
         let polled = std::panic::catch_unwind(AssertUnwindSafe(|| work.poll(cx)));

@@ -146,7 +146,7 @@ fn handle_now<A: Actor>(
 ) -> Result<Guarded<Outcome>, A::Message> {
     let span = tracing::debug_span!("handle", handler);
     let _entered = span.enter();
-    let _running = Running::enter(cell.id());
+    let _running = Running::enter(cell);
     let polling = Polling::enter();
     match std::panic::catch_unwind(AssertUnwindSafe(|| actor.handle_now(message, ctx))) {
         Ok(Ok(outcome)) => {
