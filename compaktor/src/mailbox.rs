@@ -68,6 +68,7 @@ impl Mailbox {
                 closed: false,
                 waiting: None,
             }),
+            has_next: AtomicBool::new(false),
             capacity: self.capacity.unwrap_or(usize::MAX),
             in_hand: AtomicUsize::new(0),
         };
@@ -150,6 +151,10 @@ pub(crate) enum TrySend<M> {
 #[repr(C)]
 pub(crate) struct Queue<M> {
     state: Mutex<State<M>>,
+    /// Whether `state.next` holds a message (so whether anything waits): written under the
+    /// lock, read without it by the receiver, which so looks at an empty mailbox without
+    /// taking the lock.
+    has_next: AtomicBool,
     /// `usize::MAX` when unbounded. Read only when a message already waits.
     capacity: usize,
     /// How many messages the receiver holds in its batch, for health reports. Only the
@@ -244,6 +249,7 @@ impl<M> Queue<M> {
             return Err(TrySend::Full(env));
         }
         state.push(env);
+        self.has_next.store(true, Ordering::Release);
         drop(state);
         receiver.wake();
         Ok(())
@@ -309,6 +315,7 @@ impl<M> Waiter<'_, M> {
         if self.queue.has_room(&state) {
             self.forget_ticket(&mut state);
             state.push(env);
+            self.queue.has_next.store(true, Ordering::Release);
             drop(state);
             self.receiver.wake();
             return Poll::Ready(Ok(()));
@@ -385,19 +392,22 @@ impl<M> MailboxReceiver<M> {
             coop.made_progress();
             return Poll::Ready(env);
         }
-        let mut state = queue.lock();
-        if state.next.is_none() {
-            // Nothing waits (`items` is empty whenever `next` is).
-            if state.closed {
+        if !queue.has_next.load(Ordering::Acquire) {
+            // Nothing waits (`items` is empty whenever `next` is). Only this receiver closes
+            // the queue, so it knows without the lock.
+            if self.closed {
                 return Poll::Ready(None);
             }
-            // Under the lock: a sender that pushes after this will see the waker.
+            // Register, then look again: a sender sets `has_next` before it wakes us.
             receiver.register(cx.waker());
-            return Poll::Pending;
+            if !queue.has_next.load(Ordering::Acquire) {
+                return Poll::Pending;
+            }
         }
         // Only a message taken spends the budget (waiting for one costs nothing).
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         coop.made_progress();
+        let mut state = queue.lock();
         match state.next.take() {
             Some(env) => {
                 // The oldest; the rest are swapped out whole as the batch, so each buffer
@@ -405,9 +415,10 @@ impl<M> MailboxReceiver<M> {
                 if !state.items.is_empty() {
                     std::mem::swap(&mut state.items, &mut self.batch);
                 }
+                queue.has_next.store(false, Ordering::Release);
                 self.taken(queue, state, env)
             }
-            None => Poll::Ready(None), // not reached: checked above
+            None => Poll::Ready(None), // not reached: only this receiver takes messages
         }
     }
 
@@ -436,12 +447,19 @@ impl<M> MailboxReceiver<M> {
     /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up
     /// its cooperative budget, with messages still queued.)
     pub(crate) fn is_empty(&self, queue: &Queue<M>) -> bool {
-        self.batch.is_empty() && queue.lock().next.is_none()
+        self.batch.is_empty() && !queue.has_next.load(Ordering::Acquire)
     }
 
     /// A message if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self, queue: &Queue<M>) -> Option<Envelope<M>> {
-        self.batch.pop_front().or_else(|| queue.lock().pop())
+        self.batch.pop_front().or_else(|| {
+            let mut state = queue.lock();
+            let env = state.pop();
+            queue
+                .has_next
+                .store(state.next.is_some(), Ordering::Release);
+            env
+        })
     }
 
     /// Whether [`close`](Self::close) has run.
