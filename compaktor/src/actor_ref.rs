@@ -48,6 +48,8 @@ pub(crate) struct ActorCell {
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
     restarts: AtomicU32,
+    /// Its slot in the system's registry of running actors; `u32::MAX` before it has one.
+    registry_slot: AtomicU32,
     // `repr(C)`: from here on, what every message touches, in the order a send touches it,
     // followed by the mailbox's queue (see `Shared`), so a send and a receive share few cache
     // lines.
@@ -118,6 +120,7 @@ impl ActorCell {
             phase: AtomicU8::new(Phase::Starting as u8),
             progress: AtomicU64::new(0),
             restarts: AtomicU32::new(0),
+            registry_slot: AtomicU32::new(u32::MAX),
             on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
             control: AtomicWaker::new(),
@@ -279,6 +282,15 @@ impl ActorCell {
 
     pub(crate) fn last_failure(&self) -> Option<StopReason> {
         self.lock_extras().as_ref()?.last_failure.clone()
+    }
+
+    pub(crate) fn set_registry_slot(&self, slot: u32) {
+        self.registry_slot.store(slot, Ordering::Release);
+    }
+
+    pub(crate) fn registry_slot(&self) -> Option<u32> {
+        let slot = self.registry_slot.load(Ordering::Acquire);
+        (slot != u32::MAX).then_some(slot)
     }
 
     pub(crate) fn count_restart(&self) {

@@ -6,47 +6,29 @@
 //! [`ActorSystem::shutdown`]: crate::ActorSystem::shutdown
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ActorId;
-use crate::actor_ref::Control;
+use crate::actor_ref::{ActorCell, Control};
 
 #[derive(Default)]
 pub(crate) struct Registry {
     paths: Mutex<HashMap<Arc<str>, Arc<dyn Control>>>,
-    /// Every running actor by id (ids grow with start order), for health reports and
-    /// shutdown. Not counted references: an actor still stops when its last `ActorRef` is
-    /// dropped. A hash map: every spawn and end touches it, only a shutdown needs the order.
-    /// Sharded by id, so actors spawned and ending on different threads rarely meet on one
-    /// lock.
-    actors: [Mutex<ActorIndex>; SHARDS],
+    /// Every running actor, for health reports and shutdown. Not counted references: an actor
+    /// still stops when its last `ActorRef` is dropped. Slots with a free list, the slot kept
+    /// in the actor's cell: every spawn and end touches it (no hashing), only a shutdown needs
+    /// an order (by id, which grows with start order). Sharded by id, so actors spawned and
+    /// ending on different threads rarely meet on one lock.
+    actors: [Mutex<Slots>; SHARDS],
+}
+
+#[derive(Default)]
+struct Slots {
+    slots: Vec<Option<Arc<dyn Control>>>,
+    free: Vec<u32>,
 }
 
 /// One shard of the index of running actors.
-type ActorIndex = HashMap<ActorId, Arc<dyn Control>, BuildHasherDefault<IdHasher>>;
-
-/// Ids are unique numbers: one multiplication spreads them well enough, where SipHash would
-/// cost more than the rest of an insert.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 const SHARDS: usize = 16;
 
 fn shard(id: ActorId) -> usize {
@@ -71,19 +53,39 @@ impl Registry {
     }
 
     pub(crate) fn add(&self, control: Arc<dyn Control>) {
-        let id = control.cell().id();
-        lock(&self.actors[shard(id)]).insert(id, control);
+        let cell = control.cell();
+        let mut shard = lock(&self.actors[shard(cell.id())]);
+        let slot = match shard.free.pop() {
+            Some(slot) => slot,
+            None => {
+                shard.slots.push(None);
+                u32::try_from(shard.slots.len() - 1).expect("fewer than 2^32 actors per shard")
+            }
+        };
+        cell.set_registry_slot(slot);
+        shard.slots[slot as usize] = Some(control);
     }
 
     /// The actor `id` has ended; `path` is its path if it is named (and so registered).
-    pub(crate) fn remove(&self, id: ActorId, path: Option<&str>) {
+    pub(crate) fn remove(&self, cell: &ActorCell, path: Option<&str>) {
+        let id = cell.id();
         if let Some(path) = path {
             let mut paths = lock(&self.paths);
             if paths.get(path).is_some_and(|c| c.cell().id() == id) {
                 paths.remove(path);
             }
         }
-        lock(&self.actors[shard(id)]).remove(&id);
+        let Some(slot) = cell.registry_slot() else {
+            return; // never added
+        };
+        let mut shard = lock(&self.actors[shard(id)]);
+        let held = shard.slots.get_mut(slot as usize);
+        if let Some(held) = held
+            && held.as_ref().is_some_and(|c| c.cell().id() == id)
+        {
+            *held = None;
+            shard.free.push(slot);
+        }
     }
 
     pub(crate) fn get(&self, path: &str) -> Option<Arc<dyn Control>> {
@@ -118,7 +120,14 @@ impl Registry {
     fn all_unordered(&self) -> Vec<Arc<dyn Control>> {
         self.actors
             .iter()
-            .flat_map(|shard| lock(shard).values().cloned().collect::<Vec<_>>())
+            .flat_map(|shard| {
+                lock(shard)
+                    .slots
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 }

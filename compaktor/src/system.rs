@@ -293,7 +293,7 @@ impl ActorSystem {
     pub(crate) fn actor_finished(&self, cell: &ActorCell, reason: &StopReason) {
         // An unnamed actor's path is made on first use: not here.
         let path = cell.label.name.as_ref().map(|_| &**cell.path());
-        self.inner.registry.remove(cell.id(), path);
+        self.inner.registry.remove(cell, path);
         let ended = if *reason == StopReason::Killed {
             &self.inner.ended_killed
         } else {
