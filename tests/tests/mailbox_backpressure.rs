@@ -204,3 +204,25 @@ async fn one_message_at_a_time_in_send_order_per_sender() {
         assert_eq!(seqs, (0..500).collect::<Vec<_>>(), "sender {sender}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_from_a_plain_thread_waits_behind_a_full_mailbox_without_blocking() {
+    let system = ActorSystem::new("test");
+    let (actor, open) = gated(&system).await;
+    actor.push(1).try_send().unwrap();
+    actor.push(2).try_send().unwrap();
+    assert!(actor.push(3).try_send().is_err(), "the mailbox is full");
+    // No runtime on that thread: the pill is queued by a task on the system's runtime, and
+    // `stop` returns at once.
+    let stopper = actor.clone();
+    std::thread::spawn(move || stopper.stop()).join().unwrap();
+    assert!(
+        actor.push(4).try_send().is_err(),
+        "a stopping actor takes no more"
+    );
+    open.send(()).unwrap();
+    assert_eq!(actor.stopped().await, StopReason::Stopped);
+    // What was queued before the stop was handled, not dropped: only the two refused sends
+    // are dead letters.
+    assert_eq!(system.dead_letter_count(), 2);
+}
