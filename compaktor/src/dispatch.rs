@@ -17,6 +17,11 @@ pub trait Message: Send + 'static {
     fn handler_name(&self) -> &'static str;
     /// The message's `Option<ReplyTo<R, E>>`, so `Tell::ask` / `Ask::tell` can set or clear it.
     fn reply_slot(&mut self) -> &mut dyn Any;
+    /// Whether its handler is `async` (run by `Actor::handle`; a plain one by
+    /// `Actor::handle_now`).
+    fn awaits(&self) -> bool {
+        true
+    }
     /// The hash of the handler's `#[key]` argument, if it has one.
     fn routing_key(&self) -> Option<u64> {
         None

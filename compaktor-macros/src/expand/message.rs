@@ -35,6 +35,25 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         let (variant, cfgs, name) = (&plan.variant, &plan.cfgs, &plan.name);
         quote!(#(#cfgs)* Self::#variant(..) => #name)
     });
+    let async_arms: Vec<TokenStream> = plans
+        .iter()
+        .filter(|plan| plan.method.original.sig.asyncness.is_some())
+        .map(|plan| {
+            let (variant, cfgs) = (&plan.variant, &plan.cfgs);
+            quote!(#(#cfgs)* Self::#variant(..) => true,)
+        })
+        .collect();
+    let awaits_body = if async_arms.is_empty() {
+        quote!(false)
+    } else {
+        quote! {
+            #[allow(unreachable_patterns)]
+            match self {
+                #(#async_arms)*
+                _ => false,
+            }
+        }
+    };
     let slot_arms = plans.iter().map(|plan| {
         let (variant, cfgs) = (&plan.variant, &plan.cfgs);
         let skip = plan.values.iter().map(|_| quote!(_));
@@ -153,6 +172,11 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
 
             fn reply_slot(&mut self) -> &mut dyn ::core::any::Any {
                 #slot_body
+            }
+
+            #[inline]
+            fn awaits(&self) -> bool {
+                #awaits_body
             }
 
             #routing_key

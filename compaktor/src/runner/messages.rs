@@ -102,11 +102,13 @@ pub(super) fn message_loop<'a, A: Actor>(
                     };
                     let handler = message.handler_name();
                     cell.step();
-                    (
-                        handler,
-                        source,
-                        handle_now(actor, ctx, cell, message, handler),
-                    )
+                    // An `async` handler's message goes straight to `handle`.
+                    let now = if message.awaits() {
+                        Err(message)
+                    } else {
+                        handle_now(actor, ctx, cell, message, handler)
+                    };
+                    (handler, source, now)
                 };
                 let outcome = match now {
                     Ok(handled) => handled,
