@@ -58,6 +58,14 @@ pub trait Actor: Sized + Send + 'static {
     /// The mailbox used when the spawn does not choose one (`#[actor(mailbox = N)]`).
     const MAILBOX: Mailbox = Mailbox::DEFAULT;
 
+    /// Whether it has an `on_start` or `on_restart` hook (else starting runs none). Generated.
+    #[doc(hidden)]
+    const HAS_START_HOOKS: bool = true;
+
+    /// Whether it has an `on_stop` hook (else stopping runs none). Generated.
+    #[doc(hidden)]
+    const HAS_STOP_HOOK: bool = true;
+
     /// Handles one message if its handler has no `.await`, at once; gives the message back
     /// for an `async` handler, which [`handle`](Self::handle) runs. Generated: a `match` over
     /// [`Self::Message`], so a plain handler costs no future.

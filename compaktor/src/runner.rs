@@ -233,7 +233,7 @@ fn start_hooks<'a, A: Actor>(
     reported: bool,
 ) -> impl Future<Output = Result<(), (StopReason, EndCause)>> + 'a {
     async move {
-        let start = {
+        let start = if A::HAS_START_HOOKS {
             let hooks = async {
                 if let Some(info) = restart {
                     actor.on_restart(ctx, info).await;
@@ -241,6 +241,8 @@ fn start_hooks<'a, A: Actor>(
                 actor.on_start(ctx).await
             };
             guarded(cell, None, hooks).await
+        } else {
+            Guarded::Done(Ok(()))
         };
         let start = match start {
             Guarded::Done(result) => result.map_err(StopReason::StartFailed),
@@ -321,7 +323,7 @@ fn end_instance<'a, A: Actor>(
         }
         cell.end_links(&reason);
         let mut ended = (reason, cause);
-        if let (true, Some(actor)) = (ran, actor.as_mut()) {
+        if let (true, true, Some(actor)) = (ran, A::HAS_STOP_HOOK, actor.as_mut()) {
             let stopped = { guarded(cell, None, actor.on_stop(ctx, &ended.0)).await };
             match stopped {
                 Guarded::Done(()) => {}

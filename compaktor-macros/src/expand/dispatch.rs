@@ -36,6 +36,9 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     ]
     .into_iter()
     .filter_map(|marker| actor.hooks(marker).next().map(|hook| hook_fn(actor, hook)));
+    let has_start_hooks = actor.hooks(Marker::OnStart).next().is_some()
+        || actor.hooks(Marker::OnRestart).next().is_some();
+    let has_stop_hook = actor.hooks(Marker::OnStop).next().is_some();
 
     quote! {
         #[automatically_derived]
@@ -43,6 +46,8 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             type Message = #message #ty_generics;
             type Handlers = #handlers #ty_generics;
             #mailbox
+            const HAS_START_HOOKS: bool = #has_start_hooks;
+            const HAS_STOP_HOOK: bool = #has_stop_hook;
 
             #[allow(unused_variables, clippy::unit_arg, unreachable_patterns)]
             fn handle_now(
