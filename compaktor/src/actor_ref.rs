@@ -10,11 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize,
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
-use futures::task::AtomicWaker;
-
 use crate::dead_letter::DeadLetterReason;
 use crate::health::Phase;
 use crate::mailbox::{Envelope, Queue, TrySend};
+use crate::task_waker::TaskWaker;
 use crate::watch::LinkExit;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
 
@@ -72,7 +71,7 @@ pub(crate) struct ActorCell {
     state: AtomicU8,
     /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
     /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
-    pub(crate) control: AtomicWaker,
+    pub(crate) control: TaskWaker,
 }
 
 /// Whether an actor has ended: who waits for it, then why it ended.
@@ -123,7 +122,7 @@ impl ActorCell {
             registry_slot: AtomicU32::new(u32::MAX),
             on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
-            control: AtomicWaker::new(),
+            control: TaskWaker::new(),
             end: Mutex::new(End::Running(Vec::new())),
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),

@@ -116,6 +116,7 @@ mod stop;
 mod supervision;
 mod supervisor;
 mod system;
+mod task_waker;
 mod tell;
 #[cfg(feature = "testkit")]
 pub mod testkit;

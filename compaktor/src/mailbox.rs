@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use futures::task::AtomicWaker;
+use crate::task_waker::{Registered, TaskWaker};
 use tokio::sync::Notify;
 
 /// How many messages an actor's mailbox holds, chosen per actor type with
@@ -239,7 +239,7 @@ impl<M> Queue<M> {
     pub(crate) fn try_send(
         &self,
         env: Envelope<M>,
-        receiver: &AtomicWaker,
+        receiver: &TaskWaker,
     ) -> Result<(), TrySend<Envelope<M>>> {
         let mut state = self.lock();
         if state.closed {
@@ -251,7 +251,7 @@ impl<M> Queue<M> {
         state.push(env);
         self.has_next.store(true, Ordering::Release);
         drop(state);
-        receiver.wake();
+        receiver.wake_queued();
         Ok(())
     }
 
@@ -262,7 +262,7 @@ impl<M> Queue<M> {
     pub(crate) async fn send(
         &self,
         env: Envelope<M>,
-        receiver: &AtomicWaker,
+        receiver: &TaskWaker,
     ) -> Result<(), Envelope<M>> {
         let mut waiter = Waiter {
             queue: self,
@@ -278,7 +278,7 @@ impl<M> Queue<M> {
     pub(crate) fn blocking_send(
         &self,
         env: Envelope<M>,
-        receiver: &AtomicWaker,
+        receiver: &TaskWaker,
     ) -> Result<(), Envelope<M>> {
         futures::executor::block_on(self.send(env, receiver))
     }
@@ -296,7 +296,7 @@ impl<M> Queue<M> {
 /// One sender waiting for room.
 struct Waiter<'a, M> {
     queue: &'a Queue<M>,
-    receiver: &'a AtomicWaker,
+    receiver: &'a TaskWaker,
     ticket: Option<u64>,
     env: Option<Envelope<M>>,
 }
@@ -317,7 +317,7 @@ impl<M> Waiter<'_, M> {
             state.push(env);
             self.queue.has_next.store(true, Ordering::Release);
             drop(state);
-            self.receiver.wake();
+            self.receiver.wake_queued();
             return Poll::Ready(Ok(()));
         }
         self.env = Some(env);
@@ -382,7 +382,7 @@ impl<M> MailboxReceiver<M> {
     pub(crate) fn poll_recv(
         &mut self,
         queue: &Queue<M>,
-        receiver: &AtomicWaker,
+        receiver: &TaskWaker,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Envelope<M>>> {
         if !self.batch.is_empty() {
@@ -398,9 +398,9 @@ impl<M> MailboxReceiver<M> {
             if self.closed {
                 return Poll::Ready(None);
             }
-            // Register, then look again: a sender sets `has_next` before it wakes us.
-            receiver.register(cx.waker());
-            if !queue.has_next.load(Ordering::Acquire) {
+            // Every send wakes a waker already registered. One registered afresh looks again
+            // under the lock the senders push under: a send it missed had pushed by then.
+            if receiver.register(cx.waker()) == Registered::Kept || queue.lock().next.is_none() {
                 return Poll::Pending;
             }
         }
@@ -507,7 +507,7 @@ mod tests {
     #[test]
     fn a_woken_sender_that_gives_up_passes_the_room_on() {
         let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
-        let receiver = AtomicWaker::new();
+        let receiver = TaskWaker::new();
         assert!(tx.try_send(Envelope::Message(0), &receiver).is_ok());
         let (wake_a, wake_b, wake_rx) = (
             Arc::<Wakes>::default(),
@@ -546,7 +546,7 @@ mod tests {
     #[test]
     fn closing_gives_waiting_senders_their_message_back() {
         let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
-        let receiver = AtomicWaker::new();
+        let receiver = TaskWaker::new();
         assert!(tx.try_send(Envelope::Message(0), &receiver).is_ok());
         let wake = Arc::<Wakes>::default();
         let w = waker(Arc::clone(&wake));
@@ -571,7 +571,7 @@ mod tests {
     #[test]
     fn messages_come_out_in_order_whether_alone_or_queued() {
         let (tx, mut rx) = Mailbox::unbounded().queue::<u32>();
-        let receiver = AtomicWaker::new();
+        let receiver = TaskWaker::new();
         let w = waker(Arc::<Wakes>::default());
         let mut cx = Context::from_waker(&w);
         let mut next = |rx: &mut MailboxReceiver<u32>| match rx.poll_recv(&tx, &receiver, &mut cx) {
