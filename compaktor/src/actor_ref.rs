@@ -13,7 +13,6 @@ use std::task::{Poll, Waker};
 use crate::dead_letter::DeadLetterReason;
 use crate::health::Phase;
 use crate::mailbox::{Envelope, Queue, TrySend};
-use crate::task_waker::TaskWaker;
 use crate::watch::LinkExit;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
 
@@ -69,9 +68,6 @@ pub(crate) struct ActorCell {
     /// Whether it was spawned by the system rather than by a parent actor.
     pub(crate) top_level: bool,
     state: AtomicU8,
-    /// Wakes the actor's task for a message, a kill, or to look at `refs` again. Only that
-    /// task waits on it, so one waker slot is enough (and cheaper than a `Notify`).
-    pub(crate) control: TaskWaker,
 }
 
 /// Whether an actor has ended: who waits for it, then why it ended.
@@ -122,7 +118,6 @@ impl ActorCell {
             registry_slot: AtomicU32::new(u32::MAX),
             on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
-            control: TaskWaker::new(),
             end: Mutex::new(End::Running(Vec::new())),
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),
@@ -178,10 +173,10 @@ impl ActorCell {
     }
 
     /// Like an interrupt, but the handler in progress is dropped at its next `.await` too.
-    pub(crate) fn abort(&self, reason: StopReason) {
-        self.interrupt(reason);
+    /// The caller wakes the actor (see [`Control::abort`]).
+    fn set_abort(&self, reason: StopReason) {
+        self.set_interrupt(reason);
         self.signal.fetch_or(ABORT, Ordering::AcqRel);
-        self.control.wake();
     }
 
     /// Whether a kill or an interrupt waits to be looked at.
@@ -212,21 +207,20 @@ impl ActorCell {
         self.refs.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// One counted reference fewer; the last one wakes the actor to look at its mailbox.
-    pub(crate) fn release(&self) {
-        if self.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.control.wake();
-        }
+    /// One counted reference fewer; true for the last one, which wakes the actor to look at
+    /// its mailbox (see [`Control::release`]).
+    fn drop_ref(&self) -> bool {
+        self.refs.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
-    /// Stops the actor at once (see [`ActorRef::kill`]).
-    pub(crate) fn kill(&self) {
+    /// Marks a kill; false if it has stopped already (see [`Control::kill`]).
+    fn set_kill(&self) -> bool {
         if self.state.load(Ordering::Acquire) == STOPPED {
-            return;
+            return false;
         }
         self.mark_stopping();
         self.signal.fetch_or(KILL, Ordering::AcqRel);
-        self.control.wake();
+        true
     }
 
     /// A handler begins (`true`) or ends.
@@ -301,10 +295,11 @@ impl ActorCell {
     }
 
     /// Ends the current instance once its handler returns, with `reason` (an escalation, a
-    /// linked failure, a sibling's restart). The first interrupt wins until it is taken.
-    pub(crate) fn interrupt(&self, reason: StopReason) {
+    /// linked failure, a sibling's restart). The first interrupt wins until it is taken; false
+    /// if this one did not (see [`Control::interrupt`]).
+    fn set_interrupt(&self, reason: StopReason) -> bool {
         if self.is_finished() {
-            return;
+            return false;
         }
         let first = self.with_extras(|extras| {
             let first = extras.interrupt.is_none();
@@ -313,11 +308,10 @@ impl ActorCell {
             }
             first
         });
-        if !first {
-            return;
+        if first {
+            self.signal.fetch_or(INTERRUPT, Ordering::AcqRel);
         }
-        self.signal.fetch_or(INTERRUPT, Ordering::AcqRel);
-        self.control.wake();
+        first
     }
 
     /// The interrupt's reason, clearing it.
@@ -367,20 +361,6 @@ impl ActorCell {
         self.with_extras(|extras| extras.trap = Some(trap));
     }
 
-    /// A linked actor's instance ended: a trapping actor gets the notice, any other fails if
-    /// the end was a failure.
-    pub(crate) fn linked_exit(&self, exit: LinkExit) {
-        let trap = self.lock_extras().as_ref().and_then(|e| e.trap.clone());
-        match trap {
-            Some(trap) if trap.unbounded_send(exit.clone()).is_ok() => {}
-            _ if exit.reason.is_failure() => self.interrupt(StopReason::LinkFailed {
-                peer: exit.actor,
-                reason: Box::new(exit.reason),
-            }),
-            _ => {}
-        }
-    }
-
     /// The instance ended with `reason`: tells every linked actor, and forgets the links and
     /// the trap (they belong to the instance; a restarted one makes its own).
     pub(crate) fn end_links(&self, reason: &StopReason) {
@@ -397,7 +377,7 @@ impl ActorCell {
         for (_, peer) in links {
             let Some(peer) = peer.upgrade() else { continue };
             if peer.cell().remove_link(self.id()) {
-                peer.cell().linked_exit(LinkExit {
+                peer.linked_exit(LinkExit {
                     actor: self.label.clone(),
                     reason: reason.clone(),
                 });
@@ -483,6 +463,53 @@ pub(crate) trait Control: Send + Sync + 'static {
     fn actor_type(&self) -> &'static str;
     /// Messages waiting in its mailbox.
     fn mailbox_len(&self) -> usize;
+    /// Wakes the actor's task to look at its signals and references again.
+    fn wake(&self);
+    /// Registers `waker` to be woken with the actor's task (for a wait on its kill from
+    /// somewhere the task's own waker is not the one polling).
+    fn register_waker(&self, waker: &Waker);
+
+    /// Stops the actor at once (see [`ActorRef::kill`]).
+    fn kill(&self) {
+        if self.cell().set_kill() {
+            self.wake();
+        }
+    }
+
+    /// Ends the current instance once its handler returns (see [`ActorCell::set_interrupt`]).
+    fn interrupt(&self, reason: StopReason) {
+        if self.cell().set_interrupt(reason) {
+            self.wake();
+        }
+    }
+
+    /// Like an interrupt, but the handler in progress is dropped at its next `.await` too.
+    fn abort(&self, reason: StopReason) {
+        self.cell().set_abort(reason);
+        self.wake();
+    }
+
+    /// One counted reference fewer; the last one wakes the actor to look at its mailbox.
+    fn release(&self) {
+        if self.cell().drop_ref() {
+            self.wake();
+        }
+    }
+
+    /// A linked actor's instance ended: a trapping actor gets the notice, any other fails if
+    /// the end was a failure.
+    fn linked_exit(&self, exit: LinkExit) {
+        let cell = self.cell();
+        let trap = cell.lock_extras().as_ref().and_then(|e| e.trap.clone());
+        match trap {
+            Some(trap) if trap.unbounded_send(exit.clone()).is_ok() => {}
+            _ if exit.reason.is_failure() => self.interrupt(StopReason::LinkFailed {
+                peer: exit.actor,
+                reason: Box::new(exit.reason),
+            }),
+            _ => {}
+        }
+    }
 }
 
 impl<A: Actor> Control for Shared<A> {
@@ -494,11 +521,11 @@ impl<A: Actor> Control for Shared<A> {
         if !self.cell.begin_stop() {
             return;
         }
-        if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop, &self.cell.control) {
+        if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop) {
             // Queued by a task behind the messages already waiting, so `stop` never waits.
             let system = self.cell.system.clone();
             system.spawn_anywhere(async move {
-                let _ = self.tx.send(pill, &self.cell.control).await;
+                let _ = self.tx.send(pill).await;
             });
         }
     }
@@ -514,6 +541,14 @@ impl<A: Actor> Control for Shared<A> {
     fn mailbox_len(&self) -> usize {
         self.tx.len()
     }
+
+    fn wake(&self) {
+        self.tx.wake();
+    }
+
+    fn register_waker(&self, waker: &Waker) {
+        self.tx.register(waker);
+    }
 }
 
 impl<A: Actor> Shared<A> {
@@ -527,7 +562,7 @@ impl<A: Actor> Shared<A> {
         if !self.cell.is_running() {
             return Err(Refused::Failed(self.cell.stopped_error(handler)));
         }
-        match self.tx.try_send(env, &self.cell.control) {
+        match self.tx.try_send(env) {
             Ok(()) => Ok(()),
             Err(TrySend::Full(env)) => Err(Refused::Full(env)),
             Err(TrySend::Closed(_)) => Err(Refused::Failed(self.cell.stopped_error(handler))),
@@ -562,7 +597,7 @@ impl<A: Actor> Shared<A> {
             });
         }
         self.tx
-            .send(env, &self.cell.control)
+            .send(env)
             .await
             .map_err(|_| self.cell.stopped_error(handler))
     }
@@ -577,7 +612,7 @@ impl<A: Actor> Shared<A> {
             return Err(self.cell.stopped_error(handler));
         }
         self.tx
-            .blocking_send(env, &self.cell.control)
+            .blocking_send(env)
             .map_err(|_| self.cell.stopped_error(handler))
     }
 }
@@ -604,7 +639,7 @@ impl<A: Actor> Clone for RefCore<A> {
 
 impl<A: Actor> Drop for RefCore<A> {
     fn drop(&mut self) {
-        self.shared.cell.release();
+        self.shared.release();
     }
 }
 
@@ -714,7 +749,7 @@ impl<A: Actor> ActorRef<A> {
     /// asks get [`AskError::Stopped`](crate::AskError::Stopped), every queued message is counted
     /// as a dead letter, then the stop hook runs with [`StopReason::Killed`].
     pub fn kill(&self) {
-        self.cell().kill();
+        self.shared().kill();
     }
 
     /// Resolves with the stop reason once the actor has stopped, its stop hook has run and its

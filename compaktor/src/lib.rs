@@ -116,7 +116,6 @@ mod stop;
 mod supervision;
 mod supervisor;
 mod system;
-mod task_waker;
 mod tell;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -4,8 +4,9 @@
 //! The queue is our own rather than tokio's mpsc, and lives inline in the actor's shared
 //! allocation: a mutex around one inline message slot and a `VecDeque` that allocates nothing
 //! until two messages wait (an idle actor is small), senders that only touch a waiter list when
-//! the mailbox is full, and a receiver that takes everything queued in one lock. The actor's
-//! task waits on its cell's one waker, which senders wake.
+//! the mailbox is full, and a receiver that takes everything queued in one lock. Who waits on
+//! the mailbox (the actor's task, also for its kills and releases) is kept under the same lock
+//! (see `mailbox/wake`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,8 +15,11 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::task_waker::{Registered, TaskWaker};
 use tokio::sync::Notify;
+
+use self::wake::Wakers;
+
+mod wake;
 
 /// How many messages an actor's mailbox holds, chosen per actor type with
 /// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`, or per actor at spawn with
@@ -67,6 +71,7 @@ impl Mailbox {
                 items: VecDeque::new(),
                 closed: false,
                 waiting: None,
+                wakers: Wakers::default(),
             }),
             has_next: AtomicBool::new(false),
             capacity: self.capacity.unwrap_or(usize::MAX),
@@ -75,6 +80,7 @@ impl Mailbox {
         let receiver = MailboxReceiver {
             batch: VecDeque::new(),
             closed: false,
+            registered: None,
         };
         (queue, receiver)
     }
@@ -175,6 +181,8 @@ struct State<M> {
     items: VecDeque<Envelope<M>>,
     /// Senders waiting for room: made when the mailbox first fills.
     waiting: Option<Box<Waiting>>,
+    /// The actor's task, woken by every send, kill and release.
+    wakers: Wakers,
 }
 
 /// Senders waiting for room, oldest first, each with its ticket.
@@ -233,14 +241,9 @@ impl<M> Queue<M> {
 }
 
 impl<M> Queue<M> {
+    /// Queues `env` now, and wakes the actor's task.
     #[inline]
-    /// `receiver` is where the actor's task waits (its cell's one waker, which kills and
-    /// releases wake too); it is woken after the push.
-    pub(crate) fn try_send(
-        &self,
-        env: Envelope<M>,
-        receiver: &TaskWaker,
-    ) -> Result<(), TrySend<Envelope<M>>> {
+    pub(crate) fn try_send(&self, env: Envelope<M>) -> Result<(), TrySend<Envelope<M>>> {
         let mut state = self.lock();
         if state.closed {
             return Err(TrySend::Closed(env));
@@ -250,23 +253,36 @@ impl<M> Queue<M> {
         }
         state.push(env);
         self.has_next.store(true, Ordering::Release);
-        drop(state);
-        receiver.wake_queued();
+        state.wakers.wake();
         Ok(())
+    }
+
+    /// Wakes whoever waits on the mailbox, to look at the actor's signals (a kill, an
+    /// interrupt) or references again: what it looks at was changed before this call.
+    pub(crate) fn wake(&self) {
+        self.lock().wakers.wake();
+    }
+
+    /// Registers `waker` to be woken by the next send or [`wake`](Self::wake). The actor's
+    /// task registers once and stays registered.
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.lock().wakers.register(waker);
+    }
+
+    /// Forgets every waker: the actor's task has ended (its memory is freed now, not when
+    /// the last reference goes).
+    pub(crate) fn forget_wakers(&self) {
+        let wakers = self.lock().wakers.take();
+        drop(wakers);
     }
 
     /// Waits for room. `Err` gives the envelope back when the mailbox is closed.
     ///
     /// Cancel safe: dropped before it completes, it has not queued the message, and passes on a
     /// wake-up it was given, so no other waiting sender is left asleep.
-    pub(crate) async fn send(
-        &self,
-        env: Envelope<M>,
-        receiver: &TaskWaker,
-    ) -> Result<(), Envelope<M>> {
+    pub(crate) async fn send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
         let mut waiter = Waiter {
             queue: self,
-            receiver,
             ticket: None,
             env: Some(env),
         };
@@ -275,12 +291,8 @@ impl<M> Queue<M> {
 
     /// Blocks the calling thread until there is room. Must not be called from async code: it
     /// would block a runtime thread.
-    pub(crate) fn blocking_send(
-        &self,
-        env: Envelope<M>,
-        receiver: &TaskWaker,
-    ) -> Result<(), Envelope<M>> {
-        futures::executor::block_on(self.send(env, receiver))
+    pub(crate) fn blocking_send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
+        futures::executor::block_on(self.send(env))
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
@@ -296,7 +308,6 @@ impl<M> Queue<M> {
 /// One sender waiting for room.
 struct Waiter<'a, M> {
     queue: &'a Queue<M>,
-    receiver: &'a TaskWaker,
     ticket: Option<u64>,
     env: Option<Envelope<M>>,
 }
@@ -316,8 +327,7 @@ impl<M> Waiter<'_, M> {
             self.forget_ticket(&mut state);
             state.push(env);
             self.queue.has_next.store(true, Ordering::Release);
-            drop(state);
-            self.receiver.wake_queued();
+            state.wakers.wake();
             return Poll::Ready(Ok(()));
         }
         self.env = Some(env);
@@ -372,17 +382,19 @@ pub(crate) struct MailboxReceiver<M> {
     batch: VecDeque<Envelope<M>>,
     /// Whether [`close`](Self::close) has run (kept here so a second call costs nothing).
     closed: bool,
+    /// The waker the queue keeps and every send wakes (see `mailbox/wake`), once registered:
+    /// while the task polls with it, an empty mailbox is looked at without the lock.
+    registered: Option<Waker>,
 }
 
 impl<M> MailboxReceiver<M> {
     /// The next message; `None` once closed and empty. Takes part in tokio's cooperative
     /// budget, so a busy actor still lets its neighbours on the same thread run.
-    /// Registers with `receiver` (see [`Queue::try_send`]) when there is nothing.
+    /// Registers `cx`'s waker with the queue when there is nothing.
     #[inline]
     pub(crate) fn poll_recv(
         &mut self,
         queue: &Queue<M>,
-        receiver: &TaskWaker,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Envelope<M>>> {
         if !self.batch.is_empty() {
@@ -398,9 +410,14 @@ impl<M> MailboxReceiver<M> {
             if self.closed {
                 return Poll::Ready(None);
             }
-            // Every send wakes a waker already registered. One registered afresh looks again
-            // under the lock the senders push under: a send it missed had pushed by then.
-            if receiver.register(cx.waker()) == Registered::Kept || queue.lock().next.is_none() {
+            // Every send wakes the kept waker. Any other registers, and looks again, under
+            // the lock the senders push under, so no send between the two is missed.
+            if self
+                .registered
+                .as_ref()
+                .is_some_and(|kept| kept.will_wake(cx.waker()))
+                || !self.register(queue, cx.waker())
+            {
                 return Poll::Pending;
             }
         }
@@ -420,6 +437,17 @@ impl<M> MailboxReceiver<M> {
             }
             None => Poll::Ready(None), // not reached: only this receiver takes messages
         }
+    }
+
+    /// Registers `waker` with the queue (the first one registered is kept: see
+    /// `mailbox/wake`); whether a message waits.
+    #[cold]
+    pub(crate) fn register(&mut self, queue: &Queue<M>, waker: &Waker) -> bool {
+        let mut state = queue.lock();
+        if state.wakers.register(waker) {
+            self.registered = Some(waker.clone());
+        }
+        state.next.is_some()
     }
 
     /// `env` was taken from the queue, and the batch filled from it: room for as many waiting
@@ -507,15 +535,14 @@ mod tests {
     #[test]
     fn a_woken_sender_that_gives_up_passes_the_room_on() {
         let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
-        let receiver = TaskWaker::new();
-        assert!(tx.try_send(Envelope::Message(0), &receiver).is_ok());
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
         let (wake_a, wake_b, wake_rx) = (
             Arc::<Wakes>::default(),
             Arc::<Wakes>::default(),
             Arc::<Wakes>::default(),
         );
-        let mut a = Box::pin(tx.send(Envelope::Message(1), &receiver));
-        let mut b = pin!(tx.send(Envelope::Message(2), &receiver));
+        let mut a = Box::pin(tx.send(Envelope::Message(1)));
+        let mut b = pin!(tx.send(Envelope::Message(2)));
         let waker_a = waker(Arc::clone(&wake_a));
         let waker_b = waker(Arc::clone(&wake_b));
         assert!(
@@ -531,7 +558,7 @@ mod tests {
 
         // The actor takes the waiting message: room for one, and the oldest sender is woken.
         let waker_rx = waker(Arc::clone(&wake_rx));
-        let got = rx.poll_recv(&tx, &receiver, &mut Context::from_waker(&waker_rx));
+        let got = rx.poll_recv(&tx, &mut Context::from_waker(&waker_rx));
         assert!(matches!(got, Poll::Ready(Some(Envelope::Message(0)))));
         assert_eq!((wakes(&wake_a), wakes(&wake_b)), (1, 0));
 
@@ -546,11 +573,10 @@ mod tests {
     #[test]
     fn closing_gives_waiting_senders_their_message_back() {
         let (tx, mut rx) = Mailbox::bounded(1).queue::<u32>();
-        let receiver = TaskWaker::new();
-        assert!(tx.try_send(Envelope::Message(0), &receiver).is_ok());
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
         let wake = Arc::<Wakes>::default();
         let w = waker(Arc::clone(&wake));
-        let mut send = pin!(tx.send(Envelope::Message(1), &receiver));
+        let mut send = pin!(tx.send(Envelope::Message(1)));
         assert!(
             send.as_mut()
                 .poll(&mut Context::from_waker(&w))
@@ -563,7 +589,7 @@ mod tests {
         // What was queued before the close can still be received.
         assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(0))));
         assert!(matches!(
-            tx.try_send(Envelope::Message(3), &receiver),
+            tx.try_send(Envelope::Message(3)),
             Err(TrySend::Closed(_))
         ));
     }
@@ -571,26 +597,57 @@ mod tests {
     #[test]
     fn messages_come_out_in_order_whether_alone_or_queued() {
         let (tx, mut rx) = Mailbox::unbounded().queue::<u32>();
-        let receiver = TaskWaker::new();
         let w = waker(Arc::<Wakes>::default());
         let mut cx = Context::from_waker(&w);
-        let mut next = |rx: &mut MailboxReceiver<u32>| match rx.poll_recv(&tx, &receiver, &mut cx) {
+        let mut next = |rx: &mut MailboxReceiver<u32>| match rx.poll_recv(&tx, &mut cx) {
             Poll::Ready(Some(Envelope::Message(n))) => Some(n),
             _ => None,
         };
         // A lone message is kept inline: no queue buffer is allocated for it.
-        assert!(tx.try_send(Envelope::Message(1), &receiver).is_ok());
+        assert!(tx.try_send(Envelope::Message(1)).is_ok());
         assert_eq!(tx.lock().items.capacity(), 0);
         assert_eq!(next(&mut rx), Some(1));
         assert_eq!(next(&mut rx), None);
         // Queued behind one: the first comes out first, then the rest in order, also when more
         // arrive while the rest are being worked through.
         for n in 2..=4 {
-            assert!(tx.try_send(Envelope::Message(n), &receiver).is_ok());
+            assert!(tx.try_send(Envelope::Message(n)).is_ok());
         }
         assert_eq!(next(&mut rx), Some(2));
-        assert!(tx.try_send(Envelope::Message(5), &receiver).is_ok());
+        assert!(tx.try_send(Envelope::Message(5)).is_ok());
         let rest: Vec<u32> = std::iter::from_fn(|| next(&mut rx)).collect();
         assert_eq!(rest, [3, 4, 5]);
+    }
+
+    #[test]
+    fn a_waiting_receiver_registers_once_and_is_woken_by_every_send_until_forgotten() {
+        let (tx, mut rx) = Mailbox::unbounded().queue::<u32>();
+        let wake = Arc::<Wakes>::default();
+        let w = waker(Arc::clone(&wake));
+        let mut cx = Context::from_waker(&w);
+        assert!(rx.poll_recv(&tx, &mut cx).is_pending());
+        for n in 0..3 {
+            assert!(tx.try_send(Envelope::Message(n)).is_ok());
+            assert_eq!(wakes(&wake), n as usize + 1);
+            assert!(matches!(rx.poll_recv(&tx, &mut cx), Poll::Ready(Some(_))));
+            assert!(rx.poll_recv(&tx, &mut cx).is_pending());
+        }
+        // A kill or release wakes it the same way.
+        tx.wake();
+        assert_eq!(wakes(&wake), 4);
+        // Once its task has ended, nothing wakes it.
+        tx.forget_wakers();
+        assert!(tx.try_send(Envelope::Message(9)).is_ok());
+        tx.wake();
+        assert_eq!(wakes(&wake), 4);
+    }
+
+    #[test]
+    fn a_message_sent_before_the_first_wait_is_found_without_a_wake() {
+        let (tx, mut rx) = Mailbox::unbounded().queue::<u32>();
+        let w = waker(Arc::<Wakes>::default());
+        assert!(tx.try_send(Envelope::Message(7)).is_ok());
+        let got = rx.poll_recv(&tx, &mut Context::from_waker(&w));
+        assert!(matches!(got, Poll::Ready(Some(Envelope::Message(7)))));
     }
 }

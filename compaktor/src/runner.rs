@@ -10,6 +10,7 @@ mod messages;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio::sync::oneshot;
 
@@ -129,6 +130,10 @@ impl<A: Actor> Task<A> {
     fn run(mut self) -> impl Future<Output = ()> + Send {
         async move {
             let cell = &self.shared.cell;
+            // From now on every message, kill and release wakes this task, also while a hook
+            // or handler runs (see `mailbox/wake`).
+            std::future::poll_fn(|cx| Poll::Ready(self.rx.register(&self.shared.tx, cx.waker())))
+                .await;
             let finish = FinishGuard {
                 cell,
                 parent: self.parent.as_deref(),
@@ -137,10 +142,14 @@ impl<A: Actor> Task<A> {
                 let (reason, cause) = if let Some(actor) = &mut self.actor {
                     let restart = self.supervised.as_ref().and_then(|s| s.restart.as_ref());
                     let (report, reported) = (self.report.take(), self.reported);
-                    let start = start_hooks(actor, &mut self.ctx, cell, restart, report, reported);
+                    let start = if A::HAS_START_HOOKS {
+                        start_hooks(actor, &mut self.ctx, cell, restart, report, reported).await
+                    } else {
+                        started(cell, Ok(()), report, reported)
+                    };
                     // In an `if let` (edition 2024) the start's result is gone before the loop
                     // runs, so the task does not keep it beside the loop's state.
-                    let (ended, ran) = if let Err(ended) = start.await {
+                    let (ended, ran) = if let Err(ended) = start {
                         tracing::warn!(reason = %ended.0, "did not start");
                         (ended, false)
                     } else {
@@ -155,14 +164,22 @@ impl<A: Actor> Task<A> {
                             EndCause::External | EndCause::FinalFailure | EndCause::Escalate
                         );
                     let ending = Ending { ended, ran, last };
-                    end_instance(
-                        &mut self.actor,
-                        &mut self.ctx,
-                        &self.shared,
-                        &mut self.rx,
-                        ending,
-                    )
-                    .await
+                    // Only an actor with children or a stop hook has anything to wait for.
+                    if self.ctx.children().is_some() || (ran && A::HAS_STOP_HOOK) {
+                        end_instance(
+                            &mut self.actor,
+                            &mut self.ctx,
+                            &self.shared,
+                            &mut self.rx,
+                            ending,
+                        )
+                        .await
+                    } else {
+                        let ended = begin_end(&mut self.ctx, &self.shared, &mut self.rx, ending);
+                        cell.end_links(&ended.0);
+                        drop_state(&mut self.actor);
+                        ended
+                    }
                 } else {
                     let unmade = self.supervised.as_mut().and_then(|s| s.unmade.take());
                     (unmade.unwrap_or(StopReason::Killed), EndCause::Failure)
@@ -205,6 +222,8 @@ impl<A: Actor> Task<A> {
             self.ctx.end_task();
             tracing::debug!(%reason, "stopped");
             finish.done(reason);
+            // Nothing waits for this task now: its waker goes, and its memory with it.
+            self.shared.tx.forget_wakers();
         }
     }
 }
@@ -219,7 +238,8 @@ fn make<A: Actor>(factory: &mut Factory<A>) -> Result<A, StopReason> {
 }
 
 /// Runs the start hooks (the restart hook first on a restarted instance) and reports the
-/// result to whoever waits; the end to record if they failed.
+/// result to whoever waits; the end to record if they failed. Only an actor that has hooks
+/// awaits this: for the others [`started`] alone runs, without a future.
 #[allow(
     clippy::manual_async_fn,
     reason = "an `async fn` would keep its arguments twice in the task"
@@ -229,44 +249,50 @@ fn start_hooks<'a, A: Actor>(
     ctx: &'a mut Context<A>,
     cell: &'a ActorCell,
     restart: Option<&'a RestartInfo>,
-    started: Option<StartReport>,
+    report: Option<StartReport>,
     reported: bool,
 ) -> impl Future<Output = Result<(), (StopReason, EndCause)>> + 'a {
     async move {
-        let start = if A::HAS_START_HOOKS {
-            let hooks = async {
-                if let Some(info) = restart {
-                    actor.on_restart(ctx, info).await;
-                }
-                actor.on_start(ctx).await
-            };
-            guarded(cell, None, hooks).await
-        } else {
-            Guarded::Done(Ok(()))
+        let hooks = async {
+            if let Some(info) = restart {
+                actor.on_restart(ctx, info).await;
+            }
+            actor.on_start(ctx).await
         };
-        let start = match start {
+        let start = match guarded(cell, None, hooks).await {
             Guarded::Done(result) => result.map_err(StopReason::StartFailed),
             Guarded::Panicked(message) => {
                 Err(StopReason::StartFailed(format!("panicked: {message}")))
             }
-            Guarded::Dropped => Err(StopReason::Killed), // or aborted: see below
+            Guarded::Dropped => Err(StopReason::Killed), // or aborted: see `started`
         };
-        if start.is_ok() {
-            cell.set_phase(Phase::Running);
-            cell.tell_idle();
-        }
-        if let Some(started) = started {
-            let _ = started.send(start.clone().map_err(|reason| match reason {
-                StopReason::StartFailed(error) => error,
-                other => format!("{other} while starting"),
-            }));
-        }
-        start.map_err(|reason| match reason {
-            StopReason::Killed => dropped_work(cell),
-            reason if reported => (reason, EndCause::FinalFailure),
-            reason => (reason, EndCause::Failure),
-        })
+        started(cell, start, report, reported)
     }
+}
+
+/// The start hooks ended with `start` (`Ok` for an actor without any): the actor runs, and
+/// whoever waits is told; the end to record if they failed.
+fn started(
+    cell: &ActorCell,
+    start: Result<(), StopReason>,
+    report: Option<StartReport>,
+    reported: bool,
+) -> Result<(), (StopReason, EndCause)> {
+    if start.is_ok() {
+        cell.set_phase(Phase::Running);
+        cell.tell_idle();
+    }
+    if let Some(report) = report {
+        let _ = report.send(start.clone().map_err(|reason| match reason {
+            StopReason::StartFailed(error) => error,
+            other => format!("{other} while starting"),
+        }));
+    }
+    start.map_err(|reason| match reason {
+        StopReason::Killed => dropped_work(cell),
+        reason if reported => (reason, EndCause::FinalFailure),
+        reason => (reason, EndCause::Failure),
+    })
 }
 
 /// How an instance ended, for [`end_instance`].
@@ -280,7 +306,8 @@ struct Ending {
 
 /// Ends an instance: its children stop, links are told, the stop hook runs (if the start hooks
 /// did), and the state is dropped (a motor's safe state). The mailbox is closed too if this is
-/// the last instance. Returns how it ended, which a kill in the stop hook changes.
+/// the last instance. Returns how it ended, which a kill in the stop hook changes. An actor
+/// without children or a stop hook ends without this future (see `Task::run`).
 #[allow(
     clippy::manual_async_fn,
     reason = "an `async fn` would keep its arguments twice in the task"
@@ -294,35 +321,14 @@ fn end_instance<'a, A: Actor>(
 ) -> impl Future<Output = (StopReason, EndCause)> + 'a {
     async move {
         let cell = &shared.cell;
-        let Ending {
-            ended: (reason, cause),
-            ran,
-            last,
-        } = ending;
-        if reason.is_failure() {
-            cell.record_failure(&reason);
-        }
-        cell.set_ended_in_failure(reason.is_failure());
-        if cell.progress().1 {
-            cell.step(); // a panic or kill ended the handler
-        }
-        cell.set_phase(if last {
-            Phase::Stopping
-        } else {
-            Phase::Restarting
-        });
-        ctx.cancel_tasks();
-        ctx.end_instance();
-        if last {
-            shutdown(shared, rx);
-        }
+        let ran = ending.ran;
+        let mut ended = begin_end(ctx, shared, rx, ending);
         if let Some(children) = ctx.children().cloned() {
             // Boxed: most actors have no children, and this future (with its timer) would
             // otherwise make every actor's task larger.
             Box::pin(children.stop_children(cell.is_killed())).await;
         }
-        cell.end_links(&reason);
-        let mut ended = (reason, cause);
+        cell.end_links(&ended.0);
         if let (true, true, Some(actor)) = (ran, A::HAS_STOP_HOOK, actor.as_mut()) {
             let stopped = { guarded(cell, None, actor.on_stop(ctx, &ended.0)).await };
             match stopped {
@@ -341,12 +347,48 @@ fn end_instance<'a, A: Actor>(
                 }
             }
         }
-        // The actor's `Drop` (a motor's safe state) runs before anyone learns it has stopped.
-        let state = actor.take();
-        if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(state))) {
-            tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
-        }
+        drop_state(actor);
         ended
+    }
+}
+
+/// What every instance's end does first, before its children stop: the failure and phase are
+/// recorded, its tasks cancelled, and the mailbox closed if no restart can follow.
+fn begin_end<A: Actor>(
+    ctx: &mut Context<A>,
+    shared: &Shared<A>,
+    rx: &mut MailboxReceiver<A::Message>,
+    ending: Ending,
+) -> (StopReason, EndCause) {
+    let cell = &shared.cell;
+    let Ending { ended, last, .. } = ending;
+    let reason = &ended.0;
+    if reason.is_failure() {
+        cell.record_failure(reason);
+    }
+    cell.set_ended_in_failure(reason.is_failure());
+    if cell.progress().1 {
+        cell.step(); // a panic or kill ended the handler
+    }
+    cell.set_phase(if last {
+        Phase::Stopping
+    } else {
+        Phase::Restarting
+    });
+    ctx.cancel_tasks();
+    ctx.end_instance();
+    if last {
+        shutdown(shared, rx);
+    }
+    ended
+}
+
+/// Drops the instance's state: the actor's `Drop` (a motor's safe state) runs before anyone
+/// learns it has stopped, and a panic there is logged, not spread.
+fn drop_state<A>(actor: &mut Option<A>) {
+    let state = actor.take();
+    if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(move || drop(state))) {
+        tracing::error!(panic = %panic_message(&*payload), "actor's drop panicked");
     }
 }
 

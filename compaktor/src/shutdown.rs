@@ -72,7 +72,7 @@ impl ActorSystem {
             tracing::warn!(?deadline, "shutdown deadline passed; killing what is left");
             let left = self.registry().top_level_newest_first();
             for actor in &left {
-                actor.cell().kill();
+                actor.kill();
             }
             let all_ended = async {
                 for actor in &left {

@@ -60,7 +60,7 @@ impl Drop for Child {
     /// The supervisor's counted reference: a child lives until it is stopped, not until its
     /// last outside ref is dropped.
     fn drop(&mut self) {
-        self.control.cell().release();
+        self.control.release();
     }
 }
 
@@ -227,7 +227,7 @@ impl SupervisorNode {
     }
 
     fn escalate(&self, child: &Child, reason: &StopReason) {
-        self.owner.cell().interrupt(StopReason::Escalated {
+        self.owner.interrupt(StopReason::Escalated {
             child: child.control.cell().label.clone(),
             reason: Box::new(reason.clone()),
         });
@@ -313,7 +313,7 @@ impl SupervisorNode {
                 _ => return,
             }
         };
-        control.cell().interrupt(StopReason::SiblingFailed {
+        control.interrupt(StopReason::SiblingFailed {
             sibling: failed.clone(),
         });
         let down = || {
@@ -326,7 +326,7 @@ impl SupervisorNode {
         {
             // Its handler in progress is dropped, but it still restarts with the group.
             tracing::warn!(child = %control.cell().label, "did not stop for its sibling's restart; aborting it");
-            control.cell().abort(StopReason::SiblingFailed {
+            control.abort(StopReason::SiblingFailed {
                 sibling: failed.clone(),
             });
             self.until(down).await;
@@ -356,7 +356,7 @@ impl SupervisorNode {
             if child.poll_stopped(cx).is_ready() {
                 return Poll::Ready(true);
             }
-            owner.control.register(cx.waker());
+            self.owner.register_waker(cx.waker());
             if owner.is_killed() || timeout.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(false);
             }
@@ -385,7 +385,7 @@ impl SupervisorNode {
             // Killed all at once, then awaited: a kill does not wait its turn.
             for (control, _, waiting) in &children {
                 if waiting.is_none() {
-                    control.cell().kill();
+                    control.kill();
                 }
             }
         }
@@ -400,7 +400,7 @@ impl SupervisorNode {
                 if !cell.is_killed() {
                     tracing::warn!(child = %cell.label, ?shutdown, "did not stop in time; killing it");
                 }
-                cell.kill();
+                control.kill();
                 cell.stopped().await;
             }
         }

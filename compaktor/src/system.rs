@@ -444,7 +444,7 @@ impl<A: Actor> Spawn<A> {
             return Err(e);
         }
         if self.system.is_shutting_down() {
-            shared.cell.kill();
+            Control::kill(&*shared);
         }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
         let launch = runner::Launch {

@@ -134,7 +134,7 @@ impl<A: Actor> Context<A> {
         if let Some(reason) = theirs.stop_reason() {
             theirs.remove_link(me.id());
             me.remove_link(other.id());
-            me.linked_exit(LinkExit {
+            mine.linked_exit(LinkExit {
                 actor: other.label().clone(),
                 reason,
             });
@@ -144,7 +144,7 @@ impl<A: Actor> Context<A> {
             if theirs.remove_link(me.id()) {
                 me.remove_link(other.id());
                 if failed && let Some(reason) = theirs.last_failure() {
-                    me.linked_exit(LinkExit {
+                    mine.linked_exit(LinkExit {
                         actor: other.label().clone(),
                         reason,
                     });

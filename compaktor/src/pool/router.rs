@@ -25,6 +25,9 @@ pub(super) async fn run<A: Actor>(
     node: Arc<SupervisorNode>,
 ) {
     let cell = &shared.cell;
+    // From now on every message, kill and release wakes this task, also while it waits for a
+    // worker.
+    poll_fn(|cx| Poll::Ready(rx.register(&shared.tx, cx.waker()))).await;
     let mut router = Router {
         pool: &pool,
         cursor: 0,
@@ -74,6 +77,7 @@ pub(super) async fn run<A: Actor>(
     }
     cell.system.actor_finished(cell, &reason);
     cell.finish(reason);
+    shared.tx.forget_wakers();
 }
 
 struct Router<'a, A: Actor> {
@@ -237,14 +241,14 @@ async fn send_to<A: Actor>(
     handler: &'static str,
 ) -> Sent<A::Message> {
     let shared = worker.shared();
-    let (tx, receiver) = (&shared.tx, &shared.cell.control);
-    let env = match tx.try_send(Envelope::Message(message), receiver) {
+    let tx = &shared.tx;
+    let env = match tx.try_send(Envelope::Message(message)) {
         Ok(()) => return Sent::Delivered,
         Err(TrySend::Full(env)) => env,
         Err(TrySend::Closed(env)) => return Sent::closed(env),
     };
     let sent = {
-        let send = pin!(tx.send(env, receiver));
+        let send = pin!(tx.send(env));
         until_killed(cell, send).await
     };
     match sent {
@@ -276,7 +280,8 @@ async fn until_killed<F: std::future::Future>(
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
-        cell.control.register(cx.waker());
+        // The router's waker is registered with the pool's mailbox (see `run`): a kill
+        // wakes it.
         if cell.is_signalled() {
             Poll::Ready(None)
         } else {

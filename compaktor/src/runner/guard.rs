@@ -114,8 +114,8 @@ impl<F: Future> Future for Guard<'_, F> {
             this.work.set(None);
             return Poll::Ready(Guarded::Done(output));
         }
-        // Register before looking, so a kill in between still wakes us.
-        this.cell.control.register(cx.waker());
+        // The actor's task is registered with its mailbox from its first poll (see
+        // `runner`), so a kill wakes it and this looks again.
         if this.cell.must_drop_work() {
             this.work.set(None);
             Poll::Ready(Guarded::Dropped)

@@ -43,7 +43,7 @@ pub(crate) fn next_envelope<'a, M>(
     poll_fn(move |cx| {
         // Registers the cell's one waker when the mailbox is empty: a message, a kill or a last
         // drop wakes it, and each is looked at after registering.
-        if let Poll::Ready(env) = rx.poll_recv(queue, &cell.control, cx) {
+        if let Poll::Ready(env) = rx.poll_recv(queue, cx) {
             // `None` cannot happen while the cell's owner holds a sender; treat it as released.
             return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
         }
