@@ -142,14 +142,13 @@ impl<A: Actor> Task<A> {
                 let (reason, cause) = if let Some(actor) = &mut self.actor {
                     let restart = self.supervised.as_ref().and_then(|s| s.restart.as_ref());
                     let (report, reported) = (self.report.take(), self.reported);
-                    let start = if A::HAS_START_HOOKS {
+                    // A temporary in an `if let` (edition 2024) is gone before the `else` runs,
+                    // so the task does not keep the start's result beside the loop's state.
+                    let (ended, ran) = if let Err(ended) = if A::HAS_START_HOOKS {
                         start_hooks(actor, &mut self.ctx, cell, restart, report, reported).await
                     } else {
                         started(cell, Ok(()), report, reported)
-                    };
-                    // In an `if let` (edition 2024) the start's result is gone before the loop
-                    // runs, so the task does not keep it beside the loop's state.
-                    let (ended, ran) = if let Err(ended) = start {
+                    } {
                         tracing::warn!(reason = %ended.0, "did not start");
                         (ended, false)
                     } else {
