@@ -41,8 +41,8 @@ pub(crate) fn next_envelope<'a, M>(
     rx: &'a mut MailboxReceiver<M>,
 ) -> impl Future<Output = Next<M>> + 'a {
     poll_fn(move |cx| {
-        // Registers the cell's one waker when the mailbox is empty: a message, a kill or a last
-        // drop wakes it, and each is looked at after registering.
+        // The task's waker is registered with the mailbox (kept from the task's first poll):
+        // a message, a kill or a last drop wakes it, and each is looked at here.
         if let Poll::Ready(env) = rx.poll_recv(queue, cx) {
             // `None` cannot happen while the cell's owner holds a sender; treat it as released.
             return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
