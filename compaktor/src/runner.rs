@@ -59,34 +59,40 @@ pub(crate) fn spawn<A: Actor>(
         name = label.name.as_deref().unwrap_or(""),
         actor = std::any::type_name::<A>(),
     );
-    let Launch {
-        actor,
-        factory,
-        parent,
-        started,
-    } = launch;
-    let supervised = match (factory, parent.clone()) {
-        (Some(factory), Some(parent)) => Some(Box::new(Supervised {
-            factory,
-            parent,
-            restart: None,
-            unmade: None,
-        })),
-        _ => None,
-    };
-    let task = Task {
-        ctx: Context::new(shared.clone()),
-        shared,
-        rx,
-        actor: Some(actor),
-        supervised,
-        parent,
-        report: started.map(Box::new),
-    };
+    let task = Task::new(launch, shared, rx);
     if span.is_disabled() {
         drop(tokio::spawn(task.run()));
     } else {
         drop(tokio::spawn(InSpan::new(span, task.run())));
+    }
+}
+
+impl<A: Actor> Task<A> {
+    fn new(launch: Launch<A>, shared: Arc<Shared<A>>, rx: MailboxReceiver<A::Message>) -> Self {
+        let Launch {
+            actor,
+            factory,
+            parent,
+            started,
+        } = launch;
+        let supervised = match (factory, parent.clone()) {
+            (Some(factory), Some(parent)) => Some(Box::new(Supervised {
+                factory,
+                parent,
+                restart: None,
+                unmade: None,
+            })),
+            _ => None,
+        };
+        Task {
+            ctx: Context::new(shared.clone()),
+            shared,
+            rx,
+            actor: Some(actor),
+            supervised,
+            parent,
+            report: started.map(Box::new),
+        }
     }
 }
 
@@ -450,5 +456,47 @@ fn interrupt_cause(reason: &StopReason) -> EndCause {
     match reason {
         StopReason::SiblingFailed { .. } => EndCause::SiblingRestart,
         _ => EndCause::Failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ActorSystem, Mailbox};
+
+    struct Small {
+        total: u64,
+    }
+
+    #[crate::actor]
+    impl Small {
+        #[handler]
+        fn add(&mut self, n: u64) {
+            self.total += n;
+        }
+    }
+
+    /// tokio keeps the task's future inside its task cell: a 32-byte header, 24 bytes of core
+    /// around the future, a 48-byte trailer, aligned to 128 bytes. A small actor's future of at
+    /// most 408 bytes puts the cell in the 512-byte class (one more byte: 640), which is what
+    /// keeps an idle actor under a kilobyte (see the README's Performance section).
+    #[tokio::test]
+    async fn a_small_actors_task_fits_a_512_byte_task_cell() {
+        let system = ActorSystem::new("size");
+        let (shared, rx) = system.new_actor::<Small>(None, None, Mailbox::DEFAULT);
+        system.enroll(shared.clone()).expect("enrolled");
+        let launch = Launch {
+            actor: Small { total: 0 },
+            factory: None,
+            parent: None,
+            started: None,
+        };
+        let task = Task::new(launch, shared, rx).run();
+        let size = std::mem::size_of_val(&task);
+        assert!(
+            size <= 408,
+            "a small actor's task future is {size} bytes, over 408"
+        );
+        drop(task);
     }
 }
