@@ -519,8 +519,9 @@ mod tests {
 
     use super::*;
 
+    /// A waker that counts its wakes (also used by `mailbox/wake`'s tests).
     #[derive(Default)]
-    struct Wakes(AtomicUsize);
+    pub(super) struct Wakes(AtomicUsize);
 
     impl ArcWake for Wakes {
         fn wake_by_ref(arc_self: &Arc<Self>) {
@@ -528,7 +529,13 @@ mod tests {
         }
     }
 
-    fn wakes(w: &Arc<Wakes>) -> usize {
+    /// A counting waker and the count it adds to.
+    pub(super) fn counted() -> (Arc<Wakes>, Waker) {
+        let wakes = Arc::new(Wakes::default());
+        (wakes.clone(), waker(wakes))
+    }
+
+    pub(super) fn wakes(w: &Arc<Wakes>) -> usize {
         w.0.load(Ordering::SeqCst)
     }
 

@@ -57,59 +57,41 @@ impl Wakers {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use futures::task::{ArcWake, waker};
-
     use super::*;
-
-    #[derive(Default)]
-    struct Wakes(AtomicUsize);
-
-    impl ArcWake for Wakes {
-        fn wake_by_ref(arc_self: &Arc<Self>) {
-            arc_self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counted() -> (Arc<Wakes>, Waker) {
-        let wakes = Arc::new(Wakes::default());
-        (wakes.clone(), waker(wakes))
-    }
+    use crate::mailbox::tests::{counted, wakes};
 
     #[test]
     fn the_first_waker_stays_registered_and_is_woken_every_time() {
         let mut wakers = Wakers::default();
-        let (wakes, task) = counted();
+        let (count, task) = counted();
         wakers.wake(); // nobody registered yet: nothing to wake
         assert!(wakers.register(&task));
         assert!(wakers.register(&task.clone()));
         wakers.wake();
         wakers.wake();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert_eq!(wakes(&count), 2);
     }
 
     #[test]
     fn another_waker_is_woken_once_per_registration_beside_the_first() {
         let mut wakers = Wakers::default();
-        let (task_wakes, task) = counted();
-        let (other_wakes, other) = counted();
+        let (task_count, task) = counted();
+        let (other_count, other) = counted();
         wakers.register(&task);
         assert!(!wakers.register(&other));
         wakers.wake();
         wakers.wake(); // the other waker was taken by the first wake
-        assert_eq!(task_wakes.0.load(Ordering::SeqCst), 2);
-        assert_eq!(other_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes(&task_count), 2);
+        assert_eq!(wakes(&other_count), 1);
     }
 
     #[test]
     fn taken_wakers_are_no_longer_woken() {
         let mut wakers = Wakers::default();
-        let (wakes, task) = counted();
+        let (count, task) = counted();
         wakers.register(&task);
         drop(wakers.take());
         wakers.wake();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        assert_eq!(wakes(&count), 0);
     }
 }
