@@ -134,10 +134,10 @@ impl<A: Actor> Task<A> {
     )]
     fn run(mut self) -> impl Future<Output = ()> + Send {
         async move {
-            // `self.shared.cell`, not a local: a reference kept across `.await`s would be one
-            // more word in every actor's task.
             // From now on every message, kill and release wakes this task, also while a hook
-            // or handler runs (see `mailbox/wake`).
+            // or handler runs (see `mailbox/wake`). (Below, `self.shared.cell` is written out
+            // rather than kept in a local: a reference kept across `.await`s would be one more
+            // word in every actor's task.)
             std::future::poll_fn(|cx| Poll::Ready(self.rx.register(&self.shared.tx, cx.waker())))
                 .await;
             let reason = loop {
