@@ -15,7 +15,8 @@ use std::task::Waker;
 pub(super) struct Wakers {
     /// The first waker registered (the actor's task's): woken by reference, never taken.
     task: Option<Waker>,
-    /// Another waker, woken (and taken) by the next wake.
+    /// Another waker, woken (and taken) by the next wake. Like an `AtomicWaker` it holds one:
+    /// a second other waiter replaces the first (no caller has two).
     other: Option<Waker>,
 }
 
