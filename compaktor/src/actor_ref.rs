@@ -402,7 +402,6 @@ impl ActorCell {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Ready with the stop reason once the actor has finished.
     /// Resolves with the stop reason once the actor has finished.
     pub(crate) fn stopped(&self) -> impl Future<Output = StopReason> + '_ {
         std::future::poll_fn(|cx| self.poll_stopped(cx))

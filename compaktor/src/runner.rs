@@ -424,8 +424,8 @@ fn drop_state<A>(actor: &mut Option<A>) {
 }
 
 /// Nothing new gets in, and what is left in the mailbox becomes dead letters (asks among them
-/// get `Stopped`).
-fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A::Message>) {
+/// get `Stopped`). Also how a pool's router ends.
+pub(crate) fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A::Message>) {
     if rx.is_closed() {
         return;
     }

@@ -14,7 +14,7 @@ use crate::actor_ref::{ActorCell, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::refuse;
 use crate::mailbox::{Envelope, MailboxReceiver, TrySend};
-use crate::runner::{Next, next_envelope};
+use crate::runner::{Next, next_envelope, shutdown};
 use crate::supervisor::SupervisorNode;
 use crate::{Actor, ActorRef, StopReason};
 
@@ -68,13 +68,7 @@ pub(super) async fn run<A: Actor>(
     pool.lock().clear();
     node.stop_children(cell.is_killed()).await;
     // What is left waits for workers that are gone.
-    cell.mark_stopping();
-    rx.close(&shared.tx);
-    while let Some(env) = rx.try_recv(&shared.tx) {
-        if let Some(message) = env.into_message() {
-            cell.dead_letter(message.handler_name(), DeadLetterReason::Dropped);
-        }
-    }
+    shutdown(&shared, &mut rx);
     cell.system.actor_finished(cell, &reason);
     cell.finish(reason);
     shared.tx.forget_wakers();
