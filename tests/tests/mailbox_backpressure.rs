@@ -75,6 +75,56 @@ async fn try_send_fails_fast_when_full_and_counts_a_dead_letter() {
     assert_eq!(actor.seen().await.unwrap(), [1, 2]);
 }
 
+/// With capacity n and the actor held in a handler, exactly n messages wait behind it, whether
+/// the actor had taken some of them along with the one it handles (its batch) or none.
+#[tokio::test]
+async fn the_capacity_bounds_every_waiting_message_however_the_actor_took_them() {
+    const CAPACITY: usize = 4;
+    for taken_along in 0..CAPACITY {
+        let system = ActorSystem::new("test");
+        let actor = system
+            .builder(Gated { seen: Vec::new() })
+            .mailbox(Mailbox::bounded(CAPACITY))
+            .spawn()
+            .unwrap();
+        let (open, gate) = oneshot::channel();
+        let (entered_tx, entered) = oneshot::channel();
+        // On this current-thread runtime the actor has not run yet: the gate and
+        // `taken_along` pushes are queued together, and it takes them in one go.
+        actor.wait_for(entered_tx, gate).try_send().unwrap();
+        for n in 0..taken_along {
+            actor.push(n as u32).try_send().unwrap();
+        }
+        entered.await.unwrap();
+        // The actor is in the gate's handler: `taken_along` messages wait in its batch.
+        let mut accepted = 0;
+        let full = loop {
+            match actor.push(100 + accepted).try_send() {
+                Ok(()) => accepted += 1,
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(
+                full,
+                SendError::Full {
+                    capacity: CAPACITY,
+                    ..
+                }
+            ),
+            "{full}"
+        );
+        assert_eq!(
+            taken_along + accepted as usize,
+            CAPACITY,
+            "with {taken_along} taken along, {accepted} more were accepted"
+        );
+        open.send(()).unwrap();
+        let expected: Vec<u32> = (0..taken_along as u32).chain(100..100 + accepted).collect();
+        assert_eq!(actor.seen().await.unwrap(), expected);
+    }
+}
+
 #[tokio::test]
 async fn an_awaited_send_waits_for_room() {
     let system = ActorSystem::new("test");
