@@ -384,7 +384,7 @@ pub fn handler_failure<E: AssertHandlerError>(handler: &'static str, error: E) -
 #[diagnostic::on_unimplemented(
     message = "a failure hook returns a `FailureAction`, not `{Self}`",
     label = "not a `FailureAction`",
-    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Restart`"
+    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Fail`"
 )]
 pub trait FailureHookResult {
     fn into_action(self) -> crate::FailureAction;

@@ -60,7 +60,10 @@
 //! ([`StopReason::Escalated`]), and with what [`Backoff`]; each child's [`RestartPolicy`]
 //! says when it restarts. A restart keeps the mailbox and every `ActorRef`; the new instance's
 //! `#[on_restart]` hook learns why. Children start in order and stop in reverse order, before
-//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline.
+//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline. A
+//! top-level actor spawned from a factory ([`ActorSystem::spawn_with`]) is supervised by the
+//! system and restarts the same way; one spawned from a value cannot be remade, and a failure
+//! ([`FailureAction::Fail`]) stops it.
 //! [`Context::watch`] reports another actor's end; [`Context::link`] fails two actors
 //! together. Named actors have paths (`/robot/drive/left_motor`) for
 //! [`ActorSystem::lookup`].

@@ -194,16 +194,25 @@ impl fmt::Display for HandlerFailure {
 
 /// What the failure hook decides after a told handler returned `Err`. In each case but
 /// `Resume` the instance ends with [`StopReason::Failed`].
+///
+/// Whether a failure ([`Fail`](Self::Fail), the default) is followed by a restart depends on
+/// how the actor was spawned, as only an actor with a factory can be made again: a child
+/// ([`Context::child`](crate::Context::child)), a pool worker, and a top-level actor spawned
+/// with [`ActorSystem::spawn_with`](crate::ActorSystem::spawn_with) are restarted by their
+/// restart policy, within their restart limit; a top-level actor spawned from a value
+/// ([`ActorSystem::spawn`](crate::ActorSystem::spawn)) stops for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FailureAction {
     /// Keep the state and handle the next message.
     Resume,
-    /// A failure: a supervised actor is restarted by its supervisor (within its restart limit,
-    /// keeping its mailbox); any other actor stops, and its queued messages become dead letters.
-    /// The default.
+    /// A failure, for its supervisor to act on. An actor made by a factory (a child, a pool
+    /// worker, a top-level actor from `spawn_with`) is restarted with fresh state, keeping its
+    /// mailbox and refs (within its restart limit, unless its restart policy says otherwise).
+    /// An actor spawned from a value cannot be remade: it stops, and its queued messages become
+    /// dead letters. The default.
     #[default]
-    Restart,
+    Fail,
     /// Stop for good, even under a supervisor that would restart it.
     Stop,
     /// Stop for good and fail the supervisor as well ([`StopReason::Escalated`]), for an error
