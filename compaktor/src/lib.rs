@@ -133,7 +133,7 @@ pub use child::ChildBuilder;
 pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
-pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
+pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError, TrySendError};
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
@@ -158,8 +158,8 @@ pub mod prelude {
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
         FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
         RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
-        Supervision, Tell, Terminated, Topic, TopicError, actor, handler, on_failure, on_restart,
-        on_start, on_stop,
+        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, actor, handler, on_failure,
+        on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }

@@ -101,6 +101,15 @@ pub(crate) enum Envelope<M> {
 }
 
 impl<M> Envelope<M> {
+    /// The message, unless this is a pill (also from a cancelled source: for a dead letter).
+    pub(crate) fn into_inner(self) -> Option<M> {
+        match self {
+            Envelope::Message(m) => Some(m),
+            Envelope::Sourced(sourced) => Some(sourced.0),
+            Envelope::Stop => None,
+        }
+    }
+
     /// The message, unless this is a pill or comes from a cancelled source.
     pub(crate) fn into_message(self) -> Option<M> {
         match self {

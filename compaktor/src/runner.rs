@@ -433,9 +433,10 @@ pub(crate) fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A:
     rx.close(&shared.tx);
     while let Some(env) = rx.try_recv(&shared.tx) {
         if let Some(message) = env.into_message() {
+            let handler = message.handler_name();
             shared
                 .cell
-                .dead_letter(message.handler_name(), DeadLetterReason::Dropped);
+                .dead_letter_of(handler, DeadLetterReason::Dropped, message);
         }
     }
 }
