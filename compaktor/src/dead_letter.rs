@@ -51,11 +51,13 @@ impl DeadLetterReason {
 /// message itself ([`with_message`](Self::with_message), [`take_message`](Self::take_message)),
 /// so a subscriber can log it or send it again.
 ///
-/// The message is there for a message to an actor that went undelivered: sent to a stopped
-/// actor, still queued when it stopped, refused as a send to itself. It is not there when
-/// `try_send` gave it back to its sender (in [`TrySendError`](crate::TrySendError)), for a
-/// topic's values, or once a subscriber has taken it. An ask's message has its reply channel
-/// dropped first: its asker learns at once that no reply comes.
+/// The message is there when a handler call to an actor went undelivered: sent or asked
+/// (awaited, blocking) to an actor that had stopped, still queued when it stopped, sent to
+/// itself while its mailbox was full, or an ask's `try_send` into a full mailbox. It is not
+/// there when `try_send` gave it back to its sender (in [`TrySendError`](crate::TrySendError)),
+/// for what a pool's router or a topic drops, for a self-ask, or once a subscriber has taken
+/// it. An ask's message has its reply channel dropped first: its asker learns at once that no
+/// reply comes.
 ///
 /// ```
 /// use compaktor::prelude::*;
@@ -78,9 +80,15 @@ impl DeadLetterReason {
 ///
 /// let letter = letters.next().await.expect("one dead letter");
 /// assert_eq!(letter.handler, "drive");
-/// // The generated message enum, `<Motor as Actor>::Message`, has a variant per handler.
-/// let speed = letter.with_message::<Motor, _>(|message| format!("{message:?}"));
-/// assert!(speed.is_some());
+/// // The message enum `#[actor]` generates has a variant per handler, holding its arguments.
+/// type MotorMsg = <Motor as Actor>::Message;
+/// let speed = letter.with_message::<Motor, _>(|message| match message {
+///     MotorMsg::Drive(speed, _) => *speed,
+/// });
+/// assert_eq!(speed, Some(40));
+/// // Sent again, to a motor that runs.
+/// let spare = system.spawn(Motor);
+/// letter.resend_to(&spare).expect("the letter has it").await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
