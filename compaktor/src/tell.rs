@@ -19,7 +19,8 @@ use crate::{Actor, Ask, SendError, TrySendError};
 /// a handler returning `()` gives you.
 ///
 /// - `.await` enqueues it, waiting for room if the mailbox is full (backpressure);
-/// - [`try_send`](Tell::try_send) never waits and fails with [`SendError::Full`];
+/// - [`try_send`](Tell::try_send) never waits, and on [`SendError::Full`] or
+///   [`SendError::Stopped`] gives the message back in its [`TrySendError`];
 /// - [`blocking_send`](Tell::blocking_send) serves plain threads (an interrupt callback);
 /// - [`ask`](Tell::ask) turns it into an [`Ask`] that resolves when the handler has finished.
 ///
