@@ -16,6 +16,8 @@ pub(crate) struct ActorImpl<'a> {
     pub(crate) name: Ident,
     pub(crate) handlers: Vec<Method<'a>>,
     pub(crate) hooks: Vec<Method<'a>>,
+    /// Markers written inside `#[cfg_attr(..)]`, which `#[actor]` cannot honour.
+    pub(crate) conditional: Vec<(Marker, syn::Meta)>,
 }
 
 /// A marked method: a handler or a hook.
@@ -79,10 +81,12 @@ impl<'a> ActorImpl<'a> {
         };
         let mut handlers = Vec::new();
         let mut hooks = Vec::new();
+        let mut conditional = Vec::new();
         for impl_item in &item.items {
             let ImplItem::Fn(method) = impl_item else {
                 continue;
             };
+            conditional.extend(method.attrs.iter().filter_map(Marker::in_cfg_attr));
             let mut markers = method
                 .attrs
                 .iter()
@@ -119,6 +123,7 @@ impl<'a> ActorImpl<'a> {
             name,
             handlers,
             hooks,
+            conditional,
         })
     }
 

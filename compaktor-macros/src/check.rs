@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::visit::{self, Visit};
 use syn::{GenericParam, Ident, Lifetime, Signature, Type, TypeImplTrait};
 
@@ -12,28 +13,7 @@ use crate::attr::Marker;
 use crate::ctxt::Ctxt;
 use crate::expand::variant_name;
 
-/// Methods every `ActorRef` has (or gets from a prelude trait): a handler of that name would be
-/// hidden behind them.
-const RESERVED: &[&str] = &[
-    "id",
-    "name",
-    "label",
-    "path",
-    "system",
-    "is_alive",
-    "stop",
-    "kill",
-    "stopped",
-    "clone",
-    "clone_from",
-    "eq",
-    "ne",
-    "hash",
-    "into",
-    "try_into",
-    "to_owned",
-    "deref",
-];
+mod reserved;
 
 pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
     let mut variants: HashMap<String, &Method<'_>> = HashMap::new();
@@ -72,6 +52,17 @@ pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
     for hook in &actor.hooks {
         check_hook(cx, actor, hook);
     }
+    for (marker, meta) in &actor.conditional {
+        let name = marker.name();
+        cx.error_spanned_by(
+            meta,
+            format!(
+                "`#[{name}]` cannot be behind `cfg_attr`: `#[actor]` reads it before `cfg_attr` \
+                 applies; write `#[{name}]` itself, with `#[cfg(..)]` on the method to compile \
+                 it only under a condition"
+            ),
+        );
+    }
 }
 
 /// Whether a method has no mistake of its own (clashes with other methods aside), so that the
@@ -86,7 +77,7 @@ pub(crate) fn is_sound(actor: &ActorImpl<'_>, method: &Method<'_>) -> bool {
 }
 
 fn check_handler(cx: &Ctxt, actor: &ActorImpl<'_>, handler: &Method<'_>) {
-    check_signature(cx, handler);
+    check_signature(cx, actor, handler);
     let own = own_lifetimes(handler);
     for arg in &handler.args {
         match &arg.kind {
@@ -97,13 +88,14 @@ fn check_handler(cx: &Ctxt, actor: &ActorImpl<'_>, handler: &Method<'_>) {
     check_context_count(cx, handler);
     check_keys(cx, handler);
     check_output(cx, &handler.output, &own);
-    let name = handler.original.sig.ident.to_string();
-    if RESERVED.contains(&name.as_str()) {
+    let name = handler.original.sig.ident.unraw().to_string();
+    if let Some(method) = reserved::shadowed_by(&name) {
         cx.error_spanned_by(
             &handler.original.sig.ident,
             format!(
-                "`{name}` is already a method of every `ActorRef`, which would hide this \
-                 handler; rename it (e.g. `{name}_now`)"
+                "handler `{name}` would be shadowed by `{method}` where it is called; rename \
+                 it, e.g. `{}_{name}`",
+                snake_case(&actor.name)
             ),
         );
     }
@@ -122,7 +114,7 @@ fn own_lifetimes<'a>(method: &Method<'a>) -> Vec<&'a Ident> {
 }
 
 /// Receiver, generics and qualifiers, for handlers and hooks alike.
-fn check_signature(cx: &Ctxt, method: &Method<'_>) {
+fn check_signature(cx: &Ctxt, actor: &ActorImpl<'_>, method: &Method<'_>) {
     let sig = &method.original.sig;
     let what = if method.marker == Marker::Handler {
         "a handler".to_owned()
@@ -134,7 +126,15 @@ fn check_signature(cx: &Ctxt, method: &Method<'_>) {
             &sig.ident,
             format!("{what} is a method: add `&mut self` (or `&self`) as its first argument"),
         ),
-        Some(r) if r.reference.is_none() || r.colon_token.is_some() => cx.error_spanned_by(
+        Some(r) if !borrows_self(r, actor) && r.colon_token.is_some() => cx.error_spanned_by(
+            r,
+            format!(
+                "{what} borrows the actor; write `&mut self` (or `&self`) instead of \
+                 `self: {}`",
+                compact(&r.ty)
+            ),
+        ),
+        Some(r) if !borrows_self(r, actor) => cx.error_spanned_by(
             r,
             format!(
                 "{what} borrows the actor, it cannot take it by value; write `&mut self` (or \
@@ -169,6 +169,22 @@ fn check_signature(cx: &Ctxt, method: &Method<'_>) {
         );
     }
     qualifiers(cx, sig, &what);
+}
+
+/// `&self`, `&mut self`, and the same spelled out: `self: &Self`, `self: &mut Counter`.
+fn borrows_self(receiver: &syn::Receiver, actor: &ActorImpl<'_>) -> bool {
+    if receiver.colon_token.is_none() {
+        return receiver.reference.is_some();
+    }
+    let Type::Reference(r) = &*receiver.ty else {
+        return false;
+    };
+    match &*r.elem {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self") => true,
+        ty => {
+            ty.to_token_stream().to_string() == actor.original.self_ty.to_token_stream().to_string()
+        }
+    }
 }
 
 fn qualifiers(cx: &Ctxt, sig: &Signature, what: &str) {
@@ -268,7 +284,70 @@ fn check_output(cx: &Ctxt, output: &Output<'_>, own: &[&Ident]) {
         );
         return;
     }
+    if let Output::Result(_) = output
+        && let Some(err) = result_error(ty)
+    {
+        check_boxed_error(cx, err);
+    }
     check_type(cx, ty, "return type", "a concrete type", own);
+}
+
+/// `E` in `Result<T, E>`, when it is written.
+fn result_error(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    types.nth(1)
+}
+
+/// A handler's error crosses threads: a boxed `dyn Error` must be `Send + Sync`.
+fn check_boxed_error(cx: &Ctxt, err: &Type) {
+    let Type::Path(p) = err else { return };
+    let Some(last) = p.path.segments.last() else {
+        return;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return;
+    };
+    let Some(syn::GenericArgument::Type(Type::TraitObject(object))) = args.args.first() else {
+        return;
+    };
+    if last.ident != "Box" {
+        return;
+    }
+    let has = |name: &str| {
+        object.bounds.iter().any(|b| match b {
+            syn::TypeParamBound::Trait(t) => {
+                t.path.segments.last().is_some_and(|s| s.ident == name)
+            }
+            _ => false,
+        })
+    };
+    if has("Send") && has("Sync") {
+        return;
+    }
+    let traits: Vec<String> = object
+        .bounds
+        .iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => Some(compact(&t.path)),
+            _ => None,
+        })
+        .filter(|t| t != "Send" && t != "Sync")
+        .collect();
+    cx.error_spanned_by(
+        err,
+        format!(
+            "a handler's error is sent to the asker on another thread, so a boxed error must be \
+             `Send + Sync`; write `Box<dyn {} + Send + Sync>`",
+            traits.join(" + ")
+        ),
+    );
 }
 
 /// `impl Trait` and borrowed lifetimes anywhere inside a message type; `own` are the method's
@@ -377,6 +456,22 @@ fn compact<T: ToTokens>(ty: &T) -> String {
         .replace(" ,", ",")
 }
 
+/// `LeftMotor` → `left_motor`.
+fn snake_case(ident: &Ident) -> String {
+    let mut snake = String::new();
+    for (i, c) in ident.unraw().to_string().chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                snake.push('_');
+            }
+            snake.extend(c.to_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
+}
+
 /// At most one `#[key]`, on a value argument, taking no options.
 fn check_keys(cx: &Ctxt, handler: &Method<'_>) {
     let mut first: Option<&Arg<'_>> = None;
@@ -404,7 +499,7 @@ fn check_keys(cx: &Ctxt, handler: &Method<'_>) {
 }
 
 fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
-    check_signature(cx, hook);
+    check_signature(cx, actor, hook);
     for arg in &hook.args {
         if let Some(key) = arg.key {
             cx.error_spanned_by(

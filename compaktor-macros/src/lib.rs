@@ -207,8 +207,10 @@ pub fn on_restart(_args: TokenStream, input: TokenStream) -> TokenStream {
 /// `#[actor]` removes its markers before they expand, so a marker that expands is misplaced.
 fn misplaced(name: &str, input: TokenStream) -> TokenStream {
     let message = format!(
-        "`#[{name}]` only works on a method inside an `#[actor]` impl block; add `#[actor]` \
-         above the `impl` block that holds this method"
+        "`#[{name}]` only works on a method written out in an `#[actor]` impl block; add \
+         `#[actor]` above the `impl` block that holds this method (a method that a macro \
+         produces inside the block is not seen by `#[actor]`: write it out, or have the macro \
+         produce the whole `#[actor] impl` block)"
     );
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     let input = TokenStream2::from(input);

@@ -92,7 +92,7 @@ fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> Toke
         .map(|i| format_ident!("__compaktor_arg{}", i))
         .collect();
     let call = call(actor, plan.method, &bindings);
-    let err = &plan.reply.err;
+    let err = &plan.reply.err_checked;
     let result = if plan.reply.is_result {
         quote!(::compaktor::__private::SplitResult::into_result(#call))
     } else {
