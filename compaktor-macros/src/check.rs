@@ -566,3 +566,155 @@ fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::check;
+    use crate::ast::ActorImpl;
+    use crate::attr::ActorOptions;
+    use crate::ctxt::Ctxt;
+
+    /// The errors `#[actor(#args)]` reports for `item`, in order.
+    fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+        let item: syn::ItemImpl = syn::parse2(item).expect("an impl block");
+        let cx = Ctxt::new();
+        let options = ActorOptions::from_args(&cx, args);
+        if let Some(actor) = ActorImpl::from_syn(&cx, options, &item) {
+            check(&cx, &actor);
+        }
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn self_type_receivers_are_borrows() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[handler] fn add(self: &mut Self, n: u64) {}
+                    #[handler] fn total(self: &Self) -> u64 { 0 }
+                    #[handler] fn reset(self: &mut Counter) {}
+                }
+            },
+        );
+        assert_eq!(found, Vec::<String>::new());
+    }
+
+    #[test]
+    fn other_typed_receivers_are_one_error_each() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[handler] fn total(self: Box<Self>) -> u64 { 0 }
+                    #[handler] fn pinned(self: Pin<&mut Self>) {}
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "a handler borrows the actor; write `&mut self` (or `&self`) instead of \
+                 `self: Box<Self>`",
+                "a handler borrows the actor; write `&mut self` (or `&self`) instead of \
+                 `self: Pin<&mut Self>`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_boxed_error_must_be_send_and_sync() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Parser {
+                    #[handler] fn a(&self) -> Result<u8, Box<dyn Error>> { Ok(0) }
+                    #[handler] fn b(&self) -> Result<u8, Box<dyn std::error::Error + Send>> { Ok(0) }
+                    #[handler] fn c(&self) -> Result<u8, Box<dyn Error + Send + Sync>> { Ok(0) }
+                    #[handler] fn d(&self) -> Result<u8, Box<dyn Error + Send + Sync + 'static>> { Ok(0) }
+                    #[handler] fn e(&self) -> io::Result<u8> { Ok(0) }
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "a handler's error is sent to the asker on another thread, so a boxed error must \
+                 be `Send + Sync`; write `Box<dyn Error + Send + Sync>`",
+                "a handler's error is sent to the asker on another thread, so a boxed error must \
+                 be `Send + Sync`; write `Box<dyn std::error::Error + Send + Sync>`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marker_behind_cfg_attr_is_refused_and_other_cfg_attrs_are_kept() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[cfg_attr(feature = "fast", handler)]
+                    fn add(&mut self, n: u64) {}
+                    #[cfg_attr(test, on_start)]
+                    fn start(&mut self) {}
+                    #[cfg_attr(test, allow(dead_code))]
+                    #[handler]
+                    fn total(&self) -> u64 { 0 }
+                }
+            },
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("`#[handler]` cannot be behind `cfg_attr`"));
+        assert!(found[1].starts_with("`#[on_start]` cannot be behind `cfg_attr`"));
+    }
+
+    #[test]
+    fn a_handler_named_like_a_method_it_would_be_hidden_by_is_refused_per_group() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl LeftMotor {
+                    #[handler] fn broadcast(&mut self) {}
+                    #[handler] fn stop(&mut self) {}
+                    #[handler] fn clone_into(&mut self) {}
+                    #[handler] fn r#type(&self) -> u8 { 0 }
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "handler `broadcast` would be shadowed by `Pool::broadcast` where it is called; \
+                 rename it, e.g. `left_motor_broadcast`",
+                "handler `stop` would be shadowed by `ActorRef::stop` where it is called; rename \
+                 it, e.g. `left_motor_stop`",
+                "handler `clone_into` would be shadowed by `ToOwned::clone_into` where it is \
+                 called; rename it, e.g. `left_motor_clone_into`",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_message_option_takes_one_type_name() {
+        let cx = Ctxt::new();
+        let options = ActorOptions::from_args(&cx, quote!(message = CounterMsg, mailbox = 4));
+        cx.check().expect("valid options");
+        assert_eq!(options.message.expect("a name").to_string(), "CounterMsg");
+
+        let item = quote!(impl Counter {});
+        assert_eq!(
+            errors(quote!(message = "CounterMsg"), item.clone()),
+            ["expected a type name for the message enum: `message = CounterMsg`"]
+        );
+        assert_eq!(
+            errors(quote!(message = A, message = B), item),
+            ["duplicate `message` option; give it once"]
+        );
+    }
+}
