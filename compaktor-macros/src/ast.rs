@@ -1,6 +1,7 @@
 //! The typed model of an `#[actor]` impl block: its handlers and hooks, each keeping the
 //! `original` syn node for spans. Built here without judging; `check` judges, `expand` generates.
 
+use quote::ToTokens;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, PathArguments,
     ReturnType, Type,
@@ -206,4 +207,17 @@ impl<'a> Output<'a> {
             Output::Result(ty) | Output::Value(ty) => Some(ty),
         }
     }
+}
+
+/// Tokens as a person would write them (`Vec<u8>`, not `Vec < u8 >`).
+pub(crate) fn compact<T: ToTokens>(ty: &T) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace("& ", "&")
+        .replace(" ,", ",")
 }

@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::visit::{self, Visit};
 use syn::{GenericParam, Ident, Lifetime, Signature, Type, TypeImplTrait};
 
-use crate::ast::{ActorImpl, Arg, ArgKind, Method, Output};
+use crate::ast::{ActorImpl, Arg, ArgKind, Method, Output, compact};
 use crate::attr::Marker;
 use crate::ctxt::Ctxt;
 use crate::expand::variant_name;
@@ -441,19 +441,6 @@ fn owned_hint(elem: &Type) -> String {
         Type::TraitObject(_) => format!("Box<{}>", compact(elem)),
         other => compact(other),
     }
-}
-
-/// Tokens as a person would write them (`Vec<u8>`, not `Vec < u8 >`).
-fn compact<T: ToTokens>(ty: &T) -> String {
-    ty.to_token_stream()
-        .to_string()
-        .replace(" < ", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace("& ", "&")
-        .replace(" ,", ",")
 }
 
 /// `LeftMotor` → `left_motor`.
