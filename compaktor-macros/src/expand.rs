@@ -130,10 +130,10 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         .filter(|a| matches!(a.kind, ArgKind::Value))
         .zip(&values)
         .map(|(arg, (_, ty))| {
-            if mentions_params(ty, generics) {
-                ty.to_token_stream()
-            } else {
+            if std_only(ty) {
                 checked(ty, "assert_message_send", span_range(arg.ty))
+            } else {
+                ty.to_token_stream()
             }
         })
         .collect();
@@ -150,10 +150,10 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         },
         Output::Value(original) => {
             let ty = replace_self(original, self_ty);
-            let ok_checked = if mentions_params(&ty, generics) {
-                ty.to_token_stream()
-            } else {
+            let ok_checked = if std_only(&ty) {
                 checked(&ty, "assert_message_send", span_range(original))
+            } else {
+                ty.to_token_stream()
             };
             Reply {
                 asks: true,
@@ -170,13 +170,13 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
             let (ok_at, err_at) = result_arguments(original);
             let ok = split_result(&ty, "Ok", span_range(ok_at));
             let err = split_result(&ty, "Err", span_range(err_at));
-            let (ok_checked, err_checked) = if mentions_params(&ty, generics) {
-                (ok.clone(), err.clone())
-            } else {
+            let (ok_checked, err_checked) = if std_only(&ty) {
                 (
                     checked(&ok, "assert_message_send", span_range(ok_at)),
                     checked(&err, "assert_handler_error", span_range(err_at)),
                 )
+            } else {
+                (ok.clone(), err.clone())
             };
             Reply {
                 asks: true,
@@ -216,6 +216,87 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         reply,
         sent,
     }
+}
+
+/// Whether `ty` is made of std types only (`Rc<u8>`, `Vec<String>`, `Box<dyn Error>`), and so
+/// cannot hold this actor's messages. Only such types are named through [`checked`]: for a type
+/// that may hold them (`ActorRef<Self>`, a struct with one), proving it `Send` needs the
+/// message enum, whose field type would need the proof: a cycle. Those, and types naming the
+/// actor's parameters, stay as written; a non-`Send` one is reported first by the
+/// `assert_message_send` constant, then again where the enum is used.
+fn std_only(ty: &Type) -> bool {
+    const STD: &[&str] = &[
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "f32",
+        "f64",
+        "bool",
+        "char",
+        "str",
+        "String",
+        "Vec",
+        "VecDeque",
+        "Option",
+        "Result",
+        "Box",
+        "Rc",
+        "Arc",
+        "Weak",
+        "Cell",
+        "RefCell",
+        "Mutex",
+        "RwLock",
+        "MutexGuard",
+        "HashMap",
+        "HashSet",
+        "BTreeMap",
+        "BTreeSet",
+        "BinaryHeap",
+        "Duration",
+        "Instant",
+        "SystemTime",
+        "PathBuf",
+        "OsString",
+        "CString",
+        "Cow",
+        "NonNull",
+        "Error",
+        "Fn",
+        "FnMut",
+        "FnOnce",
+        "Send",
+        "Sync",
+        "Any",
+    ];
+    struct Std(bool);
+    impl<'ast> Visit<'ast> for Std {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            let root = path.segments.first().map(|s| s.ident.to_string());
+            let rooted = path.segments.len() == 1
+                || matches!(root.as_deref(), Some("std" | "core" | "alloc"));
+            let last = path.segments.last().map(|s| s.ident.to_string());
+            if !rooted || !last.is_some_and(|l| STD.contains(&l.as_str())) {
+                self.0 = false;
+            }
+            visit::visit_path(self, path);
+        }
+        fn visit_expr(&mut self, _: &'ast syn::Expr) {
+            self.0 = false; // an array length
+        }
+    }
+    let mut std = Std(true);
+    std.visit_type(ty);
+    std.0
 }
 
 /// `<#ty as Checked<{ #assertion::<#ty>(); 0 }>>::Type`: `#ty` itself, or an error type if the
@@ -393,4 +474,27 @@ pub(crate) fn without_markers(item: &ItemImpl) -> ItemImpl {
         }
     }
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::std_only;
+
+    /// Only types that cannot hold the actor's own messages are checked through a constant
+    /// (else proving them `Send` is a cycle, E0391).
+    #[test]
+    fn std_only_types_are_those_made_of_std_names() {
+        assert!(std_only(&parse_quote!(Rc<u8>)));
+        assert!(std_only(&parse_quote!(std::rc::Rc<Vec<String>>)));
+        assert!(std_only(&parse_quote!(
+            Box<dyn std::error::Error + Send + Sync>
+        )));
+        assert!(std_only(&parse_quote!((u8, Option<&'static str>))));
+        assert!(!std_only(&parse_quote!(ActorRef<Drive>)));
+        assert!(!std_only(&parse_quote!(Vec<Reading>)));
+        assert!(!std_only(&parse_quote!(crate::Reading)));
+        assert!(!std_only(&parse_quote!([u8; N])));
+    }
 }

@@ -86,7 +86,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     }
 }
 
-/// `CounterMessage::Add(a0, reply) => dispatch_now("add", reply, Ok(<Counter>::add(self, a0)), ..),`
+/// `__CompaktorMessage::Add(a0, reply) => dispatch_now("add", reply, Ok(<Counter>::add(self, a0)), ..),`
 /// for a plain handler (in `Ok(..)` if `now`, for `handle_now`). An `async` one awaits its call
 /// first, in `handle`'s own future (no future of its own around it), then dispatches the result.
 fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> TokenStream {
