@@ -54,6 +54,9 @@ pub(crate) struct Sent {
     /// Whether it names a parameter of the actor: then it can only be checked inside the impl,
     /// not in a constant (see `message::send_checks`).
     pub(crate) generic: bool,
+    /// Whether the message enum names it through [`checked`] (see [`std_only`]), which checks
+    /// it; else `message::send_checks` does.
+    pub(crate) checked: bool,
 }
 
 pub(crate) struct Reply {
@@ -87,7 +90,7 @@ pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
     };
     let plans: Vec<Plan<'_>> = actor.handlers.iter().map(|h| plan(actor, h)).collect();
     let user_impl = without_markers(actor.original);
-    let checks = message::send_checks(actor);
+    let checks = message::send_checks(actor, &plans);
     let message = message::expand(actor, &names, &plans);
     let (named_message, hidden_message) = if actor.options.message.is_some() {
         (message, TokenStream::new())
@@ -194,12 +197,14 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         .map(|(_, ty)| Sent {
             ty: ty.to_token_stream(),
             generic: mentions_params(ty, generics),
+            checked: std_only(ty),
         })
         .collect();
     if let Some(returned) = &reply.returned {
         sent.push(Sent {
             ty: reply.ok.clone(),
             generic: mentions_params(returned, generics),
+            checked: std_only(returned),
         });
     }
     Plan {

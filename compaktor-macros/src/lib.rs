@@ -101,9 +101,10 @@ use crate::ctxt::Ctxt;
 /// // the `Send + 'static` check of the actor, evaluated (and so reported) first
 /// const _: [(); { assert_actor::<Counter>(); 0 }] = [];
 /// const _: () = {
-/// // each argument and reply type is named through a constant that checks it is `Send`: a
-/// // type that is not is one error on the user's type, and an error type afterwards (no
-/// // cascade); types naming the actor's parameters are checked in the methods instead
+/// // argument and reply types made of std types are named through a constant that checks
+/// // they are `Send`: one that is not is one error on the user's type, and an error type
+/// // afterwards (no cascade); others are checked by such a constant beside the block, and those
+/// // naming the actor's parameters in the methods
 /// pub enum __CompaktorMessage {
 ///     Add(<u64 as Checked<{ assert_message_send::<u64>(); 0 }>>::Type, Option<ReplyTo<(), Infallible>>),
 ///     Total(..),

@@ -215,16 +215,34 @@ fn phantom_params(generics: &Generics) -> Vec<TokenStream> {
         .collect()
 }
 
-/// The `Send + 'static` check of the actor itself, as a constant: rustc evaluates it while
-/// checking items, so a non-`Send` actor is reported first, on the user's type and with a hint.
-/// Argument and reply types are checked where the message enum names them (`Plan::fields`),
-/// and those that name the actor's parameters in the handler methods.
-pub(super) fn send_checks(actor: &ActorImpl<'_>) -> TokenStream {
-    if !actor.original.generics.params.is_empty() {
-        return TokenStream::new();
-    }
-    let self_ty = &actor.original.self_ty;
+/// `Send + 'static` checks of the actor, and of the argument and reply types that the message
+/// enum names as written (not through `checked`), as constants: rustc evaluates them while
+/// checking items, so a non-`Send` type is reported first, on the user's type and with a hint,
+/// before the errors it causes in the generated items. Types that name the actor's parameters
+/// are checked in the handler methods instead.
+pub(super) fn send_checks(actor: &ActorImpl<'_>, plans: &[Plan<'_>]) -> TokenStream {
+    let check = |assertion: TokenStream| {
+        quote! {
+            const _: [(); { #assertion; 0 }] = [];
+        }
+    };
+    let actor_check = actor.original.generics.params.is_empty().then(|| {
+        let self_ty = &actor.original.self_ty;
+        check(quote!(::compaktor::__private::assert_actor::<#self_ty>()))
+    });
+    let message_checks = plans.iter().flat_map(|plan| {
+        let cfgs = &plan.cfgs;
+        plan.sent
+            .iter()
+            .filter(|s| !s.generic && !s.checked)
+            .map(move |s| {
+                let ty = &s.ty;
+                let check = check(quote!(::compaktor::__private::assert_message_send::<#ty>()));
+                quote!(#(#cfgs)* #check)
+            })
+    });
     quote! {
-        const _: [(); { ::compaktor::__private::assert_actor::<#self_ty>(); 0 }] = [];
+        #actor_check
+        #(#message_checks)*
     }
 }
