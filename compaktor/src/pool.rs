@@ -22,7 +22,7 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Routing {
-    /// Each worker in turn. The turn moves when a message is routed, so concurrent asks
+    /// Each worker in turn, starting with the first. The turn moves when a message is routed, so concurrent asks
     /// spread over all workers. The default.
     #[default]
     RoundRobin,
