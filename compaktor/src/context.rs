@@ -188,8 +188,20 @@ impl<A: Actor> Context<A> {
         &self.shared.cell.system
     }
 
-    /// Stops this actor once the current handler returns. Messages still queued are not handled
-    /// and are counted as dead letters (use `actor_ref().stop()` to handle them first).
+    /// Ends this instance once the current handler returns, without handling what is still
+    /// queued (use `actor_ref().stop()` to handle that first). What happens next is its
+    /// supervisor's [`RestartPolicy`](crate::RestartPolicy), as in Erlang/OTP:
+    ///
+    /// - an actor without a supervisor, or a [`Transient`](crate::RestartPolicy::Transient)
+    ///   or [`Temporary`](crate::RestartPolicy::Temporary) child, stops for good: the messages
+    ///   still queued become dead letters ([`DeadLetterReason::Dropped`]), and `stopped()`
+    ///   gives [`StopReason::Stopped`](crate::StopReason::Stopped);
+    /// - a [`Permanent`](crate::RestartPolicy::Permanent) child (the default for children)
+    ///   is restarted like after a failure: it keeps its mailbox, so its next instance handles
+    ///   the queued messages. To end a permanent child for good, stop it from outside
+    ///   ([`ActorRef::stop`]) or give it another policy.
+    ///
+    /// [`DeadLetterReason::Dropped`]: crate::DeadLetterReason::Dropped
     pub fn stop(&mut self) {
         self.stop_requested = true;
     }
