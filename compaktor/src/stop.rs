@@ -49,6 +49,15 @@ pub enum StopReason {
         /// Why it ended.
         reason: Box<StopReason>,
     },
+    /// The instance ended with `reason`, then its `#[on_stop]` hook panicked. The state was
+    /// still dropped (a motor's safe state in its `Drop` ran), and what the supervisor does is
+    /// what it would have done for `reason`: the instance was ending already.
+    StopHookPanicked {
+        /// How the instance ended before its stop hook ran.
+        reason: Box<StopReason>,
+        /// The panic message.
+        message: String,
+    },
     /// Stopped by its supervisor to be restarted together with a sibling that failed
     /// ([`Strategy::OneForAll`](crate::Strategy::OneForAll) and
     /// [`Strategy::RestForOne`](crate::Strategy::RestForOne)).
@@ -59,7 +68,8 @@ pub enum StopReason {
 }
 
 impl StopReason {
-    /// Whether the actor ended because something went wrong (panic, error, failed start).
+    /// Whether the actor ended because something went wrong (panic, error, failed start, a
+    /// panicking stop hook).
     ///
     /// ```
     /// use compaktor::StopReason;
@@ -74,6 +84,7 @@ impl StopReason {
                 | StopReason::Failed { .. }
                 | StopReason::Escalated { .. }
                 | StopReason::LinkFailed { .. }
+                | StopReason::StopHookPanicked { .. }
         )
     }
 }
@@ -96,6 +107,9 @@ impl fmt::Display for StopReason {
             }
             StopReason::LinkFailed { peer, reason } => {
                 write!(f, "linked {peer} failed ({reason})")
+            }
+            StopReason::StopHookPanicked { reason, message } => {
+                write!(f, "{reason}, then its stop hook panicked: {message}")
             }
             StopReason::SiblingFailed { sibling } => {
                 write!(f, "restarted with its sibling {sibling}")
