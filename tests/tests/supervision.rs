@@ -415,7 +415,11 @@ async fn what_an_actor_that_stops_itself_left_queued_goes_to_its_next_instance_o
     for _ in 0..3 {
         w.bump().tell().await.unwrap();
     }
-    assert_eq!(w.bump().await.unwrap(), 4, "the next instance handled all three");
+    assert_eq!(
+        w.bump().await.unwrap(),
+        4,
+        "the next instance handled all three"
+    );
     assert_eq!(w.restarts().await.unwrap(), 1);
     assert_eq!(system.dead_letter_count(), 0);
 

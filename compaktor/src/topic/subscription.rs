@@ -16,7 +16,7 @@ use crate::actor_ref::{ActorCell, RefCore, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, SourceState};
 use crate::tell::Sending;
-use crate::{Actor, ActorRef, Context, TaskHandle, Tell};
+use crate::{Actor, ActorRef, Context, MessageSource, TaskHandle, Tell};
 
 /// An actor's subscription to a [`Topic`], from [`Context::subscribe`] or
 /// [`Context::subscribe_latest`].
@@ -79,7 +79,9 @@ impl<A: Actor> Context<A> {
     ///
     /// For a handler that returns a value, tell it: `|me, v| me.on_value(v).tell()`. Each
     /// call is a subscription of its own. See [`Subscription`] for when it ends; values
-    /// still waiting for this actor when it stops count as dead letters.
+    /// still waiting for this actor when it stops count as dead letters. A panic in `make`
+    /// fails this actor, and the value it was given and those still waiting are dead letters:
+    /// see [Message sources that panic](Context#message-sources-that-panic).
     ///
     /// ```
     /// use compaktor::prelude::*;
@@ -244,7 +246,8 @@ impl<A: Actor> Context<A> {
         // The feed yields nothing: it sends itself, so that it can wait for a value to be
         // handled (latest) and count what it loses. The stream only ties it to this instance.
         let work = futures::stream::once(run(feed)).filter_map(|()| async { None });
-        let task = self.attach_stream(work, never::<A>);
+        let kind = MessageSource::Subscription(Arc::clone(&topic.shared.name));
+        let task = self.attach_source(kind, work, never::<A>);
         Subscription {
             topic: Arc::downgrade(&membership),
             name: Arc::clone(&topic.shared.name),
@@ -305,15 +308,17 @@ impl<A: Actor, T> Feed<A, T> {
             return false;
         }
         let me = ActorRef::from_core(RefCore::new(self.shared.clone()));
+        // Made before `make` runs: if it panics, the value it was given is a dead letter.
+        let mut in_flight = InFlight {
+            cell: &self.shared.cell,
+            state: &self.state,
+            handler: Some(std::any::type_name::<T>()),
+        };
         let (_, handler, message) = make(&me).into_parts();
+        in_flight.handler = Some(handler);
         drop(me);
         let env = Envelope::Sourced(Box::new((message, self.state.clone())));
         let mut sending = Sending::new(&self.shared, handler, env);
-        let in_flight = InFlight {
-            cell: &self.shared.cell,
-            state: &self.state,
-            handler: Some(handler),
-        };
         let sent = poll_fn(|cx| sending.poll_send(cx)).await.is_ok();
         in_flight.landed();
         sent
