@@ -14,7 +14,8 @@ use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
 use crate::supervisor::SupervisorNode;
 use crate::timer::{self, MissedTick, TaskHandle};
 use crate::{
-    Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Supervision, Tell,
+    Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Subscription, Supervision,
+    Tell,
 };
 
 /// Handed to handlers (take `ctx: &mut Context<Self>` as an argument) and hooks.
@@ -117,6 +118,10 @@ struct Tasks {
     /// Timers, so that their ticks already queued are skipped once the instance ends (a
     /// restarted instance starts its own).
     timers: Vec<TaskHandle>,
+    /// Topic subscriptions, so that they leave their topics the moment the instance ends,
+    /// not when their aborted tasks are dropped: a value published meanwhile would go to a
+    /// subscription nobody reads (and be counted lost, though the next instance gets it).
+    subscriptions: Vec<Subscription>,
 }
 
 impl<A: Actor> Context<A> {
@@ -379,12 +384,22 @@ impl<A: Actor> Context<A> {
         }
     }
 
-    /// Ends every timer and stream of this actor.
+    /// Ends every timer, stream and subscription of this instance.
     pub(crate) fn cancel_tasks(&mut self) {
         if let Some(tasks) = &mut self.tasks {
             tasks.timers.drain(..).for_each(|timer| timer.cancel());
+            tasks.subscriptions.drain(..).for_each(|s| s.leave());
             tasks.set.abort_all();
         }
+    }
+
+    /// Keeps `subscription` to leave its topic when this instance ends.
+    pub(crate) fn track_subscription(&mut self, subscription: &Subscription) {
+        let subscriptions = &mut self.tasks.get_or_insert_with(Box::default).subscriptions;
+        if subscriptions.len() >= 16 {
+            subscriptions.retain(Subscription::is_active);
+        }
+        subscriptions.push(subscription.clone());
     }
 
     fn track_timer(&mut self, handle: &TaskHandle) {

@@ -21,9 +21,12 @@ use crate::{Actor, ActorRef, Context, MessageSource, TaskHandle, Tell};
 /// An actor's subscription to a [`Topic`], from [`Context::subscribe`] or
 /// [`Context::subscribe_latest`].
 ///
-/// It ends when its actor stops (the topic forgets it by itself), when the instance that made
-/// it is restarted (subscribe again in the start hook), or on [`cancel`](Self::cancel).
-/// Dropping the handle leaves it running. A subscription does not keep its actor alive.
+/// It ends when the instance that made it ends: when its actor stops, or is restarted
+/// (subscribe again in the start hook). It leaves the topic at that moment, before the stop
+/// hook runs, so no value is offered to it afterwards; values still waiting in its inbox are
+/// dead letters, and those already in the mailbox stay there (a restarted instance handles
+/// them). It also ends on [`cancel`](Self::cancel). Dropping the handle leaves it running. A
+/// subscription does not keep its actor alive.
 #[derive(Clone)]
 pub struct Subscription {
     topic: Weak<dyn Membership>,
@@ -39,6 +42,12 @@ impl Subscription {
     pub fn cancel(&self) {
         self.state.cancel();
         self.task.cancel();
+        self.leave();
+    }
+
+    /// Leaves the topic without cancelling: what is already on its way is still delivered
+    /// or counted (its instance has ended; see `Context::cancel_tasks`).
+    pub(crate) fn leave(&self) {
         if let Some(topic) = self.topic.upgrade() {
             topic.remove(self.id);
         }
@@ -248,13 +257,15 @@ impl<A: Actor> Context<A> {
         let work = futures::stream::once(run(feed)).filter_map(|()| async { None });
         let kind = MessageSource::Subscription(Arc::clone(&topic.shared.name));
         let task = self.attach_source(kind, work, never::<A>);
-        Subscription {
+        let subscription = Subscription {
             topic: Arc::downgrade(&membership),
             name: Arc::clone(&topic.shared.name),
             id,
             task,
             state,
-        }
+        };
+        self.track_subscription(&subscription);
+        subscription
     }
 }
 
