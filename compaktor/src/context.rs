@@ -55,10 +55,11 @@ use crate::{
 /// [exit traps](Self::trap_exits) each run a closure the actor gave them, in a task beside it.
 /// If that closure panics (or an attached stream does), the source ends and its actor fails,
 /// as if a handler had panicked: once the current handler returns, the instance that started
-/// the source ends with [`StopReason::SourcePanicked`], which names the source. A supervisor
-/// restarts it per its [`RestartPolicy`](crate::RestartPolicy) (the new instance starts its
-/// sources again from its start hook), health reports the reason as the last failure, and an
-/// actor without a supervisor stops with it (`stopped()` gives it).
+/// the source ends with [`StopReason::SourcePanicked`](crate::StopReason::SourcePanicked),
+/// which names the source. A supervisor restarts it per its
+/// [`RestartPolicy`](crate::RestartPolicy) (the new instance starts its sources again from its
+/// start hook), health reports the reason as the last failure, and an actor without a
+/// supervisor stops with it (`stopped()` gives it).
 ///
 /// Nothing it carried vanishes uncounted: the item or topic value the closure was given, and
 /// the topic values still waiting for the subscription, become dead letters

@@ -611,7 +611,7 @@ impl Flaky {
     fn on_value(&mut self, value: u32) {
         self.handled
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if value % 10 == 0 {
+        if value.is_multiple_of(10) {
             panic!("{FLAKY_PANIC} at {value}");
         }
     }
