@@ -107,7 +107,7 @@ impl<A: Actor> Source<A> {
 
 /// Spawns `task(source)` into `tasks` and hands back its handle. A panic in the task (a
 /// closure the actor gave it, or its stream) fails the instance that started it: see
-/// [`source_panicked`].
+/// [`Starter::source_panicked`].
 pub(crate) fn start<A, F, Fut>(
     tasks: &mut tokio::task::JoinSet<()>,
     shared: &Arc<Shared<A>>,
@@ -160,11 +160,12 @@ impl<A: Actor> Starter<A> {
         };
         let current = cell.restarts() == self.instance
             && matches!(cell.phase(), Phase::Starting | Phase::Running);
+        let actor = &cell.label;
         if self.state.is_cancelled() || !current {
-            tracing::error!(actor = %cell.label, %reason, "message source of an ended instance panicked");
+            tracing::error!(%actor, %reason, "a message source of an ended instance panicked");
             return;
         }
-        tracing::error!(actor = %cell.label, %reason, "message source panicked; the actor fails");
+        tracing::error!(%actor, %reason, "a message source panicked: the actor fails");
         self.shared.interrupt(reason);
     }
 }
