@@ -106,7 +106,7 @@ impl ActorSystem {
             tracing::warn!(
                 ?deadline,
                 ?overrun,
-                "shutdown overran its deadline: a handler blocked its thread"
+                "shutdown ended after its deadline: a blocked thread holds up its timer"
             );
         }
         ShutdownReport {
