@@ -261,6 +261,7 @@ async fn an_exit_trap_closure_that_panics_fails_its_actor() {
         reason,
         source_panicked(MessageSource::TrapExits, "exit lost")
     );
+    assert_eq!(reason.to_string(), "exit trap closure panicked: exit lost");
 }
 
 /// A child whose first instance's timer panics.
