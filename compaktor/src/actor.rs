@@ -98,7 +98,8 @@ pub trait Actor: Sized + Send + 'static {
         async { Ok(()) }
     }
 
-    /// Runs once when the actor stops, for any reason (also after a panic or a kill).
+    /// Runs once when the actor stops, for any reason (also after a panic or a kill). If it
+    /// panics, the actor ends with [`StopReason::StopHookPanicked`] around the reason it had.
     fn on_stop(
         &mut self,
         ctx: &mut Context<Self>,

@@ -19,7 +19,9 @@ use crate::{Actor, ActorLabel, ActorRef, TellFuture};
 pub enum DeadLetterReason {
     /// Sent to an actor that had stopped or was stopping.
     Stopped,
-    /// Still queued when the actor was killed, panicked, failed or stopped itself.
+    /// Still queued when the actor was killed, panicked, failed or stopped itself (in its
+    /// mailbox, or waiting in a subscription's inbox), or handed to a message source's closure
+    /// that panicked.
     Dropped,
     /// Rejected by `try_send` because the mailbox was full.
     MailboxFull,

@@ -53,6 +53,14 @@
 //! # }
 //! ```
 //!
+//! ## `#[tokio::main]` is not a task
+//! On the multi-thread runtime the body of `#[tokio::main]` runs on the main thread, outside
+//! the runtime's workers, so each reply from an actor wakes that thread from another one: a
+//! loop of asks in `main` runs several times slower than the same loop in a spawned task. Put
+//! code that talks to actors a lot in a task:
+//! `tokio::spawn(async move { /* the same code */ }).await?`. (A current-thread runtime has
+//! no other thread, so there is nothing to move.)
+//!
 //! ## Supervision
 //! An actor spawns children from its [`Context`] with [`Context::child`], giving a factory
 //! that makes (and, after a failure, remakes) the child. Its [`Supervision`] says which
@@ -139,7 +147,7 @@ pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
 pub use recipient::Recipient;
 pub use shutdown::ShutdownReport;
-pub use stop::{FailureAction, HandlerFailure, StopReason};
+pub use stop::{FailureAction, HandlerFailure, MessageSource, StopReason};
 pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};

@@ -366,6 +366,12 @@ fn end_instance<'a, A: Actor>(
                 Guarded::Done(()) => {}
                 Guarded::Panicked(message) => {
                     tracing::error!(panic = %message, "stop hook panicked");
+                    let reason = StopReason::StopHookPanicked {
+                        reason: Box::new(ended.0),
+                        message,
+                    };
+                    cell.record_failure(&reason);
+                    ended.0 = reason;
                 }
                 Guarded::Dropped if cell.is_killed() => {
                     // Killed while stopping (a hook that hangs): the kill is how it ended.

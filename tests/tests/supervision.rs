@@ -395,6 +395,62 @@ async fn a_permanent_child_restarts_after_a_failure_and_after_stopping_itself() 
     assert_eq!(take(&log), ["stop w (stopped)"]);
 }
 
+/// `Context::stop` with messages queued behind it: a permanent child's next instance handles
+/// them (its mailbox is kept, as after any restart); a transient child, or an actor without a
+/// supervisor, ends and they become dead letters.
+#[tokio::test]
+async fn what_an_actor_that_stops_itself_left_queued_goes_to_its_next_instance_or_dead_letters() {
+    // Permanent: restarted, and the three bumps reach the new instance.
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let (_parent, w) = one_child(
+        &system,
+        Supervision::default(),
+        RestartPolicy::Permanent,
+        &log,
+    )
+    .await;
+    // On this current-thread runtime all four are queued before the child runs again.
+    w.quit().await.unwrap();
+    for _ in 0..3 {
+        w.bump().tell().await.unwrap();
+    }
+    assert_eq!(
+        w.bump().await.unwrap(),
+        4,
+        "the next instance handled all three"
+    );
+    assert_eq!(w.restarts().await.unwrap(), 1);
+    assert_eq!(system.dead_letter_count(), 0);
+
+    // Transient: it ends, and the three bumps are dead letters.
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let (_parent, w) = one_child(
+        &system,
+        Supervision::default(),
+        RestartPolicy::Transient,
+        &log,
+    )
+    .await;
+    w.quit().await.unwrap();
+    for _ in 0..3 {
+        w.bump().tell().await.unwrap();
+    }
+    assert_eq!(ended(&w).await, StopReason::Stopped);
+    assert_eq!(system.dead_letter_count(), 3);
+
+    // No supervisor: the same.
+    let system = ActorSystem::new("test");
+    let w = system.spawn(worker("w", &log)());
+    w.quit().await.unwrap();
+    for _ in 0..3 {
+        w.bump().tell().await.unwrap();
+    }
+    assert_eq!(ended(&w).await, StopReason::Stopped);
+    assert_eq!(system.dead_letter_count(), 3);
+}
+
 #[tokio::test]
 async fn a_transient_child_restarts_after_a_failure_but_not_after_stopping_itself() {
     let log = Log::default();
