@@ -110,6 +110,8 @@ mod mailbox;
 mod pool;
 mod recipient;
 mod registry;
+#[cfg(feature = "remote")]
+pub mod remote;
 mod runner;
 mod shutdown;
 mod stop;
@@ -130,7 +132,9 @@ pub use child::ChildBuilder;
 pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
-pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
+pub use error::{
+    ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
+};
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
@@ -176,4 +180,36 @@ pub mod __private {
     pub use core::marker::PhantomData;
     pub use core::option::Option;
     pub use core::result::Result;
+    #[cfg(feature = "remote")]
+    pub use crate::remote::{
+        CallEncodeError, Decoder, Encoder, RemoteActor, RemoteMessage, RemoteReply, ReplyWaiter,
+        ResultReply, ValueReply, assert_remote_type, fingerprint, reply_slot, reply_waiter,
+    };
+    #[cfg(feature = "remote")]
+    pub use crate::CodecError;
+    #[cfg(feature = "remote")]
+    pub use std::{boxed::Box, vec::Vec};
+}
+
+/// Expands to its input when the `remote` feature is on: what `#[actor(remote)]` generates
+/// goes through it, so a build without the feature gets one clear error.
+#[doc(hidden)]
+#[cfg(feature = "remote")]
+#[macro_export]
+macro_rules! __remote_items {
+    ($($items:tt)*) => { $($items)* };
+}
+
+/// Expands to its input when the `remote` feature is on: what `#[actor(remote)]` generates
+/// goes through it, so a build without the feature gets one clear error.
+#[doc(hidden)]
+#[cfg(not(feature = "remote"))]
+#[macro_export]
+macro_rules! __remote_items {
+    ($($items:tt)*) => {
+        ::core::compile_error!(
+            "`#[actor(remote)]` needs compaktor's `remote` feature; depend on `compaktor-remote` \
+             (it turns the feature on) or write `compaktor = { features = [\"remote\"] }`"
+        );
+    };
 }
