@@ -62,9 +62,9 @@ struct Inner {
 /// Counts of this node's remote traffic.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
-    sent: AtomicU64,
-    received: AtomicU64,
-    refused: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) refused: AtomicU64,
 }
 
 impl Stats {
