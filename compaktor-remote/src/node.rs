@@ -6,6 +6,7 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::remote::{RemoteActor, RemoteMessage, spawn_proxy};
 use compaktor::{ActorRef, ActorSystem};
@@ -221,12 +222,23 @@ impl RemoteNode {
         let key = export_key(node, export);
         let mut describe = Vec::with_capacity(wire::HEADER);
         Frame::encode(Kind::Describe, 0, 0, 0, &mut describe);
-        let answer = inner
-            .transport
-            .query(key.clone(), describe, inner.config.discovery)
-            .await
-            .map_err(LookupError::Transport)?
-            .ok_or_else(|| LookupError::NotFound(path.to_owned()))?;
+        let deadline = tokio::time::Instant::now() + inner.config.discovery;
+        let answer = loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let answer = inner
+                .transport
+                .query(key.clone(), describe.clone(), left.max(Duration::from_millis(10)))
+                .await
+                .map_err(LookupError::Transport)?;
+            match answer {
+                Some(answer) => break answer,
+                None if inner.transport.settles() && !left.is_zero() => {
+                    // The export may not have been seen here yet.
+                    tokio::time::sleep(left.min(Duration::from_millis(25))).await;
+                }
+                None => return Err(LookupError::NotFound(path.to_owned())),
+            }
+        };
         let Some((fingerprint, actual)) = wire::parse_describe(&answer) else {
             return Err(LookupError::Transport(format!(
                 "`{path}` answered a lookup with bytes this node does not understand"

@@ -34,6 +34,12 @@ pub(crate) trait Publisher: Send + Sync {
 }
 
 pub(crate) trait Transport: Send + Sync + 'static {
+    /// Whether what other nodes declare takes time to be seen here (so a lookup that finds
+    /// nothing tries again until its discovery time is over).
+    fn settles(&self) -> bool {
+        false
+    }
+
     /// A publisher for `key`, once something serves `key` (or `timeout` passed: an error).
     fn publisher(
         &self,

@@ -11,6 +11,9 @@ use zenoh::qos::CongestionControl;
 use super::{BoxFuture, Declared, Handler, Incoming, Publisher, Transport};
 use crate::config::ZenohOptions;
 
+/// How often a look for peers that may not have answered yet is repeated.
+const RETRY: Duration = Duration::from_millis(25);
+
 pub(crate) struct ZenohTransport {
     session: zenoh::Session,
 }
@@ -65,6 +68,10 @@ impl Publisher for ZenohPublisher {
 }
 
 impl Transport for ZenohTransport {
+    fn settles(&self) -> bool {
+        true
+    }
+
     fn publisher(
         &self,
         key: String,
@@ -165,16 +172,26 @@ impl Transport for ZenohTransport {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Option<Box<dyn Declared>>, String>> {
         Box::pin(async move {
+            // Peers found by scouting or connected a moment ago may not have answered yet:
+            // ask again until the discovery time is over.
             let liveliness = self.session.liveliness();
-            let holders = liveliness
-                .get(key.clone())
-                .timeout(timeout)
-                .await
-                .map_err(err)?;
-            if let Ok(reply) = holders.recv_async().await
-                && reply.result().is_ok()
-            {
-                return Ok(None);
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let holders = liveliness
+                    .get(key.clone())
+                    .timeout(left.max(Duration::from_millis(10)))
+                    .await
+                    .map_err(err)?;
+                while let Ok(reply) = holders.recv_async().await {
+                    if reply.result().is_ok() {
+                        return Ok(None);
+                    }
+                }
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(RETRY)).await;
             }
             let token = liveliness.declare_token(key).await.map_err(err)?;
             Ok(Some(Box::new(Holds(token)) as Box<dyn Declared>))
