@@ -182,8 +182,8 @@ pub mod __private {
     pub use core::result::Result;
     #[cfg(feature = "remote")]
     pub use crate::remote::{
-        CallEncodeError, Decoder, Encoder, RemoteActor, RemoteMessage, RemoteReply, ReplyWaiter,
-        ResultReply, ValueReply, assert_remote_type, fingerprint, reply_slot, reply_waiter,
+        CallEncodeError, Codec, Decoder, Encoder, Probe, RemoteActor, RemoteMessage, RemoteReply,
+        ReplyWaiter, ViaFallback, ViaSerde, fingerprint, never_codec, reply_slot, reply_waiter,
     };
     #[cfg(feature = "remote")]
     pub use crate::CodecError;

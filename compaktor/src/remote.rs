@@ -63,6 +63,80 @@ pub struct CallEncodeError {
     pub reply: Option<Box<dyn RemoteReply>>,
 }
 
+/// How one argument, reply or error type crosses the wire: found for each type by
+/// [`Probe`], so that a type without serde is reported once, where the user wrote it.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct Codec<T> {
+    encode: fn(&T, Vec<u8>) -> Result<Vec<u8>, String>,
+    decode: for<'b> fn(&'b [u8]) -> Result<(T, &'b [u8]), String>,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Codec<T> {}
+
+fn serde_encode<T: Serialize>(value: &T, out: Vec<u8>) -> Result<Vec<u8>, String> {
+    postcard::to_extend(value, out).map_err(|e| e.to_string())
+}
+
+fn serde_decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), String> {
+    postcard::take_from_bytes(bytes).map_err(|e| e.to_string())
+}
+
+/// The codec of a type that never has a value (a handler's `Infallible` error).
+#[doc(hidden)]
+pub fn never_codec() -> Codec<std::convert::Infallible> {
+    Codec {
+        encode: |never, _| match *never {},
+        decode: |_| Err("this handler cannot fail".to_owned()),
+    }
+}
+
+/// Autoref specialisation (as `MaybeClone` in `dispatch`): `(&&Probe::<T>::NEW).codec()`
+/// is serde's codec when `T: Serialize + DeserializeOwned`; otherwise the fallback, whose
+/// bound [`RemoteType`] has no impl, so the build fails with one error at the probe's span.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    pub const NEW: Self = Probe(std::marker::PhantomData);
+}
+
+#[doc(hidden)]
+pub trait ViaSerde<T> {
+    fn codec(&self) -> Codec<T>;
+}
+
+impl<T: Serialize + DeserializeOwned> ViaSerde<T> for &Probe<T> {
+    fn codec(&self) -> Codec<T> {
+        Codec {
+            encode: serde_encode::<T>,
+            decode: serde_decode::<T>,
+        }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaFallback<T> {
+    fn codec(&self) -> Codec<T>
+    where
+        T: RemoteType;
+}
+
+impl<T> ViaFallback<T> for Probe<T> {
+    fn codec(&self) -> Codec<T>
+    where
+        T: RemoteType,
+    {
+        unreachable!("`RemoteType` has no impl")
+    }
+}
+
 /// Writes one call: `Encoder::new(out, index)`, then each argument.
 #[doc(hidden)]
 #[allow(missing_debug_implementations)]
@@ -80,16 +154,16 @@ impl<'a> Encoder<'a> {
 
     /// # Errors
     /// The value's `Serialize` failed.
-    pub fn arg<T: RemoteType>(&mut self, value: &T) -> Result<(), CodecError> {
+    pub fn arg<T>(&mut self, codec: Codec<T>, value: &T) -> Result<(), CodecError> {
         let buf = std::mem::take(self.out);
-        match postcard::to_extend(value, buf) {
+        match (codec.encode)(value, buf) {
             Ok(buf) => {
                 *self.out = buf;
                 Ok(())
             }
-            Err(e) => Err(CodecError::Encode {
+            Err(error) => Err(CodecError::Encode {
                 what: "an argument",
-                error: e.to_string(),
+                error,
             }),
         }
     }
@@ -106,15 +180,20 @@ impl<'a> Decoder<'a> {
     /// # Errors
     /// No index at the start of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Result<(Self, u32), CodecError> {
-        let (index, rest) = postcard::take_from_bytes::<u32>(bytes).map_err(|e| decode("the handler index", e))?;
+        let (index, rest) = postcard::take_from_bytes::<u32>(bytes).map_err(|e| CodecError::Decode {
+            what: "the handler index",
+            error: e.to_string(),
+        })?;
         Ok((Decoder { rest }, index))
     }
 
     /// # Errors
     /// The next bytes are not a `T`.
-    pub fn arg<T: RemoteType>(&mut self) -> Result<T, CodecError> {
-        let (value, rest) =
-            postcard::take_from_bytes::<T>(self.rest).map_err(|e| decode("an argument", e))?;
+    pub fn arg<T>(&mut self, codec: Codec<T>) -> Result<T, CodecError> {
+        let (value, rest) = (codec.decode)(self.rest).map_err(|error| CodecError::Decode {
+            what: "an argument",
+            error,
+        })?;
         self.rest = rest;
         Ok(value)
     }
@@ -130,15 +209,18 @@ impl<'a> Decoder<'a> {
     }
 }
 
-fn decode(what: &'static str, e: postcard::Error) -> CodecError {
-    CodecError::Decode {
-        what,
-        error: e.to_string(),
+/// Decodes all of `bytes` as one value.
+fn decode_all<T>(codec: Codec<T>, what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
+    match (codec.decode)(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(CodecError::TrailingBytes(rest.len())),
+        Err(error) => Err(CodecError::Decode { what, error }),
     }
 }
 
-/// What a handler argument or reply of a remote actor must be. Checked for each one, at its
-/// type, by `#[actor(remote)]`.
+/// What a handler argument or reply of a remote actor must be: `Serialize +
+/// DeserializeOwned`. It has no impl on purpose: it is only named by the fallback of
+/// [`Probe`], which is chosen for types without serde, to report them once with this hint.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross the network: it is not `Serialize + DeserializeOwned`",
@@ -146,11 +228,7 @@ fn decode(what: &'static str, e: postcard::Error) -> CodecError {
     note = "every argument and reply of a `#[actor(remote)]` handler is sent as bytes; derive \
             `serde::Serialize` and `serde::Deserialize` for it, or remove `remote`"
 )]
-pub trait RemoteType: Serialize + DeserializeOwned + Send + 'static {}
-impl<T: Serialize + DeserializeOwned + Send + 'static> RemoteType for T {}
-
-#[doc(hidden)]
-pub const fn assert_remote_type<T: RemoteType>() {}
+pub trait RemoteType {}
 
 /// How a remote answer went, as the first byte of the answer's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,59 +287,14 @@ pub trait RemoteReply: Send + fmt::Debug {
     fn is_abandoned(&self) -> bool;
 }
 
-/// The types of one handler's reply, and how they cross the wire.
-#[doc(hidden)]
-pub trait ReplyCodec: Send + 'static {
-    type Ok: Send + 'static;
-    type Err: Send + 'static;
-    fn encode_err(err: &Self::Err, out: Vec<u8>) -> Result<Vec<u8>, CodecError>;
-    fn decode_err(bytes: &[u8]) -> Result<Self::Err, CodecError>;
-}
-
-/// A handler that returns a value (its error type is `Infallible`).
-#[doc(hidden)]
-#[allow(missing_debug_implementations)]
-pub struct ValueReply<R>(std::marker::PhantomData<fn() -> R>);
-
-impl<R: RemoteType> ReplyCodec for ValueReply<R> {
-    type Ok = R;
-    type Err = std::convert::Infallible;
-    fn encode_err(err: &Self::Err, _: Vec<u8>) -> Result<Vec<u8>, CodecError> {
-        match *err {}
-    }
-    fn decode_err(_: &[u8]) -> Result<Self::Err, CodecError> {
-        Err(CodecError::Decode {
-            what: "a handler error",
-            error: "this handler cannot fail".into(),
-        })
-    }
-}
-
-/// A handler that returns `Result<R, E>`.
-#[doc(hidden)]
-#[allow(missing_debug_implementations)]
-pub struct ResultReply<R, E>(std::marker::PhantomData<fn() -> (R, E)>);
-
-impl<R: RemoteType, E: RemoteType> ReplyCodec for ResultReply<R, E> {
-    type Ok = R;
-    type Err = E;
-    fn encode_err(err: &E, out: Vec<u8>) -> Result<Vec<u8>, CodecError> {
-        postcard::to_extend(err, out).map_err(|e| CodecError::Encode {
-            what: "the handler's error",
-            error: e.to_string(),
-        })
-    }
-    fn decode_err(bytes: &[u8]) -> Result<E, CodecError> {
-        postcard::from_bytes(bytes).map_err(|e| decode("the handler's error", e))
-    }
-}
-
 /// The sending side's slot for one ask: completes the local asker from the answer.
-struct Slot<C: ReplyCodec> {
-    reply: ReplyTo<C::Ok, C::Err>,
+struct Slot<R: 'static, E: 'static> {
+    reply: ReplyTo<R, E>,
+    ok: Codec<R>,
+    err: Codec<E>,
 }
 
-impl<C: ReplyCodec> fmt::Debug for Slot<C> {
+impl<R, E> fmt::Debug for Slot<R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RemoteReply")
     }
@@ -269,32 +302,24 @@ impl<C: ReplyCodec> fmt::Debug for Slot<C> {
 
 /// The reply slot of an ask about to cross the network.
 #[doc(hidden)]
-pub fn reply_slot<C>(reply: ReplyTo<C::Ok, C::Err>) -> Box<dyn RemoteReply>
-where
-    C: ReplyCodec,
-    C::Ok: RemoteType,
-{
-    Box::new(Slot::<C> { reply })
+pub fn reply_slot<R: Send + 'static, E: Send + 'static>(
+    reply: ReplyTo<R, E>,
+    ok: Codec<R>,
+    err: Codec<E>,
+) -> Box<dyn RemoteReply> {
+    Box::new(Slot { reply, ok, err })
 }
 
-impl<C: ReplyCodec> RemoteReply for Slot<C>
-where
-    C::Ok: RemoteType,
-{
+impl<R: Send + 'static, E: Send + 'static> RemoteReply for Slot<R, E> {
     fn answer(self: Box<Self>, bytes: &[u8]) {
-        let reply = self.reply;
+        let Slot { reply, ok, err } = *self;
         let Some((&tag, rest)) = bytes.split_first() else {
             return reply.send(Err(bad_answer("an empty answer")));
         };
         let result = match AnswerTag::from_u8(tag) {
-            Some(AnswerTag::Ok) => match postcard::from_bytes::<C::Ok>(rest) {
-                Ok(value) => Ok(value),
-                Err(e) => Err(ReplyFailure::Remote(RemoteFailure::Codec(decode(
-                    "the reply",
-                    e,
-                )))),
-            },
-            Some(AnswerTag::Handler) => match C::decode_err(rest) {
+            Some(AnswerTag::Ok) => decode_all(ok, "the reply", rest)
+                .map_err(|e| ReplyFailure::Remote(RemoteFailure::Codec(e))),
+            Some(AnswerTag::Handler) => match decode_all(err, "the handler's error", rest) {
                 Ok(e) => Err(ReplyFailure::Handler(e)),
                 Err(e) => Err(ReplyFailure::Remote(RemoteFailure::Codec(e))),
             },
@@ -357,24 +382,21 @@ impl ReplyWaiter {
 
 /// A fresh reply slot for a call rebuilt from bytes, and the wait for its answer.
 #[doc(hidden)]
-pub fn reply_waiter<C>() -> (ReplyTo<C::Ok, C::Err>, ReplyWaiter)
-where
-    C: ReplyCodec,
-    C::Ok: RemoteType,
-{
-    let (tx, rx): (_, ReplyReceiver<C::Ok, C::Err>) = crate::dispatch::reply_channel();
+pub fn reply_waiter<R: Send + 'static, E: Send + 'static>(
+    ok: Codec<R>,
+    err: Codec<E>,
+) -> (ReplyTo<R, E>, ReplyWaiter) {
+    let (tx, rx): (_, ReplyReceiver<R, E>) = crate::dispatch::reply_channel();
     let wait = async move {
         match rx.await {
-            Ok(Ok(value)) => {
-                match postcard::to_extend(&value, vec![AnswerTag::Ok as u8]) {
-                    Ok(bytes) => bytes,
-                    Err(e) => refusal(&format!("cannot encode the reply: {e}")),
-                }
-            }
+            Ok(Ok(value)) => match (ok.encode)(&value, vec![AnswerTag::Ok as u8]) {
+                Ok(bytes) => bytes,
+                Err(e) => refusal(&format!("cannot encode the reply: {e}")),
+            },
             Ok(Err(ReplyFailure::Handler(e))) => {
-                match C::encode_err(&e, vec![AnswerTag::Handler as u8]) {
+                match (err.encode)(&e, vec![AnswerTag::Handler as u8]) {
                     Ok(bytes) => bytes,
-                    Err(e) => refusal(&e.to_string()),
+                    Err(e) => refusal(&format!("cannot encode the handler's error: {e}")),
                 }
             }
             Ok(Err(ReplyFailure::Panicked(message))) => {
@@ -388,7 +410,12 @@ where
             Err(_) => stopped_answer(),
         }
     };
-    (tx, ReplyWaiter { wait: Box::pin(wait) })
+    (
+        tx,
+        ReplyWaiter {
+            wait: Box::pin(wait),
+        },
+    )
 }
 
 /// FNV-1a over the handler set's text: what `#[actor(remote)]` puts in `FINGERPRINT`. A

@@ -6,7 +6,6 @@
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
 
 use super::{Names, Plan};
 use crate::ast::ActorImpl;
@@ -27,18 +26,41 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     let self_ty = &actor.original.self_ty;
     let private = &quote!(::compaktor::__private);
 
-    // Each argument and reply type, checked at the user's type so that a type that is not
-    // `Serialize + DeserializeOwned` is reported there, once, with a hint.
-    let checks = plans.iter().flat_map(|plan| {
+    // One function per handler finds the codec of each argument, reply and error type, at
+    // the user's type: a type without serde is reported there, once, with a hint.
+    let codec_fns = plans.iter().map(|plan| {
         let cfgs = &plan.cfgs;
-        let args = plan.values.iter().map(|(_, ty)| ty.to_token_stream());
-        let reply = plan.reply.asks.then(|| plan.reply.ok.clone());
-        let err = plan.reply.is_result.then(|| plan.reply.err.clone());
-        args.chain(reply).chain(err).map(move |ty| {
-            let span = first_span(&ty);
-            let assert = quote_spanned!(span=> #private::assert_remote_type::<#ty>());
-            quote!(#(#cfgs)* const _: () = #assert;)
-        })
+        let name = codec_fn(plan);
+        let probe = |ty: &TokenStream, span: proc_macro2::Span| {
+            quote_spanned!(span=> (&&#private::Probe::<#ty>::NEW).codec())
+        };
+        let mut types = Vec::new();
+        let mut codecs = Vec::new();
+        for (_, ty) in &plan.values {
+            let ty = ty.to_token_stream();
+            codecs.push(probe(&ty, first_span(&ty)));
+            types.push(ty);
+        }
+        let ok = &plan.reply.ok;
+        codecs.push(probe(ok, first_span(ok)));
+        types.push(ok.clone());
+        if plan.reply.is_result {
+            let err = &plan.reply.err;
+            codecs.push(probe(err, first_span(err)));
+            types.push(err.clone());
+        } else {
+            codecs.push(quote!(#private::never_codec()));
+            types.push(quote!(#private::Infallible));
+        }
+        quote! {
+            #(#cfgs)*
+            #[allow(clippy::type_complexity, non_snake_case)]
+            fn #name() -> (#(#private::Codec<#types>,)*) {
+                #[allow(unused_imports)]
+                use #private::{ViaFallback as _, ViaSerde as _};
+                (#(#codecs,)*)
+            }
+        }
     });
 
     let fingerprint_text = fingerprint_text(actor, plans);
@@ -50,20 +72,25 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         let bindings: Vec<_> = (0..plan.values.len())
             .map(|i| format_ident!("__compaktor_v{}", i))
             .collect();
-        let writes = plan.values.iter().zip(&bindings).map(|((_, ty), binding)| {
-            let span = ty.span();
-            quote_spanned!(span=> __compaktor_enc.arg::<#ty>(&#binding)?;)
+        let codecs: Vec<_> = (0..plan.values.len())
+            .map(|i| format_ident!("__compaktor_c{}", i))
+            .collect();
+        let writes = codecs.iter().zip(&bindings).map(|(codec, binding)| {
+            quote!(__compaktor_enc.arg(#codec, &#binding)?;)
         });
-        let codec = codec(plan);
+        let name = codec_fn(plan);
         quote! {
             #(#cfgs)* Self::#variant(#(#bindings,)* __compaktor_reply) => {
+                let (#(#codecs,)* __compaktor_ok, __compaktor_err) = Self::#name();
                 let mut __compaktor_enc = #private::Encoder::new(__compaktor_out, #index);
                 #[allow(clippy::redundant_closure_call)]
                 let __compaktor_encoded = (|| -> #private::Result<(), #private::CodecError> {
                     #(#writes)*
                     #private::Result::Ok(())
                 })();
-                let __compaktor_reply = __compaktor_reply.map(#private::reply_slot::<#codec>);
+                let __compaktor_reply = __compaktor_reply.map(|reply| {
+                    #private::reply_slot(reply, __compaktor_ok, __compaktor_err)
+                });
                 match __compaktor_encoded {
                     #private::Result::Ok(()) => #private::Result::Ok(__compaktor_reply),
                     #private::Result::Err(error) => #private::Result::Err(
@@ -80,17 +107,20 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         let bindings: Vec<_> = (0..plan.values.len())
             .map(|i| format_ident!("__compaktor_v{}", i))
             .collect();
-        let reads = plan.values.iter().zip(&bindings).map(|((_, ty), binding)| {
-            let span = ty.span();
-            quote_spanned!(span=> let #binding = __compaktor_dec.arg::<#ty>()?;)
+        let codecs: Vec<_> = (0..plan.values.len())
+            .map(|i| format_ident!("__compaktor_c{}", i))
+            .collect();
+        let reads = codecs.iter().zip(&bindings).map(|(codec, binding)| {
+            quote!(let #binding = __compaktor_dec.arg(#codec)?;)
         });
-        let codec = codec(plan);
+        let name = codec_fn(plan);
         quote! {
             #(#cfgs)* #index => {
+                let (#(#codecs,)* __compaktor_ok, __compaktor_err) = Self::#name();
                 #(#reads)*
                 __compaktor_dec.finish()?;
                 let (__compaktor_reply, __compaktor_waiter) = if __compaktor_ask {
-                    let (reply, waiter) = #private::reply_waiter::<#codec>();
+                    let (reply, waiter) = #private::reply_waiter(__compaktor_ok, __compaktor_err);
                     (#private::Option::Some(reply), #private::Option::Some(waiter))
                 } else {
                     (#private::Option::None, #private::Option::None)
@@ -108,7 +138,10 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
 
     quote! {
         ::compaktor::__remote_items! {
-            #(#checks)*
+            #[automatically_derived]
+            impl #message {
+                #(#codec_fns)*
+            }
 
             #[automatically_derived]
             #[allow(clippy::type_complexity, clippy::needless_question_mark)]
@@ -152,15 +185,9 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     }
 }
 
-/// How the reply of `plan` crosses the wire: a plain value, or a `Result` with a typed `Err`.
-fn codec(plan: &Plan<'_>) -> TokenStream {
-    let ok = &plan.reply.ok;
-    if plan.reply.is_result {
-        let err = &plan.reply.err;
-        quote!(::compaktor::__private::ResultReply<#ok, #err>)
-    } else {
-        quote!(::compaktor::__private::ValueReply<#ok>)
-    }
+/// The name of the function that finds the codecs of `plan`'s types.
+fn codec_fn(plan: &Plan<'_>) -> syn::Ident {
+    format_ident!("__compaktor_codecs_{}", plan.variant)
 }
 
 /// The text the fingerprint hashes: the actor's name, then each handler's name, argument
