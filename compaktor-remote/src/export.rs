@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use compaktor::remote::{RemoteActor, RemoteMessage, deliver, full_answer, refusal, stopped_answer};
+use compaktor::remote::{
+    RemoteActor, RemoteMessage, deliver, full_answer, refusal, stopped_answer,
+};
 use compaktor::{ActorRef, SendError};
 use tokio::sync::mpsc;
 
@@ -27,13 +29,16 @@ pub(crate) fn start<A: RemoteActor>(
     stats: Arc<Stats>,
 ) -> Handler {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(Exporter::<A> {
-        actor,
-        export,
-        max_frame,
-        stats,
-        senders: HashMap::new(),
-    }, rx));
+    tokio::spawn(run(
+        Exporter::<A> {
+            actor,
+            export,
+            max_frame,
+            stats,
+            senders: HashMap::new(),
+        },
+        rx,
+    ));
     Arc::new(move |incoming| {
         // Closed only once the export is gone; then nothing is served.
         let _ = tx.send(incoming);
@@ -122,7 +127,9 @@ impl<A: RemoteActor> Exporter<A> {
     /// Handles the frames of `sender` that are next in its order.
     fn drain(&mut self, sender: u64) {
         loop {
-            let Some(state) = self.senders.get_mut(&sender) else { return };
+            let Some(state) = self.senders.get_mut(&sender) else {
+                return;
+            };
             let next = state.next;
             let Some((bytes, responder)) = state.waiting.remove(&next) else {
                 return;
@@ -224,7 +231,8 @@ mod fuzz {
         }
         #[handler]
         fn div(&self, a: i64, b: i64) -> Result<i64, String> {
-            a.checked_div(b).ok_or_else(|| "division by zero".to_owned())
+            a.checked_div(b)
+                .ok_or_else(|| "division by zero".to_owned())
         }
         #[handler]
         fn calls(&self) -> u64 {
@@ -299,7 +307,8 @@ mod fuzz {
                 3 => frame.extend((0..rng.below(16)).map(|_| rng.next() as u8)),
                 4 if frame.len() > HEADER_AT_CALL => {
                     // A huge length prefix where a string or vector starts.
-                    let at = HEADER_AT_CALL + rng.below((frame.len() - HEADER_AT_CALL) as u64) as usize;
+                    let at =
+                        HEADER_AT_CALL + rng.below((frame.len() - HEADER_AT_CALL) as u64) as usize;
                     frame.splice(at..at, [0xff, 0xff, 0xff, 0xff, 0x0f]);
                 }
                 _ => {

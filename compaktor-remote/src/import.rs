@@ -44,7 +44,11 @@ pub(crate) async fn run<A: RemoteActor>(mut inbox: ProxyInbox<A>, importer: Impo
         if out.len() > importer.max_frame {
             let error = CodecError::Encode {
                 what: "the call",
-                error: format!("{} bytes, over the limit of {}", out.len(), importer.max_frame),
+                error: format!(
+                    "{} bytes, over the limit of {}",
+                    out.len(),
+                    importer.max_frame
+                ),
             };
             tracing::warn!(handler, %error, "a remote call is too large");
             if let Some(reply) = reply {

@@ -227,7 +227,11 @@ impl RemoteNode {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let answer = inner
                 .transport
-                .query(key.clone(), describe.clone(), left.max(Duration::from_millis(10)))
+                .query(
+                    key.clone(),
+                    describe.clone(),
+                    left.max(Duration::from_millis(10)),
+                )
                 .await
                 .map_err(LookupError::Transport)?;
             match answer {
@@ -262,7 +266,9 @@ impl RemoteNode {
             transport: Arc::clone(&inner.transport),
             publisher,
             key,
-            sender: inner.next_sender.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed),
+            sender: inner
+                .next_sender
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed),
             max_frame: inner.config.max_frame,
             ask_limit: inner.config.ask_limit,
             stats: Arc::clone(&inner.stats),

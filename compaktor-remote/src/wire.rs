@@ -119,5 +119,8 @@ pub(crate) fn parse_describe(bytes: &[u8]) -> Option<(u64, String)> {
         return None;
     }
     let fingerprint = u64::from_le_bytes(bytes[1..9].try_into().ok()?);
-    Some((fingerprint, String::from_utf8_lossy(&bytes[9..]).into_owned()))
+    Some((
+        fingerprint,
+        String::from_utf8_lossy(&bytes[9..]).into_owned(),
+    ))
 }

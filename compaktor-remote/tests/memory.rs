@@ -6,8 +6,10 @@ mod common;
 use common::{Log, Odd, Other, Secret};
 use compaktor::prelude::*;
 use compaktor::{DeadLetter, RemoteFailure};
+use compaktor_remote::{
+    ExportError, JoinError, LookupError, MemoryNetwork, NodeConfig, RemoteNode,
+};
 use futures::StreamExt;
-use compaktor_remote::{ExportError, JoinError, LookupError, MemoryNetwork, NodeConfig, RemoteNode};
 
 const T: Duration = Duration::from_secs(5);
 
@@ -35,7 +37,10 @@ async fn tell_ask_and_typed_error_cross_the_network() {
     assert_eq!(remote.push_and_count(2).timeout(T).await.unwrap(), 2);
     assert_eq!(remote.entries().timeout(T).await.unwrap(), vec![1, 2]);
     assert_eq!(remote.half(8).timeout(T).await.unwrap(), 4);
-    assert_eq!(remote.half(7).timeout(T).await, Err(AskError::Handler(Odd(7))));
+    assert_eq!(
+        remote.half(7).timeout(T).await,
+        Err(AskError::Handler(Odd(7)))
+    );
     // `.ask()` on a tell waits until the remote actor handled it.
     remote.push(3).ask().timeout(T).await.unwrap();
     assert_eq!(log.entries().await.unwrap(), vec![1, 2, 3]);
@@ -77,7 +82,9 @@ async fn remote_panic_and_stop_reach_the_asker_typed() {
     let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
 
     match remote.explode().timeout(T).await {
-        Err(AskError::Panicked { message, handler, .. }) => {
+        Err(AskError::Panicked {
+            message, handler, ..
+        }) => {
             assert_eq!(handler, "explode");
             assert!(message.contains("boom"), "{message}");
         }
@@ -109,10 +116,15 @@ async fn asks_after_a_remote_stop_fail_as_stopped() {
 async fn lookup_of_a_missing_name_or_another_type_is_a_typed_error() {
     let network = MemoryNetwork::new();
     let (robot, node, _base, base_node) = two_nodes(&network).await;
-    node.export(&robot.spawn(Log::default()), "log").await.unwrap();
+    node.export(&robot.spawn(Log::default()), "log")
+        .await
+        .unwrap();
 
     assert_eq!(
-        base_node.lookup::<Log>("robot-1/nothing").await.unwrap_err(),
+        base_node
+            .lookup::<Log>("robot-1/nothing")
+            .await
+            .unwrap_err(),
         LookupError::NotFound("robot-1/nothing".into())
     );
     assert_eq!(
@@ -161,8 +173,14 @@ async fn only_exported_actors_are_reachable() {
     let network = MemoryNetwork::new();
     let (robot, node, _base, base_node) = two_nodes(&network).await;
     let _secret = robot.builder(Secret).name("secret").spawn().unwrap();
-    node.export(&robot.spawn(Log::default()), "log").await.unwrap();
-    for key in ["compaktor/robot-1/secret", "compaktor/robot-1/$1", "compaktor/robot-1"] {
+    node.export(&robot.spawn(Log::default()), "log")
+        .await
+        .unwrap();
+    for key in [
+        "compaktor/robot-1/secret",
+        "compaktor/robot-1/$1",
+        "compaktor/robot-1",
+    ] {
         assert_eq!(network.query_raw(key, vec![1; 40]).await, None, "{key}");
     }
     assert!(matches!(
@@ -222,9 +240,12 @@ async fn bad_frames_are_refused_counted_and_harmless() {
 async fn an_oversized_call_is_refused_and_the_asker_told() {
     let network = MemoryNetwork::new();
     let robot = ActorSystem::new("robot");
-    let node = RemoteNode::join(&robot, NodeConfig::in_memory(&network, "robot-1").max_frame(64))
-        .await
-        .unwrap();
+    let node = RemoteNode::join(
+        &robot,
+        NodeConfig::in_memory(&network, "robot-1").max_frame(64),
+    )
+    .await
+    .unwrap();
     let base = ActorSystem::new("base");
     let base_node = RemoteNode::join(&base, NodeConfig::in_memory(&network, "base"))
         .await
@@ -235,10 +256,12 @@ async fn an_oversized_call_is_refused_and_the_asker_told() {
 
     let big = "x".repeat(100);
     match remote.wait(big).timeout(T).await {
-        Err(AskError::Remote {
-            failure: RemoteFailure::Refused(why),
-            ..
-        }) => assert!(why.contains("over this node's limit of 64"), "{why}"),
+        Err(AskError::Remote { failure, .. }) => match *failure {
+            RemoteFailure::Refused(why) => {
+                assert!(why.contains("over this node's limit of 64"), "{why}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        },
         other => panic!("expected a refusal, got {other:?}"),
     }
     // The sender's order goes on after the refused frame.
@@ -247,24 +270,30 @@ async fn an_oversized_call_is_refused_and_the_asker_told() {
     assert_eq!(node.stats().refused, 1);
 
     // Over the sender's own limit: refused before it is sent.
-    let small = RemoteNode::join(&base, NodeConfig::in_memory(&network, "small").max_frame(40))
-        .await
-        .unwrap();
+    let small = RemoteNode::join(
+        &base,
+        NodeConfig::in_memory(&network, "small").max_frame(40),
+    )
+    .await
+    .unwrap();
     let remote: ActorRef<Log> = small.lookup("robot-1/log").await.unwrap();
-    assert!(matches!(
-        remote.wait("y".repeat(50)).timeout(T).await,
-        Err(AskError::Remote {
-            failure: RemoteFailure::Codec(_),
-            ..
-        })
-    ));
+    match remote.wait("y".repeat(50)).timeout(T).await {
+        Err(AskError::Remote { failure, .. }) => {
+            assert!(matches!(*failure, RemoteFailure::Codec(_)), "{failure:?}")
+        }
+        other => panic!("expected an encoding failure, got {other:?}"),
+    }
 }
 
 #[tokio::test]
 async fn a_tell_to_a_full_remote_mailbox_is_a_dead_letter_there() {
     let network = MemoryNetwork::new();
     let (robot, node, _base, base_node) = two_nodes(&network).await;
-    let log = robot.builder(Log::default()).mailbox(Mailbox::bounded(1)).spawn().unwrap();
+    let log = robot
+        .builder(Log::default())
+        .mailbox(Mailbox::bounded(1))
+        .spawn()
+        .unwrap();
     node.export(&log, "log").await.unwrap();
     let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
 

@@ -62,7 +62,10 @@ async fn exercise(node: &RemoteNode, robot: &ActorSystem, base_node: &RemoteNode
         (0..100).collect::<Vec<u32>>()
     );
     assert_eq!(remote.half(10).timeout(T).await.unwrap(), 5);
-    assert_eq!(remote.half(3).timeout(T).await, Err(AskError::Handler(Odd(3))));
+    assert_eq!(
+        remote.half(3).timeout(T).await,
+        Err(AskError::Handler(Odd(3)))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,12 +93,17 @@ async fn unix_socket_tell_ask_order_and_typed_error() {
 async fn missing_export_wrong_name_and_duplicate_node_over_zenoh() {
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let (robot, node, base, base_node) = pair(&endpoint).await;
-    node.export(&robot.spawn(Log::default()), "log").await.unwrap();
+    node.export(&robot.spawn(Log::default()), "log")
+        .await
+        .unwrap();
     // Found once the export is seen; then a missing one is a typed error after the
     // discovery time, not a hang.
     base_node.lookup::<Log>("robot-1/log").await.unwrap();
     assert_eq!(
-        base_node.lookup::<Log>("robot-1/nothing").await.unwrap_err(),
+        base_node
+            .lookup::<Log>("robot-1/nothing")
+            .await
+            .unwrap_err(),
         LookupError::NotFound("robot-1/nothing".into())
     );
     let twin = RemoteNode::join(

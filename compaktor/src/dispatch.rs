@@ -101,8 +101,9 @@ pub enum ReplyFailure<E> {
     NoWorker,
     /// A remote actor's full mailbox did not take it (its capacity).
     Full(usize),
-    /// A remote call got no answer from the actor.
-    Remote(crate::RemoteFailure),
+    /// A remote call got no answer from the actor (boxed: rare, and it would widen every
+    /// reply).
+    Remote(Box<crate::RemoteFailure>),
 }
 
 #[doc(hidden)]

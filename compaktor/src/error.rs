@@ -143,8 +143,8 @@ pub enum AskError<E> {
         actor: ActorLabel,
         /// The handler asked.
         handler: &'static str,
-        /// What went wrong.
-        failure: RemoteFailure,
+        /// What went wrong (boxed: rare, and it would widen every ask's result).
+        failure: Box<RemoteFailure>,
     },
     /// Asked through a pool that had no worker (all removed, or all ended for good).
     #[error("pool {pool} has no worker to handle `{handler}` (add one with `add_worker`)")]
@@ -276,4 +276,3 @@ pub enum RemoteFailure {
     #[error("{0}")]
     Codec(CodecError),
 }
-

@@ -168,6 +168,8 @@ pub mod prelude {
 /// Support for the code that `#[actor]` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "remote")]
+    pub use crate::CodecError;
     pub use crate::actor_ref::{Handlers, RefCore};
     pub use crate::dispatch::{
         AssertActor, AssertHandlerError, AssertMessageSend, CloneFallback, CloneWhenClone,
@@ -175,18 +177,16 @@ pub mod __private {
         ReplyTo, SplitResult, assert_actor, assert_message_send, dispatch_now, handler_failure,
         reply_channel, routing_key,
     };
-    pub use core::convert::Infallible;
-    pub use core::future::Future;
-    pub use core::marker::PhantomData;
-    pub use core::option::Option;
-    pub use core::result::Result;
     #[cfg(feature = "remote")]
     pub use crate::remote::{
         CallEncodeError, Codec, Decoder, Encoder, Probe, RemoteActor, RemoteMessage, RemoteReply,
         ReplyWaiter, ViaFallback, ViaSerde, fingerprint, never_codec, reply_slot, reply_waiter,
     };
-    #[cfg(feature = "remote")]
-    pub use crate::CodecError;
+    pub use core::convert::Infallible;
+    pub use core::future::Future;
+    pub use core::marker::PhantomData;
+    pub use core::option::Option;
+    pub use core::result::Result;
     #[cfg(feature = "remote")]
     pub use std::{boxed::Box, vec::Vec};
 }

@@ -11,8 +11,8 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Actor, CodecError, RemoteFailure};
 use crate::dispatch::{Message, ReplyFailure, ReplyReceiver, ReplyTo};
+use crate::{Actor, CodecError, RemoteFailure};
 
 pub use self::proxy::{ProxyInbox, deliver, spawn_proxy};
 pub use postcard;
@@ -44,7 +44,10 @@ pub trait RemoteMessage: Message + Sized {
     /// # Errors
     /// An argument's `Serialize` failed; the reply slot is dropped (its asker sees `Stopped`
     /// unless the caller completes it first, see [`CallEncodeError`]).
-    fn encode_call(self, out: &mut Vec<u8>) -> Result<Option<Box<dyn RemoteReply>>, CallEncodeError>;
+    fn encode_call(
+        self,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Box<dyn RemoteReply>>, CallEncodeError>;
 
     /// Rebuilds a call from [`encode_call`](Self::encode_call)'s bytes, with a fresh reply slot
     /// when `ask`; the [`ReplyWaiter`] then yields the encoded answer.
@@ -69,8 +72,11 @@ pub struct CallEncodeError {
 #[allow(missing_debug_implementations)]
 pub struct Codec<T> {
     encode: fn(&T, Vec<u8>) -> Result<Vec<u8>, String>,
-    decode: for<'b> fn(&'b [u8]) -> Result<(T, &'b [u8]), String>,
+    decode: DecodeFn<T>,
 }
+
+/// Decodes one value from the front of the bytes; gives back the rest.
+type DecodeFn<T> = for<'b> fn(&'b [u8]) -> Result<(T, &'b [u8]), String>;
 
 impl<T> Clone for Codec<T> {
     fn clone(&self) -> Self {
@@ -180,10 +186,11 @@ impl<'a> Decoder<'a> {
     /// # Errors
     /// No index at the start of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Result<(Self, u32), CodecError> {
-        let (index, rest) = postcard::take_from_bytes::<u32>(bytes).map_err(|e| CodecError::Decode {
-            what: "the handler index",
-            error: e.to_string(),
-        })?;
+        let (index, rest) =
+            postcard::take_from_bytes::<u32>(bytes).map_err(|e| CodecError::Decode {
+                what: "the handler index",
+                error: e.to_string(),
+            })?;
         Ok((Decoder { rest }, index))
     }
 
@@ -318,28 +325,25 @@ impl<R: Send + 'static, E: Send + 'static> RemoteReply for Slot<R, E> {
         };
         let result = match AnswerTag::from_u8(tag) {
             Some(AnswerTag::Ok) => decode_all(ok, "the reply", rest)
-                .map_err(|e| ReplyFailure::Remote(RemoteFailure::Codec(e))),
+                .map_err(|e| ReplyFailure::Remote(Box::new(RemoteFailure::Codec(e)))),
             Some(AnswerTag::Handler) => match decode_all(err, "the handler's error", rest) {
                 Ok(e) => Err(ReplyFailure::Handler(e)),
-                Err(e) => Err(ReplyFailure::Remote(RemoteFailure::Codec(e))),
+                Err(e) => Err(ReplyFailure::Remote(Box::new(RemoteFailure::Codec(e)))),
             },
-            Some(AnswerTag::Panicked) => {
-                Err(ReplyFailure::Panicked(String::from_utf8_lossy(rest).into_owned()))
-            }
+            Some(AnswerTag::Panicked) => Err(ReplyFailure::Panicked(
+                String::from_utf8_lossy(rest).into_owned(),
+            )),
             // Dropping the slot unsent is what a local stop looks like to the asker.
             Some(AnswerTag::Stopped) => return drop(reply),
             Some(AnswerTag::Full) => {
-                let capacity = rest
-                    .try_into()
-                    .map(u64::from_le_bytes)
-                    .unwrap_or(u64::MAX);
+                let capacity = rest.try_into().map(u64::from_le_bytes).unwrap_or(u64::MAX);
                 Err(ReplyFailure::Full(
                     usize::try_from(capacity).unwrap_or(usize::MAX),
                 ))
             }
             Some(AnswerTag::NoWorker) => Err(ReplyFailure::NoWorker),
-            Some(AnswerTag::Refused) => Err(ReplyFailure::Remote(RemoteFailure::Refused(
-                String::from_utf8_lossy(rest).into_owned(),
+            Some(AnswerTag::Refused) => Err(ReplyFailure::Remote(Box::new(
+                RemoteFailure::Refused(String::from_utf8_lossy(rest).into_owned()),
             ))),
             None => Err(bad_answer("an unknown answer tag")),
         };
@@ -347,7 +351,8 @@ impl<R: Send + 'static, E: Send + 'static> RemoteReply for Slot<R, E> {
     }
 
     fn fail(self: Box<Self>, failure: RemoteFailure) {
-        self.reply.send(Err(ReplyFailure::Remote(failure)));
+        self.reply
+            .send(Err(ReplyFailure::Remote(Box::new(failure))));
     }
 
     fn is_abandoned(&self) -> bool {
@@ -356,10 +361,10 @@ impl<R: Send + 'static, E: Send + 'static> RemoteReply for Slot<R, E> {
 }
 
 fn bad_answer<E>(what: &str) -> ReplyFailure<E> {
-    ReplyFailure::Remote(RemoteFailure::Codec(CodecError::Decode {
+    ReplyFailure::Remote(Box::new(RemoteFailure::Codec(CodecError::Decode {
         what: "the answer",
         error: what.to_owned(),
-    }))
+    })))
 }
 
 /// The receiving side's wait for one ask's result, encoded as the answer's bytes.
@@ -432,4 +437,3 @@ pub const fn fingerprint(text: &str) -> u64 {
     }
     hash
 }
-

@@ -75,9 +75,10 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         let codecs: Vec<_> = (0..plan.values.len())
             .map(|i| format_ident!("__compaktor_c{}", i))
             .collect();
-        let writes = codecs.iter().zip(&bindings).map(|(codec, binding)| {
-            quote!(__compaktor_enc.arg(#codec, &#binding)?;)
-        });
+        let writes = codecs
+            .iter()
+            .zip(&bindings)
+            .map(|(codec, binding)| quote!(__compaktor_enc.arg(#codec, &#binding)?;));
         let name = codec_fn(plan);
         quote! {
             #(#cfgs)* Self::#variant(#(#bindings,)* __compaktor_reply) => {

@@ -73,7 +73,12 @@ impl Inner {
         self.lock().served.get(key).map(|(_, h)| Arc::clone(h))
     }
 
-    async fn query(self: Arc<Self>, key: String, payload: Vec<u8>, timeout: Duration) -> Option<Vec<u8>> {
+    async fn query(
+        self: Arc<Self>,
+        key: String,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> Option<Vec<u8>> {
         let handler = self.handler(&key)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         handler(Incoming::Query(
@@ -108,7 +113,11 @@ impl Declared for Served {}
 impl Drop for Served {
     fn drop(&mut self) {
         let mut state = self.inner.lock();
-        if state.served.get(&self.key).is_some_and(|(id, _)| *id == self.id) {
+        if state
+            .served
+            .get(&self.key)
+            .is_some_and(|(id, _)| *id == self.id)
+        {
             state.served.remove(&self.key);
         }
     }
@@ -176,7 +185,11 @@ impl Transport for MemoryTransport {
         Box::pin(async move { Ok(inner.query(key, payload, timeout).await) })
     }
 
-    fn serve(&self, key: String, handler: Handler) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
+    fn serve(
+        &self,
+        key: String,
+        handler: Handler,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
         let inner = Arc::clone(&self.network.inner);
         Box::pin(async move {
             let id = {

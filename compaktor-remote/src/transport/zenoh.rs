@@ -37,7 +37,11 @@ impl ZenohTransport {
         config
             .insert_json5(
                 "scouting/multicast/enabled",
-                if options.multicast_scouting { "true" } else { "false" },
+                if options.multicast_scouting {
+                    "true"
+                } else {
+                    "false"
+                },
             )
             .map_err(err)?;
         let session = zenoh::open(config).await.map_err(err)?;
@@ -127,7 +131,11 @@ impl Transport for ZenohTransport {
         })
     }
 
-    fn serve(&self, key: String, handler: Handler) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
+    fn serve(
+        &self,
+        key: String,
+        handler: Handler,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
         Box::pin(async move {
             let on_put = Arc::clone(&handler);
             let subscriber = self

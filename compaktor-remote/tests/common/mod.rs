@@ -37,7 +37,11 @@ impl Log {
     /// A typed error for odd numbers.
     #[handler]
     pub fn half(&self, n: u32) -> Result<u32, Odd> {
-        if n % 2 == 0 { Ok(n / 2) } else { Err(Odd(n)) }
+        if n.is_multiple_of(2) {
+            Ok(n / 2)
+        } else {
+            Err(Odd(n))
+        }
     }
 
     #[handler]

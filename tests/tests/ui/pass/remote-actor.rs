@@ -31,7 +31,7 @@ impl Robot {
     }
 
     #[handler]
-    fn name(&self, prefix: String) -> String {
+    fn greet(&self, prefix: String) -> String {
         prefix
     }
 }
@@ -43,5 +43,5 @@ fn main() {
     let (decoded, waiter) = RobotMessage::decode_call(&bytes, false).unwrap();
     assert!(waiter.is_none());
     assert!(matches!(decoded, RobotMessage::Goto(Pose { x: 1.0, y: 2.0 }, None)));
-    assert_eq!(RobotMessage::HANDLERS, ["goto", "pose", "name"]);
+    assert_eq!(RobotMessage::HANDLERS, ["goto", "pose", "greet"]);
 }
