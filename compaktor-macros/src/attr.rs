@@ -1,5 +1,6 @@
-//! The options of `#[actor(...)]`, and the marker attributes (`#[handler]`, `#[on_start]`,
-//! `#[on_stop]`, `#[on_failure]`, `#[on_restart]`) found on methods. Which methods carry them is decided in `ast`.
+//! The options of `#[actor(...)]` (`mailbox`, `remote`), and the marker attributes
+//! (`#[handler]`, `#[on_start]`, `#[on_stop]`, `#[on_failure]`, `#[on_restart]`) found on
+//! methods. Which methods carry them is decided in `ast`.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -14,6 +15,8 @@ pub(crate) struct ActorOptions {
     pub(crate) mailbox: Option<MailboxOption>,
     /// A module-level name for the message enum, which is otherwise hidden.
     pub(crate) message: Option<Ident>,
+    /// `#[actor(remote)]`: its handlers can be called from another system.
+    pub(crate) remote: Option<proc_macro2::Span>,
 }
 
 #[derive(Clone)]
@@ -30,7 +33,13 @@ impl ActorOptions {
     pub(crate) fn from_args(cx: &Ctxt, args: TokenStream) -> Self {
         let mut options = ActorOptions::default();
         let parser = syn::meta::parser(|meta| {
-            if meta.path.is_ident("mailbox") {
+            if meta.path.is_ident("remote") {
+                if options.remote.is_some() {
+                    return Err(meta.error("duplicate `remote` option; give it once"));
+                }
+                options.remote = Some(syn::spanned::Spanned::span(&meta.path));
+                Ok(())
+            } else if meta.path.is_ident("mailbox") {
                 let value = meta.value()?;
                 let mailbox = if value.peek(LitInt) {
                     let n: LitInt = value.parse()?;
@@ -74,7 +83,7 @@ impl ActorOptions {
                     .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
                 Err(meta.error(format!(
                     "unknown `actor` option {name}; the options are `mailbox = 64`, \
-                     `mailbox = unbounded` and `message = CounterMsg`"
+                     `mailbox = unbounded`, `message = CounterMsg` and `remote`"
                 )))
             }
         });

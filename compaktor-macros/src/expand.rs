@@ -1,10 +1,12 @@
 //! Generation, orchestrated: the user's impl (markers removed), then the message enum
-//! (`expand/message.rs`), the handler methods on `ActorRef` (`expand/client.rs`) and the `Actor`
-//! impl with its dispatch `match` (`expand/dispatch.rs`). Nothing here validates; `check` has.
+//! (`expand/message.rs`), the handler methods on `ActorRef` (`expand/client.rs`), the `Actor`
+//! impl with its dispatch `match` (`expand/dispatch.rs`), and for `#[actor(remote)]` the wire
+//! encoding (`expand/remote.rs`). Nothing here validates; `check` has.
 
 mod client;
 mod dispatch;
 mod message;
+mod remote;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -99,6 +101,7 @@ pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
     };
     let client = client::expand(actor, &names, &plans);
     let dispatch = dispatch::expand(actor, &names, &plans);
+    let remote = remote::expand(actor, &names, &plans);
     quote! {
         #user_impl
         #checks
@@ -107,6 +110,7 @@ pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
             #hidden_message
             #client
             #dispatch
+            #remote
         };
     }
 }

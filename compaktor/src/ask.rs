@@ -153,6 +153,16 @@ fn to_ask_result<R, E>(
             pool: actor.clone(),
             handler,
         }),
+        Ok(Err(ReplyFailure::Full(capacity))) => Err(AskError::Full {
+            actor: actor.clone(),
+            handler,
+            capacity,
+        }),
+        Ok(Err(ReplyFailure::Remote(failure))) => Err(AskError::Remote {
+            actor: actor.clone(),
+            handler,
+            failure,
+        }),
         Err(_) => Err(AskError::Stopped {
             actor: actor.clone(),
             handler,

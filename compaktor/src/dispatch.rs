@@ -102,6 +102,11 @@ pub enum ReplyFailure<E> {
     Panicked(String),
     /// Sent through a pool that had no worker.
     NoWorker,
+    /// A remote actor's full mailbox did not take it (its capacity).
+    Full(usize),
+    /// A remote call got no answer from the actor (boxed: rare, and it would widen every
+    /// reply).
+    Remote(Box<crate::RemoteFailure>),
 }
 
 #[doc(hidden)]
@@ -115,7 +120,13 @@ pub struct ReplyTo<R: 'static, E: 'static> {
 }
 
 impl<R: 'static, E: 'static> ReplyTo<R, E> {
-    fn send(mut self, result: Result<R, ReplyFailure<E>>) {
+    /// Whether the asker has given up on the reply (a remote proxy then stops waiting too).
+    #[cfg(feature = "remote")]
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.tx.as_ref().is_none_or(|tx| tx.is_closed())
+    }
+
+    pub(crate) fn send(mut self, result: Result<R, ReplyFailure<E>>) {
         if let Some(tx) = self.tx.take() {
             // The asker may have given up (timeout); its reply then goes nowhere.
             let _ = tx.send(result);

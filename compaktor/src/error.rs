@@ -250,6 +250,17 @@ pub enum AskError<E> {
         /// The handler it asked.
         handler: &'static str,
     },
+    /// The actor is in another system, and the call or its answer did not make it across
+    /// (see [`RemoteFailure`]).
+    #[error("{actor} (remote) did not answer `{handler}`: {failure}")]
+    Remote {
+        /// The actor asked (its local proxy).
+        actor: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+        /// What went wrong (boxed: rare, and it would widen every ask's result).
+        failure: Box<RemoteFailure>,
+    },
     /// Asked through a pool that had no worker (all removed, or all ended for good).
     #[error("pool {pool} has no worker to handle `{handler}` (add one with `add_worker`)")]
     NoWorker {
@@ -332,4 +343,51 @@ pub enum LookupError {
         /// The actor's type.
         actual: &'static str,
     },
+}
+
+/// A handler call's encoding failed (sending side) or its bytes did not decode (receiving
+/// side). The text says which argument or part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// An argument or a reply could not be encoded.
+    #[error("cannot encode {what}: {error}")]
+    Encode {
+        /// Which value.
+        what: &'static str,
+        /// The encoder's message.
+        error: String,
+    },
+    /// Bytes did not decode as what they claim to be.
+    #[error("cannot decode {what}: {error}")]
+    Decode {
+        /// Which value.
+        what: &'static str,
+        /// The decoder's message.
+        error: String,
+    },
+    /// The handler index is not one of this actor's handlers.
+    #[error("no handler number {0}")]
+    UnknownHandler(u32),
+    /// Bytes were left over after the last argument.
+    #[error("{0} bytes left over after the last argument")]
+    TrailingBytes(usize),
+}
+
+/// Why a remote call got no answer from the actor: the asker sees it as
+/// [`AskError::Remote`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteFailure {
+    /// No answer came back from the network (the peer is gone, the network is cut, or the
+    /// answer took longer than the node's ask limit).
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// The receiving node refused the call (bad bytes, an unknown export, another actor
+    /// type, a frame over its size limit).
+    #[error("refused by the remote node: {0}")]
+    Refused(String),
+    /// The call or its answer could not be encoded or decoded here.
+    #[error("{0}")]
+    Codec(CodecError),
 }

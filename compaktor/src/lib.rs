@@ -121,6 +121,8 @@ mod mailbox;
 mod pool;
 mod recipient;
 mod registry;
+#[cfg(feature = "remote")]
+pub mod remote;
 mod runner;
 mod shutdown;
 mod stop;
@@ -141,7 +143,10 @@ pub use child::ChildBuilder;
 pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
-pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError, TrySendError};
+pub use error::{
+    ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
+    TrySendError,
+};
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
@@ -175,6 +180,8 @@ pub mod prelude {
 /// Support for the code that `#[actor]` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "remote")]
+    pub use crate::CodecError;
     pub use crate::actor_ref::{Handlers, RefCore};
     pub use crate::dispatch::{
         AssertActor, AssertHandlerError, AssertMessageSend, Checked, CloneFallback, CloneWhenClone,
@@ -182,9 +189,39 @@ pub mod __private {
         ReplyTo, SplitResult, assert_actor, assert_handler_error, assert_message_send,
         dispatch_now, handler_failure, reply_channel, routing_key,
     };
+    #[cfg(feature = "remote")]
+    pub use crate::remote::{
+        CallEncodeError, Codec, Decoder, Encoder, Probe, RemoteActor, RemoteMessage, RemoteReply,
+        ReplyWaiter, ViaFallback, ViaSerde, fingerprint, never_codec, reply_slot, reply_waiter,
+    };
     pub use core::convert::Infallible;
     pub use core::future::Future;
     pub use core::marker::PhantomData;
     pub use core::option::Option;
     pub use core::result::Result;
+    #[cfg(feature = "remote")]
+    pub use std::{boxed::Box, vec::Vec};
+}
+
+/// Expands to its input when the `remote` feature is on: what `#[actor(remote)]` generates
+/// goes through it, so a build without the feature gets one clear error.
+#[doc(hidden)]
+#[cfg(feature = "remote")]
+#[macro_export]
+macro_rules! __remote_items {
+    ($($items:tt)*) => { $($items)* };
+}
+
+/// Expands to its input when the `remote` feature is on: what `#[actor(remote)]` generates
+/// goes through it, so a build without the feature gets one clear error.
+#[doc(hidden)]
+#[cfg(not(feature = "remote"))]
+#[macro_export]
+macro_rules! __remote_items {
+    ($($items:tt)*) => {
+        ::core::compile_error!(
+            "`#[actor(remote)]` needs compaktor's `remote` feature; depend on `compaktor-remote` \
+             (it turns the feature on) or write `compaktor = { features = [\"remote\"] }`"
+        );
+    };
 }

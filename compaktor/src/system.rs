@@ -386,6 +386,14 @@ impl ActorSystem {
         Ok(())
     }
 
+    /// Puts a remote actor's proxy in the index of running actors (so health and shutdown
+    /// see it), without a path: its name is the remote export's, not a place in this tree.
+    #[cfg(feature = "remote")]
+    pub(crate) fn enroll_unlisted(&self, control: Arc<dyn Control>) {
+        self.registry().add(control);
+        self.inner.live.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Spawns `work` on the runtime this thread is in, or else on the system's first.
     pub(crate) fn spawn_anywhere(&self, work: impl Future<Output = ()> + Send + 'static) {
         match tokio::runtime::Handle::try_current() {

@@ -1,0 +1,85 @@
+//! The importing side: the task behind a looked-up `ActorRef`. It takes each message from the
+//! proxy's mailbox in order, encodes it without its reply slot, and sends a tell as a put and
+//! an ask as a query, each numbered so that the exporting side hands them to the actor in the
+//! order they were sent. An ask's answer completes the asker's reply slot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use compaktor::remote::{ProxyInbox, RemoteActor, RemoteMessage};
+use compaktor::{CodecError, RemoteFailure};
+
+use crate::node::Stats;
+use crate::transport::{Publisher, Transport};
+use crate::wire::{Frame, Kind};
+
+pub(crate) struct Importer {
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) publisher: Arc<dyn Publisher>,
+    pub(crate) key: String,
+    pub(crate) sender: u64,
+    pub(crate) max_frame: usize,
+    pub(crate) ask_limit: Duration,
+    pub(crate) stats: Arc<Stats>,
+}
+
+pub(crate) async fn run<A: RemoteActor>(mut inbox: ProxyInbox<A>, importer: Importer) {
+    let fingerprint = <A::Message as RemoteMessage>::FINGERPRINT;
+    let mut seq: u64 = 0;
+    while let Some(message) = inbox.recv().await {
+        use compaktor::__private::Message as _;
+        let handler = message.handler_name();
+        let mut out = Vec::with_capacity(64);
+        Frame::encode(Kind::Tell, fingerprint, importer.sender, seq, &mut out);
+        let reply = match message.encode_call(&mut out) {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::warn!(handler, error = %e.error, "a remote call could not be encoded");
+                if let Some(reply) = e.reply {
+                    reply.fail(RemoteFailure::Codec(e.error));
+                }
+                continue;
+            }
+        };
+        if out.len() > importer.max_frame {
+            let error = CodecError::Encode {
+                what: "the call",
+                error: format!(
+                    "{} bytes, over the limit of {}",
+                    out.len(),
+                    importer.max_frame
+                ),
+            };
+            tracing::warn!(handler, %error, "a remote call is too large");
+            if let Some(reply) = reply {
+                reply.fail(RemoteFailure::Codec(error));
+            }
+            continue;
+        }
+        seq += 1;
+        importer.stats.sent();
+        match reply {
+            None => {
+                if let Err(e) = importer.publisher.put(out).await {
+                    tracing::warn!(handler, error = %e, "a remote tell was not sent");
+                }
+            }
+            Some(reply) => {
+                out[1] = Kind::Ask as u8;
+                let query = importer
+                    .transport
+                    .query(importer.key.clone(), out, importer.ask_limit);
+                let limit = importer.ask_limit;
+                tokio::spawn(async move {
+                    match query.await {
+                        Ok(Some(answer)) => reply.answer(&answer),
+                        Ok(None) => reply.fail(RemoteFailure::Unreachable(format!(
+                            "no answer within {limit:?}"
+                        ))),
+                        Err(e) => reply.fail(RemoteFailure::Unreachable(e)),
+                    }
+                });
+            }
+        }
+    }
+}
