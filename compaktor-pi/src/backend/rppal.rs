@@ -182,6 +182,35 @@ pub fn hardware_pwm(channel: Channel, hz: u32, label: &str) -> Result<HardwarePw
     })
 }
 
+/// Opens channel `channel` of the kernel's `pwmchip{pwmchip}` at `hz`, enabled, with duty
+/// cycle 0: for a Pi whose PWM chip is not the one rppal expects (a Pi 5 names the RP1's chip
+/// `pwmchip0` on kernels 6.12+ and `pwmchip2` before; see
+/// [`find_pwm_chip`](super::sysfs_pwm::find_pwm_chip)).
+///
+/// # Errors
+///
+/// [`OpenError`] if the chip or channel does not exist or is not enabled, or if `hz` is 0.
+pub fn hardware_pwm_on_chip(
+    pwmchip: u8,
+    channel: u8,
+    hz: u32,
+    label: &str,
+) -> Result<HardwarePwm, OpenError> {
+    let name = device_name(format_args!("pwmchip{pwmchip} channel {channel}"), label);
+    let fail = |e: ::rppal::pwm::Error| OpenError::new(BACKEND, name.clone(), e);
+    let freq = check_hz(hz).map_err(|e| OpenError::new(BACKEND, name.clone(), e))?;
+    let pwm = Pwm::with_pwmchip(pwmchip, channel).map_err(fail)?;
+    pwm.set_frequency(freq, 0.0).map_err(fail)?;
+    pwm.set_polarity(Polarity::Normal).map_err(fail)?;
+    pwm.enable().map_err(fail)?;
+    Ok(HardwarePwm {
+        pwm,
+        hz,
+        duty: 0.0,
+        name,
+    })
+}
+
 impl HardwarePwm {
     fn error(&self, e: impl Display) -> PinError {
         PinError(format!("{BACKEND}: {}: {e}", self.name))
