@@ -361,8 +361,8 @@ impl RobotConfig {
     }
 }
 
-/// The starter robot: two motors on an L298N, an HC-SR04 (`front`), a button (`start`) and an
-/// LED (`status`) (see the README's wiring table). Its backend is `sim`; change it to `rppal`
+/// The starter robot: two motors on an L298N, an HC-SR04 (`front`), an E-stop button (`estop`)
+/// and an LED (`status`) (see the README's wiring table). Its backend is `sim`; change it to `rppal`
 /// on the Pi.
 pub const STARTER_ROBOT: &str = include_str!("../robots/starter.toml");
 

@@ -29,7 +29,7 @@ fn the_starter_robot_parses() {
     assert_eq!(robot.drive.left.pwm, PwmWiring::Hardware { channel: 0 });
     assert_eq!(robot.drive.pwm_hz, 1000);
     assert_eq!(robot.sonars["front"].echo, 24);
-    assert_eq!(robot.buttons["start"].pin, 17);
+    assert_eq!(robot.buttons["estop"].pin, 17);
     assert_eq!(robot.leds["status"].pin, 27);
 }
 
