@@ -309,7 +309,7 @@ pub enum ConfigError {
     Invalid {
         /// The key, dotted from the top (`sonars.front.period_ms`).
         key: String,
-        /// Its line in the file, from 1.
+        /// Its line in the file, from 1 (0 when checked without the file).
         line: usize,
         /// What is wrong with it.
         problem: Problem,
@@ -345,6 +345,15 @@ impl RobotConfig {
         let config: RobotConfig = toml::from_str(text)?;
         check::check(&config, &lines::Lines::new(text))?;
         Ok(config)
+    }
+
+    /// Checks a robot description built in code (one read by [`RobotConfig::from_toml`] is
+    /// checked already). Without the file's text, errors give line 0.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] or [`ConfigError::Conflict`], as [`RobotConfig::from_toml`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check::check(self, &lines::Lines::without_text())
     }
 
     /// Reads and parses a robot file.

@@ -61,6 +61,9 @@ trait Opener: Send {
     fn adc(&mut self, adc: &AdcConfig) -> Result<Box<dyn Adc>, OpenError>;
 }
 
+/// The two drive motors, `(left, right)`.
+pub type DriveMotors = (Box<dyn MotorDriver>, Box<dyn MotorDriver>);
+
 /// A robot's hardware on its backend, opening each device when asked for it.
 ///
 /// # Examples
@@ -101,11 +104,18 @@ fn setup<'a>(device: &'a str, backend: &'static str) -> impl Fn(DeviceError) -> 
 }
 
 impl Hardware {
-    /// Picks `config`'s backend; opens no device. `world` is needed (and only used) for `sim`.
+    /// Checks `config` ([`RobotConfig::validate`]: a description built in code has not been
+    /// checked yet) and picks its backend; opens no device. `world` is needed (and only used)
+    /// for `sim`.
     ///
     /// # Errors
-    /// [`OpenError`] for a backend that was not compiled in, or `sim` without a world.
+    /// [`OpenError`] for a robot description that does not pass its checks, a backend that was
+    /// not compiled in, or `sim` without a world.
     pub fn open(config: &RobotConfig, world: Option<&World>) -> Result<Hardware, OpenError> {
+        // Hardware safety: nothing is opened for a description that has not been checked.
+        config
+            .validate()
+            .map_err(|e| OpenError::new(config.backend.name(), "the robot", e))?;
         let opener: Box<dyn Opener> = match (config.backend, world) {
             (BackendKind::Sim, Some(world)) => Box::new(sim::SimOpener::new(world.clone())),
             (BackendKind::Sim, None) => {
@@ -157,7 +167,7 @@ impl Hardware {
     ///
     /// # Errors
     /// [`OpenError`] naming the pin or channel that could not be opened.
-    pub fn drive(&mut self) -> Result<(Box<dyn MotorDriver>, Box<dyn MotorDriver>), OpenError> {
+    pub fn drive(&mut self) -> Result<DriveMotors, OpenError> {
         let drive = &self.config.drive;
         let left = self.opener.motor("left", &drive.left, true, drive.pwm_hz)?;
         let shared_standby =

@@ -44,10 +44,20 @@ impl<'a> Lines<'a> {
         }
     }
 
+    /// No file to find lines in (a description built in code): every key is on line 0.
+    pub(crate) fn without_text() -> Lines<'static> {
+        Lines {
+            text: "",
+            root: None,
+        }
+    }
+
     /// The line (from 1) of `key`'s value; a key the file leaves out (a default) is reported at
     /// the nearest enclosing key that is there.
     pub(crate) fn line(&self, key: &Key) -> usize {
-        let Some(root) = &self.root else { return 1 };
+        let Some(root) = &self.root else {
+            return usize::from(!self.text.is_empty());
+        };
         let mut start = 0;
         let mut table: Option<&DeTable<'a>> = Some(root.get_ref());
         let mut array: Option<&[Spanned<DeValue<'a>>]> = None;

@@ -310,3 +310,28 @@ fn unknown_keys_are_named() {
     let err = RobotConfig::from_toml(&text).unwrap_err().to_string();
     assert!(err.contains("watchdog_mz"), "{err}");
 }
+
+#[test]
+fn the_readme_robot_file_gives_the_errors_it_shows() {
+    let readme = include_str!("../../../README.md");
+    let start = readme.find("```toml\nname = \"explorer\"").unwrap() + "```toml\n".len();
+    let text = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert!(RobotConfig::from_toml(text).is_ok());
+    let shown = |needle: &str| {
+        readme
+            .lines()
+            .find(|l| l.starts_with(needle))
+            .unwrap()
+            .to_owned()
+    };
+    let ramp = text.replace("ramp_per_second = 4.0", "ramp_per_second = -4.0");
+    assert_eq!(
+        RobotConfig::from_toml(&ramp).unwrap_err().to_string(),
+        shown("the robot file is not valid: line")
+    );
+    let pan = text.replace("channel = 2", "channel = 0");
+    assert_eq!(
+        RobotConfig::from_toml(&pan).unwrap_err().to_string(),
+        shown("the robot file is not valid: PWM channel 0")
+    );
+}

@@ -90,6 +90,19 @@ fn a_program_that_asks_for_the_led_opens_only_the_led() {
     );
 }
 
+#[test]
+fn a_robot_built_in_code_is_checked_before_anything_opens() {
+    let mut config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    config.drive.ramp_per_second = Some(f32::NAN);
+    let world = World::new(WorldConfig::empty(4.0, 4.0));
+    let err = Hardware::open(&config, Some(&world)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "sim: cannot open the robot: the robot file is not valid: line 0: \
+         `drive.ramp_per_second`: NaN is not a number the robot can use"
+    );
+}
+
 /// The starter robot with `from` replaced by `to`, opened in a fresh arena.
 fn simulated(from: &str, to: &str) -> (World, Hardware) {
     assert!(STARTER_ROBOT.contains(from), "{from}");
