@@ -356,6 +356,27 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_found_by_chip_path_name_label_or_line_name() {
+        // A path is taken as given; opening it tells whether it exists.
+        let (chip, offset) = find_line(Some("/dev/gpiochip4"), 17, "led").unwrap();
+        assert_eq!((chip.as_path(), offset), (Path::new("/dev/gpiochip4"), 17));
+        // This machine has no chip labelled so, and no line named GPIO200: both are named.
+        let err = find_line(Some("pinctrl-compaktor-test"), 17, "led").unwrap_err();
+        assert_eq!(err.device, "GPIO 17 (led)");
+        assert!(
+            err.reason
+                .contains("no GPIO chip is named or labelled `pinctrl-compaktor-test`"),
+            "{err}"
+        );
+        let err = find_line(None, 200, "led").unwrap_err();
+        assert!(
+            err.reason.contains("no GPIO line is named `GPIO200`"),
+            "{err}"
+        );
+        assert!(err.reason.contains("set `gpio_chip`"), "{err}");
+    }
+
+    #[test]
     fn a_missing_gpio_chip_fails_with_the_backend_line_and_label() {
         let chip = "/dev/gpiochip-compaktor-test-missing";
         let err = open_error(output_line(chip, 17, "motor left in1"));
