@@ -427,4 +427,18 @@ mod tests {
             "rppal: cannot open PWM channel 1: the PWM frequency must be above 0 Hz"
         );
     }
+
+    #[test]
+    fn a_pwm_chip_by_number_names_the_chip_and_channel() {
+        let err = open_error(hardware_pwm_on_chip(2, 3, 0, "servo tilt"));
+        assert_eq!(
+            err.to_string(),
+            "rppal: cannot open pwmchip2 channel 3 (servo tilt): the PWM frequency must be above 0 Hz"
+        );
+        if !on_a_pi() {
+            // Off a Pi there is no such chip to export the channel of.
+            let err = open_error(hardware_pwm_on_chip(2, 3, 1_000, "servo tilt"));
+            assert_eq!(err.device, "pwmchip2 channel 3 (servo tilt)");
+        }
+    }
 }
