@@ -6,6 +6,8 @@
 //!   hardware and software PWM, I2C, SPI.
 //! - `linux` (cargo feature `linux`): any Linux board — GPIO through the character device
 //!   (gpiocdev), I2C and SPI through linux-embedded-hal.
+//! - [`sysfs_pwm`] (always built): hardware PWM through the kernel's PWM sysfs interface, and
+//!   finding a PWM chip by its device-tree label; the `linux` backend's motors and servos.
 //!
 //! Opening never panics: off a Pi, or without the device node, it returns an [`OpenError`]
 //! naming the backend, the device and its label. The simulated backend lives in
@@ -15,6 +17,7 @@
 pub mod linux;
 #[cfg(feature = "rppal")]
 pub mod rppal;
+pub mod sysfs_pwm;
 
 use core::fmt::Display;
 

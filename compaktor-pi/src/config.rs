@@ -1,10 +1,22 @@
-//! The robot description file: which backend, and which pin or bus each device is wired to.
-//! Wiring is data: the same firmware runs on the simulation and on a Pi by switching `backend`.
-//! Opening the hardware it describes lives in `hardware`.
+//! The robot description file: which backend, and which pin, channel or bus each device is
+//! wired to. Wiring is data: the same firmware runs on the simulation and on a Pi by switching
+//! `backend`.
+//!
+//! Here live the file's types and its reading: every value is checked when the file is read
+//! ([`RobotConfig::from_toml`]), before any pin is touched, and a bad value comes back as a
+//! [`ConfigError`] naming the key and its line. The checks themselves live in `config/check`,
+//! the line lookup in `config/lines`. Opening the hardware it describes lives in
+//! [`crate::hardware`].
 
+mod check;
+mod lines;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+
+pub use check::Problem;
 
 /// Where the devices are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -14,15 +26,33 @@ pub enum BackendKind {
     Sim,
     /// A Raspberry Pi, through rppal (cargo feature `rppal`).
     Rppal,
-    /// Any Linux board: GPIO character device and i2c-dev/spidev (cargo feature `linux`).
+    /// Any Linux board: GPIO character device, PWM sysfs and i2c-dev/spidev (cargo feature
+    /// `linux`).
     Linux,
+}
+
+impl BackendKind {
+    /// The name used in the robot file and in errors: `"sim"`, `"rppal"` or `"linux"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Sim => "sim",
+            BackendKind::Rppal => "rppal",
+            BackendKind::Linux => "linux",
+        }
+    }
 }
 
 /// A robot description, read from TOML.
 ///
+/// Devices of one kind are tables named by the robot's builder (`[sonars.front]`,
+/// `[servos.pan]`, `[leds.status]`); firmware asks for them by that name.
+///
 /// ```
-/// let robot = compaktor_pi::config::RobotConfig::from_toml(compaktor_pi::config::STARTER_ROBOT)?;
+/// use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+///
+/// let robot = RobotConfig::from_toml(STARTER_ROBOT)?;
 /// assert_eq!(robot.drive.left.in1, 5);
+/// assert_eq!(robot.sonars["front"].echo, 24);
 /// # Ok::<(), compaktor_pi::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -33,23 +63,32 @@ pub struct RobotConfig {
     /// Which backend opens the devices.
     #[serde(default = "sim")]
     pub backend: BackendKind,
-    /// GPIO chip for the `linux` backend (e.g. `/dev/gpiochip0`).
+    /// GPIO chip for the `linux` backend: a path (`/dev/gpiochip4`), a chip name (`gpiochip4`)
+    /// or a label (`pinctrl-rp1`). Without it, each pin is found by its line name (`GPIO17`).
     #[serde(default)]
     pub gpio_chip: Option<String>,
+    /// The kernel PWM chip (`/sys/class/pwm/pwmchipN`) for hardware PWM channels. Without it,
+    /// the chip is found by its label: on a Pi 5 the RP1's PWM (`pwmchip0` on kernels 6.12+,
+    /// `pwmchip2` before), on older Pis `pwmchip0`.
+    #[serde(default)]
+    pub pwm_chip: Option<u8>,
     /// The two drive motors.
     pub drive: DriveConfig,
-    /// The distance sensor.
+    /// HC-SR04 distance sensors, by name.
     #[serde(default)]
-    pub ultrasonic: Option<UltrasonicConfig>,
-    /// A push button (start/stop, E-stop).
+    pub sonars: BTreeMap<String, SonarConfig>,
+    /// Push buttons (start/stop, E-stop), by name.
     #[serde(default)]
-    pub button: Option<ButtonConfig>,
-    /// A status LED.
+    pub buttons: BTreeMap<String, ButtonConfig>,
+    /// Bumper switches, by name.
     #[serde(default)]
-    pub led: Option<LedConfig>,
-    /// A servo (e.g. panning the distance sensor).
+    pub bumpers: BTreeMap<String, BumperConfig>,
+    /// LEDs, by name.
     #[serde(default)]
-    pub servo: Option<ServoConfig>,
+    pub leds: BTreeMap<String, LedConfig>,
+    /// Servos (a pan-tilt head is two), by name.
+    #[serde(default)]
+    pub servos: BTreeMap<String, ServoConfig>,
     /// An MPU-6050 IMU on I2C.
     #[serde(default)]
     pub imu: Option<ImuConfig>,
@@ -75,9 +114,17 @@ pub struct DriveConfig {
     pub right: MotorWiring,
     /// Dead-man window: motors go to duty 0 when no command came for this long.
     pub watchdog_ms: u64,
-    /// Speed change limit per second, if any.
+    /// Speed change limit per second (above 0), if any.
     #[serde(default)]
     pub ramp_per_second: Option<f32>,
+    /// PWM frequency of the motors' speed inputs in hertz (default 1000). An L298N is happy
+    /// up to a few kHz; a TB6612FNG takes up to 100 kHz (20 kHz and up is silent).
+    #[serde(default = "motor_pwm_hz")]
+    pub pwm_hz: u32,
+}
+
+fn motor_pwm_hz() -> u32 {
+    1_000
 }
 
 /// Which H-bridge chip.
@@ -102,7 +149,7 @@ pub struct MotorWiring {
     pub in2: u8,
     /// Speed PWM.
     pub pwm: PwmWiring,
-    /// STBY pin (TB6612FNG only).
+    /// STBY pin (TB6612FNG only; both motors of one chip may share it).
     #[serde(default)]
     pub standby: Option<u8>,
     /// Mounted the other way round.
@@ -110,11 +157,14 @@ pub struct MotorWiring {
     pub invert: bool,
 }
 
-/// A PWM output: a hardware channel (GPIO12/13/18/19 on a Pi) or software PWM on any pin.
+/// A PWM output: a hardware channel of the PWM chip, or software PWM on any pin.
+///
+/// On a Pi 1-4 the channels are 0 and 1 (GPIO12/13 with
+/// `dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4`); a Pi 5 has four (0-3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum PwmWiring {
-    /// Hardware PWM channel 0 or 1.
+    /// A hardware PWM channel.
     Hardware {
         /// The channel.
         channel: u8,
@@ -129,14 +179,18 @@ pub enum PwmWiring {
 /// HC-SR04 wiring.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UltrasonicConfig {
+pub struct SonarConfig {
     /// TRIG GPIO.
     pub trigger: u8,
     /// ECHO GPIO (through a 5 V → 3.3 V divider!).
     pub echo: u8,
-    /// Measurement period in ms (60 or more).
+    /// Measurement period in ms: at least [`SONAR_MIN_PERIOD_MS`], so the last ping's echoes
+    /// have died down (the HC-SR04 datasheet's figure).
     pub period_ms: u64,
 }
+
+/// The shortest HC-SR04 measurement period the datasheet allows, in ms.
+pub const SONAR_MIN_PERIOD_MS: u64 = 60;
 
 /// A button.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -150,9 +204,20 @@ pub struct ButtonConfig {
     /// Edges closer than this are bounce.
     #[serde(default = "debounce_ms")]
     pub debounce_ms: u64,
-    /// Held longer than this is a long press.
+    /// Held longer than this is a long press (longer than `debounce_ms`).
     #[serde(default = "long_press_ms")]
     pub long_press_ms: u64,
+}
+
+/// A bumper switch: a microswitch closed while the robot touches something.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BumperConfig {
+    /// The GPIO.
+    pub pin: u8,
+    /// Contact pulls the pin low (with the internal pull-up).
+    #[serde(default = "yes")]
+    pub active_low: bool,
 }
 
 fn yes() -> bool {
@@ -177,15 +242,15 @@ pub struct LedConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServoConfig {
-    /// Its PWM (hardware PWM or a PCA9685 for real servos).
+    /// Its PWM (a hardware channel: software PWM jitters).
     pub pwm: PwmWiring,
-    /// Angle limits in degrees.
+    /// Angle at `min_pulse_us`, degrees.
     pub min_angle: f32,
-    /// Angle limits in degrees.
+    /// Angle at `max_pulse_us`, degrees (above `min_angle`).
     pub max_angle: f32,
     /// Pulse width at `min_angle`, µs.
     pub min_pulse_us: u32,
-    /// Pulse width at `max_angle`, µs.
+    /// Pulse width at `max_angle`, µs (above `min_pulse_us`, within the 20 ms frame).
     pub max_pulse_us: u32,
 }
 
@@ -205,9 +270,9 @@ pub struct ImuConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdcConfig {
-    /// SPI bus (0).
+    /// SPI bus: 0 (SPI0) or 1 (SPI1, the auxiliary SPI); 3-6 on a Pi 4 with their overlays.
     pub bus: u8,
-    /// Chip select (0 or 1).
+    /// Chip select: CE0 or CE1 (SPI1 also has CE2).
     pub chip_select: u8,
 }
 
@@ -217,14 +282,15 @@ pub struct AdcConfig {
 pub struct LineSensorConfig {
     /// ADC channels, left to right.
     pub channels: Vec<u8>,
-    /// Readings above this see the line.
+    /// Readings above this see the line (at most 1023: the MCP3008 has 10 bits).
     pub threshold: u16,
     /// Sample period in ms.
     pub period_ms: u64,
 }
 
-/// A robot file that could not be read.
+/// A robot file that could not be read, or describes a robot that cannot work.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read the robot file {path}: {source}")]
@@ -234,62 +300,66 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The TOML is wrong.
+    /// The TOML is wrong: bad syntax, a missing or unknown key, a value of the wrong type.
+    /// Its message names the line.
     #[error("the robot file is not valid: {0}")]
     Parse(#[from] toml::de::Error),
-    /// The TOML is well formed but describes a robot that cannot work.
-    #[error("the robot file is not valid: {0}")]
-    Invalid(String),
+    /// A value the robot cannot have.
+    #[error("the robot file is not valid: line {line}: `{key}`: {problem}")]
+    Invalid {
+        /// The key, dotted from the top (`sonars.front.period_ms`).
+        key: String,
+        /// Its line in the file, from 1 (0 when checked without the file).
+        line: usize,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+    /// Two devices wired to one pin, PWM channel or bus device.
+    #[error(
+        "the robot file is not valid: {resource} is wired twice: `{first}` (line {first_line}) \
+         and `{second}` (line {second_line})"
+    )]
+    Conflict {
+        /// What they share (`GPIO 12`, `PWM channel 0`, `SPI0 CE0`).
+        resource: String,
+        /// The first user's key.
+        first: String,
+        /// Its line.
+        first_line: usize,
+        /// The second user's key.
+        second: String,
+        /// Its line.
+        second_line: usize,
+    },
 }
 
 impl RobotConfig {
-    /// Parses a robot description.
+    /// Parses a robot description and checks every value (see [`Problem`] for what is
+    /// refused).
     ///
     /// # Errors
-    /// [`ConfigError::Parse`], naming the key that is wrong.
+    /// [`ConfigError::Parse`] for TOML that does not fit the schema, [`ConfigError::Invalid`]
+    /// for a value the robot cannot have, [`ConfigError::Conflict`] for two devices on one pin,
+    /// channel or chip select. Each names the key and its line.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let config: RobotConfig = toml::from_str(text)?;
-        config.validate()?;
+        check::check(&config, &lines::Lines::new(text))?;
         Ok(config)
     }
 
-    /// Checks what the schema alone cannot: a line sensor needs the ADC it is read through,
-    /// on channels the MCP3008 has, and periods must not be zero.
-    fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |why: String| Err(ConfigError::Invalid(why));
-        if let Some(line) = &self.line_sensor {
-            if self.adc.is_none() {
-                return invalid(
-                    "[line_sensor] is read through the ADC: add an [adc] section".into(),
-                );
-            }
-            if let Some(ch) = line.channels.iter().find(|&&ch| ch > 7) {
-                return invalid(format!(
-                    "[line_sensor] channel {ch} does not exist: the MCP3008 has channels 0..=7"
-                ));
-            }
-            if line.channels.is_empty() || line.period_ms == 0 {
-                return invalid("[line_sensor] needs channels and a period_ms above 0".into());
-            }
-        }
-        let periods = [
-            ("drive.watchdog_ms", Some(self.drive.watchdog_ms)),
-            (
-                "ultrasonic.period_ms",
-                self.ultrasonic.as_ref().map(|u| u.period_ms),
-            ),
-            ("imu.period_ms", self.imu.as_ref().map(|i| i.period_ms)),
-        ];
-        if let Some((name, _)) = periods.iter().find(|(_, p)| *p == Some(0)) {
-            return invalid(format!("{name} must be above 0"));
-        }
-        Ok(())
+    /// Checks a robot description built in code (one read by [`RobotConfig::from_toml`] is
+    /// checked already). Without the file's text, errors give line 0.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] or [`ConfigError::Conflict`], as [`RobotConfig::from_toml`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check::check(self, &lines::Lines::without_text())
     }
 
     /// Reads and parses a robot file.
     ///
     /// # Errors
-    /// [`ConfigError`] if it cannot be read or parsed.
+    /// [`ConfigError`] if it cannot be read, parsed or checked.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -300,46 +370,14 @@ impl RobotConfig {
     }
 }
 
-/// The starter robot: two motors on an L298N, an HC-SR04, a button and an LED (see the README's
-/// wiring table). Its backend is `sim`; change it to `rppal` on the Pi.
+/// The starter robot: two motors on an L298N, an HC-SR04 (`front`), an E-stop button (`estop`)
+/// and an LED (`status`) (see the README's wiring table). Its backend is `sim`; change it to `rppal`
+/// on the Pi.
 pub const STARTER_ROBOT: &str = include_str!("../robots/starter.toml");
 
+/// A robot with several devices of each kind: three sonars, a pan-tilt head, two bumpers,
+/// two buttons and two LEDs, on the starter drive.
+pub const EXPLORER_ROBOT: &str = include_str!("../robots/explorer.toml");
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_starter_robot_parses() {
-        let robot = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
-        assert_eq!(robot.backend, BackendKind::Sim);
-        assert_eq!(robot.drive.left.bridge, BridgeKind::L298n);
-        assert_eq!(robot.drive.left.pwm, PwmWiring::Hardware { channel: 0 });
-        assert_eq!(robot.ultrasonic.unwrap().echo, 24);
-    }
-
-    #[test]
-    fn impossible_robots_are_refused_with_the_reason() {
-        let no_adc = format!(
-            "{STARTER_ROBOT}\n[line_sensor]\nchannels = [0]\nthreshold = 1\nperiod_ms = 10\n"
-        );
-        let err = RobotConfig::from_toml(&no_adc).unwrap_err().to_string();
-        assert!(err.contains("add an [adc] section"), "{err}");
-        let bad_channel = format!(
-            "{STARTER_ROBOT}\n[adc]\nbus = 0\nchip_select = 0\n[line_sensor]\nchannels = [0, 9]\nthreshold = 1\nperiod_ms = 10\n"
-        );
-        let err = RobotConfig::from_toml(&bad_channel)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("channel 9 does not exist"), "{err}");
-        let zero = STARTER_ROBOT.replace("watchdog_ms = 300", "watchdog_ms = 0");
-        let err = RobotConfig::from_toml(&zero).unwrap_err().to_string();
-        assert!(err.contains("drive.watchdog_ms must be above 0"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let text = STARTER_ROBOT.replace("watchdog_ms", "watchdog_mz");
-        let err = RobotConfig::from_toml(&text).unwrap_err().to_string();
-        assert!(err.contains("watchdog_mz"), "{err}");
-    }
-}
+mod tests;

@@ -1,155 +1,277 @@
 //! Opening what a robot file describes, on the backend it names: the simulated world (always
-//! built), a Raspberry Pi (`rppal` feature) or any Linux board (`linux` feature). Each device
-//! comes back as a boxed [`crate::device`] trait object, so firmware does not care which.
+//! built), a Raspberry Pi (`rppal` feature) or any Linux board (`linux` feature).
+//!
+//! [`Hardware::open`] touches no pin: it picks the backend. Each device is opened when the
+//! firmware asks for it by name ([`Hardware::led`], [`Hardware::sonar`], …), so a program opens
+//! only what it uses — `blink` needs the LED, not the motors. Devices come back as boxed
+//! [`crate::device`] trait objects, so firmware does not care which backend made them. The
+//! per-backend openers live in `hardware/sim`, `hardware/rppal` and `hardware/linux`.
+
+mod sim;
+
+#[cfg(feature = "linux")]
+mod linux;
+#[cfg(feature = "rppal")]
+mod rppal;
 
 use std::time::Duration;
 
 use crate::backend::OpenError;
-use crate::config::{BackendKind, RobotConfig};
+use crate::config::{
+    AdcConfig, BackendKind, BridgeKind, ButtonConfig, ImuConfig, MotorWiring, RobotConfig,
+    ServoConfig, SonarConfig,
+};
 use crate::device::{
     Adc, DeviceError, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver,
 };
-use crate::drivers::{
-    Debouncer, EdgeDevice, HcSr04, L298n, Mcp3008, Mpu6050, Output, Servo, ServoLimits, TokioDelay,
-};
-use crate::sim::{Side, World};
+use crate::drivers::{Debouncer, L298n, NoPin, ServoLimits, Tb6612fng};
+use crate::sim::World;
 
-/// The opened devices of one robot.
+/// One backend's way of opening each kind of device; the robot file has been checked.
+trait Opener: Send {
+    /// The backend's name for errors.
+    fn backend(&self) -> &'static str;
+    /// One drive motor; `standby` is `false` when the other motor already drives the shared
+    /// STBY pin.
+    fn motor(
+        &mut self,
+        side: &str,
+        wiring: &MotorWiring,
+        standby: bool,
+        pwm_hz: u32,
+    ) -> Result<Box<dyn MotorDriver>, OpenError>;
+    /// An HC-SR04.
+    fn sonar(&mut self, name: &str, sonar: &SonarConfig)
+    -> Result<Box<dyn RangeFinder>, OpenError>;
+    /// A switch input (button, bumper) with its pull resistor towards the released level.
+    fn switch(
+        &mut self,
+        gpio: u8,
+        active_low: bool,
+        label: &str,
+    ) -> Result<Box<dyn EdgeSource>, OpenError>;
+    /// A digital output.
+    fn output(&mut self, gpio: u8, label: &str) -> Result<Box<dyn DigitalOutput>, OpenError>;
+    /// A servo.
+    fn servo(&mut self, name: &str, servo: &ServoConfig)
+    -> Result<Box<dyn ServoDriver>, OpenError>;
+    /// The MPU-6050 (initialised).
+    fn imu(&mut self, imu: &ImuConfig) -> Result<Box<dyn Imu>, OpenError>;
+    /// The MCP3008.
+    fn adc(&mut self, adc: &AdcConfig) -> Result<Box<dyn Adc>, OpenError>;
+}
+
+/// The two drive motors, `(left, right)`.
+pub type DriveMotors = (Box<dyn MotorDriver>, Box<dyn MotorDriver>);
+
+/// A robot's hardware on its backend, opening each device when asked for it.
+///
+/// # Examples
+///
+/// ```
+/// use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+/// use compaktor_pi::hardware::Hardware;
+/// use compaktor_pi::sim::{World, WorldConfig};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = RobotConfig::from_toml(STARTER_ROBOT)?;
+/// let world = World::new(WorldConfig::arena(1));
+/// let mut hardware = Hardware::open(&config, Some(&world))?;
+/// let mut led = hardware.led("status")?; // only the LED's pin is opened
+/// led.set(true)?;
+/// assert!(world.snapshot().led);
+/// assert!(hardware.led("warning").is_err()); // not in the file
+/// # Ok(()) }
+/// ```
 pub struct Hardware {
-    /// The left drive motor.
-    pub left_motor: Box<dyn MotorDriver>,
-    /// The right drive motor.
-    pub right_motor: Box<dyn MotorDriver>,
-    /// The distance sensor, if wired.
-    pub ultrasonic: Option<Box<dyn RangeFinder>>,
-    /// The button, if wired, with its debouncer.
-    pub button: Option<(Box<dyn EdgeSource>, Debouncer)>,
-    /// The LED, if wired.
-    pub led: Option<Box<dyn DigitalOutput>>,
-    /// The servo, if wired, with its angle limits.
-    pub servo: Option<(Box<dyn ServoDriver>, ServoLimits)>,
-    /// The IMU, if wired (initialised).
-    pub imu: Option<Box<dyn Imu>>,
-    /// The ADC, if wired.
-    pub adc: Option<Box<dyn Adc>>,
+    config: RobotConfig,
+    opener: Box<dyn Opener>,
 }
 
 impl std::fmt::Debug for Hardware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hardware")
-            .field("ultrasonic", &self.ultrasonic.is_some())
-            .field("button", &self.button.is_some())
-            .field("led", &self.led.is_some())
-            .field("servo", &self.servo.is_some())
-            .field("imu", &self.imu.is_some())
-            .field("adc", &self.adc.is_some())
+            .field("robot", &self.config.name)
+            .field("backend", &self.opener.backend())
             .finish_non_exhaustive()
     }
 }
 
-/// A device that failed while being set up (after it was opened).
+/// `setup("motor left", "sim")`: a device that failed while being set up, as an [`OpenError`].
 fn setup<'a>(device: &'a str, backend: &'static str) -> impl Fn(DeviceError) -> OpenError + 'a {
     move |e| OpenError::new(backend, device, e)
 }
 
 impl Hardware {
-    /// Opens `config`'s devices on its backend. `world` is needed (and only used) for `sim`.
+    /// Checks `config` ([`RobotConfig::validate`]: a description built in code has not been
+    /// checked yet) and picks its backend; opens no device. `world` is needed (and only used)
+    /// for `sim`.
     ///
     /// # Errors
-    /// [`OpenError`] naming the backend and the device that could not be opened: off a Pi,
-    /// with a backend that was not compiled in, or for `sim` without a world.
+    /// [`OpenError`] for a robot description that does not pass its checks, a backend that was
+    /// not compiled in, or `sim` without a world.
     pub fn open(config: &RobotConfig, world: Option<&World>) -> Result<Hardware, OpenError> {
-        match (config.backend, world) {
-            (BackendKind::Sim, Some(world)) => Hardware::simulated(config, world),
-            (BackendKind::Sim, None) => Err(OpenError::new(
-                "sim",
-                "the simulated world",
-                "no world was given",
-            )),
+        // Hardware safety: nothing is opened for a description that has not been checked.
+        config
+            .validate()
+            .map_err(|e| OpenError::new(config.backend.name(), "the robot", e))?;
+        let opener: Box<dyn Opener> = match (config.backend, world) {
+            (BackendKind::Sim, Some(world)) => Box::new(sim::SimOpener::new(world.clone())),
+            (BackendKind::Sim, None) => {
+                return Err(OpenError::new(
+                    "sim",
+                    "the simulated world",
+                    "no world was given",
+                ));
+            }
             #[cfg(feature = "rppal")]
-            (BackendKind::Rppal, _) => real::rppal(config),
+            (BackendKind::Rppal, _) => Box::new(rppal::RppalOpener::new(config.pwm_chip)),
             #[cfg(feature = "linux")]
-            (BackendKind::Linux, _) => real::linux(config),
-            #[allow(unreachable_patterns)]
-            (other, _) => Err(OpenError::new(
-                backend_name(other),
-                "the backend",
-                format!(
-                    "it is not compiled in; build with `--features {}`",
-                    backend_name(other)
-                ),
+            (BackendKind::Linux, _) => Box::new(linux::LinuxOpener::new(
+                config.gpio_chip.clone(),
+                config.pwm_chip,
             )),
-        }
-    }
-
-    /// The devices of `config`, simulated in `world`. Pin numbers are ignored: each device is
-    /// bound to its role in the world. Both bridge kinds are simulated as an L298N.
-    ///
-    /// # Errors
-    /// [`OpenError`] if a simulated device fails to set up (it should not).
-    pub fn simulated(config: &RobotConfig, world: &World) -> Result<Hardware, OpenError> {
-        let motor = |side| -> Result<Box<dyn MotorDriver>, OpenError> {
-            let pins = world.motor_pins(side);
-            let bridge =
-                L298n::new(pins.in1, pins.in2, pins.enable).map_err(setup("motor", "sim"))?;
-            Ok(Box::new(bridge))
-        };
-        let ultrasonic = config.ultrasonic.as_ref().map(|_| {
-            let (trigger, echo) = world.ultrasonic();
-            Box::new(HcSr04::new(trigger, echo, TokioDelay)) as Box<dyn RangeFinder>
-        });
-        let button = config.button.as_ref().map(|b| {
-            let (pin, _presser) = world.button();
-            (
-                Box::new(EdgeDevice::new(pin)) as Box<dyn EdgeSource>,
-                debouncer(b),
-            )
-        });
-        let servo = match &config.servo {
-            Some(s) => {
-                let limits = servo_limits(s);
-                let driver = Servo::with_pulse_range(world.servo(), s.min_pulse_us, s.max_pulse_us)
-                    .map_err(setup("servo", "sim"))?;
-                Some((Box::new(driver) as Box<dyn ServoDriver>, limits))
+            #[allow(unreachable_patterns)]
+            (other, _) => {
+                return Err(OpenError::new(
+                    other.name(),
+                    "the backend",
+                    format!(
+                        "it is not compiled in; build with `--features {}`",
+                        other.name()
+                    ),
+                ));
             }
-            None => None,
-        };
-        let imu = match &config.imu {
-            Some(i) => {
-                let mut imu = Mpu6050::with_address(world.imu(), i.address);
-                imu.init().map_err(setup("imu", "sim"))?;
-                Some(Box::new(imu) as Box<dyn Imu>)
-            }
-            None => None,
         };
         Ok(Hardware {
-            left_motor: motor(Side::Left)?,
-            right_motor: motor(Side::Right)?,
-            ultrasonic,
-            button,
-            led: config
-                .led
-                .as_ref()
-                .map(|_| Box::new(Output::new(world.led())) as Box<dyn DigitalOutput>),
-            servo,
-            imu,
-            adc: config
-                .adc
-                .as_ref()
-                .map(|_| Box::new(Mcp3008::new(world.adc())) as Box<dyn Adc>),
+            config: config.clone(),
+            opener,
         })
     }
-}
 
-fn backend_name(kind: BackendKind) -> &'static str {
-    match kind {
-        BackendKind::Sim => "sim",
-        BackendKind::Rppal => "rppal",
-        BackendKind::Linux => "linux",
+    /// The robot file this hardware was opened from.
+    pub fn config(&self) -> &RobotConfig {
+        &self.config
+    }
+
+    fn missing(&self, device: String, section: String) -> OpenError {
+        OpenError::new(
+            self.opener.backend(),
+            device,
+            format!("the robot file has no `[{section}]`"),
+        )
+    }
+
+    /// Opens both drive motors: `(left, right)`, at the file's `drive.pwm_hz`.
+    ///
+    /// # Errors
+    /// [`OpenError`] naming the pin or channel that could not be opened.
+    pub fn drive(&mut self) -> Result<DriveMotors, OpenError> {
+        let drive = &self.config.drive;
+        let left = self.opener.motor("left", &drive.left, true, drive.pwm_hz)?;
+        let shared_standby =
+            drive.left.standby.is_some() && drive.left.standby == drive.right.standby;
+        let right = self
+            .opener
+            .motor("right", &drive.right, !shared_standby, drive.pwm_hz)?;
+        Ok((left, right))
+    }
+
+    /// Opens the HC-SR04 `[sonars.<name>]`.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has no such sonar or its pins cannot be opened.
+    pub fn sonar(&mut self, name: &str) -> Result<Box<dyn RangeFinder>, OpenError> {
+        let Some(sonar) = self.config.sonars.get(name) else {
+            return Err(self.missing(format!("sonar {name}"), format!("sonars.{name}")));
+        };
+        self.opener.sonar(name, sonar)
+    }
+
+    /// Opens the button `[buttons.<name>]`, with the debouncer its settings describe.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has no such button or its pin cannot be opened.
+    pub fn button(&mut self, name: &str) -> Result<(Box<dyn EdgeSource>, Debouncer), OpenError> {
+        let Some(button) = self.config.buttons.get(name) else {
+            return Err(self.missing(format!("button {name}"), format!("buttons.{name}")));
+        };
+        let source =
+            self.opener
+                .switch(button.pin, button.active_low, &format!("button {name}"))?;
+        Ok((source, debouncer(button)))
+    }
+
+    /// Opens the bumper `[bumpers.<name>]`, with a debouncer (contact is a press).
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has no such bumper or its pin cannot be opened.
+    pub fn bumper(&mut self, name: &str) -> Result<(Box<dyn EdgeSource>, Debouncer), OpenError> {
+        let Some(bumper) = self.config.bumpers.get(name) else {
+            return Err(self.missing(format!("bumper {name}"), format!("bumpers.{name}")));
+        };
+        let source =
+            self.opener
+                .switch(bumper.pin, bumper.active_low, &format!("bumper {name}"))?;
+        let debouncer = Debouncer::new(
+            Duration::from_millis(BUMPER_DEBOUNCE_MS),
+            Duration::from_secs(3600),
+            bumper.active_low,
+        );
+        Ok((source, debouncer))
+    }
+
+    /// Opens the LED `[leds.<name>]`.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has no such LED or its pin cannot be opened.
+    pub fn led(&mut self, name: &str) -> Result<Box<dyn DigitalOutput>, OpenError> {
+        let Some(led) = self.config.leds.get(name) else {
+            return Err(self.missing(format!("LED {name}"), format!("leds.{name}")));
+        };
+        self.opener.output(led.pin, &format!("led {name}"))
+    }
+
+    /// Opens the servo `[servos.<name>]`, with its angle limits.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has no such servo or its PWM cannot be opened.
+    pub fn servo(&mut self, name: &str) -> Result<(Box<dyn ServoDriver>, ServoLimits), OpenError> {
+        let Some(servo) = self.config.servos.get(name) else {
+            return Err(self.missing(format!("servo {name}"), format!("servos.{name}")));
+        };
+        let limits = servo_limits(servo);
+        Ok((self.opener.servo(name, servo)?, limits))
+    }
+
+    /// Opens and initialises the `[imu]`.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has none, or it cannot be opened or does not answer.
+    pub fn imu(&mut self) -> Result<Box<dyn Imu>, OpenError> {
+        let Some(imu) = &self.config.imu else {
+            return Err(self.missing("imu".into(), "imu".into()));
+        };
+        self.opener.imu(imu)
+    }
+
+    /// Opens the `[adc]`.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has none or its SPI device cannot be opened.
+    pub fn adc(&mut self) -> Result<Box<dyn Adc>, OpenError> {
+        let Some(adc) = &self.config.adc else {
+            return Err(self.missing("adc".into(), "adc".into()));
+        };
+        self.opener.adc(adc)
     }
 }
 
-fn debouncer(b: &crate::config::ButtonConfig) -> Debouncer {
+/// Bumper contacts closer than this are bounce.
+const BUMPER_DEBOUNCE_MS: u64 = 10;
+
+fn debouncer(b: &ButtonConfig) -> Debouncer {
     Debouncer::new(
         Duration::from_millis(b.debounce_ms),
         Duration::from_millis(b.long_press_ms),
@@ -157,7 +279,7 @@ fn debouncer(b: &crate::config::ButtonConfig) -> Debouncer {
     )
 }
 
-fn servo_limits(s: &crate::config::ServoConfig) -> ServoLimits {
+fn servo_limits(s: &ServoConfig) -> ServoLimits {
     ServoLimits {
         min_angle_deg: s.min_angle,
         max_angle_deg: s.max_angle,
@@ -166,167 +288,27 @@ fn servo_limits(s: &crate::config::ServoConfig) -> ServoLimits {
     }
 }
 
-#[cfg(any(feature = "rppal", feature = "linux"))]
-mod real {
-    //! The real backends: the same wiring, opened through rppal or the Linux character devices.
-
-    use super::*;
-    use crate::config::{BridgeKind, MotorWiring, PwmWiring};
-    use crate::drivers::{NoPin, Tb6612fng};
-
-    /// PWM frequency for DC motors.
-    const MOTOR_PWM_HZ: u32 = 1_000;
-
-    #[cfg(feature = "rppal")]
-    pub(super) fn rppal(config: &RobotConfig) -> Result<Hardware, OpenError> {
-        use crate::backend::rppal as pi;
-
-        let motor = |w: &MotorWiring, side: &str| -> Result<Box<dyn MotorDriver>, OpenError> {
-            let label = |pin: &str| format!("motor {side} {pin}");
-            let in1 = pi::output_pin(w.in1, &label("in1"))?;
-            let in2 = pi::output_pin(w.in2, &label("in2"))?;
-            let fail = |e: DeviceError| OpenError::new("rppal", label("bridge"), e);
-            macro_rules! bridge {
-                ($pwm:expr) => {{
-                    let pwm = $pwm;
-                    match (w.bridge, w.standby) {
-                        (BridgeKind::L298n, _) => {
-                            Box::new(L298n::new(in1, in2, pwm).map_err(fail)?)
-                                as Box<dyn MotorDriver>
-                        }
-                        (BridgeKind::Tb6612fng, Some(stby)) => {
-                            let stby = pi::output_pin(stby, &label("stby"))?;
-                            Box::new(Tb6612fng::new(in1, in2, pwm, stby).map_err(fail)?)
-                        }
-                        (BridgeKind::Tb6612fng, None) => {
-                            Box::new(Tb6612fng::new(in1, in2, pwm, NoPin).map_err(fail)?)
-                        }
-                    }
-                }};
-            }
-            Ok(match w.pwm {
-                PwmWiring::Hardware { channel } => {
-                    let channel = match channel {
-                        0 => pi::Channel::Pwm0,
-                        1 => pi::Channel::Pwm1,
-                        n => {
-                            return Err(OpenError::new(
-                                "rppal",
-                                label("pwm"),
-                                format!("hardware PWM channel {n} does not exist (0 or 1)"),
-                            ));
-                        }
-                    };
-                    bridge!(pi::hardware_pwm(channel, MOTOR_PWM_HZ, &label("pwm"))?)
-                }
-                PwmWiring::Software { pin } => {
-                    bridge!(pi::soft_pwm(pin, MOTOR_PWM_HZ, &label("pwm"))?)
-                }
-            })
-        };
-        let ultrasonic = match &config.ultrasonic {
-            Some(u) => {
-                let trigger = pi::output_pin(u.trigger, "ultrasonic trigger")?;
-                let echo = pi::edge_pin(u.echo, pi::Bias::Off, None, "ultrasonic echo")?;
-                Some(Box::new(HcSr04::new(trigger, echo, TokioDelay)) as Box<dyn RangeFinder>)
-            }
-            None => None,
-        };
-        let button = match &config.button {
-            Some(b) => {
-                let bias = if b.active_low {
-                    pi::Bias::PullUp
-                } else {
-                    pi::Bias::PullDown
-                };
-                let pin = pi::edge_pin(b.pin, bias, None, "button")?;
-                Some((
-                    Box::new(EdgeDevice::new(pin)) as Box<dyn EdgeSource>,
-                    debouncer(b),
-                ))
-            }
-            None => None,
-        };
-        let led = match &config.led {
-            Some(l) => {
-                Some(Box::new(Output::new(pi::output_pin(l.pin, "led")?)) as Box<dyn DigitalOutput>)
-            }
-            None => None,
-        };
-        let servo = match &config.servo {
-            Some(s) => {
-                let fail = |e: DeviceError| OpenError::new("rppal", "servo", e);
-                let driver: Box<dyn ServoDriver> = match s.pwm {
-                    PwmWiring::Hardware { channel } => {
-                        let channel = if channel == 0 {
-                            pi::Channel::Pwm0
-                        } else {
-                            pi::Channel::Pwm1
-                        };
-                        let pwm = pi::hardware_pwm(channel, 50, "servo")?;
-                        Box::new(
-                            Servo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
-                                .map_err(fail)?,
-                        )
-                    }
-                    PwmWiring::Software { pin } => {
-                        let pwm = pi::soft_pwm(pin, 50, "servo")?;
-                        Box::new(
-                            Servo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
-                                .map_err(fail)?,
-                        )
-                    }
-                };
-                Some((driver, servo_limits(s)))
-            }
-            None => None,
-        };
-        let imu = match &config.imu {
-            Some(i) => {
-                let mut imu = Mpu6050::with_address(pi::i2c(i.bus, "imu")?, i.address);
-                imu.init().map_err(|e| OpenError::new("rppal", "imu", e))?;
-                Some(Box::new(imu) as Box<dyn Imu>)
-            }
-            None => None,
-        };
-        let adc = match &config.adc {
-            Some(a) => {
-                let bus = if a.bus == 0 {
-                    pi::Bus::Spi0
-                } else {
-                    pi::Bus::Spi1
-                };
-                let ss = if a.chip_select == 0 {
-                    pi::SlaveSelect::Ss0
-                } else {
-                    pi::SlaveSelect::Ss1
-                };
-                let spi = pi::spi(bus, ss, 1_000_000, pi::Mode::Mode0, "adc")?;
-                Some(Box::new(Mcp3008::new(spi)) as Box<dyn Adc>)
-            }
-            None => None,
-        };
-        Ok(Hardware {
-            left_motor: motor(&config.drive.left, "left")?,
-            right_motor: motor(&config.drive.right, "right")?,
-            ultrasonic,
-            button,
-            led,
-            servo,
-            imu,
-            adc,
-        })
-    }
-
-    #[cfg(feature = "linux")]
-    pub(super) fn linux(config: &RobotConfig) -> Result<Hardware, OpenError> {
-        // The Linux character devices give pins and buses but no PWM: the drive motors need
-        // rppal (hardware PWM on a Pi) or a PCA9685, which this backend does not drive yet.
-        let chip = config.gpio_chip.as_deref().unwrap_or("/dev/gpiochip0");
-        Err(OpenError::new(
-            "linux",
-            format!("motor PWM on {chip}"),
-            "the linux backend has no PWM output; use the rppal backend on a Pi",
-        ))
-    }
+/// The bridge `wiring` names, on opened pins; `stby` is `None` for an L298N or a TB6612FNG
+/// whose STBY is not wired (or driven by the other motor).
+fn bridge<I1, I2, P, S>(
+    wiring: &MotorWiring,
+    in1: I1,
+    in2: I2,
+    pwm: P,
+    stby: Option<S>,
+) -> Result<Box<dyn MotorDriver>, DeviceError>
+where
+    I1: embedded_hal::digital::OutputPin + Send + 'static,
+    I2: embedded_hal::digital::OutputPin + Send + 'static,
+    P: embedded_hal::pwm::SetDutyCycle + Send + 'static,
+    S: embedded_hal::digital::OutputPin + Send + 'static,
+{
+    Ok(match (wiring.bridge, stby) {
+        (BridgeKind::L298n, _) => Box::new(L298n::new(in1, in2, pwm)?),
+        (BridgeKind::Tb6612fng, Some(stby)) => Box::new(Tb6612fng::new(in1, in2, pwm, stby)?),
+        (BridgeKind::Tb6612fng, None) => Box::new(Tb6612fng::new(in1, in2, pwm, NoPin)?),
+    })
 }
+
+#[cfg(test)]
+mod tests;

@@ -29,11 +29,12 @@
 //! let config = RobotConfig::from_toml(STARTER_ROBOT)?;
 //! let world = World::new(WorldConfig::arena(7));
 //! let _physics = world.start();
-//! let hw = Hardware::open(&config, Some(&world))?;
+//! let mut hw = Hardware::open(&config, Some(&world))?;
+//! let (left_motor, _right_motor) = hw.drive()?;
 //!
 //! let system = ActorSystem::new("robot");
 //! let estop = EStop::new();
-//! let left = system.start(Motor::new(hw.left_motor, estop.clone(), MotorConfig::new("left"))).await?;
+//! let left = system.start(Motor::new(left_motor, estop.clone(), MotorConfig::new("left"))).await?;
 //! left.set_speed(0.5).await?;
 //! let report = estop.trigger("demo"); // straight to the hardware, ahead of any queued command
 //! assert!(report.all_safe());

@@ -237,3 +237,32 @@ async fn led_patterns_must_alternate_and_one_step_means_symmetric() {
     assert!(levels.len() >= 4, "{changes:?}");
     assert!(levels.windows(2).all(|w| w[0] != w[1]), "{changes:?}");
 }
+
+/// A ramp of NaN, 0 or below 0 would panic on the first ramp step, or never move: the motor
+/// refuses to start, and leaves its bridge coasting.
+#[tokio::test(start_paused = true)]
+async fn a_motor_with_an_impossible_ramp_refuses_to_start() {
+    use compaktor_pi::actors::{Motor, MotorConfig};
+    use compaktor_pi::drivers::L298n;
+    use compaktor_pi::sim::Side;
+
+    let world = World::new(WorldConfig::empty(4.0, 3.0));
+    let system = ActorSystem::new("ramp");
+    for rate in [f32::NAN, -4.0, 0.0] {
+        let pins = world.motor_pins(Side::Left);
+        let bridge = L298n::new(pins.in1, pins.in2, pins.enable).unwrap();
+        let config = MotorConfig {
+            ramp_per_second: Some(rate),
+            ..MotorConfig::new("left")
+        };
+        let started = system
+            .start(Motor::new(Box::new(bridge), EStop::new(), config))
+            .await;
+        let err = started.err().unwrap().to_string();
+        assert!(
+            err.contains("ramp_per_second must be above 0"),
+            "{rate}: {err}"
+        );
+        assert_eq!(world.motor_pins(Side::Left).enable.fraction(), 0.0);
+    }
+}

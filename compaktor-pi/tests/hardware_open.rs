@@ -39,20 +39,12 @@ fn drive(world: &World, side: Side) -> f64 {
 async fn the_starter_robot_opens_working_devices_on_the_simulation() {
     let world = facing_the_wall();
     let _physics = world.start();
-    let hw = Hardware::open(&starter(), Some(&world)).unwrap();
+    let mut hw = Hardware::open(&starter(), Some(&world)).unwrap();
     assert_eq!(
         format!("{hw:?}"),
-        "Hardware { ultrasonic: true, button: true, led: true, servo: false, imu: false, \
-         adc: false, .. }"
+        "Hardware { robot: \"starter\", backend: \"sim\", .. }"
     );
-    let Hardware {
-        mut left_motor,
-        mut right_motor,
-        ultrasonic,
-        button,
-        led,
-        ..
-    } = hw;
+    let (mut left_motor, mut right_motor) = hw.drive().unwrap();
 
     // Motors: each bridge drives its own wheel.
     left_motor.set_speed(0.5).unwrap();
@@ -65,18 +57,18 @@ async fn the_starter_robot_opens_working_devices_on_the_simulation() {
     assert_eq!(drive(&world, Side::Right), 0.0);
 
     // Ultrasonic.
-    let meters = ultrasonic.unwrap().measure().await.unwrap();
+    let meters = hw.sonar("front").unwrap().measure().await.unwrap();
     assert!((meters - 0.90).abs() < 0.03, "{meters}");
 
     // LED.
-    let mut led = led.unwrap();
+    let mut led = hw.led("status").unwrap();
     led.set(true).unwrap();
     assert!(world.snapshot().led);
     led.set(false).unwrap();
     assert!(!world.snapshot().led);
 
     // Button: the robot file's debouncing, and edges from the simulated finger.
-    let (mut source, mut debouncer) = button.unwrap();
+    let (mut source, mut debouncer) = hw.button("estop").unwrap();
     assert_eq!(debouncer.settle, Duration::from_millis(20));
     assert_eq!(debouncer.long_press, Duration::from_secs(1));
     assert!(debouncer.active_low);
@@ -93,7 +85,10 @@ async fn the_starter_robot_drives_through_its_actors() {
     let world = facing_the_wall();
     let _physics = world.start();
     let robot = starter();
-    let hw = Hardware::open(&robot, Some(&world)).unwrap();
+    let (left_motor, right_motor) = Hardware::open(&robot, Some(&world))
+        .unwrap()
+        .drive()
+        .unwrap();
     let system = ActorSystem::new("starter");
     let config = |name: &str| MotorConfig {
         watchdog: Some(Duration::from_millis(robot.drive.watchdog_ms)),
@@ -102,11 +97,11 @@ async fn the_starter_robot_drives_through_its_actors() {
     };
     let estop = EStop::new();
     let left = system
-        .start(Motor::new(hw.left_motor, estop.clone(), config("left")))
+        .start(Motor::new(left_motor, estop.clone(), config("left")))
         .await
         .unwrap();
     let right = system
-        .start(Motor::new(hw.right_motor, estop.clone(), config("right")))
+        .start(Motor::new(right_motor, estop.clone(), config("right")))
         .await
         .unwrap();
     let mut events = left.subscribe().await.unwrap();
@@ -153,10 +148,10 @@ async fn a_robot_with_every_device_opens_on_the_simulation() {
         in1 = 16
         in2 = 20
         standby = 26
-        pwm = { software = { pin = 21 } }
+        pwm = { software = { pin = 13 } }  # the simulated robot's right enable (PWM1's pin)
 
-        [servo]
-        pwm = { hardware = { channel = 1 } }
+        [servos.pan]
+        pwm = { hardware = { channel = 2 } }
         min_angle = -90.0
         max_angle = 90.0
         min_pulse_us = 1000
@@ -179,14 +174,14 @@ async fn a_robot_with_every_device_opens_on_the_simulation() {
     let robot = RobotConfig::from_toml(text).unwrap();
     let world = World::new(WorldConfig::line_track(2));
     let _physics = world.start();
-    let hw = Hardware::open(&robot, Some(&world)).unwrap();
+    let mut hw = Hardware::open(&robot, Some(&world)).unwrap();
 
     // The TB6612FNG is simulated as an L298N too.
-    let mut right = hw.right_motor;
+    let (_, mut right) = hw.drive().unwrap();
     right.set_speed(0.3).unwrap();
     assert!((drive(&world, Side::Right) - 0.3).abs() < 1e-6);
 
-    let (mut servo, limits) = hw.servo.unwrap();
+    let (mut servo, limits) = hw.servo("pan").unwrap();
     assert_eq!((limits.min_angle_deg, limits.max_angle_deg), (-90.0, 90.0));
     servo
         .set_pulse_width_us(limits.pulse_for_angle(0.0).unwrap())
@@ -200,16 +195,16 @@ async fn a_robot_with_every_device_opens_on_the_simulation() {
         "beyond the robot file's pulse range"
     );
 
-    let sample = hw.imu.unwrap().read().unwrap();
+    let sample = hw.imu().unwrap().read().unwrap();
     assert!((sample.accel[2] - 9.81).abs() < 0.3, "{sample:?}");
 
-    let mut adc = hw.adc.unwrap();
+    let mut adc = hw.adc().unwrap();
     assert_eq!(adc.channels(), 8);
     assert!(
         adc.read(2).unwrap() > 800,
         "the middle line sensor is on the tape"
     );
-    assert!(hw.ultrasonic.is_none() && hw.button.is_none() && hw.led.is_none());
+    assert!(hw.sonar("front").is_err() && hw.button("estop").is_err() && hw.led("status").is_err());
 }
 
 #[tokio::test(start_paused = true)]
@@ -217,7 +212,8 @@ async fn an_imu_at_the_wrong_address_is_named() {
     let text = STARTER_ROBOT.to_owned() + "\n[imu]\nbus = 1\naddress = 0x69\nperiod_ms = 10\n";
     let robot = RobotConfig::from_toml(&text).unwrap();
     let world = World::new(WorldConfig::empty(4.0, 3.0));
-    let err = Hardware::open(&robot, Some(&world)).unwrap_err();
+    let mut hw = Hardware::open(&robot, Some(&world)).unwrap();
+    let err = hw.imu().err().unwrap();
     assert_eq!((err.backend, err.device.as_str()), ("sim", "imu"));
     assert!(
         err.to_string().starts_with("sim: cannot open imu: "),

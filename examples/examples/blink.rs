@@ -65,8 +65,8 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
             if config.backend == BackendKind::Sim {
                 world = Some(World::new(WorldConfig::empty(4.0, 3.0)));
             }
-            let hw = Hardware::open(&config, world.as_ref())?;
-            hw.led.ok_or("the robot file has no [led]")?
+            // Opens the LED alone: blinking needs no motor.
+            Hardware::open(&config, world.as_ref())?.led("status")?
         }
         None => {
             let sim = World::new(WorldConfig::empty(4.0, 3.0));

@@ -333,17 +333,20 @@ pub async fn start_robot(
         .line_sensor
         .as_ref()
         .ok_or("the robot file has no [line_sensor]")?;
-    let hw = Hardware::open(config, world)?;
-    let adc = hw
-        .adc
-        .ok_or("the robot file has no [adc] for the line sensor")?;
+    let mut hw = Hardware::open(config, world)?;
+    let adc = hw.adc()?;
     let estop = EStop::new();
     let mut order = StartOrder::default();
 
-    let led = hw
-        .led
-        .map(|out| system.builder(Led::new(out)).name("led").spawn())
-        .transpose()?;
+    let led = match config.leds.contains_key("status") {
+        true => Some(
+            system
+                .builder(Led::new(hw.led("status")?))
+                .name("led")
+                .spawn()?,
+        ),
+        false => None,
+    };
     if let Some(led) = &led {
         order.push(led);
     }
@@ -354,15 +357,16 @@ pub async fn start_robot(
         ..MotorConfig::new(name)
     };
     let left_config = motor_config("left_motor", config.drive.left.invert);
+    let (left_motor, right_motor) = hw.drive()?;
     let left = system
-        .builder(Motor::new(hw.left_motor, estop.clone(), left_config))
+        .builder(Motor::new(left_motor, estop.clone(), left_config))
         .name("left_motor")
         .start()
         .await?;
     order.push(&left);
     let right_config = motor_config("right_motor", config.drive.right.invert);
     let right = system
-        .builder(Motor::new(hw.right_motor, estop.clone(), right_config))
+        .builder(Motor::new(right_motor, estop.clone(), right_config))
         .name("right_motor")
         .start()
         .await?;

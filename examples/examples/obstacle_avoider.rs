@@ -270,14 +270,19 @@ pub async fn start_robot(
     world: Option<&World>,
     seed: u64,
 ) -> Result<Robot, Box<dyn Error>> {
-    let hw = Hardware::open(config, world)?;
+    let mut hw = Hardware::open(config, world)?;
     let estop = EStop::new();
     let mut order = StartOrder::default();
 
-    let led = hw
-        .led
-        .map(|out| system.builder(Led::new(out)).name("led").spawn())
-        .transpose()?;
+    let led = match config.leds.contains_key("status") {
+        true => Some(
+            system
+                .builder(Led::new(hw.led("status")?))
+                .name("led")
+                .spawn()?,
+        ),
+        false => None,
+    };
     if let Some(led) = &led {
         order.push(led);
     }
@@ -288,29 +293,29 @@ pub async fn start_robot(
         ..MotorConfig::new(name)
     };
     let left_config = motor_config("left_motor", config.drive.left.invert);
+    let (left_motor, right_motor) = hw.drive()?;
     let left = system
-        .builder(Motor::new(hw.left_motor, estop.clone(), left_config))
+        .builder(Motor::new(left_motor, estop.clone(), left_config))
         .name("left_motor")
         .start()
         .await?;
     order.push(&left);
     let right_config = motor_config("right_motor", config.drive.right.invert);
     let right = system
-        .builder(Motor::new(hw.right_motor, estop.clone(), right_config))
+        .builder(Motor::new(right_motor, estop.clone(), right_config))
         .name("right_motor")
         .start()
         .await?;
     order.push(&right);
-    let period = Duration::from_millis(config.ultrasonic.as_ref().map_or(60, |u| u.period_ms));
-    let sensor = hw
-        .ultrasonic
-        .ok_or("the robot file has no [ultrasonic] sensor")?;
+    let period = Duration::from_millis(config.sonars.get("front").map_or(60, |s| s.period_ms));
+    let sensor = hw.sonar("front")?;
     let sonar = system
         .builder(Ultrasonic::new(sensor, period))
         .name("sonar")
         .spawn()?;
     order.push(&sonar);
-    if let Some((source, debouncer)) = hw.button {
+    if config.buttons.contains_key("estop") {
+        let (source, debouncer) = hw.button("estop")?;
         let button = Button::new("button", source, debouncer).triggers(estop.clone());
         order.push(&system.builder(button).name("estop_button").spawn()?);
     }

@@ -171,6 +171,17 @@ impl Motor {
     #[on_start]
     fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), DeviceError> {
         lock(&self.driver).coast()?;
+        // A ramp of NaN or below 0 would panic on its first step (`clamp`); 0 never moves.
+        if let Some(rate) = self
+            .config
+            .ramp_per_second
+            .filter(|r| !(r.is_finite() && *r > 0.0))
+        {
+            return Err(DeviceError::OutOfRange(format!(
+                "motor {}: ramp_per_second must be above 0, not {rate}",
+                self.config.name
+            )));
+        }
         let (driver, cut) = (self.driver.clone(), self.cut.clone());
         self.registration = Some(self.estop.register(self.config.name.clone(), move || {
             let result = lock(&driver).coast();

@@ -2,10 +2,12 @@
 //! (gpiocdev), I2C and SPI through linux-embedded-hal.
 //!
 //! Lines are named by chip and offset: `("/dev/gpiochip0", 17)` is GPIO 17 on a Pi 1–4 (on a
-//! Pi 5 the header is on `/dev/gpiochip4` or `/dev/gpiochip0` depending on the kernel; `gpioinfo`
-//! tells). Edges carry the kernel's monotonic timestamps, read on a thread of their own.
+//! Pi 5 the header is on `/dev/gpiochip4` or `/dev/gpiochip0` depending on the kernel).
+//! [`find_line`] finds them by line name (`GPIO17`) or by the chip's label (`pinctrl-rp1`)
+//! instead of a fixed number. Edges carry the kernel's monotonic timestamps, read on a thread
+//! of their own.
 //!
-//! There is no PWM here: use a PCA9685 on I2C, or the `rppal` backend on a Pi.
+//! PWM lives in [`super::sysfs_pwm`] (the kernel's PWM sysfs interface).
 //!
 //! Every function takes a `label` (`"bumper left"`) that error messages repeat, and that the
 //! kernel shows as the line's consumer in `gpioinfo`.
@@ -40,6 +42,58 @@ fn line_name(chip: &Path, offset: Offset, label: &str) -> String {
 /// The consumer name the kernel shows for a line.
 fn consumer(label: &str) -> &str {
     if label.is_empty() { "compaktor" } else { label }
+}
+
+/// The chip and offset of GPIO `gpio`. With `chip` (a path such as `/dev/gpiochip4`, a chip
+/// name such as `gpiochip4`, or a chip label such as `pinctrl-rp1`), it is line `gpio` of that
+/// chip; without, it is the line the device tree names `GPIO{gpio}` (as on every Raspberry Pi),
+/// on whichever chip has it.
+///
+/// # Errors
+///
+/// [`OpenError`] if no chip has that name or label, or no line is named `GPIO{gpio}`.
+pub fn find_line(
+    chip: Option<&str>,
+    gpio: u8,
+    label: &str,
+) -> Result<(std::path::PathBuf, Offset), OpenError> {
+    let device = || device_name(format_args!("GPIO {gpio}"), label);
+    let Some(chip) = chip else {
+        let name = format!("GPIO{gpio}");
+        return gpiocdev::find_named_line(&name)
+            .map(|found| (found.chip, found.info.offset))
+            .ok_or_else(|| {
+                OpenError::new(
+                    BACKEND,
+                    device(),
+                    format!("no GPIO line is named `{name}`; set `gpio_chip` in the robot file"),
+                )
+            });
+    };
+    let path = Path::new(chip);
+    if path.is_absolute() {
+        return Ok((path.to_path_buf(), Offset::from(gpio)));
+    }
+    let by_name = Path::new("/dev").join(chip);
+    if by_name.exists() {
+        return Ok((by_name, Offset::from(gpio)));
+    }
+    let chips = gpiocdev::chip::chips().map_err(|e| OpenError::new(BACKEND, device(), e))?;
+    chips
+        .into_iter()
+        .find(|p| {
+            gpiocdev::Chip::from_path(p)
+                .and_then(|c| c.info())
+                .is_ok_and(|info| info.label == chip)
+        })
+        .map(|p| (p, Offset::from(gpio)))
+        .ok_or_else(|| {
+            OpenError::new(
+                BACKEND,
+                device(),
+                format!("no GPIO chip is named or labelled `{chip}`"),
+            )
+        })
 }
 
 /// A GPIO line driven as an output (embedded-hal `OutputPin` and `StatefulOutputPin`).
@@ -299,6 +353,27 @@ mod tests {
             Ok(_) => panic!("opened a device that should not exist here"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn lines_are_found_by_chip_path_name_label_or_line_name() {
+        // A path is taken as given; opening it tells whether it exists.
+        let (chip, offset) = find_line(Some("/dev/gpiochip4"), 17, "led").unwrap();
+        assert_eq!((chip.as_path(), offset), (Path::new("/dev/gpiochip4"), 17));
+        // This machine has no chip labelled so, and no line named GPIO200: both are named.
+        let err = find_line(Some("pinctrl-compaktor-test"), 17, "led").unwrap_err();
+        assert_eq!(err.device, "GPIO 17 (led)");
+        assert!(
+            err.reason
+                .contains("no GPIO chip is named or labelled `pinctrl-compaktor-test`"),
+            "{err}"
+        );
+        let err = find_line(None, 200, "led").unwrap_err();
+        assert!(
+            err.reason.contains("no GPIO line is named `GPIO200`"),
+            "{err}"
+        );
+        assert!(err.reason.contains("set `gpio_chip`"), "{err}");
     }
 
     #[test]

@@ -182,6 +182,35 @@ pub fn hardware_pwm(channel: Channel, hz: u32, label: &str) -> Result<HardwarePw
     })
 }
 
+/// Opens channel `channel` of the kernel's `pwmchip{pwmchip}` at `hz`, enabled, with duty
+/// cycle 0: for a Pi whose PWM chip is not the one rppal expects (a Pi 5 names the RP1's chip
+/// `pwmchip0` on kernels 6.12+ and `pwmchip2` before; see
+/// [`find_pwm_chip`](super::sysfs_pwm::find_pwm_chip)).
+///
+/// # Errors
+///
+/// [`OpenError`] if the chip or channel does not exist or is not enabled, or if `hz` is 0.
+pub fn hardware_pwm_on_chip(
+    pwmchip: u8,
+    channel: u8,
+    hz: u32,
+    label: &str,
+) -> Result<HardwarePwm, OpenError> {
+    let name = device_name(format_args!("pwmchip{pwmchip} channel {channel}"), label);
+    let fail = |e: ::rppal::pwm::Error| OpenError::new(BACKEND, name.clone(), e);
+    let freq = check_hz(hz).map_err(|e| OpenError::new(BACKEND, name.clone(), e))?;
+    let pwm = Pwm::with_pwmchip(pwmchip, channel).map_err(fail)?;
+    pwm.set_frequency(freq, 0.0).map_err(fail)?;
+    pwm.set_polarity(Polarity::Normal).map_err(fail)?;
+    pwm.enable().map_err(fail)?;
+    Ok(HardwarePwm {
+        pwm,
+        hz,
+        duty: 0.0,
+        name,
+    })
+}
+
 impl HardwarePwm {
     fn error(&self, e: impl Display) -> PinError {
         PinError(format!("{BACKEND}: {}: {e}", self.name))
@@ -397,5 +426,19 @@ mod tests {
             err.to_string(),
             "rppal: cannot open PWM channel 1: the PWM frequency must be above 0 Hz"
         );
+    }
+
+    #[test]
+    fn a_pwm_chip_by_number_names_the_chip_and_channel() {
+        let err = open_error(hardware_pwm_on_chip(2, 3, 0, "servo tilt"));
+        assert_eq!(
+            err.to_string(),
+            "rppal: cannot open pwmchip2 channel 3 (servo tilt): the PWM frequency must be above 0 Hz"
+        );
+        if !on_a_pi() {
+            // Off a Pi there is no such chip to export the channel of.
+            let err = open_error(hardware_pwm_on_chip(2, 3, 1_000, "servo tilt"));
+            assert_eq!(err.device, "pwmchip2 channel 3 (servo tilt)");
+        }
     }
 }

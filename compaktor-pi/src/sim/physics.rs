@@ -79,7 +79,8 @@ impl World {
         let commands = io.motors.each_ref().map(bridge_output);
         let contact_changed = self.with_state(|s, config| advance(s, config, commands, STEP));
         if let Some(touching) = contact_changed {
-            io.bumper.set(touching, self.elapsed());
+            // The microswitch closes to ground (active low, with a pull-up).
+            io.bumper.set(!touching, self.elapsed());
         }
     }
 }
@@ -299,9 +300,9 @@ mod tests {
 
         // 1.4 m to go at 0.5 m/s: contact after about 2.85 s.
         let hit = bumper.wait_for_edge().await.unwrap();
-        assert_eq!(hit.kind, EdgeKind::Rising);
+        assert_eq!(hit.kind, EdgeKind::Falling);
         assert!((2.8..2.95).contains(&hit.at.as_secs_f64()), "{hit:?}");
-        assert!(bumper.is_high().unwrap());
+        assert!(bumper.is_low().unwrap());
         sleep(Duration::from_secs(2)).await;
         let s = world.snapshot();
         assert!((s.pose.x - 1.9).abs() < 1e-9, "{}", s.pose.x);
@@ -313,7 +314,7 @@ mod tests {
         drive(&mut left, -0.5);
         drive(&mut right, -0.5);
         let free = bumper.wait_for_edge().await.unwrap();
-        assert_eq!(free.kind, EdgeKind::Falling);
+        assert_eq!(free.kind, EdgeKind::Rising);
         assert!(free.at > hit.at + Duration::from_secs(2));
         sleep(Duration::from_millis(500)).await;
         assert!(!world.snapshot().bumper);

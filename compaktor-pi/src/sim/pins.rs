@@ -67,6 +67,11 @@ impl SimOutputPin {
         }
     }
 
+    /// A pin wired to nothing in the world.
+    pub(crate) fn unconnected() -> Self {
+        SimOutputPin::new(OutputLine::new())
+    }
+
     pub(crate) fn trigger(line: Arc<OutputLine>, world: World) -> Self {
         SimOutputPin {
             line,
@@ -130,6 +135,11 @@ impl SimPwm {
 
     pub(crate) fn new(line: Arc<PwmLine>) -> Self {
         SimPwm { line }
+    }
+
+    /// A PWM output wired to nothing in the world.
+    pub(crate) fn unconnected() -> Self {
+        SimPwm::new(PwmLine::new(Self::MAX_DUTY, 1_000))
     }
 
     /// The duty cycle as a fraction in `0.0..=1.0`.
@@ -230,6 +240,11 @@ impl SimEdgeInput {
     pub(crate) fn new(line: Arc<InputLine>) -> Self {
         let edges = line.subscribe();
         SimEdgeInput { line, edges }
+    }
+
+    /// An input wired to nothing, held at `level` by its pull resistor: it never changes.
+    pub(crate) fn unconnected(level: bool) -> Self {
+        SimEdgeInput::new(InputLine::new(level))
     }
 }
 

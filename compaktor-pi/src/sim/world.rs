@@ -160,6 +160,19 @@ pub struct Snapshot {
     pub servo_pulse_us: Option<f64>,
 }
 
+/// The simulated robot's wiring, in BCM GPIO numbers (the starter robot's).
+mod wiring {
+    pub(super) const LEFT_IN1: u8 = 5;
+    pub(super) const LEFT_IN2: u8 = 6;
+    pub(super) const RIGHT_IN1: u8 = 16;
+    pub(super) const RIGHT_IN2: u8 = 20;
+    pub(super) const TRIGGER: u8 = 23;
+    pub(super) const ECHO: u8 = 24;
+    pub(super) const BUTTON: u8 = 17;
+    pub(super) const BUMPER: u8 = 22;
+    pub(super) const LED: u8 = 27;
+}
+
 /// Motor enable PWMs start at this frequency.
 const MOTOR_PWM_HZ: u32 = 1_000;
 /// The servo PWM starts at this frequency.
@@ -178,7 +191,7 @@ impl World {
             motors: [motor(), motor()],
             trigger: OutputLine::new(),
             echo: InputLine::new(false),
-            bumper: InputLine::new(false),
+            bumper: InputLine::new(true),
             button: InputLine::new(true),
             led: OutputLine::new(),
             servo: PwmLine::new(SimPwm::MAX_DUTY, SERVO_PWM_HZ),
@@ -288,8 +301,8 @@ impl World {
         )
     }
 
-    /// The bumper switch: high while the body touches a wall or an obstacle, an edge each time
-    /// contact starts or ends.
+    /// The bumper switch, wired like a microswitch to ground with a pull-up: low while the body
+    /// touches a wall or an obstacle, an edge each time contact starts or ends.
     pub fn bumper(&self) -> SimEdgeInput {
         SimEdgeInput::new(self.shared.io.bumper.clone())
     }
@@ -322,6 +335,63 @@ impl World {
     /// The SPI device of the MCP3008 whose channels `0..count` are the line sensors.
     pub fn adc(&self) -> SimSpi {
         SimSpi::new(self.clone())
+    }
+
+    /// The output wired to BCM `gpio` on the simulated robot (see [`World::gpio_input`] for
+    /// the whole wiring), or `None` when nothing there listens.
+    pub fn gpio_output(&self, gpio: u8) -> Option<SimOutputPin> {
+        let io = &self.shared.io;
+        let line = match gpio {
+            wiring::LEFT_IN1 => &io.motors[0].in1,
+            wiring::LEFT_IN2 => &io.motors[0].in2,
+            wiring::RIGHT_IN1 => &io.motors[1].in1,
+            wiring::RIGHT_IN2 => &io.motors[1].in2,
+            wiring::LED => &io.led,
+            wiring::TRIGGER => return Some(self.ultrasonic().0),
+            _ => return None,
+        };
+        Some(SimOutputPin::new(line.clone()))
+    }
+
+    /// The input wired to BCM `gpio` on the simulated robot, or `None` when nothing drives it.
+    ///
+    /// The simulated robot is wired like the starter robot (`robots/starter.toml`): left motor
+    /// IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0 (GPIO 12), right motor on GPIO
+    /// 16/20 and PWM channel 1 (GPIO 13), the HC-SR04's TRIG/ECHO on GPIO 23/24, the button on
+    /// GPIO 17, the bumper on GPIO 22, the LED on GPIO 27 and the servo on PWM channel 2
+    /// (GPIO 18). A robot file that says otherwise finds nothing there, as on a real robot.
+    pub fn gpio_input(&self, gpio: u8) -> Option<SimEdgeInput> {
+        let io = &self.shared.io;
+        let line = match gpio {
+            wiring::ECHO => &io.echo,
+            wiring::BUTTON => &io.button,
+            wiring::BUMPER => &io.bumper,
+            _ => return None,
+        };
+        Some(SimEdgeInput::new(line.clone()))
+    }
+
+    /// The hardware PWM `channel` of the simulated robot, or `None` when nothing is on it.
+    pub fn pwm_channel(&self, channel: u8) -> Option<SimPwm> {
+        let io = &self.shared.io;
+        let line = match channel {
+            0 => &io.motors[0].enable,
+            1 => &io.motors[1].enable,
+            2 => &io.servo,
+            _ => return None,
+        };
+        Some(SimPwm::new(line.clone()))
+    }
+
+    /// Software PWM on BCM `gpio`: the PWM pins of the simulated robot (GPIO 12, 13 and 18
+    /// are hardware channels 0, 1 and 2), or `None`.
+    pub fn pwm_pin(&self, gpio: u8) -> Option<SimPwm> {
+        match gpio {
+            12 => self.pwm_channel(0),
+            13 => self.pwm_channel(1),
+            18 => self.pwm_channel(2),
+            _ => None,
+        }
     }
 
     /// The line sensors as digital inputs (high over the tape), sensor 0 leftmost.

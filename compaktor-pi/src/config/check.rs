@@ -1,0 +1,424 @@
+//! Checking a parsed robot file: every value the schema lets through but the robot cannot have
+//! (a GPIO the board lacks, a period too short for the sensor, NaN), and every pin, PWM channel
+//! or bus pin wired to two devices. Runs before any pin is touched. Finding a key's line lives
+//! in `lines`.
+
+use std::collections::HashMap;
+
+use super::lines::{Key, Lines};
+use super::{
+    BackendKind, BridgeKind, ConfigError, MotorWiring, PwmWiring, RobotConfig, SONAR_MIN_PERIOD_MS,
+};
+
+/// The highest GPIO on the Raspberry Pi's 40-pin header (BCM numbering).
+pub(crate) const PI_MAX_GPIO: u8 = 27;
+/// The highest hardware PWM channel of a Raspberry Pi (the Pi 5 has four; older Pis two, which
+/// opening finds out).
+pub(crate) const PI_MAX_PWM_CHANNEL: u8 = 3;
+/// The MCP3008's largest reading (10 bits).
+const MCP3008_MAX: u64 = 1023;
+/// A servo's frame at 50 Hz, µs.
+const SERVO_FRAME_US: u32 = 20_000;
+
+/// What is wrong with one value of a robot file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A GPIO the board does not have.
+    #[error("GPIO {gpio} is not on the Raspberry Pi's header (GPIO 0-{PI_MAX_GPIO})")]
+    NoSuchGpio {
+        /// The GPIO.
+        gpio: u8,
+    },
+    /// A hardware PWM channel the board does not have.
+    #[error(
+        "PWM channel {channel} does not exist: a Pi 5 has channels 0-{PI_MAX_PWM_CHANNEL}, \
+         older Pis 0-1"
+    )]
+    NoSuchPwmChannel {
+        /// The channel.
+        channel: u8,
+    },
+    /// A bus, chip select, address or converter channel that does not exist.
+    #[error("{what} {value} does not exist ({valid})")]
+    DoesNotExist {
+        /// What it is (`SPI bus`, `chip select`).
+        what: &'static str,
+        /// The value given.
+        value: u64,
+        /// What exists.
+        valid: &'static str,
+    },
+    /// A value above what the device can produce.
+    #[error("{value} is above the {device}'s range (0-{max})")]
+    AboveRange {
+        /// The value given.
+        value: u64,
+        /// The largest the device has.
+        max: u64,
+        /// The device.
+        device: &'static str,
+    },
+    /// A period shorter than the sensor can work at.
+    #[error("{value_ms} ms is too short: the {device} needs at least {min_ms} ms")]
+    TooShort {
+        /// The period given.
+        value_ms: u64,
+        /// The shortest that works.
+        min_ms: u64,
+        /// The device.
+        device: &'static str,
+    },
+    /// NaN or infinite.
+    #[error("{value} is not a number the robot can use")]
+    NotFinite {
+        /// The value given.
+        value: f64,
+    },
+    /// Zero or negative where only a positive value makes sense.
+    #[error("must be above 0, not {value}")]
+    NotPositive {
+        /// The value given.
+        value: f64,
+    },
+    /// A value that must be above another one of the same device.
+    #[error("must be above `{other}` ({other_value}), not {value}")]
+    NotAbove {
+        /// The value given.
+        value: f64,
+        /// The key it must be above.
+        other: &'static str,
+        /// That key's value.
+        other_value: f64,
+    },
+    /// A device that needs another section.
+    #[error("is read through the ADC: add an `[{section}]` section")]
+    NeedsSection {
+        /// The section to add.
+        section: &'static str,
+    },
+    /// A setting the device does not have.
+    #[error("{0}")]
+    NotForThisDevice(&'static str),
+}
+
+/// Checks `config`, whose text `lines` finds keys in.
+pub(super) fn check(config: &RobotConfig, lines: &Lines<'_>) -> Result<(), ConfigError> {
+    let mut checker = Checker {
+        lines,
+        pi: config.backend != BackendKind::Linux,
+        users: HashMap::new(),
+    };
+    checker.robot(config)
+}
+
+struct Checker<'l, 'a> {
+    lines: &'l Lines<'a>,
+    /// GPIO numbers, PWM channels and bus pins are a Raspberry Pi's (the `sim` and `rppal`
+    /// backends); on `linux` they are line offsets of a chip this cannot know.
+    pi: bool,
+    /// Who uses each pin, channel or bus device, for conflicts, with the pin's role for a bus.
+    users: HashMap<String, (Key, Option<String>)>,
+}
+
+impl Checker<'_, '_> {
+    fn invalid(&self, key: &Key, problem: Problem) -> ConfigError {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            line: self.lines.line(key),
+            problem,
+        }
+    }
+
+    /// Claims `resource` for `key`; a second claim is a conflict naming both.
+    fn claim(&mut self, resource: String, key: &Key) -> Result<(), ConfigError> {
+        self.claim_as(resource, None, key)
+    }
+
+    /// Claims `resource` for `key`, in a bus `role` (`SPI0 MOSI`).
+    fn claim_as(
+        &mut self,
+        resource: String,
+        role: Option<String>,
+        key: &Key,
+    ) -> Result<(), ConfigError> {
+        if let Some((first, first_role)) = self.users.get(&resource) {
+            let resource = match first_role.as_ref().or(role.as_ref()) {
+                Some(role) => format!("{resource} ({role})"),
+                None => resource,
+            };
+            return Err(ConfigError::Conflict {
+                resource,
+                first: first.to_string(),
+                first_line: self.lines.line(first),
+                second: key.to_string(),
+                second_line: self.lines.line(key),
+            });
+        }
+        self.users.insert(resource, (key.clone(), role));
+        Ok(())
+    }
+
+    fn gpio(&mut self, key: &Key, gpio: u8) -> Result<(), ConfigError> {
+        if self.pi && gpio > PI_MAX_GPIO {
+            return Err(self.invalid(key, Problem::NoSuchGpio { gpio }));
+        }
+        self.claim(format!("GPIO {gpio}"), key)
+    }
+
+    fn pwm(&mut self, key: &Key, pwm: PwmWiring) -> Result<(), ConfigError> {
+        match pwm {
+            PwmWiring::Hardware { channel } => {
+                let key = key.child("hardware").child("channel");
+                if self.pi && channel > PI_MAX_PWM_CHANNEL {
+                    return Err(self.invalid(&key, Problem::NoSuchPwmChannel { channel }));
+                }
+                self.claim(format!("PWM channel {channel}"), &key)
+            }
+            PwmWiring::Software { pin } => self.gpio(&key.child("software").child("pin"), pin),
+        }
+    }
+
+    fn positive_ms(&self, key: &Key, ms: u64) -> Result<(), ConfigError> {
+        if ms == 0 {
+            return Err(self.invalid(key, Problem::NotPositive { value: 0.0 }));
+        }
+        Ok(())
+    }
+
+    fn positive(&self, key: &Key, value: f64) -> Result<(), ConfigError> {
+        if !value.is_finite() {
+            return Err(self.invalid(key, Problem::NotFinite { value }));
+        }
+        if value <= 0.0 {
+            return Err(self.invalid(key, Problem::NotPositive { value }));
+        }
+        Ok(())
+    }
+
+    fn finite(&self, key: &Key, value: f64) -> Result<(), ConfigError> {
+        if !value.is_finite() {
+            return Err(self.invalid(key, Problem::NotFinite { value }));
+        }
+        Ok(())
+    }
+
+    fn robot(&mut self, config: &RobotConfig) -> Result<(), ConfigError> {
+        self.drive(config)?;
+        for (name, sonar) in &config.sonars {
+            let key = Key::root("sonars").child(name);
+            self.gpio(&key.child("trigger"), sonar.trigger)?;
+            self.gpio(&key.child("echo"), sonar.echo)?;
+            if sonar.period_ms < SONAR_MIN_PERIOD_MS {
+                let problem = Problem::TooShort {
+                    value_ms: sonar.period_ms,
+                    min_ms: SONAR_MIN_PERIOD_MS,
+                    device: "HC-SR04",
+                };
+                return Err(self.invalid(&key.child("period_ms"), problem));
+            }
+        }
+        for (name, button) in &config.buttons {
+            let key = Key::root("buttons").child(name);
+            self.gpio(&key.child("pin"), button.pin)?;
+            self.positive_ms(&key.child("long_press_ms"), button.long_press_ms)?;
+            if button.long_press_ms <= button.debounce_ms {
+                let problem = Problem::NotAbove {
+                    value: button.long_press_ms as f64,
+                    other: "debounce_ms",
+                    other_value: button.debounce_ms as f64,
+                };
+                return Err(self.invalid(&key.child("long_press_ms"), problem));
+            }
+        }
+        for (name, bumper) in &config.bumpers {
+            self.gpio(&Key::root("bumpers").child(name).child("pin"), bumper.pin)?;
+        }
+        for (name, led) in &config.leds {
+            self.gpio(&Key::root("leds").child(name).child("pin"), led.pin)?;
+        }
+        for (name, servo) in &config.servos {
+            let key = Key::root("servos").child(name);
+            self.pwm(&key.child("pwm"), servo.pwm)?;
+            self.finite(&key.child("min_angle"), f64::from(servo.min_angle))?;
+            self.finite(&key.child("max_angle"), f64::from(servo.max_angle))?;
+            if servo.max_angle <= servo.min_angle {
+                let problem = Problem::NotAbove {
+                    value: f64::from(servo.max_angle),
+                    other: "min_angle",
+                    other_value: f64::from(servo.min_angle),
+                };
+                return Err(self.invalid(&key.child("max_angle"), problem));
+            }
+            self.positive(&key.child("min_pulse_us"), f64::from(servo.min_pulse_us))?;
+            if servo.max_pulse_us <= servo.min_pulse_us {
+                let problem = Problem::NotAbove {
+                    value: f64::from(servo.max_pulse_us),
+                    other: "min_pulse_us",
+                    other_value: f64::from(servo.min_pulse_us),
+                };
+                return Err(self.invalid(&key.child("max_pulse_us"), problem));
+            }
+            if servo.max_pulse_us >= SERVO_FRAME_US {
+                let problem = Problem::AboveRange {
+                    value: u64::from(servo.max_pulse_us),
+                    max: u64::from(SERVO_FRAME_US - 1),
+                    device: "50 Hz servo frame",
+                };
+                return Err(self.invalid(&key.child("max_pulse_us"), problem));
+            }
+        }
+        if let Some(imu) = &config.imu {
+            let key = Key::root("imu");
+            if !matches!(imu.address, 0x68 | 0x69) {
+                let problem = Problem::DoesNotExist {
+                    what: "MPU-6050 address",
+                    value: u64::from(imu.address),
+                    valid: "0x68, or 0x69 with AD0 high",
+                };
+                return Err(self.invalid(&key.child("address"), problem));
+            }
+            self.positive_ms(&key.child("period_ms"), imu.period_ms)?;
+            if self.pi {
+                // I2C bus N's SDA and SCL on the header (bus 0 is the HAT EEPROM's).
+                let pins = match imu.bus {
+                    0 => [(0, "SDA0"), (1, "SCL0")],
+                    1 => [(2, "SDA1"), (3, "SCL1")],
+                    _ => [(u8::MAX, ""); 2],
+                };
+                for (gpio, role) in pins.into_iter().filter(|(g, _)| *g != u8::MAX) {
+                    self.claim_as(format!("GPIO {gpio}"), Some(role.into()), &key.child("bus"))?;
+                }
+            }
+        }
+        self.adc(config)?;
+        Ok(())
+    }
+
+    fn drive(&mut self, config: &RobotConfig) -> Result<(), ConfigError> {
+        let drive = &config.drive;
+        let key = Key::root("drive");
+        self.positive_ms(&key.child("watchdog_ms"), drive.watchdog_ms)?;
+        if let Some(ramp) = drive.ramp_per_second {
+            self.positive(&key.child("ramp_per_second"), f64::from(ramp))?;
+        }
+        self.positive(&key.child("pwm_hz"), f64::from(drive.pwm_hz))?;
+        self.motor(&key.child("left"), &drive.left)?;
+        // Both motors of one TB6612FNG share its STBY pin.
+        let shared_standby =
+            drive.left.standby.is_some() && drive.left.standby == drive.right.standby;
+        if shared_standby {
+            let right = MotorWiring {
+                standby: None,
+                ..drive.right.clone()
+            };
+            self.motor(&key.child("right"), &right)
+        } else {
+            self.motor(&key.child("right"), &drive.right)
+        }
+    }
+
+    fn motor(&mut self, key: &Key, motor: &MotorWiring) -> Result<(), ConfigError> {
+        self.gpio(&key.child("in1"), motor.in1)?;
+        self.gpio(&key.child("in2"), motor.in2)?;
+        self.pwm(&key.child("pwm"), motor.pwm)?;
+        if let Some(standby) = motor.standby {
+            let key = key.child("standby");
+            if motor.bridge == BridgeKind::L298n {
+                let problem = Problem::NotForThisDevice(
+                    "an L298N has no STBY pin (`standby` is for a TB6612FNG)",
+                );
+                return Err(self.invalid(&key, problem));
+            }
+            self.gpio(&key, standby)?;
+        }
+        Ok(())
+    }
+
+    fn adc(&mut self, config: &RobotConfig) -> Result<(), ConfigError> {
+        if let Some(adc) = &config.adc {
+            let key = Key::root("adc");
+            let chip_selects = match adc.bus {
+                0 | 3..=6 => 2,
+                1 => 3,
+                bus => {
+                    let problem = Problem::DoesNotExist {
+                        what: "SPI bus",
+                        value: u64::from(bus),
+                        valid: "0 or 1; 3-6 with their overlays on a Pi 4",
+                    };
+                    return Err(self.invalid(&key.child("bus"), problem));
+                }
+            };
+            if adc.chip_select >= chip_selects {
+                let problem = Problem::DoesNotExist {
+                    what: "chip select",
+                    value: u64::from(adc.chip_select),
+                    valid: if chip_selects == 3 {
+                        "SPI1 has CE0-CE2"
+                    } else {
+                        "CE0 or CE1"
+                    },
+                };
+                return Err(self.invalid(&key.child("chip_select"), problem));
+            }
+            if self.pi {
+                // SPI0 and SPI1 on the header: the shared lines and the chip select in use.
+                let (shared, ce): (&[(u8, &str)], &[u8]) = match adc.bus {
+                    0 => (
+                        &[(9, "SPI0 MISO"), (10, "SPI0 MOSI"), (11, "SPI0 SCLK")],
+                        &[8, 7],
+                    ),
+                    1 => (
+                        &[(19, "SPI1 MISO"), (20, "SPI1 MOSI"), (21, "SPI1 SCLK")],
+                        &[18, 17, 16],
+                    ),
+                    _ => (&[], &[]),
+                };
+                for (gpio, role) in shared {
+                    let role = Some((*role).to_owned());
+                    self.claim_as(format!("GPIO {gpio}"), role, &key.child("bus"))?;
+                }
+                if let Some(gpio) = ce.get(usize::from(adc.chip_select)) {
+                    let role = format!("SPI{} CE{}", adc.bus, adc.chip_select);
+                    let key = key.child("chip_select");
+                    self.claim_as(format!("GPIO {gpio}"), Some(role), &key)?;
+                }
+            }
+        }
+        if let Some(line) = &config.line_sensor {
+            let key = Key::root("line_sensor");
+            if config.adc.is_none() {
+                return Err(self.invalid(&key, Problem::NeedsSection { section: "adc" }));
+            }
+            if line.channels.is_empty() {
+                return Err(self.invalid(
+                    &key.child("channels"),
+                    Problem::NotForThisDevice("a line sensor needs at least one channel"),
+                ));
+            }
+            for (i, &ch) in line.channels.iter().enumerate() {
+                let key = key.child("channels").child(i);
+                if ch > 7 {
+                    let problem = Problem::DoesNotExist {
+                        what: "MCP3008 channel",
+                        value: u64::from(ch),
+                        valid: "channels 0-7",
+                    };
+                    return Err(self.invalid(&key, problem));
+                }
+                self.claim(format!("ADC channel {ch}"), &key)?;
+            }
+            if u64::from(line.threshold) > MCP3008_MAX {
+                let problem = Problem::AboveRange {
+                    value: u64::from(line.threshold),
+                    max: MCP3008_MAX,
+                    device: "MCP3008",
+                };
+                return Err(self.invalid(&key.child("threshold"), problem));
+            }
+            self.positive_ms(&key.child("period_ms"), line.period_ms)?;
+        }
+        Ok(())
+    }
+}
