@@ -146,9 +146,15 @@ pub fn deliver<A: Actor>(target: &ActorRef<A>, message: A::Message) -> Result<()
     use crate::__private::Message as _;
     let handler = message.handler_name();
     let shared = target.shared();
-    match shared.try_enqueue(Envelope::Message(message), handler) {
+    match shared.try_enqueue(Envelope::Message(message)) {
         Ok(()) => Ok(()),
-        Err(crate::actor_ref::Refused::Failed(e)) => Err(e),
-        Err(crate::actor_ref::Refused::Full(_)) => Err(shared.full_error(handler)),
+        Err(crate::actor_ref::Refused::Stopped(env)) => Err(shared.cell.stopped_with(handler, env)),
+        Err(crate::actor_ref::Refused::Full(env)) => {
+            // Nobody on this side can take the message back: the dead letter carries it.
+            shared
+                .cell
+                .dead_envelope(handler, crate::DeadLetterReason::MailboxFull, env);
+            Err(shared.full(handler))
+        }
     }
 }
