@@ -39,9 +39,9 @@ pub(crate) struct ActorCell {
     /// Where it sits in its system's tree: `/robot/drive/left_motor`. Made on first use for
     /// an unnamed actor (`/$7`), which most never need.
     path: OnceLock<Arc<str>>,
-    /// Tasks waiting in `stopped()`, then the stop reason. A plain list: most actors have no
+    /// Tasks waiting in `stopped()`, then the stop reason. A slab: most actors have no
     /// waiter, and one is the common case, which a `Notify` would serve at several times the
-    /// cost.
+    /// cost; each wait keeps its key, so a wait that is dropped leaves (see [`StopWait`]).
     end: Mutex<End>,
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
@@ -73,7 +73,7 @@ pub(crate) struct ActorCell {
 /// Whether an actor has ended: who waits for it, then why it ended.
 #[derive(Debug)]
 enum End {
-    Running(Vec<Waker>),
+    Running(slab::Slab<Waker>),
     Stopped(StopReason),
 }
 
@@ -118,7 +118,7 @@ impl ActorCell {
             registry_slot: AtomicU32::new(u32::MAX),
             on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
-            end: Mutex::new(End::Running(Vec::new())),
+            end: Mutex::new(End::Running(slab::Slab::new())),
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),
             ended_in_failure: AtomicBool::new(false),
@@ -392,7 +392,7 @@ impl ActorCell {
         let ended = std::mem::replace(&mut *self.lock_end(), End::Stopped(reason));
         self.tell_idle(); // a pool looks again at which workers it has
         if let End::Running(waiters) = ended {
-            waiters.into_iter().for_each(Waker::wake);
+            waiters.into_iter().for_each(|(_, waker)| waker.wake());
         }
     }
 
@@ -403,19 +403,19 @@ impl ActorCell {
     }
 
     /// Resolves with the stop reason once the actor has finished.
-    pub(crate) fn stopped(&self) -> impl Future<Output = StopReason> + '_ {
-        std::future::poll_fn(|cx| self.poll_stopped(cx))
+    pub(crate) fn stopped(&self) -> Stopped<&ActorCell> {
+        Stopped {
+            cell: self,
+            wait: StopWait::default(),
+        }
     }
 
-    pub(crate) fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
-        match &mut *self.lock_end() {
-            End::Stopped(reason) => Poll::Ready(reason.clone()),
-            End::Running(waiters) => {
-                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    waiters.push(cx.waker().clone());
-                }
-                Poll::Pending
-            }
+    /// How many waits for its end are registered (dropped ones are not).
+    #[cfg(test)]
+    pub(crate) fn stop_waiters(&self) -> usize {
+        match &*self.lock_end() {
+            End::Running(waiters) => waiters.len(),
+            End::Stopped(_) => 0,
         }
     }
 
@@ -431,6 +431,83 @@ impl ActorCell {
             actor: self.label.clone(),
             handler,
         }
+    }
+}
+
+/// One wait for an actor's end: its key among the cell's waiters once it has been polled, so
+/// that polling it again replaces its waker in place, and dropping it removes it (a wait that
+/// is given up holds nothing, and slows no other wait).
+#[derive(Debug, Default)]
+pub(crate) struct StopWait {
+    key: Option<usize>,
+}
+
+impl StopWait {
+    /// The stop reason once `cell`'s actor has finished; registers `cx`'s waker until then.
+    pub(crate) fn poll(
+        &mut self,
+        cell: &ActorCell,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<StopReason> {
+        match &mut *cell.lock_end() {
+            End::Stopped(reason) => {
+                self.key = None;
+                Poll::Ready(reason.clone())
+            }
+            End::Running(waiters) => {
+                match self.key.and_then(|key| waiters.get_mut(key)) {
+                    Some(waker) => waker.clone_from(cx.waker()),
+                    None => self.key = Some(waiters.insert(cx.waker().clone())),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Gives up the wait: `cell` forgets its waker.
+    pub(crate) fn cancel(&mut self, cell: &ActorCell) {
+        let Some(key) = self.key.take() else { return };
+        if let End::Running(waiters) = &mut *cell.lock_end() {
+            waiters.try_remove(key);
+        }
+    }
+}
+
+/// Something that leads to an actor's cell, for [`Stopped`].
+pub(crate) trait HasCell: Unpin {
+    fn cell(&self) -> &ActorCell;
+}
+
+impl HasCell for &ActorCell {
+    fn cell(&self) -> &ActorCell {
+        self
+    }
+}
+
+impl<A: Actor> HasCell for Arc<Shared<A>> {
+    fn cell(&self) -> &ActorCell {
+        &self.cell
+    }
+}
+
+/// The future of a wait for an actor's end; dropping it deregisters it.
+pub(crate) struct Stopped<C: HasCell> {
+    cell: C,
+    wait: StopWait,
+}
+
+impl<C: HasCell> Future for Stopped<C> {
+    type Output = StopReason;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
+        let this = self.get_mut();
+        this.wait.poll(this.cell.cell(), cx)
+    }
+}
+
+impl<C: HasCell> Drop for Stopped<C> {
+    fn drop(&mut self) {
+        self.wait.cancel(self.cell.cell());
     }
 }
 
@@ -601,12 +678,22 @@ impl<A: Actor> Shared<A> {
             .map_err(|_| self.cell.stopped_error(handler))
     }
 
-    /// Enqueues from a plain thread, blocking it until there is room.
+    /// Enqueues from a plain thread, blocking it until there is room. Refused on a thread
+    /// inside a tokio runtime, where blocking could wait forever (see
+    /// [`SendError::BlockingInRuntime`]).
     pub(crate) fn enqueue_blocking(
         &self,
         env: Envelope<A::Message>,
         handler: &'static str,
     ) -> Result<(), SendError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.cell
+                .dead_letter(handler, DeadLetterReason::WouldDeadlock);
+            return Err(SendError::BlockingInRuntime {
+                actor: self.cell.label.clone(),
+                handler,
+            });
+        }
         if !self.cell.is_running() {
             return Err(self.cell.stopped_error(handler));
         }
@@ -753,9 +840,14 @@ impl<A: Actor> ActorRef<A> {
 
     /// Resolves with the stop reason once the actor has stopped, its stop hook has run and its
     /// state has been dropped. Does not keep the actor alive while waiting.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it resolves gives up the wait and frees what it held.
     pub fn stopped(&self) -> impl Future<Output = StopReason> + Send + 'static {
-        let shared = Arc::clone(self.shared());
-        std::future::poll_fn(move |cx| shared.cell.poll_stopped(cx))
+        Stopped {
+            cell: Arc::clone(self.shared()),
+            wait: StopWait::default(),
+        }
     }
 }
 

@@ -352,8 +352,9 @@ impl SupervisorNode {
     async fn stopped_or_owner_killed(&self, child: &ActorCell, limit: Duration) -> bool {
         let owner = self.owner.cell();
         let mut timeout = std::pin::pin!(tokio::time::sleep(limit));
+        let mut wait = child.stopped();
         std::future::poll_fn(|cx| {
-            if child.poll_stopped(cx).is_ready() {
+            if std::pin::Pin::new(&mut wait).poll(cx).is_ready() {
                 return Poll::Ready(true);
             }
             self.owner.register_waker(cx.waker());
