@@ -888,3 +888,205 @@ impl<A: Actor> Hash for ActorRef<A> {
         self.id().hash(state);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::{Arc, mpsc};
+    use std::task::Context as TaskContext;
+    use std::time::{Duration, Instant};
+
+    use crate::prelude::*;
+    use crate::{Mailbox, Terminated};
+
+    /// Holds its handler forever when told `hold`.
+    struct Gate;
+
+    #[crate::actor]
+    impl Gate {
+        #[handler]
+        async fn hold(&self) {
+            std::future::pending::<()>().await;
+        }
+        #[handler]
+        fn ping(&self) -> u32 {
+            1
+        }
+        #[handler]
+        fn poke(&self) {}
+    }
+
+    /// Yields until `done` holds; false if it never does.
+    async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+        for _ in 0..1000 {
+            if done() {
+                return true;
+            }
+            tokio::task::yield_now().await;
+        }
+        done()
+    }
+
+    #[tokio::test]
+    async fn a_stop_wait_that_is_dropped_deregisters_and_a_repolled_one_keeps_its_place() {
+        let system = ActorSystem::new("test");
+        let gate = system.spawn(Gate);
+        let cell = &gate.shared().cell;
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        let mut waits: Vec<_> = (0..1000).map(|_| Box::pin(gate.stopped())).collect();
+        for _ in 0..2 {
+            for wait in &mut waits {
+                assert!(wait.as_mut().poll(&mut cx).is_pending());
+            }
+        }
+        assert_eq!(cell.stop_waiters(), 1000);
+        // Abandoned: nothing of them stays with the actor.
+        waits.truncate(1);
+        assert_eq!(cell.stop_waiters(), 1);
+        // The one left is still woken and resolves.
+        gate.kill();
+        let last = waits.pop().expect("one wait left");
+        assert_eq!(last.await, StopReason::Killed);
+        assert_eq!(cell.stop_waiters(), 0);
+    }
+
+    struct Watcher {
+        target: ActorRef<Gate>,
+    }
+
+    #[crate::actor]
+    impl Watcher {
+        #[on_start]
+        async fn start(&mut self, ctx: &mut Context<Self>) {
+            ctx.watch(&self.target, |me, t| me.gone(t));
+        }
+        #[handler]
+        fn gone(&mut self, _notice: Terminated) {}
+        #[handler]
+        fn fail(&mut self) {
+            panic!("restart me");
+        }
+        #[handler]
+        fn ping(&self) -> u32 {
+            1
+        }
+    }
+
+    struct Parent {
+        target: ActorRef<Gate>,
+    }
+
+    #[crate::actor]
+    impl Parent {
+        #[on_start]
+        async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), SpawnError> {
+            ctx.supervise(Supervision::one_for_one().max_restarts(100, Duration::from_secs(1)));
+            let target = self.target.clone();
+            ctx.child(move || Watcher {
+                target: target.clone(),
+            })
+            .name("watcher")
+            .start()
+            .await?;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_restarted_many_times_leaves_one_wait_on_the_actor_it_watches() {
+        let system = ActorSystem::new("test");
+        let target = system.spawn(Gate);
+        let _parent = system
+            .builder(Parent {
+                target: target.clone(),
+            })
+            .name("parent")
+            .start()
+            .await
+            .expect("started");
+        let watcher = system
+            .lookup::<Watcher>("/parent/watcher")
+            .expect("the watcher runs");
+        let cell = &target.shared().cell;
+        for restart in 1..=20 {
+            watcher.fail().await.expect("queued");
+            assert_eq!(watcher.ping().await, Ok(1), "restart {restart}");
+            // The old instance's watch is cancelled; its wait goes with it.
+            assert!(
+                eventually(|| cell.stop_waiters() == 1).await,
+                "{} waits after restart {restart}",
+                cell.stop_waiters()
+            );
+        }
+    }
+
+    /// Waits (for real, on a plain thread) until `done` holds, failing the test after 10 s.
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_runtime_dropped_without_shutdown_answers_every_waiter_with_stopped() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let system = ActorSystem::new("test");
+        let gate = runtime.block_on(async {
+            let gate = system
+                .builder(Gate)
+                .mailbox(Mailbox::bounded(1))
+                .spawn()
+                .expect("spawned");
+            gate.hold().await.expect("queued");
+            assert!(eventually(|| gate.shared().cell.progress().1).await);
+            gate
+        });
+        let shared = Arc::clone(gate.shared());
+
+        // A plain thread asking, one sending, and a task of another runtime asking: the actor
+        // is stuck in `hold`, so each waits for its reply or for room.
+        let (asked_tx, asked) = mpsc::channel();
+        let asker = gate.clone();
+        std::thread::spawn(move || {
+            let _ = asked_tx.send(asker.ping().blocking());
+        });
+        let (told_tx, told) = mpsc::channel();
+        let teller = gate.clone();
+        std::thread::spawn(move || {
+            let _ = told_tx.send(teller.poke().blocking_send());
+        });
+        let (awaited_tx, awaited) = mpsc::channel();
+        let other = gate.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let reply = other.ping().timeout(Duration::from_secs(20)).await;
+                let stopped = other.stopped().await;
+                let _ = awaited_tx.send((reply, stopped));
+            });
+        });
+        wait_until("all three wait", || {
+            shared.tx.len() + shared.tx.waiting_senders() == 3
+        });
+
+        drop(runtime);
+
+        let limit = Duration::from_secs(10);
+        let asked = asked.recv_timeout(limit).expect("the blocking ask returned");
+        assert!(matches!(asked, Err(AskError::Stopped { .. })), "{asked:?}");
+        let told = told.recv_timeout(limit).expect("the blocking send returned");
+        assert!(matches!(told, Err(SendError::Stopped { .. })), "{told:?}");
+        let (reply, stopped) = awaited.recv_timeout(limit).expect("the awaited ask resolved");
+        assert!(matches!(reply, Err(AskError::Stopped { .. })), "{reply:?}");
+        assert_eq!(stopped, StopReason::Killed);
+    }
+}

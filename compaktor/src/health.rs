@@ -247,3 +247,45 @@ impl ActorSystem {
         rx.boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> ActorId {
+        ActorId(n)
+    }
+
+    #[test]
+    fn a_sweep_times_each_busy_actor_and_forgets_those_it_did_not_see() {
+        let busy = BusySince::default();
+        let start = Instant::now();
+        let later = start + Duration::from_millis(250);
+        const ACTORS: u64 = 20_000;
+        // Every actor busy in its first handler.
+        let mut sweep = busy.sweep();
+        for n in 0..ACTORS {
+            assert_eq!(sweep.observe(id(n), 0, true, start), Some(Duration::ZERO));
+        }
+        sweep.finish();
+        assert_eq!(busy.len(), ACTORS as usize);
+        // Half of them have ended; of the rest, even ones are still in that handler, odd ones
+        // in their next.
+        let mut sweep = busy.sweep();
+        for n in (0..ACTORS).filter(|n| n % 4 < 2) {
+            let expected = if n % 2 == 0 {
+                Duration::from_millis(250)
+            } else {
+                Duration::ZERO
+            };
+            assert_eq!(sweep.observe(id(n), n % 2, true, later), Some(expected));
+        }
+        sweep.finish();
+        assert_eq!(busy.len(), ACTORS as usize / 2);
+        // An actor between messages is forgotten at once, and one not seen with it.
+        let mut sweep = busy.sweep();
+        assert_eq!(sweep.observe(id(0), 1, false, later), None);
+        sweep.finish();
+        assert_eq!(busy.len(), 0);
+    }
+}

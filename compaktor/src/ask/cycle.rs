@@ -152,3 +152,60 @@ fn pool_worker(graph: &mut Graph, node: usize, from: usize) -> Option<ActorLabel
 pub(crate) fn waits_of(cell: &ActorCell) -> usize {
     graph().waits.get(&address(cell)).map_or(0, Vec::len)
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::waits_of;
+    use crate::prelude::*;
+
+    struct Slow;
+
+    #[crate::actor]
+    impl Slow {
+        #[handler]
+        async fn wait(&self, gate: oneshot::Receiver<()>) {
+            let _ = gate.await;
+        }
+    }
+
+    struct Asker {
+        slow: ActorRef<Slow>,
+    }
+
+    #[crate::actor]
+    impl Asker {
+        #[handler]
+        async fn ask_slow(&self, gate: oneshot::Receiver<()>) {
+            self.slow.wait(gate).ask().await.expect("answered");
+        }
+    }
+
+    async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+        for _ in 0..1000 {
+            if done() {
+                return true;
+            }
+            tokio::task::yield_now().await;
+        }
+        done()
+    }
+
+    #[tokio::test]
+    async fn an_ask_inside_a_handler_counts_as_a_wait_until_it_is_answered() {
+        let system = ActorSystem::new("test");
+        let slow = system.spawn(Slow);
+        let asker = system.spawn(Asker { slow: slow.clone() });
+        let cell = &asker.shared().cell;
+        let (open, gate) = oneshot::channel();
+        asker.ask_slow(gate).await.expect("queued");
+        assert!(eventually(|| waits_of(cell) == 1).await);
+        // An ask from outside any handler is not recorded.
+        let (_keep, idle) = oneshot::channel::<()>();
+        let outside = slow.wait(idle).tell();
+        drop(outside);
+        open.send(()).expect("the handler waits");
+        assert!(eventually(|| waits_of(cell) == 0).await);
+    }
+}
