@@ -201,10 +201,6 @@ mod tests {
         let (open, gate) = oneshot::channel();
         asker.ask_slow(gate).await.expect("queued");
         assert!(eventually(|| waits_of(cell) == 1).await);
-        // An ask from outside any handler is not recorded.
-        let (_keep, idle) = oneshot::channel::<()>();
-        let outside = slow.wait(idle).tell();
-        drop(outside);
         open.send(()).expect("the handler waits");
         assert!(eventually(|| waits_of(cell) == 0).await);
     }
