@@ -1089,4 +1089,59 @@ mod tests {
         assert!(matches!(reply, Err(AskError::Stopped { .. })), "{reply:?}");
         assert_eq!(stopped, StopReason::Killed);
     }
+
+    #[test]
+    fn a_pool_whose_runtime_is_dropped_answers_the_asks_it_holds_with_stopped() {
+        // Multi-thread, so the pool's router runs while the test waits.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let system = ActorSystem::new("test");
+        let pool = runtime.block_on(async {
+            let pool = system
+                .pool(1, || Gate)
+                .routing(Routing::Balancing)
+                .spawn()
+                .expect("spawned");
+            pool.hold().await.expect("queued");
+            let worker = pool.workers()[0].clone();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !worker.shared().cell.progress().1 {
+                assert!(Instant::now() < deadline, "the worker never began `hold`");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            pool
+        });
+        let front = Arc::clone(pool.shared());
+
+        // Two asks from another runtime: the pool's router holds the first, waiting for its
+        // busy worker; the second waits in the pool's mailbox.
+        let (awaited_tx, awaited) = mpsc::channel();
+        let asking = pool.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let (first, second) = tokio::join!(asking.ping(), asking.ping());
+                let stopped = asking.stopped().await;
+                let _ = awaited_tx.send((first, second, stopped));
+            });
+        });
+        wait_until("the second ask waits in the pool's mailbox", || {
+            front.tx.len() == 1
+        });
+
+        drop(runtime);
+
+        let (first, second, stopped) = awaited
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the asks resolved");
+        assert!(matches!(first, Err(AskError::Stopped { .. })), "{first:?}");
+        assert!(matches!(second, Err(AskError::Stopped { .. })), "{second:?}");
+        assert_eq!(stopped, StopReason::Killed);
+    }
 }
