@@ -1081,11 +1081,17 @@ mod tests {
         drop(runtime);
 
         let limit = Duration::from_secs(10);
-        let asked = asked.recv_timeout(limit).expect("the blocking ask returned");
+        let asked = asked
+            .recv_timeout(limit)
+            .expect("the blocking ask returned");
         assert!(matches!(asked, Err(AskError::Stopped { .. })), "{asked:?}");
-        let told = told.recv_timeout(limit).expect("the blocking send returned");
+        let told = told
+            .recv_timeout(limit)
+            .expect("the blocking send returned");
         assert!(matches!(told, Err(SendError::Stopped { .. })), "{told:?}");
-        let (reply, stopped) = awaited.recv_timeout(limit).expect("the awaited ask resolved");
+        let (reply, stopped) = awaited
+            .recv_timeout(limit)
+            .expect("the awaited ask resolved");
         assert!(matches!(reply, Err(AskError::Stopped { .. })), "{reply:?}");
         assert_eq!(stopped, StopReason::Killed);
     }
@@ -1141,7 +1147,10 @@ mod tests {
             .recv_timeout(Duration::from_secs(10))
             .expect("the asks resolved");
         assert!(matches!(first, Err(AskError::Stopped { .. })), "{first:?}");
-        assert!(matches!(second, Err(AskError::Stopped { .. })), "{second:?}");
+        assert!(
+            matches!(second, Err(AskError::Stopped { .. })),
+            "{second:?}"
+        );
         assert_eq!(stopped, StopReason::Killed);
     }
 }

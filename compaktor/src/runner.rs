@@ -14,8 +14,8 @@ use std::task::Poll;
 
 use tokio::sync::oneshot;
 
-pub(crate) use self::guard::{is_running_here, running_here};
 use self::guard::{Guarded, InSpan, guarded};
+pub(crate) use self::guard::{is_running_here, running_here};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
 use crate::__private::Message;

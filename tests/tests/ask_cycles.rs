@@ -54,7 +54,11 @@ fn names(cycle: &[ActorLabel]) -> Vec<String> {
 }
 
 /// Named nodes, each linked to the next by `links` (pairs of indices).
-async fn nodes(system: &ActorSystem, names: &[&str], links: &[(usize, usize)]) -> Vec<ActorRef<Node>> {
+async fn nodes(
+    system: &ActorSystem,
+    names: &[&str],
+    links: &[(usize, usize)],
+) -> Vec<ActorRef<Node>> {
     let mut nodes = Vec::new();
     for name in names {
         let node = system
@@ -65,7 +69,11 @@ async fn nodes(system: &ActorSystem, names: &[&str], links: &[(usize, usize)]) -
         nodes.push(node);
     }
     for &(from, to) in links {
-        nodes[from].link(Some(nodes[to].clone())).ask().await.expect("linked");
+        nodes[from]
+            .link(Some(nodes[to].clone()))
+            .ask()
+            .await
+            .expect("linked");
     }
     nodes
 }

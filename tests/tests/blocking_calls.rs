@@ -49,12 +49,21 @@ async fn every_blocking_call_is_refused() {
         }
         let sent = counter.add(1).blocking_send();
         assert!(
-            matches!(sent, Err(SendError::BlockingInRuntime { handler: "add", .. })),
+            matches!(
+                sent,
+                Err(SendError::BlockingInRuntime { handler: "add", .. })
+            ),
             "full: {full}: {sent:?}"
         );
         let asked = counter.total().blocking();
         assert!(
-            matches!(asked, Err(AskError::BlockingInRuntime { handler: "total", .. })),
+            matches!(
+                asked,
+                Err(AskError::BlockingInRuntime {
+                    handler: "total",
+                    ..
+                })
+            ),
             "full: {full}: {asked:?}"
         );
         let told = recipient.blocking_tell(1);
@@ -114,7 +123,9 @@ fn a_spawn_blocking_closure_is_refused_too_and_uses_the_handle_instead() {
                 // What the error says to do instead.
                 let handle = tokio::runtime::Handle::current();
                 handle.block_on(counter.add(2).into_future()).expect("sent");
-                handle.block_on(counter.total().into_future()).expect("asked")
+                handle
+                    .block_on(counter.total().into_future())
+                    .expect("asked")
             })
             .await
             .expect("the closure ran");

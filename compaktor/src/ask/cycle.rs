@@ -35,7 +35,9 @@ struct Graph {
 static GRAPH: LazyLock<Mutex<Graph>> = LazyLock::new(Mutex::default);
 
 fn graph() -> MutexGuard<'static, Graph> {
-    GRAPH.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    GRAPH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The address actors are known by here.
