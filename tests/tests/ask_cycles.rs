@@ -6,8 +6,8 @@
 
 use std::convert::Infallible;
 
-use compaktor::ActorLabel;
 use compaktor::prelude::*;
+use compaktor::{ActorLabel, DeadLetterReason};
 
 /// What a node's `relay` ended with, as the test reads it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +91,11 @@ async fn two_actors_asking_each_other_fail_at_once_naming_both() {
     assert_eq!(
         relayed,
         Err(AskError::Handler(Relay::Cycle(strings(&["b", "a"]))))
+    );
+    // The refused ask's message is counted as a dead letter.
+    assert_eq!(
+        system.dead_letter_count_for(DeadLetterReason::WouldDeadlock),
+        1
     );
 }
 

@@ -8,6 +8,7 @@ use std::future::IntoFuture;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use compaktor::DeadLetterReason;
 use compaktor::prelude::*;
 
 struct Counter {
@@ -74,6 +75,11 @@ async fn every_blocking_call_is_refused() {
     }
     let text = counter.add(1).blocking_send().unwrap_err().to_string();
     assert!(text.contains("`.await` the send instead"), "{text}");
+    // Each refused message is counted as a dead letter.
+    assert_eq!(
+        system.dead_letter_count_for(DeadLetterReason::WouldDeadlock),
+        7
+    );
 }
 
 #[test]
