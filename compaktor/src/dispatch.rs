@@ -17,6 +17,9 @@ pub trait Message: Send + 'static {
     fn handler_name(&self) -> &'static str;
     /// The message's `Option<ReplyTo<R, E>>`, so `Tell::ask` / `Ask::tell` can set or clear it.
     fn reply_slot(&mut self) -> &mut dyn Any;
+    /// Drops its reply channel, if it is an ask: its asker learns at once that no reply comes
+    /// (a dead letter keeps the message itself for as long as a subscriber wants).
+    fn drop_reply(&mut self);
     /// Whether its handler is `async` (run by `Actor::handle`; a plain one by
     /// `Actor::handle_now`).
     fn awaits(&self) -> bool {
@@ -347,6 +350,18 @@ impl<T: Send + 'static> AssertMessageSend for T {}
 #[doc(hidden)]
 pub const fn assert_message_send<T: AssertMessageSend>() {}
 
+/// `T` itself, named through a constant that checks it:
+/// `<T as Checked<{ assert_message_send::<T>(); 0 }>>::Type`. When the check fails, the
+/// constant is an error, and so is the type: the mismatch is reported once, on the user's `T`,
+/// and not again by every generated item and runtime type that holds the message.
+#[doc(hidden)]
+pub trait Checked<const CHECK: usize> {
+    type Type: ?Sized;
+}
+impl<T: ?Sized, const CHECK: usize> Checked<CHECK> for T {
+    type Type = T;
+}
+
 /// Checked for the actor type: it moves between threads with its state.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
@@ -373,6 +388,9 @@ pub const fn assert_actor<T: AssertActor>() {}
 pub trait AssertHandlerError: Display + Send + Sync + 'static {}
 impl<T: Display + Send + Sync + 'static> AssertHandlerError for T {}
 
+#[doc(hidden)]
+pub const fn assert_handler_error<E: AssertHandlerError>() {}
+
 /// A told handler's `Err` as a [`HandlerFailure`]; passed to [`dispatch_now`].
 #[doc(hidden)]
 pub fn handler_failure<E: AssertHandlerError>(handler: &'static str, error: E) -> HandlerFailure {
@@ -384,7 +402,7 @@ pub fn handler_failure<E: AssertHandlerError>(handler: &'static str, error: E) -
 #[diagnostic::on_unimplemented(
     message = "a failure hook returns a `FailureAction`, not `{Self}`",
     label = "not a `FailureAction`",
-    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Restart`"
+    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Fail`"
 )]
 pub trait FailureHookResult {
     fn into_action(self) -> crate::FailureAction;
