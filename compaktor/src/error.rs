@@ -168,7 +168,8 @@ impl<A: Actor, R: Send + 'static, E: Send + 'static> TrySendError<A, R, E> {
         let handler = match &self.error {
             SendError::Stopped { handler, .. }
             | SendError::Full { handler, .. }
-            | SendError::WouldDeadlock { handler, .. } => *handler,
+            | SendError::WouldDeadlock { handler, .. }
+            | SendError::BlockingInRuntime { handler, .. } => *handler,
         };
         Tell::__new(to.__core(), handler, self.into_message())
     }
