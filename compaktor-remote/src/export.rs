@@ -218,7 +218,7 @@ mod fuzz {
         Named { name: String, sides: Vec<u8> },
     }
 
-    #[actor(remote, mailbox = unbounded)]
+    #[actor(remote, mailbox = unbounded, message = TargetMessage)]
     impl Target {
         #[handler]
         fn set(&mut self, _n: u32, _text: String) {

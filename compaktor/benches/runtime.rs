@@ -16,6 +16,8 @@
 //!   same asks through a pool of 4 workers per routing kind (round-robin, random, balancing),
 //!   with the same trivial handler: what routing costs, and what workers running in parallel
 //!   on the runtime's 2 threads give back.
+//! - `health`: one `system.health()` report over 1 000 and 10 000 actors, all busy in a
+//!   handler (the case that was quadratic), as a robot's monitor would take every 100 ms.
 //!
 //! Run with `cargo bench -p compaktor` (about two minutes on two cores).
 #![allow(missing_docs)]
@@ -384,6 +386,39 @@ fn routed_ask(c: &mut Criterion) {
     group.finish();
 }
 
+/// Busy in `hold` until the system's runtime ends.
+struct Busy;
+
+#[actor]
+impl Busy {
+    #[handler]
+    async fn hold(&self) {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn health(c: &mut Criterion) {
+    let mut group = c.benchmark_group("health");
+    for actors in [1_000u64, 10_000] {
+        group.throughput(Throughput::Elements(actors));
+        let system = runtime().block_on(async {
+            let system = ActorSystem::new("bench");
+            for _ in 0..actors {
+                system.spawn(Busy).hold().await.expect("queued");
+            }
+            // Every actor is in its handler before measuring.
+            while system.health().iter().any(|h| h.in_handler_for.is_none()) {
+                tokio::task::yield_now().await;
+            }
+            system
+        });
+        group.bench_function(format!("busy_{actors}"), |b| {
+            b.iter(|| black_box(system.health().len()));
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(2))
@@ -394,6 +429,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = tell, ask, spawn, supervised_tell, routed_ask
+    targets = tell, ask, spawn, supervised_tell, routed_ask, health
 }
 criterion_main!(benches);

@@ -39,9 +39,9 @@ pub(crate) struct ActorCell {
     /// Where it sits in its system's tree: `/robot/drive/left_motor`. Made on first use for
     /// an unnamed actor (`/$7`), which most never need.
     path: OnceLock<Arc<str>>,
-    /// Tasks waiting in `stopped()`, then the stop reason. A plain list: most actors have no
+    /// Tasks waiting in `stopped()`, then the stop reason. A slab: most actors have no
     /// waiter, and one is the common case, which a `Notify` would serve at several times the
-    /// cost.
+    /// cost; each wait keeps its key, so a wait that is dropped leaves (see [`StopWait`]).
     end: Mutex<End>,
     /// Links and pending interrupts: rare, so boxed on first use.
     extras: Mutex<Option<Box<Extras>>>,
@@ -73,7 +73,7 @@ pub(crate) struct ActorCell {
 /// Whether an actor has ended: who waits for it, then why it ended.
 #[derive(Debug)]
 enum End {
-    Running(Vec<Waker>),
+    Running(slab::Slab<Waker>),
     Stopped(StopReason),
 }
 
@@ -118,7 +118,7 @@ impl ActorCell {
             registry_slot: AtomicU32::new(u32::MAX),
             on_idle: OnceLock::new(),
             refs: AtomicUsize::new(0),
-            end: Mutex::new(End::Running(Vec::new())),
+            end: Mutex::new(End::Running(slab::Slab::new())),
             extras: Mutex::new(None),
             has_extras: AtomicBool::new(false),
             ended_in_failure: AtomicBool::new(false),
@@ -392,7 +392,7 @@ impl ActorCell {
         let ended = std::mem::replace(&mut *self.lock_end(), End::Stopped(reason));
         self.tell_idle(); // a pool looks again at which workers it has
         if let End::Running(waiters) = ended {
-            waiters.into_iter().for_each(Waker::wake);
+            waiters.into_iter().for_each(|(_, waker)| waker.wake());
         }
     }
 
@@ -403,19 +403,19 @@ impl ActorCell {
     }
 
     /// Resolves with the stop reason once the actor has finished.
-    pub(crate) fn stopped(&self) -> impl Future<Output = StopReason> + '_ {
-        std::future::poll_fn(|cx| self.poll_stopped(cx))
+    pub(crate) fn stopped(&self) -> Stopped<&ActorCell> {
+        Stopped {
+            cell: self,
+            wait: StopWait::default(),
+        }
     }
 
-    pub(crate) fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
-        match &mut *self.lock_end() {
-            End::Stopped(reason) => Poll::Ready(reason.clone()),
-            End::Running(waiters) => {
-                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    waiters.push(cx.waker().clone());
-                }
-                Poll::Pending
-            }
+    /// How many waits for its end are registered (dropped ones are not).
+    #[cfg(test)]
+    pub(crate) fn stop_waiters(&self) -> usize {
+        match &*self.lock_end() {
+            End::Running(waiters) => waiters.len(),
+            End::Stopped(_) => 0,
         }
     }
 
@@ -475,6 +475,83 @@ impl ActorCell {
             actor: self.label.clone(),
             handler,
         }
+    }
+}
+
+/// One wait for an actor's end: its key among the cell's waiters once it has been polled, so
+/// that polling it again replaces its waker in place, and dropping it removes it (a wait that
+/// is given up holds nothing, and slows no other wait).
+#[derive(Debug, Default)]
+pub(crate) struct StopWait {
+    key: Option<usize>,
+}
+
+impl StopWait {
+    /// The stop reason once `cell`'s actor has finished; registers `cx`'s waker until then.
+    pub(crate) fn poll(
+        &mut self,
+        cell: &ActorCell,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<StopReason> {
+        match &mut *cell.lock_end() {
+            End::Stopped(reason) => {
+                self.key = None;
+                Poll::Ready(reason.clone())
+            }
+            End::Running(waiters) => {
+                match self.key.and_then(|key| waiters.get_mut(key)) {
+                    Some(waker) => waker.clone_from(cx.waker()),
+                    None => self.key = Some(waiters.insert(cx.waker().clone())),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Gives up the wait: `cell` forgets its waker.
+    pub(crate) fn cancel(&mut self, cell: &ActorCell) {
+        let Some(key) = self.key.take() else { return };
+        if let End::Running(waiters) = &mut *cell.lock_end() {
+            waiters.try_remove(key);
+        }
+    }
+}
+
+/// Something that leads to an actor's cell, for [`Stopped`].
+pub(crate) trait HasCell: Unpin {
+    fn cell(&self) -> &ActorCell;
+}
+
+impl HasCell for &ActorCell {
+    fn cell(&self) -> &ActorCell {
+        self
+    }
+}
+
+impl<A: Actor> HasCell for Arc<Shared<A>> {
+    fn cell(&self) -> &ActorCell {
+        &self.cell
+    }
+}
+
+/// The future of a wait for an actor's end; dropping it deregisters it.
+pub(crate) struct Stopped<C: HasCell> {
+    cell: C,
+    wait: StopWait,
+}
+
+impl<C: HasCell> Future for Stopped<C> {
+    type Output = StopReason;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<StopReason> {
+        let this = self.get_mut();
+        this.wait.poll(this.cell.cell(), cx)
+    }
+}
+
+impl<C: HasCell> Drop for Stopped<C> {
+    fn drop(&mut self) {
+        self.wait.cancel(self.cell.cell());
     }
 }
 
@@ -647,12 +724,22 @@ impl<A: Actor> Shared<A> {
             .map_err(|env| self.cell.stopped_with(handler, env))
     }
 
-    /// Enqueues from a plain thread, blocking it until there is room.
+    /// Enqueues from a plain thread, blocking it until there is room. Refused on a thread
+    /// inside a tokio runtime, where blocking could wait forever (see
+    /// [`SendError::BlockingInRuntime`]).
     pub(crate) fn enqueue_blocking(
         &self,
         env: Envelope<A::Message>,
         handler: &'static str,
     ) -> Result<(), SendError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.cell
+                .dead_letter(handler, DeadLetterReason::WouldDeadlock);
+            return Err(SendError::BlockingInRuntime {
+                actor: self.cell.label.clone(),
+                handler,
+            });
+        }
         if !self.cell.is_running() {
             return Err(self.cell.stopped_with(handler, env));
         }
@@ -799,9 +886,14 @@ impl<A: Actor> ActorRef<A> {
 
     /// Resolves with the stop reason once the actor has stopped, its stop hook has run and its
     /// state has been dropped. Does not keep the actor alive while waiting.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it resolves gives up the wait and frees what it held.
     pub fn stopped(&self) -> impl Future<Output = StopReason> + Send + 'static {
-        let shared = Arc::clone(self.shared());
-        std::future::poll_fn(move |cx| shared.cell.poll_stopped(cx))
+        Stopped {
+            cell: Arc::clone(self.shared()),
+            wait: StopWait::default(),
+        }
     }
 }
 
@@ -840,5 +932,271 @@ impl<A: Actor> Eq for ActorRef<A> {}
 impl<A: Actor> Hash for ActorRef<A> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.id().hash(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::{Arc, mpsc};
+    use std::task::Context as TaskContext;
+    use std::time::{Duration, Instant};
+
+    use crate::prelude::*;
+    use crate::{Mailbox, Terminated};
+
+    /// Holds its handler forever when told `hold`.
+    struct Gate;
+
+    #[crate::actor]
+    impl Gate {
+        #[handler]
+        async fn hold(&self) {
+            std::future::pending::<()>().await;
+        }
+        #[handler]
+        fn ping(&self) -> u32 {
+            1
+        }
+        #[handler]
+        fn poke(&self) {}
+    }
+
+    /// Yields until `done` holds; false if it never does.
+    async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+        for _ in 0..1000 {
+            if done() {
+                return true;
+            }
+            tokio::task::yield_now().await;
+        }
+        done()
+    }
+
+    #[tokio::test]
+    async fn a_stop_wait_that_is_dropped_deregisters_and_a_repolled_one_keeps_its_place() {
+        let system = ActorSystem::new("test");
+        let gate = system.spawn(Gate);
+        let cell = &gate.shared().cell;
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        let mut waits: Vec<_> = (0..1000).map(|_| Box::pin(gate.stopped())).collect();
+        for _ in 0..2 {
+            for wait in &mut waits {
+                assert!(wait.as_mut().poll(&mut cx).is_pending());
+            }
+        }
+        assert_eq!(cell.stop_waiters(), 1000);
+        // Abandoned: nothing of them stays with the actor.
+        waits.truncate(1);
+        assert_eq!(cell.stop_waiters(), 1);
+        // The one left is still woken and resolves.
+        gate.kill();
+        let last = waits.pop().expect("one wait left");
+        assert_eq!(last.await, StopReason::Killed);
+        assert_eq!(cell.stop_waiters(), 0);
+    }
+
+    struct Watcher {
+        target: ActorRef<Gate>,
+    }
+
+    #[crate::actor]
+    impl Watcher {
+        #[on_start]
+        async fn start(&mut self, ctx: &mut Context<Self>) {
+            ctx.watch(&self.target, |me, t| me.gone(t));
+        }
+        #[handler]
+        fn gone(&mut self, _notice: Terminated) {}
+        #[handler]
+        fn fail(&mut self) {
+            panic!("restart me");
+        }
+        #[handler]
+        fn ping(&self) -> u32 {
+            1
+        }
+    }
+
+    struct Parent {
+        target: ActorRef<Gate>,
+    }
+
+    #[crate::actor]
+    impl Parent {
+        #[on_start]
+        async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), SpawnError> {
+            ctx.supervise(Supervision::one_for_one().max_restarts(100, Duration::from_secs(1)));
+            let target = self.target.clone();
+            ctx.child(move || Watcher {
+                target: target.clone(),
+            })
+            .name("watcher")
+            .start()
+            .await?;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_restarted_many_times_leaves_one_wait_on_the_actor_it_watches() {
+        let system = ActorSystem::new("test");
+        let target = system.spawn(Gate);
+        let _parent = system
+            .builder(Parent {
+                target: target.clone(),
+            })
+            .name("parent")
+            .start()
+            .await
+            .expect("started");
+        let watcher = system
+            .lookup::<Watcher>("/parent/watcher")
+            .expect("the watcher runs");
+        let cell = &target.shared().cell;
+        for restart in 1..=20 {
+            watcher.fail().await.expect("queued");
+            assert_eq!(watcher.ping().await, Ok(1), "restart {restart}");
+            // The old instance's watch is cancelled; its wait goes with it.
+            assert!(
+                eventually(|| cell.stop_waiters() == 1).await,
+                "{} waits after restart {restart}",
+                cell.stop_waiters()
+            );
+        }
+    }
+
+    /// Waits (for real, on a plain thread) until `done` holds, failing the test after 10 s.
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_runtime_dropped_without_shutdown_answers_every_waiter_with_stopped() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let system = ActorSystem::new("test");
+        let gate = runtime.block_on(async {
+            let gate = system
+                .builder(Gate)
+                .mailbox(Mailbox::bounded(1))
+                .spawn()
+                .expect("spawned");
+            gate.hold().await.expect("queued");
+            assert!(eventually(|| gate.shared().cell.progress().1).await);
+            gate
+        });
+        let shared = Arc::clone(gate.shared());
+
+        // A plain thread asking, one sending, and a task of another runtime asking: the actor
+        // is stuck in `hold`, so each waits for its reply or for room.
+        let (asked_tx, asked) = mpsc::channel();
+        let asker = gate.clone();
+        std::thread::spawn(move || {
+            let _ = asked_tx.send(asker.ping().blocking());
+        });
+        let (told_tx, told) = mpsc::channel();
+        let teller = gate.clone();
+        std::thread::spawn(move || {
+            let _ = told_tx.send(teller.poke().blocking_send());
+        });
+        let (awaited_tx, awaited) = mpsc::channel();
+        let other = gate.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let reply = other.ping().timeout(Duration::from_secs(20)).await;
+                let stopped = other.stopped().await;
+                let _ = awaited_tx.send((reply, stopped));
+            });
+        });
+        wait_until("all three wait", || {
+            shared.tx.len() + shared.tx.waiting_senders() == 3
+        });
+
+        drop(runtime);
+
+        let limit = Duration::from_secs(10);
+        let asked = asked
+            .recv_timeout(limit)
+            .expect("the blocking ask returned");
+        assert!(matches!(asked, Err(AskError::Stopped { .. })), "{asked:?}");
+        let told = told
+            .recv_timeout(limit)
+            .expect("the blocking send returned");
+        assert!(matches!(told, Err(SendError::Stopped { .. })), "{told:?}");
+        let (reply, stopped) = awaited
+            .recv_timeout(limit)
+            .expect("the awaited ask resolved");
+        assert!(matches!(reply, Err(AskError::Stopped { .. })), "{reply:?}");
+        assert_eq!(stopped, StopReason::Killed);
+    }
+
+    #[test]
+    fn a_pool_whose_runtime_is_dropped_answers_the_asks_it_holds_with_stopped() {
+        // Multi-thread, so the pool's router runs while the test waits.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let system = ActorSystem::new("test");
+        let pool = runtime.block_on(async {
+            let pool = system
+                .pool(1, || Gate)
+                .routing(Routing::Balancing)
+                .spawn()
+                .expect("spawned");
+            pool.hold().await.expect("queued");
+            let worker = pool.workers()[0].clone();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !worker.shared().cell.progress().1 {
+                assert!(Instant::now() < deadline, "the worker never began `hold`");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            pool
+        });
+        let front = Arc::clone(pool.shared());
+
+        // Two asks from another runtime: the pool's router holds the first, waiting for its
+        // busy worker; the second waits in the pool's mailbox.
+        let (awaited_tx, awaited) = mpsc::channel();
+        let asking = pool.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let (first, second) = tokio::join!(asking.ping(), asking.ping());
+                let stopped = asking.stopped().await;
+                let _ = awaited_tx.send((first, second, stopped));
+            });
+        });
+        wait_until("the second ask waits in the pool's mailbox", || {
+            front.tx.len() == 1
+        });
+
+        drop(runtime);
+
+        let (first, second, stopped) = awaited
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the asks resolved");
+        assert!(matches!(first, Err(AskError::Stopped { .. })), "{first:?}");
+        assert!(
+            matches!(second, Err(AskError::Stopped { .. })),
+            "{second:?}"
+        );
+        assert_eq!(stopped, StopReason::Killed);
     }
 }

@@ -1,5 +1,8 @@
 //! [`Ask`]: a handler call whose result comes back, with an optional timeout. Enqueuing is shared
-//! with `tell`; producing the reply lives in `dispatch`.
+//! with `tell`; producing the reply lives in `dispatch`; refusing an ask that closes a cycle of
+//! waiting actors in `ask/cycle`.
+
+pub(crate) mod cycle;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -14,7 +17,7 @@ use crate::actor_ref::{RefCore, Refused, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::{ReplyFailure, ReplyReceiver};
 use crate::mailbox::Envelope;
-use crate::runner::is_running_here;
+use crate::runner::running_here;
 use crate::tell::{Sending, reply_slot};
 use crate::{Actor, ActorLabel, AskError, Tell};
 
@@ -125,10 +128,10 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
     /// The timeout, if one was set, is not applied here.
     ///
     /// # Errors
-    /// As for `.await`, except [`AskError::Timeout`].
-    ///
-    /// # Panics
-    /// When called from async code (tokio's rule for blocking calls): use `.await` there.
+    /// As for `.await`, except [`AskError::Timeout`]; [`AskError::Stopped`] also when the
+    /// actor's runtime is dropped while this waits; [`AskError::BlockingInRuntime`] when called
+    /// on a thread inside a tokio runtime (async code, or a `spawn_blocking` closure), where
+    /// blocking could wait forever: `.await` the ask there.
     pub fn blocking(self) -> Result<R, AskError<E>> {
         let shared = &self.core.shared;
         shared.enqueue_blocking(Envelope::Message(self.message), self.handler)?;
@@ -197,11 +200,16 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> IntoFuture for Ask<'a, 
             reply: self.reply,
             timeout: self.timeout,
             sleep: None,
+            waiting: None,
         }
     }
 }
 
 /// The future of an awaited [`Ask`].
+///
+/// Awaited inside a handler, it refuses an ask to the actor itself ([`AskError::SelfAsk`]) and
+/// one that closes a cycle of actors waiting on each other's replies ([`AskError::Cycle`]);
+/// until it resolves, its actor counts as waiting on the actor asked.
 ///
 /// # Cancel safety
 /// Dropping it gives up on the reply; the message may already be queued and will still be
@@ -214,6 +222,8 @@ pub struct AskFuture<'a, A: Actor, R, E> {
     reply: ReplyReceiver<R, E>,
     timeout: Option<Duration>,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// Asked inside a handler: that actor waits on this one until the reply.
+    waiting: Option<cycle::Waiting>,
 }
 
 impl<A: Actor, R, E> fmt::Debug for AskFuture<'_, A, R, E> {
@@ -240,16 +250,45 @@ impl<A: Actor, R: Send + 'static, E: Send + 'static> Future for AskFuture<'_, A,
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        let polled = this.poll_reply(cx);
+        if polled.is_ready() {
+            this.waiting = None; // no longer waiting
+        }
+        polled
+    }
+}
+
+impl<A: Actor, R: Send + 'static, E: Send + 'static> AskFuture<'_, A, R, E> {
+    fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, AskError<E>>> {
+        let this = self;
         if let Some(send) = &mut this.send {
-            if is_running_here(&this.shared.cell) {
-                this.send = None;
-                this.shared
-                    .cell
-                    .dead_letter(this.handler, DeadLetterReason::WouldDeadlock);
-                return Poll::Ready(Err(AskError::SelfAsk {
-                    actor: this.shared.cell.label.clone(),
-                    handler: this.handler,
-                }));
+            // Asked inside a handler: from the asking actor, unless it already waits.
+            let asker = running_here();
+            if asker != 0 && this.waiting.is_none() {
+                let cell = &this.shared.cell;
+                let refused = if asker == cycle::address(cell) {
+                    Some(AskError::SelfAsk {
+                        actor: cell.label.clone(),
+                        handler: this.handler,
+                    })
+                } else {
+                    match cycle::begin(asker, cell) {
+                        Ok(waiting) => {
+                            this.waiting = Some(waiting);
+                            None
+                        }
+                        Err(cycle) => Some(AskError::Cycle {
+                            actor: cell.label.clone(),
+                            handler: this.handler,
+                            cycle,
+                        }),
+                    }
+                };
+                if let Some(refused) = refused {
+                    this.send = None;
+                    cell.dead_letter(this.handler, DeadLetterReason::WouldDeadlock);
+                    return Poll::Ready(Err(refused));
+                }
             }
             match send.poll_send(cx) {
                 Poll::Ready(Ok(())) => this.send = None,

@@ -25,8 +25,9 @@ pub enum DeadLetterReason {
     Dropped,
     /// Rejected by `try_send` because the mailbox was full.
     MailboxFull,
-    /// Refused because the actor sent to itself in a way that would wait forever (an ask to
-    /// itself, or a send to its own full mailbox).
+    /// Refused because it would wait forever: an actor sending to itself (an ask to itself, or
+    /// a send to its own full mailbox), an ask closing a cycle of waiting actors, or a blocking
+    /// send on a thread inside a tokio runtime.
     WouldDeadlock,
     /// Sent through a pool that had no workers.
     NoWorker,

@@ -66,6 +66,22 @@ pub enum SendError {
         /// The handler the message was for.
         handler: &'static str,
     },
+    /// A blocking send (`blocking_send`, `Ask::blocking`, `Recipient::blocking_tell`) was made
+    /// on a thread inside a tokio runtime. Blocking a thread that runs tasks can wait forever
+    /// (on a current-thread runtime the actor would never run), so it is refused every time,
+    /// whether or not the mailbox has room. tokio cannot tell a `spawn_blocking` thread from
+    /// one running tasks, so it is refused there too.
+    #[error(
+        "`{handler}` for {actor} was sent with a blocking call on a thread inside a tokio runtime, \
+         where blocking could deadlock; `.await` the send instead (in `spawn_blocking`, use \
+         `tokio::runtime::Handle::current().block_on(..)`)"
+    )]
+    BlockingInRuntime {
+        /// The recipient.
+        actor: ActorLabel,
+        /// The handler the message was for.
+        handler: &'static str,
+    },
 }
 
 /// A [`Tell::try_send`](crate::Tell::try_send) that did not deliver: why (a [`SendError`],
@@ -152,7 +168,8 @@ impl<A: Actor, R: Send + 'static, E: Send + 'static> TrySendError<A, R, E> {
         let handler = match &self.error {
             SendError::Stopped { handler, .. }
             | SendError::Full { handler, .. }
-            | SendError::WouldDeadlock { handler, .. } => *handler,
+            | SendError::WouldDeadlock { handler, .. }
+            | SendError::BlockingInRuntime { handler, .. } => *handler,
         };
         Tell::__new(to.__core(), handler, self.into_message())
     }
@@ -261,6 +278,37 @@ pub enum AskError<E> {
         /// What went wrong (boxed: rare, and it would widen every ask's result).
         failure: Box<RemoteFailure>,
     },
+    /// An ask made inside a handler would close a cycle of actors waiting on each other's
+    /// replies (A asks B while B asks A, or a pool worker asks its own pool): none of them
+    /// could ever reply, so it is refused when it is made, instead of waiting until its
+    /// timeout. A pool counts as waiting on each of its workers, as any of them may get the
+    /// message. Tell instead of asking somewhere in the cycle, or reply later from a task.
+    #[error(
+        "asking `{handler}` of {actor} would deadlock: it closes a cycle of actors waiting on \
+         each other's replies ({}); tell instead of asking somewhere in the cycle",
+        cycle_text(.cycle)
+    )]
+    Cycle {
+        /// The actor asked.
+        actor: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+        /// The actors in the cycle, the asker first: each waits on the next, the last on the
+        /// asker.
+        cycle: Vec<ActorLabel>,
+    },
+    /// [`Ask::blocking`](crate::Ask::blocking) was called on a thread inside a tokio runtime
+    /// (see [`SendError::BlockingInRuntime`]).
+    #[error(
+        "`{handler}` of {actor} was asked with a blocking call on a thread inside a tokio \
+         runtime, where blocking could deadlock; `.await` the ask instead"
+    )]
+    BlockingInRuntime {
+        /// The actor asked.
+        actor: ActorLabel,
+        /// The handler asked.
+        handler: &'static str,
+    },
     /// Asked through a pool that had no worker (all removed, or all ended for good).
     #[error("pool {pool} has no worker to handle `{handler}` (add one with `add_worker`)")]
     NoWorker {
@@ -287,8 +335,23 @@ impl<E> From<SendError> for AskError<E> {
             SendError::WouldDeadlock { actor, handler } => {
                 AskError::WouldDeadlock { actor, handler }
             }
+            SendError::BlockingInRuntime { actor, handler } => {
+                AskError::BlockingInRuntime { actor, handler }
+            }
         }
     }
+}
+
+/// `a asks b asks a`: a cycle of asks, the first one again at the end.
+fn cycle_text(cycle: &[ActorLabel]) -> String {
+    let mut text = String::new();
+    for label in cycle.iter().chain(cycle.first()) {
+        if !text.is_empty() {
+            text.push_str(" asks ");
+        }
+        text.push_str(&label.to_string());
+    }
+    text
 }
 
 /// A spawn whose actor did not start.

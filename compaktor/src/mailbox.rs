@@ -321,6 +321,12 @@ impl<M> Queue<M> {
         (self.capacity != usize::MAX).then_some(self.capacity)
     }
 
+    /// How many senders wait for room.
+    #[cfg(test)]
+    pub(crate) fn waiting_senders(&self) -> usize {
+        self.lock().waiting.as_ref().map_or(0, |w| w.list.len())
+    }
+
     /// Messages waiting, those the actor has taken in its current batch included.
     pub(crate) fn len(&self) -> usize {
         self.lock().len() + self.in_hand.load(Ordering::Relaxed)

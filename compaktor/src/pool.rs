@@ -79,6 +79,23 @@ pub(crate) struct PoolState<A: Actor> {
     /// Told by a balancing pool's workers each time they finish a message.
     idle: Arc<tokio::sync::Notify>,
     routing: Routing,
+    /// The pool's cell's address, as ask cycles know it (see `ask/cycle`).
+    address: usize,
+}
+
+impl<A: Actor> crate::ask::cycle::PoolMembers for PoolState<A> {
+    fn worker_at(&self, address: usize) -> Option<crate::ActorLabel> {
+        self.lock()
+            .iter()
+            .find(|w| crate::ask::cycle::address(&w.shared().cell) == address)
+            .map(|w| w.label().clone())
+    }
+}
+
+impl<A: Actor> Drop for PoolState<A> {
+    fn drop(&mut self) {
+        crate::ask::cycle::forget_pool(self.address);
+    }
 }
 
 impl<A: Actor> PoolState<A> {
@@ -212,7 +229,10 @@ impl<A: Actor> PoolBuilder<A> {
             workers: Mutex::new(Vec::new()),
             idle: Arc::new(tokio::sync::Notify::new()),
             routing: self.routing,
+            address: crate::ask::cycle::address(&shared.cell),
         });
+        let members: Arc<dyn crate::ask::cycle::PoolMembers> = state.clone();
+        crate::ask::cycle::register_pool(&shared.cell, Arc::downgrade(&members));
         let pool = Pool {
             front: ActorRef::from_core(RefCore::new(Arc::clone(&shared))),
             state: Arc::clone(&state),

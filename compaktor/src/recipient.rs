@@ -116,10 +116,10 @@ impl<T: Send + 'static> Recipient<T> {
     /// interrupt callback), blocking it until there is room.
     ///
     /// # Errors
-    /// [`SendError::Stopped`] if the actor has stopped (counted as a dead letter).
-    ///
-    /// # Panics
-    /// When called from async code: use [`tell`](Self::tell) there.
+    /// [`SendError::Stopped`] if the actor has stopped, or stops while this waits;
+    /// [`SendError::BlockingInRuntime`] when called on a thread inside a tokio runtime (async
+    /// code, or a `spawn_blocking` closure): use [`tell`](Self::tell) there. Either way the
+    /// value is counted as a dead letter.
     pub fn blocking_tell(&self, value: T) -> Result<(), SendError> {
         self.inner.blocking_tell(value)
     }

@@ -14,8 +14,8 @@ use std::task::Poll;
 
 use tokio::sync::oneshot;
 
-pub(crate) use self::guard::is_running_here;
 use self::guard::{Guarded, InSpan, guarded};
+pub(crate) use self::guard::{is_running_here, running_here};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
 use crate::__private::Message;
@@ -249,12 +249,18 @@ impl<A: Actor> Task<A> {
     }
 }
 
-/// A task dropped before its end (its runtime shut down) still records it, so `stopped()`
-/// never waits forever. (A drop guard inside the task's future would be two more words in it.)
+/// A task dropped before its end (its runtime was dropped without a shutdown) still ends the
+/// actor: its mailbox closes, so senders waiting for room (plain threads in `blocking_send`
+/// included) get `Stopped`, and the messages left are dropped, so their askers get `Stopped`
+/// (also those awaiting on another runtime, or blocked in `Ask::blocking`); then the end is
+/// recorded, so `stopped()` never waits forever. (A drop guard inside the task's future would
+/// be two more words in it.)
 impl<A: Actor> Drop for Task<A> {
     fn drop(&mut self) {
         if !self.shared.cell.is_finished() {
+            shutdown(&self.shared, &mut self.rx);
             self.finish(StopReason::Killed);
+            self.shared.tx.forget_wakers();
         }
     }
 }

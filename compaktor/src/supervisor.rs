@@ -389,8 +389,9 @@ impl SupervisorNode {
     /// supervising actor's task, so its kill signal can wake this.
     async fn stopped_or_owner_killed(&self, child: &ActorCell, limit: Duration) -> bool {
         let mut timeout = std::pin::pin!(tokio::time::sleep(limit));
+        let mut wait = child.stopped();
         std::future::poll_fn(|cx| {
-            if child.poll_stopped(cx).is_ready() {
+            if std::pin::Pin::new(&mut wait).poll(cx).is_ready() {
                 return Poll::Ready(true);
             }
             if let Some(owner) = &self.owner {

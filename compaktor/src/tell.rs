@@ -103,10 +103,10 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Tell<'a, A, R, E> {
     /// driver thread), blocking it until there is room.
     ///
     /// # Errors
-    /// [`SendError::Stopped`] if the actor has stopped (counted as a dead letter).
-    ///
-    /// # Panics
-    /// When called from async code (tokio's rule for blocking sends): use `.await` there.
+    /// [`SendError::Stopped`] if the actor has stopped, or stops while this waits (also when
+    /// its runtime is dropped); [`SendError::BlockingInRuntime`] when called on a thread inside
+    /// a tokio runtime (async code, or a `spawn_blocking` closure), where blocking could wait
+    /// forever: `.await` the send there. Either way the message is counted as a dead letter.
     pub fn blocking_send(self) -> Result<(), SendError> {
         self.core
             .shared

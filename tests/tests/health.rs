@@ -339,6 +339,72 @@ async fn in_handler_for_grows_while_a_handler_is_stuck() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn many_busy_actors_are_each_timed_and_forgotten_when_they_end() {
+    // Many at once was the quadratic case: each report looked every busy actor up in the list
+    // of running ones. Now a report is one pass; here its results must stay right at scale.
+    const ACTORS: usize = 2_000;
+    let system = ActorSystem::new("test");
+    let mut gates = Vec::new();
+    let mut actors = Vec::new();
+    for _ in 0..ACTORS {
+        let actor = system.spawn(driver());
+        let (open, gate) = oneshot::channel();
+        actor.hold(gate).await.unwrap();
+        gates.push(open);
+        actors.push(actor);
+    }
+    let all_busy = || {
+        let report = system.health();
+        report.len() == ACTORS && report.iter().all(|h| h.in_handler_for.is_some())
+    };
+    for _ in 0..1000 {
+        if all_busy() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let first = system.health();
+    assert_eq!(first.len(), ACTORS);
+    assert!(
+        first
+            .iter()
+            .all(|h| h.in_handler_for == Some(Duration::ZERO))
+    );
+
+    advance(Duration::from_secs(2)).await;
+    assert!(
+        system
+            .health()
+            .iter()
+            .all(|h| h.in_handler_for >= Some(Duration::from_secs(2)))
+    );
+
+    // Half of them finish their handler and half of those end; the rest are still stuck.
+    let mut shut = Vec::new();
+    for (n, open) in gates.drain(..).enumerate() {
+        if n % 2 == 0 {
+            open.send(()).unwrap();
+            if n % 4 == 0 {
+                actors[n].kill();
+            }
+        } else {
+            shut.push(open);
+        }
+    }
+    for _ in 0..1000 {
+        if system.health().len() == ACTORS - ACTORS / 4 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    settle().await;
+    let report = system.health();
+    assert_eq!(report.len(), ACTORS - ACTORS / 4);
+    let stuck = report.iter().filter(|h| h.in_handler_for.is_some()).count();
+    assert_eq!(stuck, ACTORS / 2);
+}
+
 // ---- stalls --------------------------------------------------------------------------------
 
 /// Busy most of the time, but each call is short: a tick every 300 ms, 200 ms of work each.

@@ -18,12 +18,36 @@ use crate::runner::{Next, next_envelope, shutdown};
 use crate::supervisor::SupervisorNode;
 use crate::{Actor, ActorRef, StopReason};
 
+/// The pool's own mailbox, in the router's task. If that task is dropped before its end (its
+/// runtime was dropped without a shutdown), the pool ends as an actor's task does: its mailbox
+/// closes, so senders waiting for room and askers whose messages wait there get `Stopped`, and
+/// `stopped()` resolves with `Killed`.
+struct Front<A: Actor> {
+    shared: Arc<Shared<A>>,
+    rx: MailboxReceiver<A::Message>,
+}
+
+impl<A: Actor> Drop for Front<A> {
+    fn drop(&mut self) {
+        let cell = &self.shared.cell;
+        if !cell.is_finished() {
+            shutdown(&self.shared, &mut self.rx);
+            cell.system.actor_finished(cell, &StopReason::Killed);
+            cell.finish(StopReason::Killed);
+            self.shared.tx.forget_wakers();
+        }
+    }
+}
+
 pub(super) async fn run<A: Actor>(
     shared: Arc<Shared<A>>,
-    mut rx: MailboxReceiver<A::Message>,
+    rx: MailboxReceiver<A::Message>,
     pool: Arc<PoolState<A>>,
     node: Arc<SupervisorNode>,
 ) {
+    let mut front = Front { shared, rx };
+    let Front { shared, rx } = &mut front;
+    let shared = &*shared;
     let cell = &shared.cell;
     // From now on every message, kill and release wakes this task, also while it waits for a
     // worker.
@@ -35,7 +59,7 @@ pub(super) async fn run<A: Actor>(
         forwarded: Vec::new(),
     };
     let reason = loop {
-        let next = next_envelope(cell, &shared.tx, &mut rx).await;
+        let next = next_envelope(cell, &shared.tx, rx).await;
         let message = match next {
             Next::Envelope(Envelope::Message(message)) => message,
             Next::Envelope(Envelope::Sourced(sourced)) => {
@@ -68,7 +92,7 @@ pub(super) async fn run<A: Actor>(
     pool.lock().clear();
     node.stop_children(cell.is_killed()).await;
     // What is left waits for workers that are gone.
-    shutdown(&shared, &mut rx);
+    shutdown(shared, rx);
     cell.system.actor_finished(cell, &reason);
     cell.finish(reason);
     shared.tx.forget_wakers();

@@ -27,6 +27,12 @@ pub(crate) fn is_running_here(cell: &ActorCell) -> bool {
     CURRENT.with(Cell::get) == address(cell)
 }
 
+/// The address of the cell of the actor whose hook or handler this thread is running; 0 for
+/// none.
+pub(crate) fn running_here() -> usize {
+    CURRENT.with(Cell::get)
+}
+
 /// Marks this thread as running the actor of a cell until dropped (also on a panic),
 /// restoring what was marked before.
 pub(crate) struct Running(usize);
