@@ -72,10 +72,59 @@ pub trait ServoDriver: Send + 'static {
     fn release(&mut self) -> Result<(), DeviceError>;
 }
 
+/// What a distance sensor saw: an obstacle at some distance, or nothing within its range.
+///
+/// "Nothing in range" is a reading, not a failure: an HC-SR04 facing 6 m of open floor answers
+/// it every time. A sensor that does not answer at all is a [`DeviceError`] instead.
+///
+/// ```
+/// use compaktor_pi::device::Range;
+///
+/// let wall = Range::Distance(0.42);
+/// assert_eq!(wall.meters(), Some(0.42));
+/// assert_eq!(Range::OutOfRange.meters(), None);
+///
+/// // Open space is clear as far as you like; compare clearances to decide.
+/// assert!(Range::OutOfRange.clearance() > 100.0);
+/// assert!(wall.clearance() < 0.5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// An echo: the nearest obstacle is this many meters away.
+    Distance(f32),
+    /// No echo within the sensor's range: nothing near enough to measure (open space).
+    OutOfRange,
+}
+
+impl Range {
+    /// The distance in meters, or `None` when nothing is in range.
+    pub fn meters(self) -> Option<f32> {
+        match self {
+            Range::Distance(m) => Some(m),
+            Range::OutOfRange => None,
+        }
+    }
+
+    /// Meters of clear space ahead: the distance, or [`f32::INFINITY`] when nothing is in range
+    /// (the convention of ROS's `sensor_msgs/Range`).
+    pub fn clearance(self) -> f32 {
+        self.meters().unwrap_or(f32::INFINITY)
+    }
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Range::Distance(m) => write!(f, "{m:.2} m"),
+            Range::OutOfRange => f.write_str("out of range"),
+        }
+    }
+}
+
 /// A distance sensor (HC-SR04).
 pub trait RangeFinder: Send + 'static {
-    /// One measurement, in meters.
-    fn measure(&mut self) -> BoxFuture<'_, Result<f32, DeviceError>>;
+    /// One measurement: a distance, or [`Range::OutOfRange`] when nothing is in range.
+    fn measure(&mut self) -> BoxFuture<'_, Result<Range, DeviceError>>;
 }
 
 /// One IMU sample.

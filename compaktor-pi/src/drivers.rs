@@ -7,7 +7,8 @@
 //! - [`HcSr04`]: ultrasonic distance from timestamped echo edges
 //!   ([`RangeFinder`](crate::device::RangeFinder));
 //! - [`Mcp3008`]: 8-channel 10-bit ADC on SPI ([`Adc`](crate::device::Adc));
-//! - [`Mpu6050`]: accelerometer and gyroscope on I2C ([`Imu`](crate::device::Imu));
+//! - [`Mpu6050`]: accelerometer and gyroscope on I2C ([`Imu`](crate::device::Imu)), and the
+//!   compatible chips it accepts ([`MpuChip`]);
 //! - [`line_position`]: where a line is under a row of reflectance sensors;
 //! - [`Debouncer`]: button presses, releases and long presses from bouncy edges;
 //! - [`Output`], [`EdgeDevice`]: plain pins as [`DigitalOutput`](crate::device::DigitalOutput)
@@ -33,6 +34,6 @@ pub use hbridge::{L298n, NoPin, Tb6612fng};
 pub use hcsr04::{HcSr04, SendDelay, TokioDelay};
 pub use line::line_position;
 pub use mcp3008::Mcp3008;
-pub use mpu6050::Mpu6050;
+pub use mpu6050::{Mpu6050, MpuChip};
 pub use pins::{EdgeDevice, Output};
 pub use servo::{Servo, ServoLimits};

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor_pi::actors::{AdcReader, Button, ImuSensor, LineSensor, Ultrasonic};
-use compaktor_pi::device::DeviceError;
+use compaktor_pi::device::{DeviceError, Range};
 use compaktor_pi::drivers::{
-    ButtonEvent, Debouncer, EdgeDevice, HcSr04, Mcp3008, Mpu6050, TokioDelay,
+    ButtonEvent, Debouncer, EdgeDevice, HcSr04, Mcp3008, Mpu6050, NoPin, TokioDelay,
 };
 use compaktor_pi::events::Subscription;
 use compaktor_pi::sim::{Pose, Side, World, WorldConfig};
@@ -57,7 +57,10 @@ async fn ultrasonic_read_gives_the_distance_to_the_wall() {
 
     for _ in 0..5 {
         let reading = sonar.read().await.unwrap();
-        assert!((reading.meters - 0.90).abs() < 0.03, "{reading:?}");
+        assert!(
+            (reading.range.clearance() - 0.90).abs() < 0.03,
+            "{reading:?}"
+        );
         tokio::time::sleep(Duration::from_millis(70)).await;
     }
     assert!(sonar.last().await.unwrap().is_some());
@@ -76,7 +79,7 @@ async fn ultrasonic_publishes_a_reading_every_period() {
         readings.push(next_within(&mut events, Duration::from_millis(200)).await);
     }
     for r in &readings {
-        assert!((r.meters - 0.90).abs() < 0.03, "{r:?}");
+        assert!((r.range.clearance() - 0.90).abs() < 0.03, "{r:?}");
     }
     for pair in readings.windows(2) {
         let gap = pair[1].at - pair[0].at;
@@ -87,12 +90,34 @@ async fn ultrasonic_publishes_a_reading_every_period() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn ultrasonic_reports_open_floor_as_out_of_range_not_as_a_failure() {
+    // 6.9 m of open floor ahead of the sensor: past the HC-SR04's 4 m, so every echo is the
+    // module's 38 ms "heard nothing" pulse.
+    let mut config = WorldConfig::empty(8.0, 3.0);
+    config.start = Pose::new(1.0, 1.5, 0.0);
+    let world = World::new(config);
+    let _physics = world.start();
+    let system = ActorSystem::new("sensors");
+    let sonar = system.start(sonar(&world)).await.unwrap();
+    let mut events = sonar.subscribe().await.unwrap();
+
+    for _ in 0..5 {
+        let reading = next_within(&mut events, Duration::from_millis(200)).await;
+        assert_eq!(reading.range, Range::OutOfRange, "{reading:?}");
+        assert_eq!(reading.range.clearance(), f32::INFINITY);
+    }
+    tokio::time::sleep(Duration::from_millis(70)).await;
+    assert_eq!(sonar.read().await.unwrap().range, Range::OutOfRange);
+    assert_eq!(sonar.failures().await.unwrap(), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn ultrasonic_sees_the_wall_come_closer() {
     let world = World::new(facing_the_wall());
     let _physics = world.start();
     let system = ActorSystem::new("sensors");
     let sonar = system.start(sonar(&world)).await.unwrap();
-    let before = sonar.read().await.unwrap().meters;
+    let before = sonar.read().await.unwrap().range.clearance();
 
     // Both wheels forward at half duty (0.25 m/s) for one second.
     let mut wheels = [world.motor_pins(Side::Left), world.motor_pins(Side::Right)];
@@ -105,7 +130,7 @@ async fn ultrasonic_sees_the_wall_come_closer() {
         w.enable.set_duty_cycle_fully_off().unwrap();
     }
     let travelled = world.snapshot().pose.x - 3.0;
-    let after = sonar.read().await.unwrap().meters;
+    let after = sonar.read().await.unwrap().range.clearance();
     assert!(travelled > 0.15, "{travelled}");
     assert!(
         ((before - after) as f64 - travelled).abs() < 0.03,
@@ -114,23 +139,22 @@ async fn ultrasonic_sees_the_wall_come_closer() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn ultrasonic_with_nothing_in_range_reports_errors() {
-    let mut config = facing_the_wall();
-    config.robot.ultrasonic.max_range = 0.5; // the wall is 0.9 m away: no echo
-    let world = World::new(config);
+async fn ultrasonic_with_no_answer_reports_errors() {
+    // TRIG not connected: the module never pings, ECHO never rises. That is a failure, not
+    // open space.
+    let world = World::new(facing_the_wall());
     let _physics = world.start();
     let system = ActorSystem::new("sensors");
-    let sonar = system.start(sonar(&world)).await.unwrap();
+    let (_trigger, echo) = world.ultrasonic();
+    let sensor = HcSr04::new(NoPin, echo, TokioDelay);
+    let sonar = system
+        .start(Ultrasonic::new(Box::new(sensor), Duration::from_millis(60)))
+        .await
+        .unwrap();
 
-    // The module holds ECHO high for 38 ms when it hears nothing: longer than the driver waits.
     let read = sonar.read().await;
     assert!(
-        matches!(
-            read,
-            Err(AskError::Handler(
-                DeviceError::Timeout(_) | DeviceError::OutOfRange(_)
-            ))
-        ),
+        matches!(read, Err(AskError::Handler(DeviceError::Timeout(_)))),
         "{read:?}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -57,8 +57,8 @@ async fn the_starter_robot_opens_working_devices_on_the_simulation() {
     assert_eq!(drive(&world, Side::Right), 0.0);
 
     // Ultrasonic.
-    let meters = hw.sonar("front").unwrap().measure().await.unwrap();
-    assert!((meters - 0.90).abs() < 0.03, "{meters}");
+    let range = hw.sonar("front").unwrap().measure().await.unwrap();
+    assert!((range.clearance() - 0.90).abs() < 0.03, "{range:?}");
 
     // LED.
     let mut led = hw.led("status").unwrap();

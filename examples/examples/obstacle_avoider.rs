@@ -22,6 +22,7 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Button, Distance, Led, Motor, MotorConfig, MotorError, Ultrasonic};
 use compaktor_pi::config::{BackendKind, RobotConfig, STARTER_ROBOT};
+use compaktor_pi::device::Range;
 use compaktor_pi::hardware::Hardware;
 use compaktor_pi::robot::{StartOrder, runtime_for, shutdown_signal};
 use compaktor_pi::safety::EStop;
@@ -153,7 +154,8 @@ impl Planner {
         let fresh = self
             .last
             .filter(|d| d.at.elapsed() < BLIND_AFTER)
-            .map(|d| d.meters);
+            // Nothing in range is open space: clear as far as the sensor can tell.
+            .map(|d| d.range.clearance());
         let previous = self.mode;
         let wide = SWEEP_TICKS
             .saturating_sub(self.spinning / RELAX_EVERY)
@@ -212,10 +214,10 @@ impl Planner {
         }
     }
 
-    /// What the planner is doing, the last distance and how many turns it made.
+    /// What the planner is doing, the last reading and how many turns it made.
     #[handler]
-    fn status(&self) -> (Mode, Option<f32>, u32) {
-        (self.mode, self.last.map(|d| d.meters), self.turns)
+    pub fn status(&self) -> (Mode, Option<Range>, u32) {
+        (self.mode, self.last.map(|d| d.range), self.turns)
     }
 }
 
@@ -364,7 +366,7 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
                         p.heading.to_degrees()
                     )
                 });
-                let ahead = distance.map_or_else(|| "  -  ".to_owned(), |d| format!("{d:4.2}m"));
+                let ahead = distance.map_or_else(|| "  -  ".to_owned(), |d| d.to_string());
                 println!(
                     "t={:5.1}s  {where_}ahead={ahead}  mode={mode:?}",
                     started.elapsed().as_secs_f32()

@@ -30,7 +30,7 @@ use compaktor::ShutdownReport;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Distance, Led, Motor, MotorConfig};
 use compaktor_pi::config::BackendKind;
-use compaktor_pi::device::{DeviceError, RangeFinder};
+use compaktor_pi::device::{DeviceError, Range, RangeFinder};
 use compaktor_pi::drivers::{HcSr04, L298n, Output, TokioDelay};
 use compaktor_pi::robot::{runtime_for, shutdown_signal};
 use compaktor_pi::safety::EStop;
@@ -85,7 +85,7 @@ impl FlakySonar {
 }
 
 impl RangeFinder for FlakySonar {
-    fn measure(&mut self) -> BoxFuture<'_, Result<f32, DeviceError>> {
+    fn measure(&mut self) -> BoxFuture<'_, Result<Range, DeviceError>> {
         self.reads += 1;
         if self.reads.is_multiple_of(self.glitch_every) {
             panic!("bus glitch: echo line stuck high on read {}", self.reads);
@@ -132,9 +132,9 @@ impl SonarDriver {
     #[handler]
     async fn measure(&mut self) {
         match self.sensor.measure().await {
-            Ok(meters) => {
+            Ok(range) => {
                 let reading = Distance {
-                    meters,
+                    range,
                     at: Instant::now(),
                 };
                 let _ = self.planner.distance(reading).await;
@@ -218,7 +218,7 @@ impl Planner {
         let fresh = status
             .last
             .filter(|d| d.at.elapsed() < BLIND_AFTER)
-            .map(|d| d.meters);
+            .map(|d| d.range.clearance());
         status.mode = match (status.mode, fresh) {
             (_, None) => Mode::Blind,
             (Mode::Turn, Some(d)) if d < CLEAR_ABOVE_M => Mode::Turn,
@@ -427,7 +427,7 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
                     let pose = world.snapshot().pose;
                     let ahead = status
                         .last
-                        .map_or_else(|| "  -  ".to_owned(), |d| format!("{:4.2}m", d.meters));
+                        .map_or_else(|| "  -  ".to_owned(), |d| d.range.to_string());
                     println!(
                         "t={:5.2}s  pose=({:4.2}, {:4.2}, {:4.0}°)  ahead={ahead}  readings={:3}  mode={:?}",
                         started.elapsed().as_secs_f32(),

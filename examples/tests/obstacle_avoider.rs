@@ -10,9 +10,10 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{MotorEvent, SafeCause};
 use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
-use compaktor_pi::sim::{Side, World, WorldConfig};
+use compaktor_pi::device::Range;
+use compaktor_pi::sim::{Pose, Side, World, WorldConfig};
 use futures::StreamExt;
-use obstacle_avoider::{Options, run, start_robot};
+use obstacle_avoider::{Mode, Options, run, start_robot};
 
 fn options(seed: u64, secs: u64) -> Options {
     Options {
@@ -79,4 +80,37 @@ async fn killing_the_planner_stops_the_motors_within_the_watchdog_window() {
     let right = world.motor_pins(Side::Right).enable.fraction();
     assert_eq!((left, right), (0.0, 0.0));
     println!("watchdog stopped the motors {tripped:?} after the planner was killed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_floor_past_the_sonars_range_is_driven_into_not_a_halt() {
+    // 8 m x 8 m and nothing in it, the robot at the middle of one side facing the other: 6.9 m
+    // of open floor ahead, past the HC-SR04's 4 m, so the sonar reads "out of range" there.
+    let mut arena = WorldConfig::empty(8.0, 8.0);
+    arena.start = Pose::new(1.0, 4.0, 0.0);
+    let world = World::new(arena);
+    let _physics = world.start();
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 1)
+        .await
+        .unwrap();
+
+    // Let it look around once (it starts halted, then turns and sweeps before driving).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (mut halted, mut out_of_range, mut cruising) = (0, 0, 0);
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (mode, last, _) = robot.planner.status().await.unwrap();
+        halted += u32::from(mode == Mode::Halt);
+        out_of_range += u32::from(last == Some(Range::OutOfRange));
+        cruising += u32::from(mode == Mode::Cruise);
+    }
+    let stats = world.snapshot().stats;
+    assert!(out_of_range > 0, "the sonar never read out of range");
+    assert_eq!(halted, 0, "halted {halted} times in 10 s of open floor");
+    assert!(cruising > 0, "never cruised");
+    assert!(stats.distance > 1.0, "drove only {:.2} m", stats.distance);
+    assert_eq!(stats.collisions, 0);
+    robot.order.shutdown(Duration::from_secs(1)).await;
 }

@@ -1,19 +1,20 @@
-//! The distance sensor actor (HC-SR04): measures on a timer and publishes each distance, and
-//! answers an ask with a fresh reading.
+//! The distance sensor actor (HC-SR04): measures on a timer and publishes each reading (a
+//! distance, or nothing in range), and answers an ask with a fresh reading.
 
 use std::time::Duration;
 
 use compaktor::prelude::*;
 use tokio::time::Instant;
 
-use crate::device::{DeviceError, RangeFinder};
+use crate::device::{DeviceError, Range, RangeFinder};
 use crate::events::{Events, Subscription};
 
 /// One distance reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Distance {
-    /// Meters to the nearest echo.
-    pub meters: f32,
+    /// Meters to the nearest echo, or [`Range::OutOfRange`] when nothing is in range (open
+    /// space: [`Range::clearance`] is then infinite).
+    pub range: Range,
     /// When it was measured.
     pub at: Instant,
 }
@@ -40,9 +41,9 @@ impl Ultrasonic {
     }
 
     async fn measure(&mut self) -> Result<Distance, DeviceError> {
-        let meters = self.sensor.measure().await?;
+        let range = self.sensor.measure().await?;
         let reading = Distance {
-            meters,
+            range,
             at: Instant::now(),
         };
         self.last = Some(reading);
@@ -78,13 +79,14 @@ impl Ultrasonic {
         self.last
     }
 
-    /// How many periodic measurements failed (no echo, out of range).
+    /// How many periodic measurements failed (no answer from the sensor, a pin error). Nothing
+    /// in range is a reading, not a failure.
     #[handler]
     pub fn failures(&self) -> u64 {
         self.failures
     }
 
-    /// Every distance from now on.
+    /// Every reading from now on, out-of-range ones included.
     #[handler]
     pub fn subscribe(&self) -> Subscription<Distance> {
         self.events.subscribe()

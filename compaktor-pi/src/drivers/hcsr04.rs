@@ -11,7 +11,7 @@ use std::time::Duration;
 use embedded_hal::digital::OutputPin;
 use futures::future::BoxFuture;
 
-use crate::device::{DeviceError, RangeFinder};
+use crate::device::{DeviceError, Range, RangeFinder};
 use crate::hal::{Edge, EdgeInput, EdgeKind};
 
 /// Speed of sound in dry air at 20 °C, in m/s.
@@ -71,18 +71,20 @@ impl SendDelay for TokioDelay {
 /// #     trig: compaktor_pi::drivers::NoPin,
 /// #     echo: impl compaktor_pi::hal::EdgeInput + Send + 'static,
 /// # ) -> Result<(), compaktor_pi::device::DeviceError> {
-/// use compaktor_pi::device::RangeFinder;
+/// use compaktor_pi::device::{Range, RangeFinder};
 /// use compaktor_pi::drivers::{HcSr04, TokioDelay};
 ///
 /// // `trig`: an output pin; `echo`: an edge input, from a backend.
 /// let mut sonar = HcSr04::new(trig, echo, TokioDelay);
-/// let meters = sonar.measure().await?;
-/// println!("obstacle at {meters:.2} m");
+/// match sonar.measure().await? {
+///     Range::Distance(meters) => println!("obstacle at {meters:.2} m"),
+///     Range::OutOfRange => println!("nothing within 4 m"),
+/// }
 ///
 /// // Actors hold range finders as trait objects.
 /// let mut sonar: Box<dyn RangeFinder> = Box::new(sonar);
-/// let meters = sonar.measure().await?;
-/// # let _ = meters;
+/// let range = sonar.measure().await?;
+/// # let _ = range;
 /// # Ok(())
 /// # }
 /// ```
@@ -93,14 +95,18 @@ pub struct HcSr04<T, E, D = TokioDelay> {
     delay: D,
     timeout: Duration,
     max_echo: Duration,
+    /// The last echo outlasted the wait (nothing in range): it may still be high, and the
+    /// module ignores TRIG until it falls.
+    echo_on: bool,
 }
 
 impl<T, E, D> HcSr04<T, E, D> {
     /// The trigger pulse width, in microseconds.
     pub const TRIGGER_US: u32 = 10;
 
-    /// Takes the pins and the delay used for the trigger pulse. Waits 30 ms for each echo edge,
-    /// and refuses echoes longer than 25 ms (about 4.3 m, past the sensor's range).
+    /// Takes the pins and the delay used for the trigger pulse. Waits 30 ms for the echo to
+    /// start, and reads an echo longer than 25 ms (about 4.3 m, past the sensor's range) as
+    /// nothing in range.
     pub fn new(trigger: T, echo: E, delay: D) -> Self {
         HcSr04 {
             trigger,
@@ -108,16 +114,19 @@ impl<T, E, D> HcSr04<T, E, D> {
             delay,
             timeout: Duration::from_millis(30),
             max_echo: Duration::from_millis(25),
+            echo_on: false,
         }
     }
 
-    /// Sets how long to wait for each echo edge (30 ms by default).
+    /// Sets how long to wait for the echo to start, and for it to end when that is longer than
+    /// the longest echo accepted (30 ms by default).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Sets the longest echo accepted (25 ms, about 4.3 m, by default).
+    /// Sets the longest echo read as a distance (25 ms, about 4.3 m, by default); a longer one
+    /// is [`Range::OutOfRange`].
     pub fn with_max_echo(mut self, max_echo: Duration) -> Self {
         self.max_echo = max_echo;
         self
@@ -135,21 +144,25 @@ where
     E: EdgeInput,
     D: embedded_hal_async::delay::DelayNs,
 {
-    /// One measurement, in meters: drops stale echo edges, pulses TRIG for 10 µs, then times
-    /// ECHO's rising and falling edges.
+    /// One measurement: drops stale echo edges, pulses TRIG for 10 µs, then times ECHO's
+    /// rising and falling edges. The distance is [`Range::Distance`], in meters; an echo longer
+    /// than the longest accepted, or one still high when the wait for its end runs out, is
+    /// [`Range::OutOfRange`] (with nothing in range the HC-SR04 holds ECHO high for about
+    /// 38 ms). After such an echo, the next measurement first waits for it to end, since the
+    /// module ignores TRIG while ECHO is high.
     ///
     /// # Errors
     ///
-    /// - [`DeviceError::Timeout`] if an echo edge does not come within the timeout (no sensor,
-    ///   or nothing in range: the HC-SR04 then holds ECHO high for about 38 ms);
-    /// - [`DeviceError::OutOfRange`] if the echo is longer than the longest accepted;
+    /// - [`DeviceError::Timeout`] if the echo does not start within the timeout (no sensor, a
+    ///   loose wire, or a module whose ECHO is stuck high);
     /// - [`DeviceError::Protocol`] if the falling edge is timestamped before the rising one;
     /// - [`DeviceError::Pin`] if a pin fails.
     ///
     /// # Cancel safety
     ///
     /// Cancelling may leave TRIG high; the next measurement sets it low after its pulse.
-    pub async fn measure(&mut self) -> Result<f32, DeviceError> {
+    pub async fn measure(&mut self) -> Result<Range, DeviceError> {
+        end_of_echo(&mut self.echo, self.timeout, &mut self.echo_on).await?;
         let pulse = self.delay.delay_us(Self::TRIGGER_US);
         ping(
             &mut self.trigger,
@@ -157,19 +170,22 @@ where
             pulse,
             self.timeout,
             self.max_echo,
+            &mut self.echo_on,
         )
         .await
     }
 }
 
 /// Sends one ping and times the echo; `pulse` is the trigger pulse's delay, not yet started.
+/// `echo_on` is set when the echo outlasts its wait (see [`end_of_echo`]).
 async fn ping<T, E>(
     trigger: &mut T,
     echo: &mut E,
     pulse: impl Future<Output = ()>,
     timeout: Duration,
     max_echo: Duration,
-) -> Result<f32, DeviceError>
+    echo_on: &mut bool,
+) -> Result<Range, DeviceError>
 where
     T: OutputPin,
     E: EdgeInput,
@@ -184,7 +200,16 @@ where
         .map_err(|e| DeviceError::Pin(format!("HC-SR04 TRIG: {e:?}")))?;
 
     let rising = next_edge_of(echo, EdgeKind::Rising, timeout).await?;
-    let falling = next_edge_of(echo, EdgeKind::Falling, timeout).await?;
+    // The echo started, so the sensor is there: an echo that outlasts the wait is the module
+    // hearing nothing, not a failure.
+    let falling = match next_edge_of(echo, EdgeKind::Falling, timeout.max(max_echo)).await {
+        Ok(falling) => falling,
+        Err(DeviceError::Timeout(_)) => {
+            *echo_on = true;
+            return Ok(Range::OutOfRange);
+        }
+        Err(e) => return Err(e),
+    };
     let width = falling.at.checked_sub(rising.at).ok_or_else(|| {
         DeviceError::Protocol(format!(
             "HC-SR04 echo fell at {:?}, before it rose at {:?}",
@@ -192,11 +217,29 @@ where
         ))
     })?;
     if width > max_echo {
-        return Err(DeviceError::OutOfRange(format!(
-            "HC-SR04 echo of {width:?} is longer than {max_echo:?}: nothing in range"
-        )));
+        return Ok(Range::OutOfRange);
     }
-    Ok(width.as_secs_f32() * SPEED_OF_SOUND_M_PER_S / 2.0)
+    Ok(Range::Distance(
+        width.as_secs_f32() * SPEED_OF_SOUND_M_PER_S / 2.0,
+    ))
+}
+
+/// If the previous echo outlasted its wait (`echo_on`), waits for it to end (its fall may be
+/// queued already): the module ignores a trigger while its echo is on. Call it before the
+/// trigger pulse's delay is created, or the pulse is over before it starts. An echo that never
+/// falls fails the next ping (no rising edge).
+async fn end_of_echo<E: EdgeInput>(
+    echo: &mut E,
+    timeout: Duration,
+    echo_on: &mut bool,
+) -> Result<(), DeviceError> {
+    if std::mem::take(echo_on) {
+        match next_edge_of(echo, EdgeKind::Falling, timeout).await {
+            Ok(_) | Err(DeviceError::Timeout(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Waits for the next edge of `kind`, skipping edges of the other kind, for at most `timeout`.
@@ -227,8 +270,9 @@ where
     E: EdgeInput + Send + 'static,
     D: SendDelay,
 {
-    fn measure(&mut self) -> BoxFuture<'_, Result<f32, DeviceError>> {
+    fn measure(&mut self) -> BoxFuture<'_, Result<Range, DeviceError>> {
         Box::pin(async move {
+            end_of_echo(&mut self.echo, self.timeout, &mut self.echo_on).await?;
             let pulse = self.delay.wait_us(Self::TRIGGER_US);
             ping(
                 &mut self.trigger,
@@ -236,6 +280,7 @@ where
                 pulse,
                 self.timeout,
                 self.max_echo,
+                &mut self.echo_on,
             )
             .await
         })
@@ -264,6 +309,10 @@ mod tests {
         CheckedDelay::new(&[Delay::async_delay_us(10)])
     }
 
+    fn meters(range: Range) -> f32 {
+        range.meters().expect("a distance, not out of range")
+    }
+
     #[tokio::test(start_paused = true)]
     async fn distance_is_half_the_echo_width_times_the_speed_of_sound() {
         let (mut trig, mut delay) = (trigger_pulse(), ten_us());
@@ -271,7 +320,7 @@ mod tests {
         let echo = MockEdges::new(&[rising(1_000), falling(6_831)]);
         let mut sonar = HcSr04::new(trig.clone(), echo, delay.clone());
 
-        let m = sonar.measure().await.unwrap();
+        let m = meters(sonar.measure().await.unwrap());
         assert!((m - 1.0).abs() < 1e-3, "{m}");
 
         let (_, echo, _) = sonar.release();
@@ -288,7 +337,7 @@ mod tests {
         let mut sonar = HcSr04::new(trig.clone(), echo, delay.clone());
 
         // 1.166 ms: 0.2 m
-        let m = sonar.measure().await.unwrap();
+        let m = meters(sonar.measure().await.unwrap());
         assert!((m - 0.2).abs() < 1e-3, "{m}");
         trig.done();
         delay.done();
@@ -308,14 +357,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn echo_that_never_falls_times_out() {
+    async fn an_echo_that_outlasts_the_wait_is_out_of_range() {
         let (mut trig, mut delay) = (trigger_pulse(), ten_us());
         let echo = MockEdges::new(&[rising(0)]);
         let mut sonar =
             HcSr04::new(trig.clone(), echo, delay.clone()).with_timeout(Duration::from_millis(40));
 
-        let err = sonar.measure().await.unwrap_err();
-        assert_eq!(err, DeviceError::Timeout(Duration::from_millis(40)));
+        let start = tokio::time::Instant::now();
+        assert_eq!(sonar.measure().await, Ok(Range::OutOfRange));
+        assert_eq!(start.elapsed(), Duration::from_millis(40));
+        trig.done();
+        delay.done();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_timeout_still_waits_out_the_longest_echo() {
+        let (mut trig, mut delay) = (trigger_pulse(), ten_us());
+        let echo = MockEdges::new(&[rising(0)]);
+        let mut sonar =
+            HcSr04::new(trig.clone(), echo, delay.clone()).with_timeout(Duration::from_millis(5));
+
+        // The echo could still fall in range until the longest accepted echo (25 ms) is over.
+        let start = tokio::time::Instant::now();
+        assert_eq!(sonar.measure().await, Ok(Range::OutOfRange));
+        assert_eq!(start.elapsed(), Duration::from_millis(25));
         trig.done();
         delay.done();
     }
@@ -327,10 +392,56 @@ mod tests {
         let echo = MockEdges::new(&[rising(0), falling(38_000)]);
         let mut sonar = HcSr04::new(trig.clone(), echo, delay.clone());
 
-        let err = sonar.measure().await.unwrap_err();
-        assert!(matches!(err, DeviceError::OutOfRange(_)), "{err}");
+        assert_eq!(sonar.measure().await, Ok(Range::OutOfRange));
         trig.done();
         delay.done();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_longest_accepted_echo_is_still_a_distance() {
+        let (mut trig, mut delay) = (trigger_pulse(), ten_us());
+        let echo = MockEdges::new(&[rising(0), falling(20_000)]);
+        let mut sonar =
+            HcSr04::new(trig.clone(), echo, delay.clone()).with_max_echo(Duration::from_millis(20));
+
+        // 20 ms there and back: 3.43 m
+        let m = meters(sonar.measure().await.unwrap());
+        assert!((m - 3.43).abs() < 1e-3, "{m}");
+        trig.done();
+        delay.done();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn open_floor_in_the_simulation_is_out_of_range() {
+        // 6.9 m of floor ahead of the sensor, past its 4 m: the module's 38 ms pulse, which
+        // falls after the driver stopped waiting.
+        let mut config = crate::sim::WorldConfig::empty(8.0, 3.0);
+        config.start = crate::sim::Pose::new(1.0, 1.5, 0.0);
+        let world = crate::sim::World::new(config);
+        let (trigger, echo) = world.ultrasonic();
+        let mut sonar = HcSr04::new(trigger, echo, TokioDelay);
+        for _ in 0..3 {
+            assert_eq!(sonar.measure().await, Ok(Range::OutOfRange));
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        // Back to back: each ping waits for the last 38 ms echo to end (the module ignores a
+        // trigger until then), so none is lost.
+        for _ in 0..3 {
+            assert_eq!(sonar.measure().await, Ok(Range::OutOfRange));
+        }
+
+        // A box 2 m ahead is a distance again.
+        let mut config = crate::sim::WorldConfig::empty(8.0, 3.0);
+        config.start = crate::sim::Pose::new(1.0, 1.5, 0.0);
+        config.obstacles.push(crate::sim::Obstacle::Rect {
+            min: crate::sim::Point::new(3.1, 1.0),
+            max: crate::sim::Point::new(3.2, 2.0),
+        });
+        let world = crate::sim::World::new(config);
+        let (trigger, echo) = world.ultrasonic();
+        let mut sonar = HcSr04::new(trigger, echo, TokioDelay);
+        let m = meters(sonar.measure().await.unwrap());
+        assert!((m - 2.0).abs() < 0.02, "{m}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -357,6 +468,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        let m = meters(m);
         assert!((m - 0.5).abs() < 1e-3, "{m}");
         trig.done();
         delay.done();
@@ -368,7 +480,7 @@ mod tests {
         let echo = MockEdges::new(&[rising(0), falling(583)]);
         let mut sonar = HcSr04::new(trig.clone(), echo, TokioDelay);
 
-        let m = RangeFinder::measure(&mut sonar).await.unwrap();
+        let m = meters(RangeFinder::measure(&mut sonar).await.unwrap());
         assert!((m - 0.1).abs() < 1e-3, "{m}");
         trig.done();
 

@@ -1,5 +1,7 @@
 //! The MPU-6050: a 3-axis accelerometer and 3-axis gyroscope on I2C, read through its plain data
-//! registers (no DMP firmware). Samples come in SI units: m/s² and rad/s.
+//! registers (no DMP firmware). Samples come in SI units: m/s² and rad/s. Compatible chips (the
+//! MPU-6500, MPU-9250, MPU-9255) and the clones sold on MPU-6050 boards answer the same
+//! registers; they are accepted by their WHO_AM_I value, with a warning.
 //!
 //! Why not the `mpu6050-dmp` crate: its value is the DMP (on-chip sensor fusion), which needs a
 //! firmware upload into the chip's memory banks that the simulated bus does not emulate. Without
@@ -21,8 +23,6 @@ mod reg {
     pub(super) const WHO_AM_I: u8 = 0x75;
 }
 
-/// What WHO_AM_I answers on an MPU-6050, whatever its AD0 pin.
-const WHO_AM_I_MPU6050: u8 = 0x68;
 /// Standard gravity, in m/s².
 const G: f32 = 9.806_65;
 /// LSB per g at ±2 g.
@@ -30,7 +30,75 @@ const ACCEL_LSB_PER_G: f32 = 16_384.0;
 /// LSB per °/s at ±250 °/s.
 const GYRO_LSB_PER_DEG_S: f32 = 131.0;
 
-/// An MPU-6050 on an I2C bus, set to ±2 g and ±250 °/s.
+/// The chip behind an MPU-6050 driver, as its WHO_AM_I register (0x75) names it. All of them
+/// answer the registers the driver uses (power, ranges, the 14 data bytes) the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MpuChip {
+    /// A genuine MPU-6050 (or MPU-6000): 0x68, whatever the AD0 pin.
+    Mpu6050,
+    /// An MPU-6500: 0x70. Often found on boards sold as MPU-6050 or MPU-9250.
+    Mpu6500,
+    /// An MPU-9250 (MPU-6500 plus a magnetometer, which this driver does not read): 0x71.
+    Mpu9250,
+    /// An MPU-9255: 0x73.
+    Mpu9255,
+    /// A clone of unknown make sold as an MPU-6050, with the value its WHO_AM_I reads: 0x72,
+    /// or 0x98 (boards marked "MPU-6050A"); both reported working on the plain data registers.
+    Clone(u8),
+}
+
+impl MpuChip {
+    /// The WHO_AM_I values accepted, genuine MPU-6050 first.
+    pub const KNOWN_WHO_AM_I: [u8; 6] = [0x68, 0x70, 0x71, 0x73, 0x72, 0x98];
+
+    /// The chip that answers `who_am_i`, or `None` for a value no compatible chip gives.
+    ///
+    /// ```
+    /// use compaktor_pi::drivers::MpuChip;
+    ///
+    /// assert_eq!(MpuChip::from_who_am_i(0x68), Some(MpuChip::Mpu6050));
+    /// assert_eq!(MpuChip::from_who_am_i(0x71), Some(MpuChip::Mpu9250));
+    /// assert_eq!(MpuChip::from_who_am_i(0x98), Some(MpuChip::Clone(0x98)));
+    /// assert_eq!(MpuChip::from_who_am_i(0x42), None);
+    /// ```
+    pub fn from_who_am_i(who_am_i: u8) -> Option<Self> {
+        match who_am_i {
+            0x68 => Some(MpuChip::Mpu6050),
+            0x70 => Some(MpuChip::Mpu6500),
+            0x71 => Some(MpuChip::Mpu9250),
+            0x73 => Some(MpuChip::Mpu9255),
+            0x72 | 0x98 => Some(MpuChip::Clone(who_am_i)),
+            _ => None,
+        }
+    }
+
+    /// The value its WHO_AM_I register reads.
+    pub fn who_am_i(self) -> u8 {
+        match self {
+            MpuChip::Mpu6050 => 0x68,
+            MpuChip::Mpu6500 => 0x70,
+            MpuChip::Mpu9250 => 0x71,
+            MpuChip::Mpu9255 => 0x73,
+            MpuChip::Clone(who_am_i) => who_am_i,
+        }
+    }
+}
+
+impl std::fmt::Display for MpuChip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MpuChip::Mpu6050 => f.write_str("MPU-6050"),
+            MpuChip::Mpu6500 => f.write_str("MPU-6500"),
+            MpuChip::Mpu9250 => f.write_str("MPU-9250"),
+            MpuChip::Mpu9255 => f.write_str("MPU-9255"),
+            MpuChip::Clone(_) => f.write_str("an MPU-6050 clone"),
+        }
+    }
+}
+
+/// An MPU-6050 (or a compatible chip, see [`MpuChip`]) on an I2C bus, set to ±2 g and
+/// ±250 °/s.
 ///
 /// # Examples
 ///
@@ -55,7 +123,8 @@ const GYRO_LSB_PER_DEG_S: f32 = 131.0;
 ///
 /// // `i2c`: an I2C bus from a backend (/dev/i2c-1 on a Pi).
 /// let mut imu = Mpu6050::new(i2c);
-/// imu.init()?; // wake, check WHO_AM_I, ±2 g, ±250 °/s
+/// let chip = imu.init()?; // wake, check WHO_AM_I, ±2 g, ±250 °/s
+/// println!("found {chip}");
 /// let sample = imu.read()?;
 /// println!("accel {:?} m/s², gyro {:?} rad/s", sample.accel, sample.gyro);
 /// # Ok::<(), DeviceError>(())
@@ -94,27 +163,44 @@ impl<I2C> Mpu6050<I2C> {
 }
 
 impl<I2C: I2c> Mpu6050<I2C> {
-    /// Wakes the chip (it powers up asleep), checks that it is an MPU-6050, and sets the ranges
-    /// to ±2 g and ±250 °/s. Call it once before reading.
+    /// Wakes the chip (it powers up asleep), checks what it is, and sets the ranges to ±2 g and
+    /// ±250 °/s. Call it once before reading. Answers the chip WHO_AM_I names; anything but a
+    /// genuine MPU-6050 is logged as a warning naming the value read.
     ///
     /// # Errors
     ///
-    /// [`DeviceError::Protocol`] if WHO_AM_I is not 0x68 (another chip, or a clone such as the
-    /// MPU-6500 at 0x70); [`DeviceError::Bus`] if a transfer fails (nothing at the address).
-    pub fn init(&mut self) -> Result<(), DeviceError> {
+    /// [`DeviceError::Protocol`] if WHO_AM_I is a value no compatible chip gives (another
+    /// device at the address); [`DeviceError::Bus`] if a transfer fails (nothing at the
+    /// address).
+    pub fn init(&mut self) -> Result<MpuChip, DeviceError> {
         self.write_register(reg::PWR_MGMT_1, 0x00)?;
         let mut who = [0];
         self.i2c
             .write_read(self.address, &[reg::WHO_AM_I], &mut who)
             .map_err(|e| self.bus_error(e))?;
-        if who[0] != WHO_AM_I_MPU6050 {
-            return Err(DeviceError::Protocol(format!(
-                "MPU-6050 at {:#04x}: WHO_AM_I is {:#04x}, expected {WHO_AM_I_MPU6050:#04x}",
-                self.address, who[0]
-            )));
+        let chip = MpuChip::from_who_am_i(who[0]).ok_or_else(|| {
+            let known: Vec<String> = MpuChip::KNOWN_WHO_AM_I
+                .iter()
+                .map(|v| format!("{v:#04x}"))
+                .collect();
+            DeviceError::Protocol(format!(
+                "MPU-6050 at {:#04x}: WHO_AM_I is {:#04x}, not a compatible chip ({})",
+                self.address,
+                who[0],
+                known.join(", ")
+            ))
+        })?;
+        if chip != MpuChip::Mpu6050 {
+            tracing::warn!(
+                "MPU-6050 at {:#04x}: WHO_AM_I is {:#04x} ({chip}), not 0x68; reading it as an \
+                 MPU-6050 (same registers)",
+                self.address,
+                who[0]
+            );
         }
         self.write_register(reg::ACCEL_CONFIG, 0x00)?;
-        self.write_register(reg::GYRO_CONFIG, 0x00)
+        self.write_register(reg::GYRO_CONFIG, 0x00)?;
+        Ok(chip)
     }
 
     /// Reads one sample: the 14 data registers from ACCEL_XOUT_H in one transfer (accelerometer,
@@ -173,24 +259,80 @@ mod tests {
         ]
     }
 
+    /// Runs `f` with a log subscriber; returns its result and what it logged.
+    fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let result = tracing::subscriber::with_default(subscriber, f);
+        let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        (result, log)
+    }
+
     #[test]
     fn init_wakes_checks_and_configures() {
         let mut i2c = I2cMock::new(&init_transactions(0x68));
         let mut imu = Mpu6050::new(i2c.clone());
-        imu.init().unwrap();
+        let (chip, log) = logged(|| imu.init());
+        assert_eq!(chip, Ok(MpuChip::Mpu6050));
+        assert_eq!(log, "", "a genuine MPU-6050 is not warned about");
         i2c.done();
     }
 
     #[test]
-    fn init_refuses_another_chip() {
-        let mut i2c = I2cMock::new(&init_transactions(0x70)[..2]);
-        let mut imu = Mpu6050::new(i2c.clone());
-        let err = imu.init().unwrap_err();
-        assert_eq!(
-            err,
-            DeviceError::Protocol("MPU-6050 at 0x68: WHO_AM_I is 0x70, expected 0x68".to_owned())
-        );
-        i2c.done();
+    fn init_accepts_compatible_chips_and_clones_with_a_warning() {
+        let cases = [
+            (0x70, MpuChip::Mpu6500, "(MPU-6500)"),
+            (0x71, MpuChip::Mpu9250, "(MPU-9250)"),
+            (0x73, MpuChip::Mpu9255, "(MPU-9255)"),
+            (0x72, MpuChip::Clone(0x72), "(an MPU-6050 clone)"),
+            (0x98, MpuChip::Clone(0x98), "(an MPU-6050 clone)"),
+        ];
+        for (who_am_i, expected, named) in cases {
+            // Byte for byte the same transfers as a genuine MPU-6050.
+            let mut i2c = I2cMock::new(&init_transactions(who_am_i));
+            let mut imu = Mpu6050::new(i2c.clone());
+            let (chip, log) = logged(|| imu.init());
+            assert_eq!(chip, Ok(expected));
+            assert!(log.contains("WARN"), "{log}");
+            let value = format!("MPU-6050 at 0x68: WHO_AM_I is {who_am_i:#04x} {named}, not 0x68");
+            assert!(log.contains(&value), "{log}");
+            assert_eq!(MpuChip::from_who_am_i(who_am_i), Some(expected));
+            assert_eq!(expected.who_am_i(), who_am_i);
+            i2c.done();
+        }
+    }
+
+    #[test]
+    fn init_refuses_an_unknown_chip_before_configuring_it() {
+        for who_am_i in [0x00, 0x42, 0x69, 0xFF] {
+            // No range writes after the refusal.
+            let mut i2c = I2cMock::new(&init_transactions(who_am_i)[..2]);
+            let mut imu = Mpu6050::new(i2c.clone());
+            let err = imu.init().unwrap_err();
+            assert_eq!(
+                err,
+                DeviceError::Protocol(format!(
+                    "MPU-6050 at 0x68: WHO_AM_I is {who_am_i:#04x}, not a compatible chip \
+                     (0x68, 0x70, 0x71, 0x73, 0x72, 0x98)"
+                ))
+            );
+            i2c.done();
+        }
     }
 
     #[test]
