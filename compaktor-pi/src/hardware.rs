@@ -99,7 +99,10 @@ impl Hardware {
             Box::new(HcSr04::new(trigger, echo, TokioDelay)) as Box<dyn RangeFinder>
         });
         let button = config.button.as_ref().map(|b| {
-            let (pin, _presser) = world.button();
+            let (pin, presser) = world.button();
+            if b.normally_closed {
+                let _closed = presser.normally_closed();
+            }
             (
                 Box::new(EdgeDevice::new(pin)) as Box<dyn EdgeSource>,
                 debouncer(b),
@@ -149,11 +152,13 @@ fn backend_name(kind: BackendKind) -> &'static str {
     }
 }
 
+/// The button's debouncer. Pressed is low when the contact to ground (`active_low`) closes on a
+/// press; a normally-closed contact opens on a press, so pressed is the other level.
 fn debouncer(b: &crate::config::ButtonConfig) -> Debouncer {
     Debouncer::new(
         Duration::from_millis(b.debounce_ms),
         Duration::from_millis(b.long_press_ms),
-        b.active_low,
+        b.active_low != b.normally_closed,
     )
 }
 

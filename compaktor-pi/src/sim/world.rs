@@ -284,21 +284,21 @@ impl World {
         let io = &self.shared.io;
         (
             SimOutputPin::trigger(io.trigger.clone(), self.clone()),
-            SimEdgeInput::new(io.echo.clone()),
+            SimEdgeInput::new(io.echo.clone(), self.shared.start),
         )
     }
 
     /// The bumper switch: high while the body touches a wall or an obstacle, an edge each time
     /// contact starts or ends.
     pub fn bumper(&self) -> SimEdgeInput {
-        SimEdgeInput::new(self.shared.io.bumper.clone())
+        SimEdgeInput::new(self.shared.io.bumper.clone(), self.shared.start)
     }
 
     /// The push button (active low: high when released) and the finger that presses it.
     pub fn button(&self) -> (SimEdgeInput, ButtonPresser) {
         let line = self.shared.io.button.clone();
         (
-            SimEdgeInput::new(line.clone()),
+            SimEdgeInput::new(line.clone(), self.shared.start),
             ButtonPresser::new(line, self.clone()),
         )
     }
