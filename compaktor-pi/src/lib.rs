@@ -9,6 +9,9 @@
 //! - [`safety`]: the E-stop (each actuator's watchdog and safe state live with the actuator);
 //! - [`config`]: the robot description file (TOML); [`hardware`]: opening it on its backend;
 //! - [`robot`]: ordered start and shutdown, signals, the runtime for sim or hardware;
+//! - [`firmware`]: what robot programs share: the command line, logging, stopping safely (the
+//!   E-stop first), systemd's notifications and watchdog; `compaktor-safe-off` is the command
+//!   that cuts the motors after the program has died;
 //! - [`hal`]: the two traits embedded-hal lacks (timestamped edges, PWM frequency);
 //! - [`device`]: object-safe device traits the actors hold;
 //! - [`drivers`]: embedded-hal drivers (L298N / TB6612FNG, servo, HC-SR04, MCP3008, MPU-6050,
@@ -49,6 +52,7 @@ pub mod config;
 pub mod device;
 pub mod drivers;
 pub mod events;
+pub mod firmware;
 pub mod hal;
 pub mod hardware;
 pub mod robot;

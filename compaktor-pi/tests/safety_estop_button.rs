@@ -184,7 +184,10 @@ async fn a_normally_closed_estop_with_a_wire_broken_before_boot_keeps_the_robot_
     world.button().1.cut_wire(); // and the wire breaks before the firmware starts
     let (_system, estop, motor, _button) = start_from_file(hw).await;
     assert!(estop.is_engaged());
-    assert_eq!(estop.last_report().unwrap().reason, "estop held down at start");
+    assert_eq!(
+        estop.last_report().unwrap().reason,
+        "estop held down at start"
+    );
     assert!(refused(&motor).await);
 }
 

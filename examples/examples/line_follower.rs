@@ -113,6 +113,10 @@ pub struct Follower {
     mode: Mode,
     duties: [f32; 2],
     lost: u32,
+    /// Pulled when a drive motor stops: the other wheel must not drive on alone.
+    estop: EStop,
+    /// A drive motor has stopped: the follower drives no more.
+    motor_lost: bool,
 }
 
 impl Follower {
@@ -124,6 +128,7 @@ impl Follower {
         led: Option<ActorRef<Led>>,
         gains: Gains,
         base: f32,
+        estop: EStop,
     ) -> Self {
         Follower {
             left,
@@ -139,6 +144,8 @@ impl Follower {
             mode: Mode::Halt,
             duties: [0.0; 2],
             lost: 0,
+            estop,
+            motor_lost: false,
         }
     }
 
@@ -200,11 +207,26 @@ impl Follower {
         &mut self,
         ctx: &mut Context<Self>,
     ) -> Result<(), AskError<std::convert::Infallible>> {
+        // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
+        // wheel driving.
+        ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
+        ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
         let readings = self.line.subscribe().await?;
         ctx.attach_stream(readings, |me, r| me.reading(r));
         // A control loop wants the latest reading, not a backlog: late ticks are skipped.
         ctx.every_with(TICK, MissedTick::Skip, |me| me.tick());
         Ok(())
+    }
+
+    /// A drive motor stopped: cut both at once through the E-stop and drive no more.
+    #[handler]
+    fn motor_stopped(&mut self, notice: Terminated) {
+        tracing::error!(motor = %notice.actor, reason = %notice.reason, "a drive motor stopped; stopping both");
+        self.motor_lost = true;
+        self.mode = Mode::Halt;
+        self.duties = [0.0; 2];
+        self.estop
+            .trigger(&format!("{} stopped: {}", notice.actor, notice.reason));
     }
 
     #[handler]
@@ -215,6 +237,14 @@ impl Follower {
     /// One decision: follow, search or halt.
     #[handler]
     async fn tick(&mut self) {
+        if self.motor_lost || self.estop.is_engaged() {
+            self.duties = [0.0; 2];
+            if self.mode != Mode::Halt {
+                self.mode = Mode::Halt;
+                self.show(Mode::Halt).await;
+            }
+            return;
+        }
         let now = Instant::now();
         let previous = self.mode;
         let fresh = self
@@ -375,7 +405,15 @@ pub async fn start_robot(
     );
     let line = system.builder(line).name("line_sensor").spawn()?;
     order.push(&line);
-    let follower = Follower::new(left.clone(), right.clone(), line.clone(), led, GAINS, BASE);
+    let follower = Follower::new(
+        left.clone(),
+        right.clone(),
+        line.clone(),
+        led,
+        GAINS,
+        BASE,
+        estop.clone(),
+    );
     let follower = system.builder(follower).name("follower").start().await?;
     order.push(&follower);
     Ok(Robot {

@@ -78,6 +78,10 @@ pub struct Planner {
     spinning: u32,
     rng: SmallRng,
     turns: u32,
+    /// Pulled when a drive motor stops: the other wheel must not drive on alone.
+    estop: EStop,
+    /// A drive motor has stopped: the planner drives no more.
+    motor_lost: bool,
 }
 
 impl Planner {
@@ -87,6 +91,7 @@ impl Planner {
         right: ActorRef<Motor>,
         sonar: ActorRef<Ultrasonic>,
         led: Option<ActorRef<Led>>,
+        estop: EStop,
         seed: u64,
     ) -> Self {
         Planner {
@@ -99,6 +104,8 @@ impl Planner {
             spinning: 0,
             rng: SmallRng::seed_from_u64(seed),
             turns: 0,
+            estop,
+            motor_lost: false,
         }
     }
 
@@ -136,10 +143,24 @@ impl Planner {
         &mut self,
         ctx: &mut Context<Self>,
     ) -> Result<(), AskError<std::convert::Infallible>> {
+        // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
+        // wheel driving.
+        ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
+        ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
         let readings = self.sonar.subscribe().await?;
         ctx.attach_stream(readings, |me, d| me.distance(d));
         ctx.every(TICK, |me| me.tick());
         Ok(())
+    }
+
+    /// A drive motor stopped: cut both at once through the E-stop and drive no more.
+    #[handler]
+    fn motor_stopped(&mut self, notice: Terminated) {
+        tracing::error!(motor = %notice.actor, reason = %notice.reason, "a drive motor stopped; stopping both");
+        self.motor_lost = true;
+        self.mode = Mode::Halt;
+        self.estop
+            .trigger(&format!("{} stopped: {}", notice.actor, notice.reason));
     }
 
     #[handler]
@@ -150,6 +171,13 @@ impl Planner {
     /// One decision: cruise, turn, or halt.
     #[handler]
     async fn tick(&mut self) {
+        if self.motor_lost || self.estop.is_engaged() {
+            if self.mode != Mode::Halt {
+                self.mode = Mode::Halt;
+                self.show(&[]).await;
+            }
+            return;
+        }
         let fresh = self
             .last
             .filter(|d| d.at.elapsed() < BLIND_AFTER)
@@ -314,7 +342,7 @@ pub async fn start_robot(
         let button = Button::new("button", source, debouncer).triggers(estop.clone());
         order.push(&system.builder(button).name("estop_button").spawn()?);
     }
-    let planner = Planner::new(left.clone(), right.clone(), sonar, led, seed);
+    let planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
     let planner = system.builder(planner).name("planner").start().await?;
     order.push(&planner);
     Ok(Robot {

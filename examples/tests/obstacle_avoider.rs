@@ -80,3 +80,32 @@ async fn killing_the_planner_stops_the_motors_within_the_watchdog_window() {
     assert_eq!((left, right), (0.0, 0.0));
     println!("watchdog stopped the motors {tripped:?} after the planner was killed");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_motor_that_dies_stops_the_other_wheel_too() {
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::arena(3));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let right = || world.motor_pins(Side::Right).enable.fraction();
+    assert!(right() > 0.05, "the robot should be moving");
+
+    robot.motors[0].kill();
+    robot.motors[0].stopped().await;
+    // Well within the right motor's own watchdog window (300 ms), which the planner would
+    // otherwise keep feeding.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(right(), 0.0, "the right wheel drove on alone");
+    assert!(robot.estop.is_engaged());
+    let report = robot.estop.last_report().unwrap();
+    assert!(report.reason.contains("left_motor"), "{report}");
+    // And it stays stopped: the planner drives no more.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(right(), 0.0);
+    let speeds = world.snapshot().wheel_speeds;
+    assert!(speeds.iter().all(|v| v.abs() < 1e-6), "{speeds:?}");
+}
