@@ -10,9 +10,10 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{MotorEvent, SafeCause};
 use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+use compaktor_pi::firmware::Ending;
 use compaktor_pi::sim::{Side, World, WorldConfig};
 use futures::StreamExt;
-use obstacle_avoider::{Options, run, start_robot};
+use obstacle_avoider::{Options, run, run_until, start_robot};
 
 fn options(seed: u64, secs: u64) -> Options {
     Options {
@@ -108,4 +109,42 @@ async fn a_motor_that_dies_stops_the_other_wheel_too() {
     assert_eq!(right(), 0.0);
     let speeds = world.snapshot().wheel_speeds;
     assert!(speeds.iter().all(|v| v.abs() < 1e-6), "{speeds:?}");
+}
+
+/// Ctrl-C / SIGTERM: the E-stop cuts both motors first, then the actors stop in reverse start
+/// order (as the README says).
+#[tokio::test(start_paused = true)]
+async fn a_signal_cuts_the_motors_first_then_stops_the_actors_in_order() {
+    let signal = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ending::Signal
+    };
+    let summary = run_until(options(3, 60), signal).await.unwrap();
+    assert_eq!(summary.ending, Ending::Signal);
+    assert_eq!(summary.time, Duration::from_secs(5));
+    assert!(summary.estop.all_safe(), "{}", summary.estop);
+    assert_eq!(summary.estop.reason, "stopping: Ctrl-C or SIGTERM");
+    let cut: Vec<&str> = summary
+        .estop
+        .actuators
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(cut, ["left_motor", "right_motor"]);
+    let order: Vec<&str> = summary
+        .stopped
+        .iter()
+        .map(|(a, _)| a.split('`').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "planner",
+            "estop_button",
+            "sonar",
+            "right_motor",
+            "left_motor",
+            "led"
+        ]
+    );
 }
