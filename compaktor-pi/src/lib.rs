@@ -10,8 +10,9 @@
 //! - [`config`]: the robot description file (TOML); [`hardware`]: opening it on its backend;
 //! - [`robot`]: ordered start and shutdown, signals, the runtime for sim or hardware;
 //! - [`firmware`]: what robot programs share: the command line, logging, stopping safely (the
-//!   E-stop first), systemd's notifications and watchdog; `compaktor-safe-off` is the command
-//!   that cuts the motors after the program has died;
+//!   E-stop first), systemd's notifications and watchdog;
+//! - [`safe_off`]: driving the motor pins low after the firmware has died (the
+//!   `compaktor-safe-off` command, systemd's `ExecStopPost`);
 //! - [`hal`]: the two traits embedded-hal lacks (timestamped edges, PWM frequency);
 //! - [`device`]: object-safe device traits the actors hold;
 //! - [`drivers`]: embedded-hal drivers (L298N / TB6612FNG, servo, HC-SR04, MCP3008, MPU-6050,
@@ -56,5 +57,6 @@ pub mod firmware;
 pub mod hal;
 pub mod hardware;
 pub mod robot;
+pub mod safe_off;
 pub mod safety;
 pub mod sim;
