@@ -131,7 +131,11 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
 /// Hello world for robots: one actor blinks an LED (the simulated one by default, or the
 /// `[led]` of a robot file).
 #[derive(Debug, Parser)]
-#[command(name = "blink")]
+#[command(
+    name = "blink",
+    mut_arg("duration", |a| a.help("How long to blink, as `10s`, `1500ms` or plain seconds [default: 3s]")),
+    mut_arg("seed", |a| a.hide(true)),
+)]
 struct Cli {
     #[command(flatten)]
     firmware: FirmwareArgs,
