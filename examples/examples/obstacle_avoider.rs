@@ -465,19 +465,20 @@ pub async fn run_until(
 /// simulated arena by default, or the robot a robot file describes.
 #[derive(Debug, Parser)]
 #[command(name = "obstacle_avoider")]
-struct Cli {
+pub struct Cli {
+    /// `--robot`, `--seed`, `--duration`.
     #[command(flatten)]
-    firmware: FirmwareArgs,
+    pub firmware: FirmwareArgs,
     /// Where to draw the simulated path (SVG)
     #[arg(
         long,
         value_name = "FILE",
         default_value = "target/obstacle_avoider.svg"
     )]
-    svg: PathBuf,
+    pub svg: PathBuf,
     /// No progress lines, only the summary
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 fn main() -> ExitCode {

@@ -7,13 +7,15 @@ mod obstacle_avoider;
 
 use std::time::Duration;
 
+use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{MotorEvent, SafeCause};
+use compaktor_pi::config::BackendKind;
 use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
 use compaktor_pi::firmware::Ending;
 use compaktor_pi::sim::{Side, World, WorldConfig};
 use futures::StreamExt;
-use obstacle_avoider::{Options, run, run_until, start_robot};
+use obstacle_avoider::{Cli, Options, run, run_until, start_robot};
 
 fn options(seed: u64, secs: u64) -> Options {
     Options {
@@ -147,4 +149,47 @@ async fn a_signal_cuts_the_motors_first_then_stops_the_actors_in_order() {
             "led"
         ]
     );
+}
+
+/// `cargo run --example obstacle_avoider` with no arguments: the simulated starter robot for
+/// 60 s of robot time; `--help` explains itself instead of being an error.
+#[test]
+fn the_command_line_defaults_to_the_simulated_robot_and_explains_itself() {
+    let cli = Cli::try_parse_from(["obstacle_avoider"]).unwrap();
+    assert_eq!(cli.firmware.robot, None);
+    assert_eq!(cli.firmware.seed, 1);
+    assert_eq!(
+        cli.firmware.run_for(BackendKind::Sim),
+        Some(Duration::from_secs(60))
+    );
+    assert!(!cli.quiet);
+    let cli = Cli::try_parse_from([
+        "obstacle_avoider",
+        "--seed",
+        "7",
+        "--duration",
+        "90s",
+        "--quiet",
+    ])
+    .unwrap();
+    assert_eq!((cli.firmware.seed, cli.quiet), (7, true));
+    assert_eq!(
+        cli.firmware.run_for(BackendKind::Sim),
+        Some(Duration::from_secs(90))
+    );
+
+    let help = Cli::try_parse_from(["obstacle_avoider", "--help"]).unwrap_err();
+    assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    let help = help.to_string();
+    for option in [
+        "--robot <FILE>",
+        "--seed <N>",
+        "--duration <TIME>",
+        "--svg <FILE>",
+        "--quiet",
+    ] {
+        assert!(help.contains(option), "{option}:\n{help}");
+    }
+    let wrong = Cli::try_parse_from(["obstacle_avoider", "--secs", "5"]).unwrap_err();
+    assert!(wrong.to_string().contains("--secs"), "{wrong}");
 }
