@@ -85,9 +85,12 @@ pub struct Planner {
     spinning: u32,
     rng: SmallRng,
     turns: u32,
-    /// Pulled when a drive motor stops: the other wheel must not drive on alone.
+    /// Pulled when a drive motor or the E-stop button stops: the other wheel must not drive
+    /// on alone, and the robot must not drive without its E-stop.
     estop: EStop,
-    /// A drive motor has stopped: the planner drives no more.
+    /// The button that pulls the E-stop, watched like the motors.
+    estop_button: Option<ActorRef<Button>>,
+    /// A drive motor or the E-stop button has stopped: the planner drives no more.
     motor_lost: bool,
 }
 
@@ -112,8 +115,15 @@ impl Planner {
             rng: SmallRng::seed_from_u64(seed),
             turns: 0,
             estop,
+            estop_button: None,
             motor_lost: false,
         }
+    }
+
+    /// Watches `button`, the robot's E-stop button, too: if it stops, so does the robot.
+    pub fn with_estop_button(mut self, button: ActorRef<Button>) -> Self {
+        self.estop_button = Some(button);
+        self
     }
 
     async fn drive(&self, left: f32, right: f32) -> Result<(), MotorError> {
@@ -154,16 +164,21 @@ impl Planner {
         // wheel driving.
         ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
         ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
+        // Without its E-stop button the robot must not drive either.
+        if let Some(button) = &self.estop_button {
+            ctx.watch(button, |me, notice| me.motor_stopped(notice));
+        }
         let readings = self.sonar.subscribe().await?;
         ctx.attach_stream(readings, |me, d| me.distance(d));
         ctx.every(TICK, |me| me.tick());
         Ok(())
     }
 
-    /// A drive motor stopped: cut both at once through the E-stop and drive no more.
+    /// A drive motor (or the E-stop button) stopped: cut both motors at once through the
+    /// E-stop and drive no more.
     #[handler]
     fn motor_stopped(&mut self, notice: Terminated) {
-        tracing::error!(motor = %notice.actor, reason = %notice.reason, "a drive motor stopped; stopping both");
+        tracing::error!(actor = %notice.actor, reason = %notice.reason, "a drive motor or the E-stop button stopped; stopping both motors");
         self.motor_lost = true;
         self.mode = Mode::Halt;
         self.estop
@@ -349,13 +364,15 @@ pub async fn start_robot(
         .name("sonar")
         .spawn()?;
     order.push(&sonar);
+    let mut planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
     if let Some((source, debouncer)) = hw.button {
         // Started (not just spawned) before the planner: a button held down at boot has
         // pulled the E-stop before anything drives.
         let button = Button::new("button", source, debouncer).triggers(estop.clone());
-        order.push(&system.builder(button).name("estop_button").start().await?);
+        let button = system.builder(button).name("estop_button").start().await?;
+        order.push(&button);
+        planner = planner.with_estop_button(button);
     }
-    let planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
     let planner = system.builder(planner).name("planner").start().await?;
     order.push(&planner);
     Ok(Robot {

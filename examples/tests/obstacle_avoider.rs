@@ -193,3 +193,30 @@ fn the_command_line_defaults_to_the_simulated_robot_and_explains_itself() {
     let wrong = Cli::try_parse_from(["obstacle_avoider", "--secs", "5"]).unwrap_err();
     assert!(wrong.to_string().contains("--secs"), "{wrong}");
 }
+
+/// The E-stop button's actor is watched like the motors: a robot whose E-stop can no longer be
+/// pressed does not drive.
+#[tokio::test(start_paused = true)]
+async fn losing_the_estop_button_stops_the_robot() {
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::arena(3));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(world.snapshot().wheel_speeds[0].abs() > 0.05);
+
+    let button = system
+        .lookup::<compaktor_pi::actors::Button>("/estop_button")
+        .expect("the starter robot has an E-stop button");
+    button.kill();
+    button.stopped().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(robot.estop.is_engaged());
+    let duty = |side| world.motor_pins(side).enable.fraction();
+    assert_eq!((duty(Side::Left), duty(Side::Right)), (0.0, 0.0));
+    let reason = robot.estop.last_report().unwrap().reason;
+    assert!(reason.contains("estop_button"), "{reason}");
+}
