@@ -490,7 +490,13 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     }
 
     service.stopping();
-    let status = robot.follower.status().await?;
+    // A follower that does not answer must not keep the robot from stopping.
+    let lost = robot
+        .follower
+        .status()
+        .timeout(Duration::from_millis(100))
+        .await
+        .map_or(0, |status| status.lost);
     let stopped = firmware::stop_robot(
         &robot.estop,
         robot.order,
@@ -506,7 +512,7 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         off_line_time: Duration::ZERO,
         distance: 0.0,
         collisions: 0,
-        lost: status.lost,
+        lost,
         ending,
         estop: stopped.estop,
         stopped: stopped.actors,

@@ -447,7 +447,13 @@ pub async fn run_until(
     }
 
     service.stopping();
-    let (_, _, turns) = robot.planner.status().await?;
+    // A planner that does not answer must not keep the robot from stopping.
+    let turns = robot
+        .planner
+        .status()
+        .timeout(Duration::from_millis(100))
+        .await
+        .map_or(0, |(_, _, turns)| turns);
     let stopped = firmware::stop_robot(
         &robot.estop,
         robot.order,
