@@ -1,19 +1,20 @@
 //! An E-stop button acts on the raw level, ahead of debouncing: held down at start it keeps the
 //! robot stopped, every edge towards pressed pulls the E-stop (even a press that comes together
-//! with a release), a normally-closed button stops the robot when its wire breaks, and the
-//! report (logged at warn level) gives the latency from the button's edge.
+//! with a release), an input that cannot be read is a stop, a normally-closed button stops the
+//! robot when its wire breaks. (The latency from the edge: `safety_estop_latency.rs`.)
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Button, Motor, MotorConfig, MotorError};
 use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+use compaktor_pi::device::{DeviceError, EdgeSource};
 use compaktor_pi::drivers::{Debouncer, EdgeDevice, L298n};
+use compaktor_pi::hal::Edge;
 use compaktor_pi::hardware::Hardware;
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{Side, World, WorldConfig};
+use futures::future::BoxFuture;
 
 fn motor(world: &World, estop: &EStop) -> Motor {
     let pins = world.motor_pins(Side::Left);
@@ -191,67 +192,42 @@ async fn a_normally_closed_estop_with_a_wire_broken_before_boot_keeps_the_robot_
     assert!(refused(&motor).await);
 }
 
-/// A writer into a shared buffer, for the log.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
+/// An input that reads at start (released) but whose edges fail, or that cannot be read at all.
+struct Broken {
+    level: Result<bool, DeviceError>,
+}
 
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
+impl EdgeSource for Broken {
+    fn is_high(&mut self) -> Result<bool, DeviceError> {
+        self.level.clone()
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    fn next_edge(&mut self) -> BoxFuture<'_, Result<Edge, DeviceError>> {
+        Box::pin(async { Err(DeviceError::Pin("the edge thread stopped".into())) })
     }
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_latency_is_reported_from_the_buttons_edge_and_logged_at_warn() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let world = World::new(WorldConfig::empty(4.0, 3.0));
-    let system = ActorSystem::new("latency");
-    let estop = EStop::new();
-    let (pin, finger) = world.button();
-    let motor = system.start(motor(&world, &estop)).await.unwrap();
-    let button = Button::new(
-        "estop",
-        Box::new(EdgeDevice::new(pin)),
-        Debouncer::default(),
-    )
-    .triggers(estop.clone());
-    let _button = system.start(button).await.unwrap();
-    motor.set_speed(0.5).await.unwrap();
-
-    // The edge is stamped now; the button actor only gets to it 7 ms later (a busy runtime).
-    finger.press();
-    tokio::time::advance(Duration::from_millis(7)).await;
-    while !estop.is_engaged() {
-        tokio::task::yield_now().await;
+async fn an_estop_button_that_cannot_be_read_stops_the_robot() {
+    for (level, reason) in [
+        (
+            Err(DeviceError::Pin("permission denied".into())),
+            "estop cannot be read: pin error: permission denied",
+        ),
+        (
+            Ok(true),
+            "estop cannot be read: pin error: the edge thread stopped",
+        ),
+    ] {
+        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let system = ActorSystem::new("broken");
+        let estop = EStop::new();
+        let motor = system.start(motor(&world, &estop)).await.unwrap();
+        let source = Box::new(Broken { level });
+        let button = Button::new("estop", source, Debouncer::default()).triggers(estop.clone());
+        let _button = system.start(button).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(estop.is_engaged(), "{reason}");
+        assert_eq!(estop.last_report().unwrap().reason, reason);
+        assert!(refused(&motor).await);
     }
-    let report = estop.last_report().unwrap();
-    let whole = report.since_cause.expect("the edge's time is known");
-    assert!(whole >= Duration::from_millis(7), "{report}");
-    assert!(
-        whole < Duration::from_millis(7) + Duration::from_millis(100),
-        "{report}"
-    );
-    assert!(whole >= report.latency);
-    assert_eq!(duty(&world), 0.0);
-
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains("E-stop (estop pressed)"))
-        .unwrap_or_else(|| panic!("no E-stop line in the log:\n{text}"));
-    assert!(line.contains("WARN"), "{line}");
-    assert!(line.contains("after the cause"), "{line}");
-    println!("{line}");
 }

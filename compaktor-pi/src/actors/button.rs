@@ -99,7 +99,12 @@ impl Button {
                 self.pull(&format!("cannot be read: {e}"), None);
             }
         }
-        let edges = stream::unfold(source, |mut source| async move {
+        let edges = stream::unfold((source, false), |(mut source, failed)| async move {
+            if failed {
+                // A failing input must not spin: try again a little later (after the failure
+                // has been delivered, so an E-stop acts on it at once).
+                tokio::time::sleep(INPUT_RETRY).await;
+            }
             let edge = source.next_edge().await;
             // How old the edge is now, on its own clock; the mailbox's wait is added on arrival.
             let age = match &edge {
@@ -111,11 +116,8 @@ impl Button {
                 age,
                 at: Instant::now(),
             };
-            if received.edge.is_err() {
-                // A failing input must not spin: try again a little later.
-                tokio::time::sleep(INPUT_RETRY).await;
-            }
-            Some((received, source))
+            let failed = received.edge.is_err();
+            Some((received, (source, failed)))
         });
         ctx.attach_stream(edges, |me, received| me.edge(received));
     }
