@@ -1,6 +1,7 @@
 //! The typed model of an `#[actor]` impl block: its handlers and hooks, each keeping the
 //! `original` syn node for spans. Built here without judging; `check` judges, `expand` generates.
 
+use quote::ToTokens;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, PathArguments,
     ReturnType, Type,
@@ -16,6 +17,8 @@ pub(crate) struct ActorImpl<'a> {
     pub(crate) name: Ident,
     pub(crate) handlers: Vec<Method<'a>>,
     pub(crate) hooks: Vec<Method<'a>>,
+    /// Markers written inside `#[cfg_attr(..)]`, which `#[actor]` cannot honour.
+    pub(crate) conditional: Vec<(Marker, syn::Meta)>,
 }
 
 /// A marked method: a handler or a hook.
@@ -79,10 +82,12 @@ impl<'a> ActorImpl<'a> {
         };
         let mut handlers = Vec::new();
         let mut hooks = Vec::new();
+        let mut conditional = Vec::new();
         for impl_item in &item.items {
             let ImplItem::Fn(method) = impl_item else {
                 continue;
             };
+            conditional.extend(method.attrs.iter().filter_map(Marker::in_cfg_attr));
             let mut markers = method
                 .attrs
                 .iter()
@@ -119,6 +124,7 @@ impl<'a> ActorImpl<'a> {
             name,
             handlers,
             hooks,
+            conditional,
         })
     }
 
@@ -201,4 +207,17 @@ impl<'a> Output<'a> {
             Output::Result(ty) | Output::Value(ty) => Some(ty),
         }
     }
+}
+
+/// Tokens as a person would write them (`Vec<u8>`, not `Vec < u8 >`).
+pub(crate) fn compact<T: ToTokens>(ty: &T) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace("& ", "&")
+        .replace(" ,", ",")
 }

@@ -3,14 +3,17 @@
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
-use syn::{Attribute, LitInt};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, LitInt, Token};
 
 use crate::ctxt::Ctxt;
 
-/// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`.
+/// `#[actor(mailbox = 64)]` / `#[actor(mailbox = unbounded)]`, `#[actor(message = CounterMsg)]`.
 #[derive(Clone, Default)]
 pub(crate) struct ActorOptions {
     pub(crate) mailbox: Option<MailboxOption>,
+    /// A module-level name for the message enum, which is otherwise hidden.
+    pub(crate) message: Option<Ident>,
 }
 
 #[derive(Clone)]
@@ -51,14 +54,27 @@ impl ActorOptions {
                 }
                 options.mailbox = Some(mailbox);
                 Ok(())
+            } else if meta.path.is_ident("message") {
+                let value = meta.value()?;
+                let name: Ident = value.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected a type name for the message enum: `message = CounterMsg`",
+                    )
+                })?;
+                if options.message.is_some() {
+                    return Err(meta.error("duplicate `message` option; give it once"));
+                }
+                options.message = Some(name);
+                Ok(())
             } else {
                 let name = meta
                     .path
                     .get_ident()
                     .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
                 Err(meta.error(format!(
-                    "unknown `actor` option {name}; the options are `mailbox = 64` and \
-                     `mailbox = unbounded`"
+                    "unknown `actor` option {name}; the options are `mailbox = 64`, \
+                     `mailbox = unbounded` and `message = CounterMsg`"
                 )))
             }
         });
@@ -79,6 +95,14 @@ pub(crate) enum Marker {
     OnRestart,
 }
 
+const MARKERS: [Marker; 5] = [
+    Marker::Handler,
+    Marker::OnStart,
+    Marker::OnStop,
+    Marker::OnFailure,
+    Marker::OnRestart,
+];
+
 impl Marker {
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -93,15 +117,23 @@ impl Marker {
     /// The marker an attribute is, by its last path segment (`handler`, `compaktor::handler`).
     pub(crate) fn of(attr: &Attribute) -> Option<Marker> {
         let last = attr.path().segments.last()?;
-        [
-            Marker::Handler,
-            Marker::OnStart,
-            Marker::OnStop,
-            Marker::OnFailure,
-            Marker::OnRestart,
-        ]
-        .into_iter()
-        .find(|m| last.ident == m.name())
+        MARKERS.into_iter().find(|m| last.ident == m.name())
+    }
+
+    /// A marker inside `#[cfg_attr(condition, .., handler, ..)]`: `#[actor]` sees the
+    /// attribute before `cfg_attr` applies, so it cannot honour it (`check` reports it).
+    pub(crate) fn in_cfg_attr(attr: &Attribute) -> Option<(Marker, syn::Meta)> {
+        if !attr.path().is_ident("cfg_attr") {
+            return None;
+        }
+        let metas = attr
+            .parse_args_with(Punctuated::<syn::Meta, Token![,]>::parse_terminated)
+            .ok()?;
+        metas.into_iter().skip(1).find_map(|meta| {
+            let last = meta.path().segments.last()?;
+            let marker = MARKERS.into_iter().find(|m| last.ident == m.name())?;
+            Some((marker, meta))
+        })
     }
 
     /// Markers take no options.

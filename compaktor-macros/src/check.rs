@@ -4,36 +4,16 @@
 use std::collections::HashMap;
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::visit::{self, Visit};
 use syn::{GenericParam, Ident, Lifetime, Signature, Type, TypeImplTrait};
 
-use crate::ast::{ActorImpl, Arg, ArgKind, Method, Output};
+use crate::ast::{ActorImpl, Arg, ArgKind, Method, Output, compact};
 use crate::attr::Marker;
 use crate::ctxt::Ctxt;
 use crate::expand::variant_name;
 
-/// Methods every `ActorRef` has (or gets from a prelude trait): a handler of that name would be
-/// hidden behind them.
-const RESERVED: &[&str] = &[
-    "id",
-    "name",
-    "label",
-    "path",
-    "system",
-    "is_alive",
-    "stop",
-    "kill",
-    "stopped",
-    "clone",
-    "clone_from",
-    "eq",
-    "ne",
-    "hash",
-    "into",
-    "try_into",
-    "to_owned",
-    "deref",
-];
+mod reserved;
 
 pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
     let mut variants: HashMap<String, &Method<'_>> = HashMap::new();
@@ -72,6 +52,17 @@ pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl<'_>) {
     for hook in &actor.hooks {
         check_hook(cx, actor, hook);
     }
+    for (marker, meta) in &actor.conditional {
+        let name = marker.name();
+        cx.error_spanned_by(
+            meta,
+            format!(
+                "`#[{name}]` cannot be behind `cfg_attr`: `#[actor]` reads it before `cfg_attr` \
+                 applies; write `#[{name}]` itself, with `#[cfg(..)]` on the method to compile \
+                 it only under a condition"
+            ),
+        );
+    }
 }
 
 /// Whether a method has no mistake of its own (clashes with other methods aside), so that the
@@ -86,7 +77,7 @@ pub(crate) fn is_sound(actor: &ActorImpl<'_>, method: &Method<'_>) -> bool {
 }
 
 fn check_handler(cx: &Ctxt, actor: &ActorImpl<'_>, handler: &Method<'_>) {
-    check_signature(cx, handler);
+    check_signature(cx, actor, handler);
     let own = own_lifetimes(handler);
     for arg in &handler.args {
         match &arg.kind {
@@ -97,13 +88,14 @@ fn check_handler(cx: &Ctxt, actor: &ActorImpl<'_>, handler: &Method<'_>) {
     check_context_count(cx, handler);
     check_keys(cx, handler);
     check_output(cx, &handler.output, &own);
-    let name = handler.original.sig.ident.to_string();
-    if RESERVED.contains(&name.as_str()) {
+    let name = handler.original.sig.ident.unraw().to_string();
+    if let Some(method) = reserved::shadowed_by(&name) {
         cx.error_spanned_by(
             &handler.original.sig.ident,
             format!(
-                "`{name}` is already a method of every `ActorRef`, which would hide this \
-                 handler; rename it (e.g. `{name}_now`)"
+                "handler `{name}` would be shadowed by `{method}` where it is called; rename \
+                 it, e.g. `{}_{name}`",
+                snake_case(&actor.name)
             ),
         );
     }
@@ -122,7 +114,7 @@ fn own_lifetimes<'a>(method: &Method<'a>) -> Vec<&'a Ident> {
 }
 
 /// Receiver, generics and qualifiers, for handlers and hooks alike.
-fn check_signature(cx: &Ctxt, method: &Method<'_>) {
+fn check_signature(cx: &Ctxt, actor: &ActorImpl<'_>, method: &Method<'_>) {
     let sig = &method.original.sig;
     let what = if method.marker == Marker::Handler {
         "a handler".to_owned()
@@ -134,7 +126,15 @@ fn check_signature(cx: &Ctxt, method: &Method<'_>) {
             &sig.ident,
             format!("{what} is a method: add `&mut self` (or `&self`) as its first argument"),
         ),
-        Some(r) if r.reference.is_none() || r.colon_token.is_some() => cx.error_spanned_by(
+        Some(r) if !borrows_self(r, actor) && r.colon_token.is_some() => cx.error_spanned_by(
+            r,
+            format!(
+                "{what} borrows the actor; write `&mut self` (or `&self`) instead of \
+                 `self: {}`",
+                compact(&r.ty)
+            ),
+        ),
+        Some(r) if !borrows_self(r, actor) => cx.error_spanned_by(
             r,
             format!(
                 "{what} borrows the actor, it cannot take it by value; write `&mut self` (or \
@@ -169,6 +169,22 @@ fn check_signature(cx: &Ctxt, method: &Method<'_>) {
         );
     }
     qualifiers(cx, sig, &what);
+}
+
+/// `&self`, `&mut self`, and the same spelled out: `self: &Self`, `self: &mut Counter`.
+fn borrows_self(receiver: &syn::Receiver, actor: &ActorImpl<'_>) -> bool {
+    if receiver.colon_token.is_none() {
+        return receiver.reference.is_some();
+    }
+    let Type::Reference(r) = &*receiver.ty else {
+        return false;
+    };
+    match &*r.elem {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self") => true,
+        ty => {
+            ty.to_token_stream().to_string() == actor.original.self_ty.to_token_stream().to_string()
+        }
+    }
 }
 
 fn qualifiers(cx: &Ctxt, sig: &Signature, what: &str) {
@@ -268,7 +284,70 @@ fn check_output(cx: &Ctxt, output: &Output<'_>, own: &[&Ident]) {
         );
         return;
     }
+    if let Output::Result(_) = output
+        && let Some(err) = result_error(ty)
+    {
+        check_boxed_error(cx, err);
+    }
     check_type(cx, ty, "return type", "a concrete type", own);
+}
+
+/// `E` in `Result<T, E>`, when it is written.
+fn result_error(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    types.nth(1)
+}
+
+/// A handler's error crosses threads: a boxed `dyn Error` must be `Send + Sync`.
+fn check_boxed_error(cx: &Ctxt, err: &Type) {
+    let Type::Path(p) = err else { return };
+    let Some(last) = p.path.segments.last() else {
+        return;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return;
+    };
+    let Some(syn::GenericArgument::Type(Type::TraitObject(object))) = args.args.first() else {
+        return;
+    };
+    if last.ident != "Box" {
+        return;
+    }
+    let has = |name: &str| {
+        object.bounds.iter().any(|b| match b {
+            syn::TypeParamBound::Trait(t) => {
+                t.path.segments.last().is_some_and(|s| s.ident == name)
+            }
+            _ => false,
+        })
+    };
+    if has("Send") && has("Sync") {
+        return;
+    }
+    let traits: Vec<String> = object
+        .bounds
+        .iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => Some(compact(&t.path)),
+            _ => None,
+        })
+        .filter(|t| t != "Send" && t != "Sync")
+        .collect();
+    cx.error_spanned_by(
+        err,
+        format!(
+            "a handler's error is sent to the asker on another thread, so a boxed error must be \
+             `Send + Sync`; write `Box<dyn {} + Send + Sync>`",
+            traits.join(" + ")
+        ),
+    );
 }
 
 /// `impl Trait` and borrowed lifetimes anywhere inside a message type; `own` are the method's
@@ -364,17 +443,20 @@ fn owned_hint(elem: &Type) -> String {
     }
 }
 
-/// Tokens as a person would write them (`Vec<u8>`, not `Vec < u8 >`).
-fn compact<T: ToTokens>(ty: &T) -> String {
-    ty.to_token_stream()
-        .to_string()
-        .replace(" < ", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace("& ", "&")
-        .replace(" ,", ",")
+/// `LeftMotor` → `left_motor`.
+fn snake_case(ident: &Ident) -> String {
+    let mut snake = String::new();
+    for (i, c) in ident.unraw().to_string().chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                snake.push('_');
+            }
+            snake.extend(c.to_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
 }
 
 /// At most one `#[key]`, on a value argument, taking no options.
@@ -404,7 +486,7 @@ fn check_keys(cx: &Ctxt, handler: &Method<'_>) {
 }
 
 fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
-    check_signature(cx, hook);
+    check_signature(cx, actor, hook);
     for arg in &hook.args {
         if let Some(key) = arg.key {
             cx.error_spanned_by(
@@ -469,5 +551,157 @@ fn check_hook(cx: &Ctxt, actor: &ActorImpl<'_>, hook: &Method<'_>) {
             format!("`#[{name}]` returns nothing; remove the return type"),
         ),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::check;
+    use crate::ast::ActorImpl;
+    use crate::attr::ActorOptions;
+    use crate::ctxt::Ctxt;
+
+    /// The errors `#[actor(#args)]` reports for `item`, in order.
+    fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+        let item: syn::ItemImpl = syn::parse2(item).expect("an impl block");
+        let cx = Ctxt::new();
+        let options = ActorOptions::from_args(&cx, args);
+        if let Some(actor) = ActorImpl::from_syn(&cx, options, &item) {
+            check(&cx, &actor);
+        }
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn self_type_receivers_are_borrows() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[handler] fn add(self: &mut Self, n: u64) {}
+                    #[handler] fn total(self: &Self) -> u64 { 0 }
+                    #[handler] fn reset(self: &mut Counter) {}
+                }
+            },
+        );
+        assert_eq!(found, Vec::<String>::new());
+    }
+
+    #[test]
+    fn other_typed_receivers_are_one_error_each() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[handler] fn total(self: Box<Self>) -> u64 { 0 }
+                    #[handler] fn pinned(self: Pin<&mut Self>) {}
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "a handler borrows the actor; write `&mut self` (or `&self`) instead of \
+                 `self: Box<Self>`",
+                "a handler borrows the actor; write `&mut self` (or `&self`) instead of \
+                 `self: Pin<&mut Self>`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_boxed_error_must_be_send_and_sync() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Parser {
+                    #[handler] fn a(&self) -> Result<u8, Box<dyn Error>> { Ok(0) }
+                    #[handler] fn b(&self) -> Result<u8, Box<dyn std::error::Error + Send>> { Ok(0) }
+                    #[handler] fn c(&self) -> Result<u8, Box<dyn Error + Send + Sync>> { Ok(0) }
+                    #[handler] fn d(&self) -> Result<u8, Box<dyn Error + Send + Sync + 'static>> { Ok(0) }
+                    #[handler] fn e(&self) -> io::Result<u8> { Ok(0) }
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "a handler's error is sent to the asker on another thread, so a boxed error must \
+                 be `Send + Sync`; write `Box<dyn Error + Send + Sync>`",
+                "a handler's error is sent to the asker on another thread, so a boxed error must \
+                 be `Send + Sync`; write `Box<dyn std::error::Error + Send + Sync>`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marker_behind_cfg_attr_is_refused_and_other_cfg_attrs_are_kept() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[cfg_attr(feature = "fast", handler)]
+                    fn add(&mut self, n: u64) {}
+                    #[cfg_attr(test, on_start)]
+                    fn start(&mut self) {}
+                    #[cfg_attr(test, allow(dead_code))]
+                    #[handler]
+                    fn total(&self) -> u64 { 0 }
+                }
+            },
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("`#[handler]` cannot be behind `cfg_attr`"));
+        assert!(found[1].starts_with("`#[on_start]` cannot be behind `cfg_attr`"));
+    }
+
+    #[test]
+    fn a_handler_named_like_a_method_it_would_be_hidden_by_is_refused_per_group() {
+        let found = errors(
+            quote!(),
+            quote! {
+                impl LeftMotor {
+                    #[handler] fn broadcast(&mut self) {}
+                    #[handler] fn stop(&mut self) {}
+                    #[handler] fn clone_into(&mut self) {}
+                    #[handler] fn r#type(&self) -> u8 { 0 }
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "handler `broadcast` would be shadowed by `Pool::broadcast` where it is called; \
+                 rename it, e.g. `left_motor_broadcast`",
+                "handler `stop` would be shadowed by `ActorRef::stop` where it is called; rename \
+                 it, e.g. `left_motor_stop`",
+                "handler `clone_into` would be shadowed by `ToOwned::clone_into` where it is \
+                 called; rename it, e.g. `left_motor_clone_into`",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_message_option_takes_one_type_name() {
+        let cx = Ctxt::new();
+        let options = ActorOptions::from_args(&cx, quote!(message = CounterMsg, mailbox = 4));
+        cx.check().expect("valid options");
+        assert_eq!(options.message.expect("a name").to_string(), "CounterMsg");
+
+        let item = quote!(impl Counter {});
+        assert_eq!(
+            errors(quote!(message = "CounterMsg"), item.clone()),
+            ["expected a type name for the message enum: `message = CounterMsg`"]
+        );
+        assert_eq!(
+            errors(quote!(message = A, message = B), item),
+            ["duplicate `message` option; give it once"]
+        );
     }
 }

@@ -38,6 +38,9 @@ pub(crate) struct Plan<'a> {
     /// The arguments moved into the message: a name for the `ActorRef` method, and the type
     /// with `Self` spelled out.
     pub(crate) values: Vec<(Ident, Type)>,
+    /// The types of `values` as the message enum holds them: checked to be `Send + 'static`
+    /// (see [`checked`]) unless they name the actor's parameters.
+    pub(crate) fields: Vec<TokenStream>,
     /// Which of `values` is the routing key (`#[key]`), if any.
     pub(crate) key: Option<usize>,
     pub(crate) reply: Reply,
@@ -51,6 +54,9 @@ pub(crate) struct Sent {
     /// Whether it names a parameter of the actor: then it can only be checked inside the impl,
     /// not in a constant (see `message::send_checks`).
     pub(crate) generic: bool,
+    /// Whether the message enum names it through [`checked`] (see [`std_only`]), which checks
+    /// it; else `message::send_checks` does.
+    pub(crate) checked: bool,
 }
 
 pub(crate) struct Reply {
@@ -62,26 +68,46 @@ pub(crate) struct Reply {
     /// `E`, so that a type error in them is shown there.
     pub(crate) ok: TokenStream,
     pub(crate) err: TokenStream,
+    /// `ok` and `err` as the message enum and the dispatch name them: checked (see [`checked`])
+    /// unless they name the actor's parameters.
+    pub(crate) ok_checked: TokenStream,
+    pub(crate) err_checked: TokenStream,
     pub(crate) is_result: bool,
 }
 
+/// The generated items live in an anonymous `const _: () = { .. };` block, so their names
+/// cannot collide with the user's (nor with those of another actor of the same name in the
+/// module); the impls inside it apply everywhere. Only a message enum the user named with
+/// `#[actor(message = CounterMsg)]` is placed beside the impl, under that name.
 pub(crate) fn expand(actor: &ActorImpl<'_>) -> TokenStream {
     let names = Names {
-        message: format_ident!("{}Message", actor.name),
-        handlers: format_ident!("{}Handlers", actor.name),
+        message: actor
+            .options
+            .message
+            .clone()
+            .unwrap_or_else(|| format_ident!("__CompaktorMessage")),
+        handlers: format_ident!("__CompaktorHandlers"),
     };
     let plans: Vec<Plan<'_>> = actor.handlers.iter().map(|h| plan(actor, h)).collect();
     let user_impl = without_markers(actor.original);
     let checks = message::send_checks(actor, &plans);
     let message = message::expand(actor, &names, &plans);
+    let (named_message, hidden_message) = if actor.options.message.is_some() {
+        (message, TokenStream::new())
+    } else {
+        (TokenStream::new(), message)
+    };
     let client = client::expand(actor, &names, &plans);
     let dispatch = dispatch::expand(actor, &names, &plans);
     quote! {
         #user_impl
         #checks
-        #message
-        #client
-        #dispatch
+        #named_message
+        const _: () = {
+            #hidden_message
+            #client
+            #dispatch
+        };
     }
 }
 
@@ -100,49 +126,85 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         .iter()
         .filter(|a| matches!(a.kind, ArgKind::Value))
         .position(|a| a.key.is_some());
+    let generics = &actor.original.generics;
+    let fields = method
+        .args
+        .iter()
+        .filter(|a| matches!(a.kind, ArgKind::Value))
+        .zip(&values)
+        .map(|(arg, (_, ty))| {
+            if std_only(ty) {
+                checked(ty, "assert_message_send", span_range(arg.ty))
+            } else {
+                ty.to_token_stream()
+            }
+        })
+        .collect();
     let infallible = quote!(::compaktor::__private::Infallible);
     let reply = match &method.output {
         Output::Unit => Reply {
             asks: false,
             returned: None,
             ok: quote!(()),
-            err: infallible,
+            err: infallible.clone(),
+            ok_checked: quote!(()),
+            err_checked: infallible,
             is_result: false,
         },
-        Output::Value(ty) => {
-            let ty = replace_self(ty, self_ty);
+        Output::Value(original) => {
+            let ty = replace_self(original, self_ty);
+            let ok_checked = if std_only(&ty) {
+                checked(&ty, "assert_message_send", span_range(original))
+            } else {
+                ty.to_token_stream()
+            };
             Reply {
                 asks: true,
                 ok: ty.to_token_stream(),
                 returned: Some(ty),
-                err: infallible,
+                err: infallible.clone(),
+                ok_checked,
+                err_checked: infallible,
                 is_result: false,
             }
         }
         Output::Result(original) => {
             let ty = replace_self(original, self_ty);
             let (ok_at, err_at) = result_arguments(original);
+            let ok = split_result(&ty, "Ok", span_range(ok_at));
+            let err = split_result(&ty, "Err", span_range(err_at));
+            let (ok_checked, err_checked) = if std_only(&ty) {
+                (
+                    checked(&ok, "assert_message_send", span_range(ok_at)),
+                    checked(&err, "assert_handler_error", span_range(err_at)),
+                )
+            } else {
+                (ok.clone(), err.clone())
+            };
             Reply {
                 asks: true,
-                ok: split_result(&ty, "Ok", span_range(ok_at)),
-                err: split_result(&ty, "Err", span_range(err_at)),
+                ok,
+                err,
+                ok_checked,
+                err_checked,
                 returned: Some(ty),
                 is_result: true,
             }
         }
     };
-    let generics = &actor.original.generics;
     let mut sent: Vec<Sent> = values
         .iter()
         .map(|(_, ty)| Sent {
             ty: ty.to_token_stream(),
             generic: mentions_params(ty, generics),
+            checked: std_only(ty),
         })
         .collect();
     if let Some(returned) = &reply.returned {
         sent.push(Sent {
             ty: reply.ok.clone(),
             generic: mentions_params(returned, generics),
+            checked: std_only(returned),
         });
     }
     Plan {
@@ -154,9 +216,105 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
         docs: attrs_named(&method.original.attrs, "doc"),
         cfgs: attrs_named(&method.original.attrs, "cfg"),
         values,
+        fields,
         key,
         reply,
         sent,
+    }
+}
+
+/// Whether `ty` is made of std types only (`Rc<u8>`, `Vec<String>`, `Box<dyn Error>`), and so
+/// cannot hold this actor's messages. Only such types are named through [`checked`]: for a type
+/// that may hold them (`ActorRef<Self>`, a struct with one), proving it `Send` needs the
+/// message enum, whose field type would need the proof: a cycle. Those, and types naming the
+/// actor's parameters, stay as written; a non-`Send` one is reported first by the
+/// `assert_message_send` constant, then again where the enum is used.
+fn std_only(ty: &Type) -> bool {
+    const STD: &[&str] = &[
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "f32",
+        "f64",
+        "bool",
+        "char",
+        "str",
+        "String",
+        "Vec",
+        "VecDeque",
+        "Option",
+        "Result",
+        "Box",
+        "Rc",
+        "Arc",
+        "Weak",
+        "Cell",
+        "RefCell",
+        "Mutex",
+        "RwLock",
+        "MutexGuard",
+        "HashMap",
+        "HashSet",
+        "BTreeMap",
+        "BTreeSet",
+        "BinaryHeap",
+        "Duration",
+        "Instant",
+        "SystemTime",
+        "PathBuf",
+        "OsString",
+        "CString",
+        "Cow",
+        "NonNull",
+        "Error",
+        "Fn",
+        "FnMut",
+        "FnOnce",
+        "Send",
+        "Sync",
+        "Any",
+    ];
+    struct Std(bool);
+    impl<'ast> Visit<'ast> for Std {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            let root = path.segments.first().map(|s| s.ident.to_string());
+            let rooted = path.segments.len() == 1
+                || matches!(root.as_deref(), Some("std" | "core" | "alloc"));
+            let last = path.segments.last().map(|s| s.ident.to_string());
+            if !rooted || !last.is_some_and(|l| STD.contains(&l.as_str())) {
+                self.0 = false;
+            }
+            visit::visit_path(self, path);
+        }
+        fn visit_expr(&mut self, _: &'ast syn::Expr) {
+            self.0 = false; // an array length
+        }
+    }
+    let mut std = Std(true);
+    std.visit_type(ty);
+    std.0
+}
+
+/// `<#ty as Checked<{ #assertion::<#ty>(); 0 }>>::Type`: `#ty` itself, or an error type if the
+/// assertion (`assert_message_send`, `assert_handler_error`) fails. The assertion is spanned
+/// from `first` to `last` (the user's tokens), so a type that does not meet it is one error
+/// there, with the hint of its `#[diagnostic::on_unimplemented]`; the error type then keeps the
+/// message enum, the mailbox and the runtime from reporting it again.
+fn checked(ty: &dyn ToTokens, assertion: &str, (first, last): (Span, Span)) -> TokenStream {
+    let assertion = Ident::new(assertion, last);
+    let open = quote_spanned!(first=> ::compaktor::__private::);
+    let call = quote_spanned!(last=> ::<#ty>());
+    quote! {
+        <#ty as ::compaktor::__private::Checked<{ #open #assertion #call; 0 }>>::Type
     }
 }
 
@@ -310,7 +468,9 @@ pub(crate) fn without_markers(item: &ItemImpl) -> ItemImpl {
     let mut item = item.clone();
     for impl_item in &mut item.items {
         if let ImplItem::Fn(method) = impl_item {
-            method.attrs.retain(|a| Marker::of(a).is_none());
+            method
+                .attrs
+                .retain(|a| Marker::of(a).is_none() && Marker::in_cfg_attr(a).is_none());
             for input in &mut method.sig.inputs {
                 if let syn::FnArg::Typed(arg) = input {
                     arg.attrs.retain(|a| !crate::ast::is_key(a));
@@ -319,4 +479,27 @@ pub(crate) fn without_markers(item: &ItemImpl) -> ItemImpl {
         }
     }
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::std_only;
+
+    /// Only types that cannot hold the actor's own messages are checked through a constant
+    /// (else proving them `Send` is a cycle, E0391).
+    #[test]
+    fn std_only_types_are_those_made_of_std_names() {
+        assert!(std_only(&parse_quote!(Rc<u8>)));
+        assert!(std_only(&parse_quote!(std::rc::Rc<Vec<String>>)));
+        assert!(std_only(&parse_quote!(
+            Box<dyn std::error::Error + Send + Sync>
+        )));
+        assert!(std_only(&parse_quote!((u8, Option<&'static str>))));
+        assert!(!std_only(&parse_quote!(ActorRef<Drive>)));
+        assert!(!std_only(&parse_quote!(Vec<Reading>)));
+        assert!(!std_only(&parse_quote!(crate::Reading)));
+        assert!(!std_only(&parse_quote!([u8; N])));
+    }
 }

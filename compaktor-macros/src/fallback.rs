@@ -58,5 +58,6 @@ fn sound_parts<'a>(actor: &ActorImpl<'a>) -> ActorImpl<'a> {
         name: actor.name.clone(),
         handlers,
         hooks,
+        conditional: Vec::new(),
     }
 }

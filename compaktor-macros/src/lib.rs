@@ -52,17 +52,34 @@ use crate::ctxt::Ctxt;
 ///
 /// # Options
 /// - `mailbox = N`: a bounded mailbox of `N` messages (the default is 1024);
-/// - `mailbox = unbounded`: no limit.
+/// - `mailbox = unbounded`: no limit;
+/// - `message = CounterMsg`: puts the message enum beside the impl under this name, for code
+///   that needs to name it. Without it the enum is hidden; either way it is
+///   `<Counter as Actor>::Message`. Its variants are not public API.
+///
+/// The types `#[actor]` generates live in an anonymous `const _: () = { .. };` block: their
+/// names cannot collide with yours. A type has one `#[actor]` block (a second one is rustc's
+/// "conflicting implementations of trait `Actor`"): put all its handlers and hooks in it.
 ///
 /// # Handlers
-/// A `#[handler]` method takes `&mut self` or `&self`, then owned arguments (they are moved into
-/// the message, so they must be `Send + 'static`), and optionally `ctx: &mut Context<Self>`
-/// anywhere among them. It may be `async` or not.
+/// A `#[handler]` method takes `&mut self` or `&self` (also written `self: &mut Self`), then
+/// owned arguments (they are moved into the message, so they must be `Send + 'static`; a type
+/// that is not is one error, on that type), and optionally `ctx: &mut Context<Self>` anywhere
+/// among them. It may be `async` or not.
+///
+/// `#[actor]` reads the markers as written in its block: a marker behind `cfg_attr` is an
+/// error (put `#[cfg(..)]` on the method instead), and a method a `macro_rules!` macro produces
+/// inside the block is not seen (have the macro produce the whole `#[actor] impl` block).
+///
+/// A handler cannot be named like a method that an `ActorRef` or a `Pool` (or a trait they
+/// implement, such as `Clone` or `ToOwned`) already has: the call would reach that method
+/// instead (`stop`, `path`, `broadcast`, `clone_into`, ...). The error names the method.
 /// - returning nothing: the method on the ref returns a `Tell` (`.await` enqueues it,
 ///   `.ask().await` waits until it has been handled);
 /// - returning `T`: an `Ask<.., T, Infallible>`;
 /// - returning `Result<T, E>` (also through an alias such as `io::Result<T>`): an
-///   `Ask<.., T, E>`, whose `Err` arrives as `AskError::Handler(e)`. `E` must be `Display`.
+///   `Ask<.., T, E>`, whose `Err` arrives as `AskError::Handler(e)`. `E` must be
+///   `Display + Send + Sync`; a boxed error is `Box<dyn Error + Send + Sync>`.
 ///
 /// One value argument may be marked `#[key]` (`fn place(&self, #[key] robot: u32, ..)`): a
 /// pool with `Routing::ConsistentHash` sends each message to the worker its key hashes to. The
@@ -81,26 +98,35 @@ use crate::ctxt::Ctxt;
 /// # Expands to
 /// For `impl Counter`, besides the impl itself (markers removed):
 /// ```text
-/// // `Send + 'static` checks of the actor, argument and reply types, evaluated (and so reported)
-/// // before the items below; types naming the actor's parameters are checked in its methods
-/// const _: [(); { assert_message_send::<u64>(); 0 }] = [];
-/// #[doc(hidden)] pub enum CounterMessage { Add(u64, Option<ReplyTo<(), Infallible>>), Total(..) }
-/// pub struct CounterHandlers { .. }      // ActorRef<Counter> derefs to it
-/// impl CounterHandlers {
+/// // the `Send + 'static` check of the actor, evaluated (and so reported) first
+/// const _: [(); { assert_actor::<Counter>(); 0 }] = [];
+/// const _: () = {
+/// // argument and reply types made of std types are named through a constant that checks
+/// // they are `Send`: one that is not is one error on the user's type, and an error type
+/// // afterwards (no cascade); others are checked by such a constant beside the block, and those
+/// // naming the actor's parameters in the methods
+/// pub enum __CompaktorMessage {
+///     Add(<u64 as Checked<{ assert_message_send::<u64>(); 0 }>>::Type, Option<ReplyTo<(), Infallible>>),
+///     Total(..),
+/// }
+/// pub struct __CompaktorHandlers { .. }  // ActorRef<Counter> derefs to it
+/// impl __CompaktorHandlers {
 ///     fn add(&self, n: u64) -> Tell<'_, Counter> { .. }
 ///     fn total(&self) -> Ask<'_, Counter, u64, Infallible> { .. }
 /// }
+/// /// (a list of the handler calls, shown on `Counter`'s rustdoc page)
 /// impl Actor for Counter {
-///     type Message = CounterMessage;
-///     type Handlers = CounterHandlers;
+///     type Message = __CompaktorMessage;
+///     type Handlers = __CompaktorHandlers;
 ///     const MAILBOX: Mailbox = Mailbox::bounded(64);
 ///     // plain handlers, called at once (no future); an `async` handler's message comes back
-///     fn handle_now(&mut self, msg, ctx) -> Result<Outcome, CounterMessage> {
-///         match msg { CounterMessage::Add(n, reply) => Ok(dispatch_now("add", reply, ..)), m => Err(m) }
+///     fn handle_now(&mut self, msg, ctx) -> Result<Outcome, Self::Message> {
+///         match msg { Self::Message::Add(n, reply) => Ok(dispatch_now("add", reply, ..)), m => Err(m) }
 ///     }
 ///     // every handler; an `async` one is awaited here, then dispatched the same way
 ///     async fn handle(&mut self, msg, ctx) -> Outcome { match msg { .. } }
 /// }
+/// };
 /// ```
 /// The generated methods keep the handler's visibility and doc comments.
 #[proc_macro_attribute]
@@ -207,8 +233,10 @@ pub fn on_restart(_args: TokenStream, input: TokenStream) -> TokenStream {
 /// `#[actor]` removes its markers before they expand, so a marker that expands is misplaced.
 fn misplaced(name: &str, input: TokenStream) -> TokenStream {
     let message = format!(
-        "`#[{name}]` only works on a method inside an `#[actor]` impl block; add `#[actor]` \
-         above the `impl` block that holds this method"
+        "`#[{name}]` only works on a method written out in an `#[actor]` impl block; add \
+         `#[actor]` above the `impl` block that holds this method (a method that a macro \
+         produces inside the block is not seen by `#[actor]`: write it out, or have the macro \
+         produce the whole `#[actor] impl` block)"
     );
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     let input = TokenStream2::from(input);

@@ -48,7 +48,8 @@ impl fmt::Display for ActorId {
     note = "put `#[actor]` on an `impl {Self} {{ .. }}` block that has `#[handler]` methods"
 )]
 pub trait Actor: Sized + Send + 'static {
-    /// The message enum generated from the handlers.
+    /// The message enum generated from the handlers (`<Counter as Actor>::Message`, or the name
+    /// given with `#[actor(message = CounterMsg)]`). Hidden: its variants are not public API.
     #[doc(hidden)]
     type Message: Message;
     /// The generated struct whose methods an `ActorRef<Self>` derefs to.

@@ -347,6 +347,18 @@ impl<T: Send + 'static> AssertMessageSend for T {}
 #[doc(hidden)]
 pub const fn assert_message_send<T: AssertMessageSend>() {}
 
+/// `T` itself, named through a constant that checks it:
+/// `<T as Checked<{ assert_message_send::<T>(); 0 }>>::Type`. When the check fails, the
+/// constant is an error, and so is the type: the mismatch is reported once, on the user's `T`,
+/// and not again by every generated item and runtime type that holds the message.
+#[doc(hidden)]
+pub trait Checked<const CHECK: usize> {
+    type Type: ?Sized;
+}
+impl<T: ?Sized, const CHECK: usize> Checked<CHECK> for T {
+    type Type = T;
+}
+
 /// Checked for the actor type: it moves between threads with its state.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
@@ -372,6 +384,9 @@ pub const fn assert_actor<T: AssertActor>() {}
 )]
 pub trait AssertHandlerError: Display + Send + Sync + 'static {}
 impl<T: Display + Send + Sync + 'static> AssertHandlerError for T {}
+
+#[doc(hidden)]
+pub const fn assert_handler_error<E: AssertHandlerError>() {}
 
 /// A told handler's `Err` as a [`HandlerFailure`]; passed to [`dispatch_now`].
 #[doc(hidden)]

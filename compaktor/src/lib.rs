@@ -166,10 +166,10 @@ pub mod prelude {
 pub mod __private {
     pub use crate::actor_ref::{Handlers, RefCore};
     pub use crate::dispatch::{
-        AssertActor, AssertHandlerError, AssertMessageSend, CloneFallback, CloneWhenClone,
+        AssertActor, AssertHandlerError, AssertMessageSend, Checked, CloneFallback, CloneWhenClone,
         FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,
-        ReplyTo, SplitResult, assert_actor, assert_message_send, dispatch_now, handler_failure,
-        reply_channel, routing_key,
+        ReplyTo, SplitResult, assert_actor, assert_handler_error, assert_message_send,
+        dispatch_now, handler_failure, reply_channel, routing_key,
     };
     pub use core::convert::Infallible;
     pub use core::future::Future;

@@ -184,7 +184,7 @@ struct Parent;
 #[actor]
 impl Parent {
     #[handler]
-    fn add_worker(&mut self, ctx: &mut Context<Self>) -> Result<ActorRef<Worker>, SpawnError> {
+    fn spawn_worker(&mut self, ctx: &mut Context<Self>) -> Result<ActorRef<Worker>, SpawnError> {
         ctx.child(|| Worker).name("worker").spawn()
     }
 
@@ -207,7 +207,7 @@ async fn a_restart_is_not_an_end_but_the_final_stop_is() {
     let system = ActorSystem::new("test");
     let (watcher, mut probe) = watcher(&system);
     let parent = system.builder(Parent).name("parent").spawn().unwrap();
-    let worker = parent.add_worker().await.unwrap();
+    let worker = parent.spawn_worker().await.unwrap();
     watcher.watch(worker.clone()).ask().await.unwrap();
 
     worker.crash().await.unwrap();

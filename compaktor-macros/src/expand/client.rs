@@ -78,6 +78,7 @@ fn method(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream 
         quote!(::compaktor::__private::assert_message_send::<#ty>();)
     });
     let (ok, err) = (&plan.reply.ok, &plan.reply.err);
+    let (ok_checked, err_checked) = (&plan.reply.ok_checked, &plan.reply.err_checked);
 
     if plan.reply.asks {
         quote! {
@@ -86,7 +87,7 @@ fn method(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream 
             #vis fn #ident(&self, #(#params),*) -> ::compaktor::Ask<'_, #self_ty, #ok, #err> {
                 #(#send_checks)*
                 let (__compaktor_tx, __compaktor_rx) = ::compaktor::__private::reply_channel();
-                ::compaktor::Ask::__new(
+                ::compaktor::Ask::<#self_ty, #ok_checked, #err_checked>::__new(
                     &self.__compaktor_core,
                     #name,
                     #message::#variant(

@@ -5,8 +5,9 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 
 use super::{Names, Plan, message, replace_self};
-use crate::ast::{ActorImpl, ArgKind, Method};
+use crate::ast::{ActorImpl, ArgKind, Method, Output, compact};
 use crate::attr::{MailboxOption, Marker};
+use syn::ext::IdentExt;
 
 pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -> TokenStream {
     let self_ty = &actor.original.self_ty;
@@ -40,7 +41,10 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         || actor.hooks(Marker::OnRestart).next().is_some();
     let has_stop_hook = actor.hooks(Marker::OnStop).next().is_some();
 
+    let doc = handlers_doc(actor, plans);
+
     quote! {
+        #[doc = #doc]
         #[automatically_derived]
         impl #impl_generics ::compaktor::Actor for #self_ty #where_clause {
             type Message = #message #ty_generics;
@@ -82,7 +86,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     }
 }
 
-/// `CounterMessage::Add(a0, reply) => dispatch_now("add", reply, Ok(<Counter>::add(self, a0)), ..),`
+/// `__CompaktorMessage::Add(a0, reply) => dispatch_now("add", reply, Ok(<Counter>::add(self, a0)), ..),`
 /// for a plain handler (in `Ok(..)` if `now`, for `handle_now`). An `async` one awaits its call
 /// first, in `handle`'s own future (no future of its own around it), then dispatches the result.
 fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> TokenStream {
@@ -92,7 +96,7 @@ fn arm(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>, now: bool) -> Toke
         .map(|i| format_ident!("__compaktor_arg{}", i))
         .collect();
     let call = call(actor, plan.method, &bindings);
-    let err = &plan.reply.err;
+    let err = &plan.reply.err_checked;
     let result = if plan.reply.is_result {
         quote!(::compaktor::__private::SplitResult::into_result(#call))
     } else {
@@ -143,10 +147,11 @@ fn call(actor: &ActorImpl<'_>, method: &Method<'_>, bindings: &[syn::Ident]) -> 
             let binding = values.next();
             quote!(#binding)
         }
-        ArgKind::Context { .. } => quote!(__compaktor_ctx),
-        ArgKind::StopReason => quote!(__compaktor_reason),
-        ArgKind::Failure => quote!(__compaktor_failure),
-        ArgKind::RestartInfo => quote!(__compaktor_info),
+        ArgKind::Context { .. } if method.marker == Marker::Handler => quote!(__compaktor_ctx),
+        ArgKind::Context { .. } => hook_param("ctx").into_token_stream(),
+        ArgKind::StopReason => hook_param("reason").into_token_stream(),
+        ArgKind::Failure => hook_param("failure").into_token_stream(),
+        ArgKind::RestartInfo => hook_param("info").into_token_stream(),
     });
     let awaited = method
         .original
@@ -157,8 +162,19 @@ fn call(actor: &ActorImpl<'_>, method: &Method<'_>, bindings: &[syn::Ident]) -> 
     quote!(<#self_ty>::#ident(self, #(#args),*) #awaited)
 }
 
+/// A parameter of a generated hook: named as the trait names it, since rustdoc shows the hooks
+/// on the actor's page, and resolved at the macro's own site (`mixed_site`), so no user token
+/// sees it.
+fn hook_param(name: &str) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(name, proc_macro2::Span::mixed_site())
+}
+
 fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
     let call = call(actor, hook, &[]);
+    let ctx = hook_param("ctx");
+    let reason = hook_param("reason");
+    let failure = hook_param("failure");
+    let info = hook_param("info");
     match hook.marker {
         Marker::OnStart => {
             // Named in a qualified path, a wrong return type is shown on the user's type.
@@ -167,7 +183,7 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
                 #[allow(unused_variables)]
                 fn on_start(
                     &mut self,
-                    __compaktor_ctx: &mut ::compaktor::Context<Self>,
+                    #ctx: &mut ::compaktor::Context<Self>,
                 ) -> impl ::compaktor::__private::Future<
                     Output = ::compaktor::__private::Result<(), ::std::string::String>,
                 > + ::core::marker::Send {
@@ -181,8 +197,8 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
             #[allow(unused_variables)]
             fn on_stop(
                 &mut self,
-                __compaktor_ctx: &mut ::compaktor::Context<Self>,
-                __compaktor_reason: &::compaktor::StopReason,
+                #ctx: &mut ::compaktor::Context<Self>,
+                #reason: &::compaktor::StopReason,
             ) -> impl ::compaktor::__private::Future<Output = ()> + ::core::marker::Send {
                 async move { #call }
             }
@@ -191,8 +207,8 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
             #[allow(unused_variables)]
             fn on_restart(
                 &mut self,
-                __compaktor_ctx: &mut ::compaktor::Context<Self>,
-                __compaktor_info: &::compaktor::RestartInfo,
+                #ctx: &mut ::compaktor::Context<Self>,
+                #info: &::compaktor::RestartInfo,
             ) -> impl ::compaktor::__private::Future<Output = ()> + ::core::marker::Send {
                 async move { #call }
             }
@@ -203,8 +219,8 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
                 #[allow(unused_variables)]
                 fn on_failure(
                     &mut self,
-                    __compaktor_ctx: &mut ::compaktor::Context<Self>,
-                    __compaktor_failure: &::compaktor::HandlerFailure,
+                    #ctx: &mut ::compaktor::Context<Self>,
+                    #failure: &::compaktor::HandlerFailure,
                 ) -> impl ::compaktor::__private::Future<Output = ::compaktor::FailureAction>
                        + ::core::marker::Send {
                     async move {
@@ -222,5 +238,140 @@ fn returned(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
     match hook.output.ty() {
         Some(ty) => replace_self(ty, &actor.original.self_ty).to_token_stream(),
         None => quote!(()),
+    }
+}
+
+/// The doc of the `Actor` impl, shown on the actor's page: what each handler is called as on an
+/// `ActorRef`, linked to the handler's own docs where those are public (a link to a private or
+/// `cfg`-gated item would warn).
+fn handlers_doc(actor: &ActorImpl<'_>, plans: &[Plan<'_>]) -> String {
+    let name = &actor.name;
+    if plans.is_empty() {
+        return format!(
+            "`{name}` has no handlers: an `ActorRef<{name}>` only starts and stops it."
+        );
+    }
+    let mut doc = format!(
+        "Generated by `#[actor]`. An `ActorRef<{name}>` takes these calls, one per handler \
+         (a tell is `.await`ed to enqueue it, an ask to get its reply):\n"
+    );
+    for plan in plans {
+        let params: Vec<String> = plan
+            .values
+            .iter()
+            .map(|(arg, ty)| format!("{}: {}", arg.unraw(), compact(ty)))
+            .collect();
+        let public = matches!(plan.vis, syn::Visibility::Public(_)) && plan.cfgs.is_empty();
+        let call = format!("`{}({})`", plan.name, params.join(", "));
+        let call = if public {
+            format!("[{call}](Self::{})", plan.ident)
+        } else {
+            call
+        };
+        let kind = match &plan.method.output {
+            Output::Unit => "a tell".to_owned(),
+            Output::Value(ty) | Output::Result(ty) => format!("an ask for `{}`", compact(*ty)),
+        };
+        doc.push_str(&format!("\n- {call}: {kind}"));
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+    use syn::visit::{self, Visit};
+
+    /// The generated `impl Actor for ..`, found in the macro's output.
+    fn actor_impl(output: proc_macro2::TokenStream) -> syn::ItemImpl {
+        struct Find(Option<syn::ItemImpl>);
+        impl<'ast> Visit<'ast> for Find {
+            fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+                if let Some((_, path, _)) = &item.trait_
+                    && path.segments.last().is_some_and(|s| s.ident == "Actor")
+                {
+                    self.0 = Some(item.clone());
+                }
+                visit::visit_item_impl(self, item);
+            }
+        }
+        let file: syn::File = syn::parse2(output).expect("the expansion parses");
+        let mut find = Find(None);
+        find.visit_file(&file);
+        find.0.expect("an `impl Actor`")
+    }
+
+    #[test]
+    fn the_actor_page_lists_the_handlers_and_hooks_show_plain_parameter_names() {
+        let output = crate::expand_actor(
+            quote!(),
+            quote! {
+                impl Counter {
+                    #[handler] pub fn add(&mut self, n: u64, ctx: &mut Context<Self>) {}
+                    #[handler] fn total(&self) -> u64 { 0 }
+                    #[handler] pub fn parse(&self, text: String) -> Result<u32, ParseError> { Ok(0) }
+                    #[on_start] fn start(&mut self, ctx: &mut Context<Self>) {}
+                    #[on_stop] fn end(&mut self, reason: &StopReason, ctx: &mut Context<Self>) {}
+                    #[on_restart] fn again(&mut self, info: &RestartInfo) {}
+                    #[on_failure]
+                    fn failed(&mut self, failure: &HandlerFailure) -> FailureAction {
+                        FailureAction::Resume
+                    }
+                }
+            },
+        );
+        let item = actor_impl(output);
+        let doc: String = item
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .map(|a| match &a.meta {
+                syn::Meta::NameValue(nv) => match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => s.value(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            })
+            .collect();
+        assert!(
+            doc.contains("\n- [`add(n: u64)`](Self::add): a tell"),
+            "{doc}"
+        );
+        assert!(doc.contains("\n- `total()`: an ask for `u64`"), "{doc}");
+        assert!(
+            doc.contains(
+                "\n- [`parse(text: String)`](Self::parse): an ask for `Result<u32, ParseError>`"
+            ),
+            "{doc}"
+        );
+
+        let mut hooks = 0;
+        for impl_item in &item.items {
+            let syn::ImplItem::Fn(f) = impl_item else {
+                continue;
+            };
+            let name = f.sig.ident.to_string();
+            if !name.starts_with("on_") {
+                continue;
+            }
+            hooks += 1;
+            for input in &f.sig.inputs {
+                if let syn::FnArg::Typed(arg) = input {
+                    let syn::Pat::Ident(p) = &*arg.pat else {
+                        panic!("`{name}` has a parameter that is not a plain name")
+                    };
+                    assert!(
+                        ["ctx", "reason", "info", "failure"]
+                            .contains(&p.ident.to_string().as_str()),
+                        "`{name}` shows the parameter `{}`",
+                        p.ident
+                    );
+                }
+            }
+        }
+        assert_eq!(hooks, 4);
     }
 }

@@ -10,11 +10,6 @@ impl Motor {
     fn stop(&mut self) {
         self.running = false;
     }
-
-    #[handler]
-    fn path(&self) -> Vec<(f32, f32)> {
-        Vec::new()
-    }
 }
 
 fn main() {}

@@ -1,0 +1,8 @@
+use compaktor::prelude::*;
+
+struct Counter;
+
+#[actor(message = "CounterMsg")]
+impl Counter {}
+
+fn main() {}

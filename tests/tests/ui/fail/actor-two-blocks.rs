@@ -1,0 +1,23 @@
+use compaktor::prelude::*;
+
+struct Counter {
+    total: u64,
+}
+
+#[actor]
+impl Counter {
+    #[handler]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+}
+
+#[actor]
+impl Counter {
+    #[handler]
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use compaktor::prelude::*;
+
+struct Counter {
+    total: u64,
+}
+
+#[actor]
+impl Counter {
+    #[cfg_attr(not(test), handler)]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+}
+
+fn main() {}
