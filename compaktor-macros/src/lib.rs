@@ -90,8 +90,8 @@ use crate::ctxt::Ctxt;
 ///   means the actor never runs.
 /// - `#[on_stop]`: `(&mut self[, ctx][, reason: &StopReason])`; runs once, whatever the reason.
 /// - `#[on_failure]`: `(&mut self, failure: &HandlerFailure[, ctx]) -> FailureAction`; called
-///   when a told handler returns `Err` (the default, `FailureAction::Restart`, restarts a
-///   supervised actor and stops any other).
+///   when a told handler returns `Err` (the default, `FailureAction::Fail`, restarts an actor
+///   made by a factory and stops one spawned from a value).
 /// - `#[on_restart]`: `(&mut self[, ctx][, info: &RestartInfo])`; runs on an instance its
 ///   supervisor made after the previous one failed, before its `#[on_start]`.
 ///

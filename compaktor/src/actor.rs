@@ -98,7 +98,8 @@ pub trait Actor: Sized + Send + 'static {
         async { Ok(()) }
     }
 
-    /// Runs once when the actor stops, for any reason (also after a panic or a kill).
+    /// Runs once when the actor stops, for any reason (also after a panic or a kill). If it
+    /// panics, the actor ends with [`StopReason::StopHookPanicked`] around the reason it had.
     fn on_stop(
         &mut self,
         ctx: &mut Context<Self>,
@@ -120,14 +121,14 @@ pub trait Actor: Sized + Send + 'static {
     }
 
     /// Decides what happens after a told handler returned `Err`. The default,
-    /// [`FailureAction::Restart`], has a supervised actor restarted and stops any other with
-    /// [`StopReason::Failed`].
+    /// [`FailureAction::Fail`], has an actor made by a factory restarted and stops one spawned
+    /// from a value with [`StopReason::Failed`].
     fn on_failure(
         &mut self,
         ctx: &mut Context<Self>,
         failure: &HandlerFailure,
     ) -> impl Future<Output = FailureAction> + Send {
         let _ = (ctx, failure);
-        async { FailureAction::Restart }
+        async { FailureAction::Fail }
     }
 }

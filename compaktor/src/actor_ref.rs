@@ -425,8 +425,52 @@ impl ActorCell {
             .record(self.label.clone(), handler, reason);
     }
 
+    /// Records `message` as a dead letter that carries it (see [`DeadLetter`]).
+    ///
+    /// [`DeadLetter`]: crate::DeadLetter
+    pub(crate) fn dead_letter_of<M: crate::__private::Message>(
+        &self,
+        handler: &'static str,
+        reason: DeadLetterReason,
+        message: M,
+    ) {
+        self.system.dead_letter_office().record_message(
+            self.label.clone(),
+            handler,
+            reason,
+            message,
+        );
+    }
+
+    /// Records `env`'s message (if it is one) as a dead letter that carries it.
+    pub(crate) fn dead_envelope<M: crate::__private::Message>(
+        &self,
+        handler: &'static str,
+        reason: DeadLetterReason,
+        env: Envelope<M>,
+    ) {
+        match env.into_inner() {
+            Some(message) => self.dead_letter_of(handler, reason, message),
+            None => self.dead_letter(handler, reason),
+        }
+    }
+
     pub(crate) fn stopped_error(&self, handler: &'static str) -> SendError {
         self.dead_letter(handler, DeadLetterReason::Stopped);
+        self.stopped_send_error(handler)
+    }
+
+    /// [`SendError::Stopped`], with `env` recorded as a dead letter that carries its message.
+    pub(crate) fn stopped_with<M: crate::__private::Message>(
+        &self,
+        handler: &'static str,
+        env: Envelope<M>,
+    ) -> SendError {
+        self.dead_envelope(handler, DeadLetterReason::Stopped, env);
+        self.stopped_send_error(handler)
+    }
+
+    fn stopped_send_error(&self, handler: &'static str) -> SendError {
         SendError::Stopped {
             actor: self.label.clone(),
             handler,
@@ -443,12 +487,12 @@ pub(crate) struct Shared<A: Actor> {
     pub(crate) tx: Queue<A::Message>,
 }
 
-/// A send that did not go through at once.
+/// A send that did not go through at once, with its envelope (not yet a dead letter).
 pub(crate) enum Refused<M> {
     /// The mailbox is full; the caller may wait for room.
     Full(Envelope<M>),
-    /// The send failed for good (already counted as a dead letter).
-    Failed(SendError),
+    /// The actor has stopped, or is stopping.
+    Stopped(Envelope<M>),
 }
 
 /// One actor, whatever its type: what its parent, the registry and the system hold.
@@ -553,25 +597,27 @@ impl<A: Actor> Control for Shared<A> {
 impl<A: Actor> Shared<A> {
     /// Enqueues without waiting.
     #[inline]
-    pub(crate) fn try_enqueue(
-        &self,
-        env: Envelope<A::Message>,
-        handler: &'static str,
-    ) -> Result<(), Refused<A::Message>> {
+    pub(crate) fn try_enqueue(&self, env: Envelope<A::Message>) -> Result<(), Refused<A::Message>> {
         if !self.cell.is_running() {
-            return Err(Refused::Failed(self.cell.stopped_error(handler)));
+            return Err(Refused::Stopped(env));
         }
         match self.tx.try_send(env) {
             Ok(()) => Ok(()),
             Err(TrySend::Full(env)) => Err(Refused::Full(env)),
-            Err(TrySend::Closed(_)) => Err(Refused::Failed(self.cell.stopped_error(handler))),
+            Err(TrySend::Closed(env)) => Err(Refused::Stopped(env)),
         }
     }
 
-    /// What to do with a full mailbox when the caller will not wait.
+    /// What to do with a full mailbox when the caller will not wait: counted as a dead letter
+    /// (without the message, which the caller keeps).
     pub(crate) fn full_error(&self, handler: &'static str) -> SendError {
         self.cell
             .dead_letter(handler, DeadLetterReason::MailboxFull);
+        self.full(handler)
+    }
+
+    /// [`SendError::Full`], recording nothing.
+    pub(crate) fn full(&self, handler: &'static str) -> SendError {
         SendError::Full {
             actor: self.cell.label.clone(),
             handler,
@@ -589,7 +635,7 @@ impl<A: Actor> Shared<A> {
     ) -> Result<(), SendError> {
         if crate::runner::is_running_here(&self.cell) {
             self.cell
-                .dead_letter(handler, DeadLetterReason::WouldDeadlock);
+                .dead_envelope(handler, DeadLetterReason::WouldDeadlock, env);
             return Err(SendError::WouldDeadlock {
                 actor: self.cell.label.clone(),
                 handler,
@@ -598,7 +644,7 @@ impl<A: Actor> Shared<A> {
         self.tx
             .send(env)
             .await
-            .map_err(|_| self.cell.stopped_error(handler))
+            .map_err(|env| self.cell.stopped_with(handler, env))
     }
 
     /// Enqueues from a plain thread, blocking it until there is room.
@@ -608,11 +654,11 @@ impl<A: Actor> Shared<A> {
         handler: &'static str,
     ) -> Result<(), SendError> {
         if !self.cell.is_running() {
-            return Err(self.cell.stopped_error(handler));
+            return Err(self.cell.stopped_with(handler, env));
         }
         self.tx
             .blocking_send(env)
-            .map_err(|_| self.cell.stopped_error(handler))
+            .map_err(|env| self.cell.stopped_with(handler, env))
     }
 }
 

@@ -97,10 +97,11 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
     /// Enqueues without waiting for room, and gives back the [`PendingReply`] to await.
     ///
     /// # Errors
-    /// [`AskError::Full`] or [`AskError::Stopped`]; the message is counted as a dead letter.
+    /// [`AskError::Full`] or [`AskError::Stopped`]; the message becomes a dead letter that
+    /// carries it ([`DeadLetter::take_message`](crate::DeadLetter::take_message)).
     pub fn try_send(self) -> Result<PendingReply<R, E>, AskError<E>> {
         let shared = &self.core.shared;
-        match shared.try_enqueue(Envelope::Message(self.message), self.handler) {
+        match shared.try_enqueue(Envelope::Message(self.message)) {
             Ok(()) => Ok(PendingReply {
                 actor: shared.cell.label.clone(),
                 handler: self.handler,
@@ -108,8 +109,15 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
                 timeout: self.timeout,
                 sleep: None,
             }),
-            Err(Refused::Failed(e)) => Err(e.into()),
-            Err(Refused::Full(_)) => Err(shared.full_error(self.handler).into()),
+            Err(Refused::Stopped(env)) => Err(shared.cell.stopped_with(self.handler, env).into()),
+            Err(Refused::Full(env)) => {
+                // An ask's message is not given back (its reply would go nowhere): it is a dead
+                // letter that carries it.
+                shared
+                    .cell
+                    .dead_envelope(self.handler, DeadLetterReason::MailboxFull, env);
+                Err(shared.full(self.handler).into())
+            }
         }
     }
 

@@ -13,7 +13,10 @@ use tokio::task::JoinSet;
 use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
 use crate::supervisor::SupervisorNode;
 use crate::timer::{self, MissedTick, TaskHandle};
-use crate::{Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, Supervision, Tell};
+use crate::{
+    Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Subscription, Supervision,
+    Tell,
+};
 
 /// Handed to handlers (take `ctx: &mut Context<Self>` as an argument) and hooks.
 ///
@@ -44,6 +47,58 @@ use crate::{Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, Supervision, Te
 /// assert_eq!(blinker.stopped().await, StopReason::Stopped); // after 1.5 s of (paused) time
 /// # }
 /// ```
+///
+/// # Message sources that panic
+/// Timers ([`send_after`](Self::send_after), [`every`](Self::every),
+/// [`every_with`](Self::every_with)), [attached streams](Self::attach_stream),
+/// [topic subscriptions](Self::subscribe), [watches](Self::watch) and
+/// [exit traps](Self::trap_exits) each run a closure the actor gave them, in a task beside it.
+/// If that closure panics (or an attached stream does), the source ends and its actor fails,
+/// as if a handler had panicked: once the current handler returns, the instance that started
+/// the source ends with [`StopReason::SourcePanicked`](crate::StopReason::SourcePanicked),
+/// which names the source. A supervisor restarts it per its
+/// [`RestartPolicy`](crate::RestartPolicy) (the new instance starts its sources again from its
+/// start hook), health reports the reason as the last failure, and an actor without a
+/// supervisor stops with it (`stopped()` gives it).
+///
+/// Nothing it carried vanishes uncounted: the item or topic value the closure was given, and
+/// the topic values still waiting for the subscription, become dead letters
+/// ([`DeadLetterReason::Dropped`](crate::DeadLetterReason::Dropped)); messages it had already
+/// queued stay in the mailbox (a restarted instance handles them, else they are dead letters
+/// too). The rest of a stream is not read (a stream may be endless): it is dropped with the
+/// source, as when the actor stops. A timer's missed ticks carry nothing.
+///
+/// ```
+/// use compaktor::prelude::*;
+/// use compaktor::MessageSource;
+///
+/// struct Led;
+///
+/// #[actor]
+/// impl Led {
+///     #[on_start]
+///     fn start(&mut self, ctx: &mut Context<Self>) {
+///         ctx.send_after(Duration::from_millis(10), |me| {
+///             let driver: Option<u8> = None;
+///             driver.expect("driver gone"); // a bug in the closure
+///             me.blink()
+///         });
+///     }
+///     #[handler]
+///     fn blink(&mut self) {}
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let system = ActorSystem::new("lights");
+/// let led = system.spawn(Led);
+/// let reason = led.stopped().await;
+/// assert!(matches!(
+///     &reason,
+///     StopReason::SourcePanicked { source: MessageSource::SendAfter, message } if message == "driver gone"
+/// ));
+/// assert_eq!(reason.to_string(), "timer `send_after` closure panicked: driver gone");
+/// # }
+/// ```
 pub struct Context<A: Actor> {
     shared: Arc<Shared<A>>,
     /// Timers, streams and watches; made on first use (most actors have none).
@@ -64,6 +119,10 @@ struct Tasks {
     /// Timers, so that their ticks already queued are skipped once the instance ends (a
     /// restarted instance starts its own).
     timers: Vec<TaskHandle>,
+    /// Topic subscriptions, so that they leave their topics the moment the instance ends,
+    /// not when their aborted tasks are dropped: a value published meanwhile would go to a
+    /// subscription nobody reads (and be counted lost, though the next instance gets it).
+    subscriptions: Vec<Subscription>,
 }
 
 impl<A: Actor> Context<A> {
@@ -188,8 +247,20 @@ impl<A: Actor> Context<A> {
         &self.shared.cell.system
     }
 
-    /// Stops this actor once the current handler returns. Messages still queued are not handled
-    /// and are counted as dead letters (use `actor_ref().stop()` to handle them first).
+    /// Ends this instance once the current handler returns, without handling what is still
+    /// queued (use `actor_ref().stop()` to handle that first). What happens next is its
+    /// supervisor's [`RestartPolicy`](crate::RestartPolicy), as in Erlang/OTP:
+    ///
+    /// - an actor without a supervisor, or a [`Transient`](crate::RestartPolicy::Transient)
+    ///   or [`Temporary`](crate::RestartPolicy::Temporary) child, stops for good: the messages
+    ///   still queued become dead letters ([`DeadLetterReason::Dropped`]), and `stopped()`
+    ///   gives [`StopReason::Stopped`](crate::StopReason::Stopped);
+    /// - a [`Permanent`](crate::RestartPolicy::Permanent) child (the default for children)
+    ///   is restarted like after a failure: it keeps its mailbox, so its next instance handles
+    ///   the queued messages. To end a permanent child for good, stop it from outside
+    ///   ([`ActorRef::stop`]) or give it another policy.
+    ///
+    /// [`DeadLetterReason::Dropped`]: crate::DeadLetterReason::Dropped
     pub fn stop(&mut self) {
         self.stop_requested = true;
     }
@@ -200,6 +271,9 @@ impl<A: Actor> Context<A> {
 
     /// Sends a message to this actor after `delay`: `make` builds it from the actor's own ref,
     /// e.g. `ctx.send_after(delay, |me| me.retry())`.
+    ///
+    /// A panic in `make` fails this actor: see
+    /// [Message sources that panic](Context#message-sources-that-panic).
     pub fn send_after<F, R, E>(&mut self, delay: Duration, make: F) -> TaskHandle
     where
         F: for<'r> FnOnce(&'r ActorRef<A>) -> Tell<'r, A, R, E> + Send + 'static,
@@ -207,13 +281,19 @@ impl<A: Actor> Context<A> {
         E: Send + 'static,
     {
         let (set, shared) = self.task_set();
-        let handle = timer::start(set, shared, move |source| timer::once(source, delay, make));
+        let kind = MessageSource::SendAfter;
+        let handle = timer::start(set, shared, kind, move |source| {
+            timer::once(source, delay, make)
+        });
         self.track_timer(&handle);
         handle
     }
 
     /// Sends a message to this actor every `period`, the first one `period` from now. Missed
     /// ticks are skipped; see [`every_with`](Context::every_with) to choose.
+    ///
+    /// A panic in `make` fails this actor: see
+    /// [Message sources that panic](Context#message-sources-that-panic).
     pub fn every<F, R, E>(&mut self, period: Duration, make: F) -> TaskHandle
     where
         F: for<'r> FnMut(&'r ActorRef<A>) -> Tell<'r, A, R, E> + Send + 'static,
@@ -243,7 +323,7 @@ impl<A: Actor> Context<A> {
             "a timer period must be greater than zero"
         );
         let (set, shared) = self.task_set();
-        let handle = timer::start(set, shared, move |source| {
+        let handle = timer::start(set, shared, MessageSource::Every, move |source| {
             timer::every(source, period, missed, make)
         });
         self.track_timer(&handle);
@@ -253,6 +333,9 @@ impl<A: Actor> Context<A> {
     /// Turns each item of `stream` (a sensor's readings) into a message to this actor, in
     /// order. A full mailbox slows the stream down (backpressure). Ends with the stream, on
     /// [`TaskHandle::cancel`], or when the actor stops.
+    ///
+    /// A panic in `make` or in the stream fails this actor: see
+    /// [Message sources that panic](Context#message-sources-that-panic).
     pub fn attach_stream<S, F, R, E>(&mut self, stream: S, make: F) -> TaskHandle
     where
         S: Stream + Send + 'static,
@@ -261,8 +344,26 @@ impl<A: Actor> Context<A> {
         R: Send + 'static,
         E: Send + 'static,
     {
+        self.attach_source(MessageSource::Stream, stream, make)
+    }
+
+    /// [`attach_stream`](Self::attach_stream) for a source of the given kind (a watch, an exit
+    /// trap, a subscription), which a panic names.
+    pub(crate) fn attach_source<S, F, R, E>(
+        &mut self,
+        kind: MessageSource,
+        stream: S,
+        make: F,
+    ) -> TaskHandle
+    where
+        S: Stream + Send + 'static,
+        S::Item: Send,
+        F: for<'r> FnMut(&'r ActorRef<A>, S::Item) -> Tell<'r, A, R, E> + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
         let (set, shared) = self.task_set();
-        timer::start(set, shared, move |source| {
+        timer::start(set, shared, kind, move |source| {
             timer::stream(source, stream, make)
         })
     }
@@ -284,12 +385,22 @@ impl<A: Actor> Context<A> {
         }
     }
 
-    /// Ends every timer and stream of this actor.
+    /// Ends every timer, stream and subscription of this instance.
     pub(crate) fn cancel_tasks(&mut self) {
         if let Some(tasks) = &mut self.tasks {
             tasks.timers.drain(..).for_each(|timer| timer.cancel());
+            tasks.subscriptions.drain(..).for_each(|s| s.leave());
             tasks.set.abort_all();
         }
+    }
+
+    /// Keeps `subscription` to leave its topic when this instance ends.
+    pub(crate) fn track_subscription(&mut self, subscription: &Subscription) {
+        let subscriptions = &mut self.tasks.get_or_insert_with(Box::default).subscriptions;
+        if subscriptions.len() >= 16 {
+            subscriptions.retain(Subscription::is_active);
+        }
+        subscriptions.push(subscription.clone());
     }
 
     fn track_timer(&mut self, handle: &TaskHandle) {

@@ -1,13 +1,17 @@
 //! Dead letters: every message that will never be handled is recorded here, counted, and
 //! offered as a stream. Where they come from is decided in `tell`, `ask` and `runner`.
 
+use std::any::Any;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
-use crate::ActorLabel;
+use crate::actor_ref::Handlers as _;
+use crate::{Actor, ActorLabel, ActorRef, TellFuture};
 
 /// Why a message became a dead letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,7 +19,9 @@ use crate::ActorLabel;
 pub enum DeadLetterReason {
     /// Sent to an actor that had stopped or was stopping.
     Stopped,
-    /// Still queued when the actor was killed, panicked, failed or stopped itself.
+    /// Still queued when the actor was killed, panicked, failed or stopped itself (in its
+    /// mailbox, or waiting in a subscription's inbox), or handed to a message source's closure
+    /// that panicked.
     Dropped,
     /// Rejected by `try_send` because the mailbox was full.
     MailboxFull,
@@ -43,7 +49,50 @@ impl DeadLetterReason {
     ];
 }
 
-/// A message that will never be handled.
+/// A message that will never be handled, and, where it was not given back to its sender, the
+/// message itself ([`with_message`](Self::with_message), [`take_message`](Self::take_message)),
+/// so a subscriber can log it or send it again.
+///
+/// The message is there when a handler call to an actor went undelivered: sent or asked
+/// (awaited, blocking) to an actor that had stopped, still queued when it stopped, sent to
+/// itself while its mailbox was full, or an ask's `try_send` into a full mailbox. It is not
+/// there when `try_send` gave it back to its sender (in [`TrySendError`](crate::TrySendError)),
+/// for what a pool's router or a topic drops, for a self-ask, or once a subscriber has taken
+/// it. An ask's message has its reply channel dropped first: its asker learns at once that no
+/// reply comes.
+///
+/// ```
+/// use compaktor::prelude::*;
+/// use futures::StreamExt;
+///
+/// struct Motor;
+/// #[actor]
+/// impl Motor {
+///     #[handler]
+///     fn drive(&mut self, speed: i32) {}
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = ActorSystem::new("robot");
+/// let mut letters = system.dead_letters();
+/// let motor = system.spawn(Motor);
+/// motor.kill();
+/// motor.stopped().await;
+/// assert!(motor.drive(40).await.is_err());
+///
+/// let letter = letters.next().await.expect("one dead letter");
+/// assert_eq!(letter.handler, "drive");
+/// // The message enum `#[actor]` generates has a variant per handler, holding its arguments.
+/// type MotorMsg = <Motor as Actor>::Message;
+/// let speed = letter.with_message::<Motor, _>(|message| match message {
+///     MotorMsg::Drive(speed, _) => *speed,
+/// });
+/// assert_eq!(speed, Some(40));
+/// // Sent again, to a motor that runs.
+/// let spare = system.spawn(Motor);
+/// letter.resend_to(&spare).expect("the letter has it").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
     /// The actor it was for.
@@ -54,6 +103,68 @@ pub struct DeadLetter {
     pub reason: DeadLetterReason,
     /// When it was given up.
     pub at: SystemTime,
+    /// The message, shared by every subscriber's copy of the letter.
+    message: Option<Undelivered>,
+}
+
+/// An undelivered message, type-erased. Behind a `Mutex` because a message need only be
+/// `Send` while a letter goes to many subscribers: it can be taken out once.
+#[derive(Clone)]
+struct Undelivered(Arc<Mutex<Option<Box<dyn Any + Send>>>>);
+
+impl fmt::Debug for Undelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Undelivered(..)")
+    }
+}
+
+impl DeadLetter {
+    /// Whether it still carries its message (see the type's docs for when it does not).
+    pub fn has_message(&self) -> bool {
+        self.message.as_ref().is_some_and(|m| lock(&m.0).is_some())
+    }
+
+    /// Reads the message as `A`'s message (the enum `#[actor]` generates for `A`, one variant
+    /// per handler, holding its arguments). `None` if the letter has no message (any more),
+    /// or the message is not `A`'s.
+    pub fn with_message<A: Actor, T>(&self, read: impl FnOnce(&A::Message) -> T) -> Option<T> {
+        let message = self.message.as_ref()?;
+        let guard = lock(&message.0);
+        guard.as_ref()?.downcast_ref::<A::Message>().map(read)
+    }
+
+    /// Takes the message out as `A`'s message, to send it again: the first subscriber to take
+    /// it gets it; after that, no copy of the letter has it. `None` if the letter has no
+    /// message (any more), or the message is not `A`'s (then it stays).
+    pub fn take_message<A: Actor>(&self) -> Option<A::Message> {
+        let message = self.message.as_ref()?;
+        let mut guard = lock(&message.0);
+        if !guard.as_ref()?.is::<A::Message>() {
+            return None;
+        }
+        guard.take()?.downcast().ok().map(|m| *m)
+    }
+}
+
+impl DeadLetter {
+    /// Takes the message out as `A`'s message (see [`take_message`](Self::take_message)) and
+    /// sends it to `to`, the actor it was for or another of its type, as a tell (an ask's
+    /// asker has had its answer: `Stopped`). `None` if the letter has no message of `A`'s.
+    ///
+    /// # Errors
+    /// The send's, when awaited: [`SendError::Stopped`](crate::SendError::Stopped) if `to` has
+    /// stopped too.
+    pub fn resend_to<'a, A: Actor>(&self, to: &'a ActorRef<A>) -> Option<TellFuture<'a, A>> {
+        let message = self.take_message::<A>()?;
+        Some(TellFuture::resend(to.__core(), message))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while holding it.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How many dead letters a slow stream subscriber may fall behind before it skips ahead.
@@ -83,6 +194,31 @@ impl DeadLetterOffice {
         handler: &'static str,
         reason: DeadLetterReason,
     ) {
+        self.record_with(recipient, handler, reason, || None);
+    }
+
+    /// Records an actor's message that will not be handled, and hands it to the subscribers
+    /// (boxed only if there are any). An ask's reply channel is dropped first.
+    pub(crate) fn record_message<M: crate::__private::Message>(
+        &self,
+        recipient: ActorLabel,
+        handler: &'static str,
+        reason: DeadLetterReason,
+        mut message: M,
+    ) {
+        message.drop_reply();
+        self.record_with(recipient, handler, reason, move || {
+            Some(Undelivered(Arc::new(Mutex::new(Some(Box::new(message))))))
+        });
+    }
+
+    fn record_with(
+        &self,
+        recipient: ActorLabel,
+        handler: &'static str,
+        reason: DeadLetterReason,
+        message: impl FnOnce() -> Option<Undelivered>,
+    ) {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.by_reason[reason as usize].fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%recipient, handler, ?reason, "dead letter");
@@ -92,6 +228,7 @@ impl DeadLetterOffice {
                 handler,
                 reason,
                 at: SystemTime::now(),
+                message: message(),
             });
         }
     }

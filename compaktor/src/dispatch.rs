@@ -17,6 +17,9 @@ pub trait Message: Send + 'static {
     fn handler_name(&self) -> &'static str;
     /// The message's `Option<ReplyTo<R, E>>`, so `Tell::ask` / `Ask::tell` can set or clear it.
     fn reply_slot(&mut self) -> &mut dyn Any;
+    /// Drops its reply channel, if it is an ask: its asker learns at once that no reply comes
+    /// (a dead letter keeps the message itself for as long as a subscriber wants).
+    fn drop_reply(&mut self);
     /// Whether its handler is `async` (run by `Actor::handle`; a plain one by
     /// `Actor::handle_now`).
     fn awaits(&self) -> bool {
@@ -399,7 +402,7 @@ pub fn handler_failure<E: AssertHandlerError>(handler: &'static str, error: E) -
 #[diagnostic::on_unimplemented(
     message = "a failure hook returns a `FailureAction`, not `{Self}`",
     label = "not a `FailureAction`",
-    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Restart`"
+    note = "return `FailureAction::Resume` to handle the next message, or `FailureAction::Fail`"
 )]
 pub trait FailureHookResult {
     fn into_action(self) -> crate::FailureAction;

@@ -1,11 +1,14 @@
 //! What callers get back when a send, an ask or a spawn does not work out. Every error names the
 //! actor and the handler so a robot's log says what went wrong where.
 
+use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::ActorId;
+use crate::actor_ref::Handlers as _;
+use crate::{Actor, ActorId, ActorRef, Tell};
 
 /// Which actor an error is about: its id and, if it has one, its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +66,118 @@ pub enum SendError {
         /// The handler the message was for.
         handler: &'static str,
     },
+}
+
+/// A [`Tell::try_send`](crate::Tell::try_send) that did not deliver: why (a [`SendError`],
+/// also what [`Display`](fmt::Display) shows), and the message itself, given back so nothing is
+/// lost: send it again with [`resend`](Self::resend), or take it with
+/// [`into_message`](Self::into_message). It is counted as a dead letter (one that does not
+/// carry the message, which is here).
+///
+/// `?` turns it into a `Box<dyn Error + Send + Sync>`, or into a [`SendError`] (dropping the
+/// message).
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// struct Logger { lines: Vec<String> }
+///
+/// #[actor(mailbox = 1)]
+/// impl Logger {
+///     #[handler]
+///     fn log(&mut self, line: String) { self.lines.push(line); }
+///     #[handler]
+///     fn lines(&self) -> Vec<String> { self.lines.clone() }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = ActorSystem::new("robot");
+/// let logger = system.spawn(Logger { lines: Vec::new() });
+/// logger.log("first".into()).try_send()?;
+/// // The actor has not run yet: its one slot is taken.
+/// let full = logger.log("second".into()).try_send().unwrap_err();
+/// assert!(full.is_full());
+/// full.resend(&logger).await?; // waits for room this time
+/// assert_eq!(logger.lines().await?, ["first", "second"]);
+/// # Ok(()) }
+/// ```
+pub struct TrySendError<A: Actor, R = (), E = Infallible> {
+    error: SendError,
+    /// Behind a `Mutex` only so that the error is `Sync` (a message need only be `Send`); it
+    /// is never locked, only taken out by value.
+    message: Mutex<A::Message>,
+    reply: PhantomData<fn() -> (R, E)>,
+}
+
+impl<A: Actor, R: Send + 'static, E: Send + 'static> TrySendError<A, R, E> {
+    pub(crate) fn new(error: SendError, message: A::Message) -> Self {
+        TrySendError {
+            error,
+            message: Mutex::new(message),
+            reply: PhantomData,
+        }
+    }
+
+    /// Why it was not delivered: [`SendError::Full`] or [`SendError::Stopped`].
+    pub fn error(&self) -> &SendError {
+        &self.error
+    }
+
+    /// Whether the mailbox was full (a later send may succeed).
+    pub fn is_full(&self) -> bool {
+        matches!(self.error, SendError::Full { .. })
+    }
+
+    /// Whether the actor had stopped (no send to it will succeed).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.error, SendError::Stopped { .. })
+    }
+
+    /// The reason, dropping the message.
+    pub fn into_error(self) -> SendError {
+        self.error
+    }
+
+    /// The message: the enum `#[actor]` generates for the actor (`<A as Actor>::Message`), in
+    /// the variant of its handler, holding its arguments.
+    pub fn into_message(self) -> A::Message {
+        self.message
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The same handler call again, to `to` (the actor it was for, or another of its type,
+    /// such as another worker): a [`Tell`] to await, `try_send` or `ask` as before.
+    pub fn resend(self, to: &ActorRef<A>) -> Tell<'_, A, R, E> {
+        let handler = match &self.error {
+            SendError::Stopped { handler, .. }
+            | SendError::Full { handler, .. }
+            | SendError::WouldDeadlock { handler, .. } => *handler,
+        };
+        Tell::__new(to.__core(), handler, self.into_message())
+    }
+}
+
+impl<A: Actor, R, E> fmt::Debug for TrySendError<A, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrySendError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Actor, R, E> fmt::Display for TrySendError<A, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<A: Actor, R, E> std::error::Error for TrySendError<A, R, E> {}
+
+impl<A: Actor, R, E> From<TrySendError<A, R, E>> for SendError {
+    fn from(e: TrySendError<A, R, E>) -> Self {
+        e.error
+    }
 }
 
 /// An ask that got no reply value.

@@ -53,6 +53,14 @@
 //! # }
 //! ```
 //!
+//! ## `#[tokio::main]` is not a task
+//! On the multi-thread runtime the body of `#[tokio::main]` runs on the main thread, outside
+//! the runtime's workers, so each reply from an actor wakes that thread from another one: a
+//! loop of asks in `main` runs several times slower than the same loop in a spawned task. Put
+//! code that talks to actors a lot in a task:
+//! `tokio::spawn(async move { /* the same code */ }).await?`. (A current-thread runtime has
+//! no other thread, so there is nothing to move.)
+//!
 //! ## Supervision
 //! An actor spawns children from its [`Context`] with [`Context::child`], giving a factory
 //! that makes (and, after a failure, remakes) the child. Its [`Supervision`] says which
@@ -60,7 +68,10 @@
 //! ([`StopReason::Escalated`]), and with what [`Backoff`]; each child's [`RestartPolicy`]
 //! says when it restarts. A restart keeps the mailbox and every `ActorRef`; the new instance's
 //! `#[on_restart]` hook learns why. Children start in order and stop in reverse order, before
-//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline.
+//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline. A
+//! top-level actor spawned from a factory ([`ActorSystem::spawn_with`]) is supervised by the
+//! system and restarts the same way; one spawned from a value cannot be remade, and a failure
+//! ([`FailureAction::Fail`]) stops it.
 //! [`Context::watch`] reports another actor's end; [`Context::link`] fails two actors
 //! together. Named actors have paths (`/robot/drive/left_motor`) for
 //! [`ActorSystem::lookup`].
@@ -130,13 +141,13 @@ pub use child::ChildBuilder;
 pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
-pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError};
+pub use error::{ActorLabel, AskError, LookupError, SendError, SpawnError, TrySendError};
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
 pub use recipient::Recipient;
 pub use shutdown::ShutdownReport;
-pub use stop::{FailureAction, HandlerFailure, StopReason};
+pub use stop::{FailureAction, HandlerFailure, MessageSource, StopReason};
 pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
@@ -155,8 +166,8 @@ pub mod prelude {
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
         FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
         RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
-        Supervision, Tell, Terminated, Topic, TopicError, actor, handler, on_failure, on_restart,
-        on_start, on_stop,
+        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, actor, handler, on_failure,
+        on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }

@@ -26,9 +26,11 @@ mod wake;
 /// [`ActorBuilder::mailbox`](crate::ActorBuilder::mailbox).
 ///
 /// A bounded mailbox gives backpressure: an awaited send waits for room, a `try_send` fails
-/// fast with [`SendError::Full`](crate::SendError::Full). The capacity bounds the messages
-/// waiting; the actor takes what is waiting in one go and works through it, so at most one
-/// capacity more can be in hand.
+/// fast with [`SendError::Full`](crate::SendError::Full). The capacity bounds every message
+/// waiting, however the actor takes them: with `mailbox = n` and the actor busy in a handler,
+/// at most `n` more messages wait behind that one, and the next `try_send` is `Full`. (The
+/// actor takes what waits in one go and works through it; those it has taken but not yet
+/// handled still count.)
 ///
 /// ```
 /// use compaktor::Mailbox;
@@ -99,6 +101,15 @@ pub(crate) enum Envelope<M> {
 }
 
 impl<M> Envelope<M> {
+    /// The message, unless this is a pill (also from a cancelled source: for a dead letter).
+    pub(crate) fn into_inner(self) -> Option<M> {
+        match self {
+            Envelope::Message(m) => Some(m),
+            Envelope::Sourced(sourced) => Some(sourced.0),
+            Envelope::Stop => None,
+        }
+    }
+
     /// The message, unless this is a pill or comes from a cancelled source.
     pub(crate) fn into_message(self) -> Option<M> {
         match self {
@@ -149,8 +160,8 @@ pub(crate) enum TrySend<M> {
 ///
 /// A mutex around a message slot and a `VecDeque`, which allocates nothing until two messages
 /// wait (an idle actor costs a few words), and a receiver that takes everything queued in one lock and works
-/// through it as a batch. The capacity bounds what waits in the queue; the batch the actor is
-/// working through comes on top.
+/// through it as a batch. The capacity bounds what waits in the queue and in the batch
+/// together (`in_hand` counts the batch).
 ///
 /// `repr(C)`, and placed right after the cell's hot fields in the actor's shared allocation:
 /// what one send and one receive touch lies together (see `actor_ref::Shared`).
@@ -163,8 +174,12 @@ pub(crate) struct Queue<M> {
     has_next: AtomicBool,
     /// `usize::MAX` when unbounded. Read only when a message already waits.
     capacity: usize,
-    /// How many messages the receiver holds in its batch, for health reports. Only the
-    /// receiver writes it (plain stores, no read-modify-write on the hot path).
+    /// How many messages the receiver holds in its batch, not yet handled: they count against
+    /// the capacity, and health reports them. Only the receiver writes it (plain stores, no
+    /// read-modify-write on the hot path): under the lock when it takes a batch, so a sender
+    /// (which reads it under the lock) never sees the queue emptied without the batch counted;
+    /// without the lock as it works through the batch, which only ever lowers it (a sender
+    /// that reads an older, higher count sees less room, never more).
     in_hand: AtomicUsize,
 }
 
@@ -235,8 +250,15 @@ impl<M> Queue<M> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether one more message fits: those queued and those in the receiver's batch are
+    /// fewer than the capacity. An empty queue always has room, as the batch is at most
+    /// `capacity - 1` (it was taken from a full queue, less the message being handled).
     fn has_room(&self, state: &State<M>) -> bool {
-        state.next.is_none() || state.len() < self.capacity
+        state.next.is_none()
+            || state
+                .len()
+                .saturating_add(self.in_hand.load(Ordering::Relaxed))
+                < self.capacity
     }
 }
 
@@ -450,25 +472,31 @@ impl<M> MailboxReceiver<M> {
         state.next.is_some()
     }
 
-    /// `env` was taken from the queue, and the batch filled from it: room for as many waiting
-    /// senders as left the queue.
+    /// `env` was taken from the queue, and the batch filled from it: the batch is counted
+    /// (under the lock, see `Queue::in_hand`), and as many waiting senders woken as there is
+    /// room beside it.
+    ///
+    /// Waiting senders are woken here only, when the receiver comes back to the queue, not
+    /// as it works through a batch: a sender waits only while the queue holds a message (an
+    /// empty queue has room), so the receiver does come back, and the batch hand-over costs
+    /// nothing more per message.
     fn taken(
         &mut self,
         queue: &Queue<M>,
         mut state: MutexGuard<'_, State<M>>,
         env: Envelope<M>,
     ) -> Poll<Option<Envelope<M>>> {
+        queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
         if !state.has_waiting() {
             drop(state);
         } else {
-            let freed = 1 + self.batch.len();
+            let room = queue.capacity.saturating_sub(self.batch.len());
             let waiting = state.waiting();
-            let n = waiting.list.len().min(freed);
+            let n = waiting.list.len().min(room);
             let woken: Vec<Waker> = waiting.list.drain(..n).map(|(_, w)| w).collect();
             drop(state);
             woken.into_iter().for_each(Waker::wake);
         }
-        queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
         Poll::Ready(Some(env))
     }
 
@@ -480,14 +508,18 @@ impl<M> MailboxReceiver<M> {
 
     /// A message if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self, queue: &Queue<M>) -> Option<Envelope<M>> {
-        self.batch.pop_front().or_else(|| {
+        if let Some(env) = self.batch.pop_front() {
+            queue.in_hand.store(self.batch.len(), Ordering::Relaxed);
+            return Some(env);
+        }
+        {
             let mut state = queue.lock();
             let env = state.pop();
             queue
                 .has_next
                 .store(state.next.is_some(), Ordering::Release);
             env
-        })
+        }
     }
 
     /// Whether [`close`](Self::close) has run.
@@ -647,6 +679,85 @@ mod tests {
         assert!(tx.try_send(Envelope::Message(9)).is_ok());
         tx.wake();
         assert_eq!(wakes(&wake), 4);
+    }
+
+    #[test]
+    fn the_batch_in_hand_counts_against_the_capacity() {
+        let (tx, mut rx) = Mailbox::bounded(3).queue::<u32>();
+        let w = waker(Arc::<Wakes>::default());
+        let mut cx = Context::from_waker(&w);
+        for n in 0..3 {
+            assert!(tx.try_send(Envelope::Message(n)).is_ok());
+        }
+        assert!(matches!(
+            tx.try_send(Envelope::Message(9)),
+            Err(TrySend::Full(_))
+        ));
+        // The actor takes 0 to handle and 1, 2 as its batch: two wait, room for one.
+        assert!(matches!(
+            rx.poll_recv(&tx, &mut cx),
+            Poll::Ready(Some(Envelope::Message(0)))
+        ));
+        assert!(tx.try_send(Envelope::Message(3)).is_ok());
+        assert!(matches!(
+            tx.try_send(Envelope::Message(9)),
+            Err(TrySend::Full(_))
+        ));
+        assert_eq!(tx.len(), 3);
+        // Each message taken from the batch makes room for one.
+        assert!(matches!(
+            rx.poll_recv(&tx, &mut cx),
+            Poll::Ready(Some(Envelope::Message(1)))
+        ));
+        assert!(tx.try_send(Envelope::Message(4)).is_ok());
+        assert!(matches!(
+            tx.try_send(Envelope::Message(9)),
+            Err(TrySend::Full(_))
+        ));
+        let rest: Vec<u32> = std::iter::from_fn(|| match rx.poll_recv(&tx, &mut cx) {
+            Poll::Ready(Some(Envelope::Message(n))) => Some(n),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(rest, [2, 3, 4]);
+    }
+
+    #[test]
+    fn a_sender_waiting_behind_a_batch_is_woken_when_the_actor_comes_back_for_more() {
+        let (tx, mut rx) = Mailbox::bounded(2).queue::<u32>();
+        let w = waker(Arc::<Wakes>::default());
+        let mut cx = Context::from_waker(&w);
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        assert!(tx.try_send(Envelope::Message(1)).is_ok());
+        assert!(matches!(
+            rx.poll_recv(&tx, &mut cx),
+            Poll::Ready(Some(Envelope::Message(0)))
+        ));
+        assert!(tx.try_send(Envelope::Message(2)).is_ok()); // 1 in hand, 2 queued: full
+        let (wake, sender_waker) = counted();
+        let mut send = pin!(tx.send(Envelope::Message(3)));
+        let mut sender_cx = Context::from_waker(&sender_waker);
+        assert!(send.as_mut().poll(&mut sender_cx).is_pending());
+        // Taking 1 from the batch frees room, but the sender is only woken once the actor
+        // comes back to the queue (it holds 2, so it will).
+        assert!(matches!(
+            rx.poll_recv(&tx, &mut cx),
+            Poll::Ready(Some(Envelope::Message(1)))
+        ));
+        assert_eq!(wakes(&wake), 0);
+        assert!(matches!(
+            rx.poll_recv(&tx, &mut cx),
+            Poll::Ready(Some(Envelope::Message(2)))
+        ));
+        assert_eq!(wakes(&wake), 1);
+        assert!(matches!(
+            send.as_mut().poll(&mut sender_cx),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(matches!(
+            rx.poll_recv(&tx, &mut cx),
+            Poll::Ready(Some(Envelope::Message(3)))
+        ));
     }
 
     #[test]

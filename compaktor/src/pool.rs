@@ -22,8 +22,8 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Routing {
-    /// Each worker in turn. The turn moves when a message is routed, so concurrent asks
-    /// spread over all workers. The default.
+    /// Each worker in turn, starting with the first. The turn moves when a message is routed,
+    /// so concurrent asks spread over all workers. The default.
     #[default]
     RoundRobin,
     /// A random worker per message.

@@ -192,7 +192,10 @@ where
     }
 
     fn try_tell(&self, value: T) -> Result<(), SendError> {
-        (self.make)(&self.actor, value).try_send()
+        // The value went into the handler's message: it is dropped with the error.
+        (self.make)(&self.actor, value)
+            .try_send()
+            .map_err(SendError::from)
     }
 
     fn blocking_tell(&self, value: T) -> Result<(), SendError> {

@@ -366,6 +366,12 @@ fn end_instance<'a, A: Actor>(
                 Guarded::Done(()) => {}
                 Guarded::Panicked(message) => {
                     tracing::error!(panic = %message, "stop hook panicked");
+                    let reason = StopReason::StopHookPanicked {
+                        reason: Box::new(ended.0),
+                        message,
+                    };
+                    cell.record_failure(&reason);
+                    ended.0 = reason;
                 }
                 Guarded::Dropped if cell.is_killed() => {
                     // Killed while stopping (a hook that hangs): the kill is how it ended.
@@ -433,9 +439,10 @@ pub(crate) fn shutdown<A: Actor>(shared: &Shared<A>, rx: &mut MailboxReceiver<A:
     rx.close(&shared.tx);
     while let Some(env) = rx.try_recv(&shared.tx) {
         if let Some(message) = env.into_message() {
+            let handler = message.handler_name();
             shared
                 .cell
-                .dead_letter(message.handler_name(), DeadLetterReason::Dropped);
+                .dead_letter_of(handler, DeadLetterReason::Dropped, message);
         }
     }
 }

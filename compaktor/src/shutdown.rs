@@ -23,8 +23,16 @@ pub struct ShutdownReport {
     pub dead_letters: u64,
     /// Actors still not ended when it returned (a handler blocking its thread ignores a kill).
     pub still_running: usize,
-    /// Whether the deadline passed before every actor had stopped.
+    /// Whether the deadline passed before every actor had stopped: they were killed at the
+    /// deadline, or ended late because a handler blocked the thread the deadline's timer runs
+    /// on (see [`overrun`](Self::overrun)).
     pub deadline_passed: bool,
+    /// How long after the deadline it returned; zero if it returned in time. Killed actors
+    /// take a moment to end (at most another `deadline` is waited for them); anything longer
+    /// is a handler that blocked its thread (a `std::thread::sleep`, a busy loop, a blocking
+    /// read). Such a thread cannot be preempted: on a current-thread runtime the deadline's
+    /// timer, and so the kill, waits until the handler returns.
+    pub overrun: Duration,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -34,6 +42,13 @@ impl ActorSystem {
     /// stop in reverse start order, each within its shutdown time). Stopping is the poison
     /// pill: what was queued is handled first. Whatever has not ended by `deadline` is killed.
     /// Afterwards the system starts no new actors ([`SpawnError::ShuttingDown`]).
+    ///
+    /// The deadline is kept by a tokio timer, which cannot preempt a handler that blocks its
+    /// thread instead of awaiting: on a current-thread runtime such a handler holds up the
+    /// whole shutdown until it returns. The report says so truthfully
+    /// ([`deadline_passed`](ShutdownReport::deadline_passed) and
+    /// [`overrun`](ShutdownReport::overrun)); run blocking work with
+    /// [`Context::blocking`](crate::Context::blocking) to keep the deadline.
     ///
     /// [`SpawnError::ShuttingDown`]: crate::SpawnError::ShuttingDown
     ///
@@ -67,8 +82,8 @@ impl ActorSystem {
                 ended(&actor).await;
             }
         };
-        let deadline_passed = tokio::time::timeout(deadline, graceful).await.is_err();
-        if deadline_passed {
+        let timed_out = tokio::time::timeout(deadline, graceful).await.is_err();
+        if timed_out {
             tracing::warn!(?deadline, "shutdown deadline passed; killing what is left");
             let left = self.registry().top_level_newest_first();
             for actor in &left {
@@ -83,13 +98,25 @@ impl ActorSystem {
             let _ = tokio::time::timeout(deadline, all_ended).await;
         }
         let (killed, stopped) = self.ends();
+        let elapsed = began.elapsed();
+        // A timer that fired late (a blocked thread) may find the actors ended meanwhile: the
+        // time says the deadline passed all the same.
+        let overrun = elapsed.saturating_sub(deadline);
+        if !timed_out && !overrun.is_zero() {
+            tracing::warn!(
+                ?deadline,
+                ?overrun,
+                "shutdown ended after its deadline: a blocked thread holds up its timer"
+            );
+        }
         ShutdownReport {
             stopped: stopped - stopped_before,
             killed: killed - killed_before,
             dead_letters: self.dead_letter_count() - dead_before,
             still_running: self.live_actors(),
-            deadline_passed,
-            elapsed: began.elapsed(),
+            deadline_passed: timed_out || !overrun.is_zero(),
+            overrun,
+            elapsed,
         }
     }
 }

@@ -49,6 +49,25 @@ pub enum StopReason {
         /// Why it ended.
         reason: Box<StopReason>,
     },
+    /// A closure this actor gave to a timer, a stream, a topic subscription, a watch or an
+    /// exit trap panicked (or the attached stream itself did). The source has ended; the
+    /// instance fails once its current handler returns, as after a handler's panic (a
+    /// supervisor restarts it per its policy).
+    SourcePanicked {
+        /// The source whose closure panicked.
+        source: MessageSource,
+        /// The panic message.
+        message: String,
+    },
+    /// The instance ended with `reason`, then its `#[on_stop]` hook panicked. The state was
+    /// still dropped (a motor's safe state in its `Drop` ran), and what the supervisor does is
+    /// what it would have done for `reason`: the instance was ending already.
+    StopHookPanicked {
+        /// How the instance ended before its stop hook ran.
+        reason: Box<StopReason>,
+        /// The panic message.
+        message: String,
+    },
     /// Stopped by its supervisor to be restarted together with a sibling that failed
     /// ([`Strategy::OneForAll`](crate::Strategy::OneForAll) and
     /// [`Strategy::RestForOne`](crate::Strategy::RestForOne)).
@@ -59,7 +78,8 @@ pub enum StopReason {
 }
 
 impl StopReason {
-    /// Whether the actor ended because something went wrong (panic, error, failed start).
+    /// Whether the actor ended because something went wrong (panic, error, failed start, a
+    /// panicking message source or stop hook).
     ///
     /// ```
     /// use compaktor::StopReason;
@@ -74,6 +94,8 @@ impl StopReason {
                 | StopReason::Failed { .. }
                 | StopReason::Escalated { .. }
                 | StopReason::LinkFailed { .. }
+                | StopReason::StopHookPanicked { .. }
+                | StopReason::SourcePanicked { .. }
         )
     }
 }
@@ -97,9 +119,52 @@ impl fmt::Display for StopReason {
             StopReason::LinkFailed { peer, reason } => {
                 write!(f, "linked {peer} failed ({reason})")
             }
+            StopReason::SourcePanicked { source, message } => {
+                write!(f, "{source} panicked: {message}")
+            }
+            StopReason::StopHookPanicked { reason, message } => {
+                write!(f, "{reason}, then its stop hook panicked: {message}")
+            }
             StopReason::SiblingFailed { sibling } => {
                 write!(f, "restarted with its sibling {sibling}")
             }
+        }
+    }
+}
+
+/// Where messages an actor did not get from a sender come from: what
+/// [`StopReason::SourcePanicked`] names. Each is a task beside the actor that runs a closure the
+/// actor gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MessageSource {
+    /// A [`Context::send_after`](crate::Context::send_after) timer's closure.
+    SendAfter,
+    /// A periodic timer's closure ([`Context::every`](crate::Context::every) or
+    /// [`every_with`](crate::Context::every_with)).
+    Every,
+    /// A stream from [`Context::attach_stream`](crate::Context::attach_stream), or its closure.
+    Stream,
+    /// The closure of a subscription to the topic of this name
+    /// ([`Context::subscribe`](crate::Context::subscribe) and its siblings).
+    Subscription(std::sync::Arc<str>),
+    /// A [`Context::watch`](crate::Context::watch) notice's closure.
+    Watch,
+    /// The closure of [`Context::trap_exits`](crate::Context::trap_exits).
+    TrapExits,
+}
+
+impl fmt::Display for MessageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MessageSource::SendAfter => f.write_str("timer `send_after` closure"),
+            MessageSource::Every => f.write_str("timer `every` closure"),
+            MessageSource::Stream => f.write_str("attached stream"),
+            MessageSource::Subscription(topic) => {
+                write!(f, "topic `{topic}` subscription closure")
+            }
+            MessageSource::Watch => f.write_str("watch notice closure"),
+            MessageSource::TrapExits => f.write_str("exit trap closure"),
         }
     }
 }
@@ -194,16 +259,25 @@ impl fmt::Display for HandlerFailure {
 
 /// What the failure hook decides after a told handler returned `Err`. In each case but
 /// `Resume` the instance ends with [`StopReason::Failed`].
+///
+/// Whether a failure ([`Fail`](Self::Fail), the default) is followed by a restart depends on
+/// how the actor was spawned, as only an actor with a factory can be made again: a child
+/// ([`Context::child`](crate::Context::child)), a pool worker, and a top-level actor spawned
+/// with [`ActorSystem::spawn_with`](crate::ActorSystem::spawn_with) are restarted by their
+/// restart policy, within their restart limit; a top-level actor spawned from a value
+/// ([`ActorSystem::spawn`](crate::ActorSystem::spawn)) stops for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FailureAction {
     /// Keep the state and handle the next message.
     Resume,
-    /// A failure: a supervised actor is restarted by its supervisor (within its restart limit,
-    /// keeping its mailbox); any other actor stops, and its queued messages become dead letters.
-    /// The default.
+    /// A failure, for its supervisor to act on. An actor made by a factory (a child, a pool
+    /// worker, a top-level actor from `spawn_with`) is restarted with fresh state, keeping its
+    /// mailbox and refs (within its restart limit, unless its restart policy says otherwise).
+    /// An actor spawned from a value cannot be remade: it stops, and its queued messages become
+    /// dead letters. The default.
     #[default]
-    Restart,
+    Fail,
     /// Stop for good, even under a supervisor that would restart it.
     Stop,
     /// Stop for good and fail the supervisor as well ([`StopReason::Escalated`]), for an error

@@ -85,9 +85,14 @@ struct State {
 }
 
 /// One supervising actor's children. Shared by its `Context` and its children's tasks.
+///
+/// A top-level actor spawned from a factory has a node of its own, with no owner: the system
+/// supervises it, and past its restart limit it stops with its last failure (there is no
+/// one to escalate to).
 pub(crate) struct SupervisorNode {
-    /// The supervising actor, to fail it on escalation.
-    owner: Arc<dyn Control>,
+    /// The supervising actor, to fail it on escalation; `None` for a top-level actor's node.
+    owner: Option<Arc<dyn Control>>,
+    system: crate::ActorSystem,
     state: Mutex<State>,
     /// Notified whenever a child's instance goes down or a child leaves.
     changed: Notify,
@@ -95,10 +100,25 @@ pub(crate) struct SupervisorNode {
 
 impl SupervisorNode {
     pub(crate) fn new(owner: Arc<dyn Control>) -> Arc<Self> {
+        let system = owner.cell().system.clone();
+        Self::with(Some(owner), system, Supervision::default())
+    }
+
+    /// The node of one top-level actor spawned from a factory: the system supervises it.
+    pub(crate) fn top_level(system: crate::ActorSystem, supervision: Supervision) -> Arc<Self> {
+        Self::with(None, system, supervision)
+    }
+
+    fn with(
+        owner: Option<Arc<dyn Control>>,
+        system: crate::ActorSystem,
+        supervision: Supervision,
+    ) -> Arc<Self> {
         Arc::new(SupervisorNode {
             owner,
+            system,
             state: Mutex::new(State {
-                supervision: Supervision::default(),
+                supervision,
                 children: BTreeMap::new(),
                 restarts: VecDeque::new(),
                 incidents: VecDeque::new(),
@@ -117,7 +137,7 @@ impl SupervisorNode {
     }
 
     pub(crate) fn system(&self) -> &crate::ActorSystem {
-        &self.owner.cell().system
+        &self.system
     }
 
     pub(crate) fn set_supervision(&self, supervision: Supervision) {
@@ -133,9 +153,11 @@ impl SupervisorNode {
     ) -> Result<(), SpawnError> {
         let mut state = self.lock();
         if state.closed {
-            return Err(SpawnError::ParentStopping {
-                parent: self.owner.cell().label.clone(),
-            });
+            let parent = match &self.owner {
+                Some(owner) => owner.cell().label.clone(),
+                None => control.cell().label.clone(),
+            };
+            return Err(SpawnError::ParentStopping { parent });
         }
         control.cell().retain();
         let id = control.cell().id();
@@ -177,18 +199,19 @@ impl SupervisorNode {
     ) -> Option<oneshot::Receiver<Directive>> {
         let mut state = self.lock();
         let state = &mut *state;
+        let stopping = self.is_stopping(state);
         let child = state.children.get_mut(&id)?;
         let policy = child.terms.restart;
         let (tx, rx) = oneshot::channel();
         if cause == EndCause::SiblingRestart {
-            if policy == RestartPolicy::Temporary || state.stopping {
+            if policy == RestartPolicy::Temporary || stopping {
                 return None;
             }
             child.waiting = Some(tx);
             self.changed.notify_waiters();
             return Some(rx);
         }
-        let restart = !state.stopping
+        let restart = !stopping
             && match cause {
                 EndCause::Failure => policy != RestartPolicy::Temporary,
                 EndCause::SelfStop => policy == RestartPolicy::Permanent,
@@ -210,7 +233,7 @@ impl SupervisorNode {
             state.restarts.pop_front();
         }
         if state.restarts.len() >= max as usize {
-            tracing::error!(child = %child.control.cell().label, %reason, "restart limit reached; escalating");
+            tracing::error!(child = %child.control.cell().label, %reason, "restart limit reached; escalating (a top-level actor stops)");
             self.escalate(child, reason);
             return None;
         }
@@ -226,8 +249,11 @@ impl SupervisorNode {
         Some(rx)
     }
 
+    /// Fails the supervising actor; a top-level actor's node has none, and its actor just
+    /// stops.
     fn escalate(&self, child: &Child, reason: &StopReason) {
-        self.owner.interrupt(StopReason::Escalated {
+        let Some(owner) = &self.owner else { return };
+        owner.interrupt(StopReason::Escalated {
             child: child.control.cell().label.clone(),
             reason: Box::new(reason.clone()),
         });
@@ -280,7 +306,7 @@ impl SupervisorNode {
         for id in group {
             let waiting = {
                 let mut state = self.lock();
-                let stopping = state.stopping;
+                let stopping = self.is_stopping(&state);
                 state
                     .children
                     .get_mut(&id)
@@ -346,18 +372,31 @@ impl SupervisorNode {
         }
     }
 
+    /// Whether nothing restarts now: the supervisor is stopping its children, or (for a
+    /// top-level actor, which the system supervises) the system is shutting down.
+    fn is_stopping(&self, state: &State) -> bool {
+        state.stopping || (self.owner.is_none() && self.system.is_shutting_down())
+    }
+
+    fn owner_killed(&self) -> bool {
+        self.owner
+            .as_ref()
+            .is_some_and(|owner| owner.cell().is_killed())
+    }
+
     /// Waits up to `limit` for `child` to end; false if it did not, or if the supervising actor
     /// was killed meanwhile (then its children are killed, not waited for). Runs on the
     /// supervising actor's task, so its kill signal can wake this.
     async fn stopped_or_owner_killed(&self, child: &ActorCell, limit: Duration) -> bool {
-        let owner = self.owner.cell();
         let mut timeout = std::pin::pin!(tokio::time::sleep(limit));
         std::future::poll_fn(|cx| {
             if child.poll_stopped(cx).is_ready() {
                 return Poll::Ready(true);
             }
-            self.owner.register_waker(cx.waker());
-            if owner.is_killed() || timeout.as_mut().poll(cx).is_ready() {
+            if let Some(owner) = &self.owner {
+                owner.register_waker(cx.waker());
+            }
+            if self.owner_killed() || timeout.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(false);
             }
             Poll::Pending
@@ -380,7 +419,7 @@ impl SupervisorNode {
                 .map(|c| (Arc::clone(&c.control), c.terms.shutdown, c.waiting.take()))
                 .collect()
         };
-        let kill = kill || self.owner.cell().is_killed();
+        let kill = kill || self.owner_killed();
         if kill {
             // Killed all at once, then awaited: a kill does not wait its turn.
             for (control, _, waiting) in &children {

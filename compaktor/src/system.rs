@@ -18,7 +18,7 @@ use crate::runner::{self, Factory};
 use crate::supervisor::{ChildTerms, SupervisorNode};
 use crate::{
     Actor, ActorId, ActorLabel, ActorRef, DeadLetter, DeadLetterReason, LookupError, Mailbox,
-    SpawnError, StopReason,
+    RestartPolicy, SpawnError, StopReason, Supervision,
 };
 
 /// Actor ids are unique in the process, across systems.
@@ -102,15 +102,78 @@ impl ActorSystem {
     /// [`StopReason::StartFailed`] (use [`ActorBuilder::start`] to wait for it and get the
     /// error). After [`shutdown`](Self::shutdown) the actor is killed at once.
     ///
+    /// Spawned from a value, the actor cannot be remade: a panic or a failure
+    /// ([`FailureAction::Fail`]) stops it for good. Spawn it with
+    /// [`spawn_with`](Self::spawn_with) to have it restarted instead.
+    ///
     /// [`StopReason::StartFailed`]: crate::StopReason::StartFailed
+    /// [`FailureAction::Fail`]: crate::FailureAction::Fail
     ///
     /// # Panics
     /// Outside a tokio runtime.
     pub fn spawn<A: Actor>(&self, actor: A) -> ActorRef<A> {
-        match self.builder(actor).into_spawn().launch(None) {
+        match self
+            .builder(actor)
+            .into_spawn()
+            .and_then(|s| s.launch(None))
+        {
             Ok(actor) => actor,
-            Err(e) => unreachable!("an unnamed spawn cannot fail: {e}"),
+            Err(e) => unreachable!("an unnamed spawn from a value cannot fail: {e}"),
         }
+    }
+
+    /// Spawns a top-level actor made by `factory`, which makes it again after each failure, as
+    /// for a child ([`Context::child`](crate::Context::child)): a panic, a failed start or a
+    /// failure ([`FailureAction::Fail`](crate::FailureAction::Fail)) restarts it with fresh
+    /// state, keeping its mailbox and every `ActorRef` to it. The system supervises it
+    /// one-for-one, at most 3 restarts in 5 seconds (past that it stops with its last
+    /// failure); [`builder_with`](Self::builder_with) sets the limit, the backoff, the
+    /// [`RestartPolicy`](crate::RestartPolicy), a name and a mailbox.
+    ///
+    /// Like a child, it lives until it is stopped ([`ActorRef::stop`], [`ActorRef::kill`],
+    /// [`shutdown`](Self::shutdown)): dropping its refs does not stop it.
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    ///
+    /// struct Sensor { reads: u32 }
+    ///
+    /// impl Sensor {
+    ///     fn open() -> Self { Sensor { reads: 0 } } // where the bus would be opened
+    /// }
+    ///
+    /// #[actor]
+    /// impl Sensor {
+    ///     #[handler]
+    ///     fn read(&mut self) -> u32 {
+    ///         self.reads += 1;
+    ///         if self.reads == 2 { panic!("bus glitch"); }
+    ///         self.reads
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = ActorSystem::new("robot");
+    /// let sensor = system.spawn_with(Sensor::open)?;
+    /// assert_eq!(sensor.read().await?, 1);
+    /// assert!(matches!(sensor.read().await, Err(AskError::Panicked { .. })));
+    /// // Made again by its factory: fresh state, same ref.
+    /// assert_eq!(sensor.read().await?, 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`SpawnError::StartFailed`] if the factory panicked; [`SpawnError::ShuttingDown`] after
+    /// [`shutdown`](Self::shutdown).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn spawn_with<A, F>(&self, factory: F) -> Result<ActorRef<A>, SpawnError>
+    where
+        A: Actor,
+        F: FnMut() -> A + Send + 'static,
+    {
+        self.builder_with(factory).spawn()
     }
 
     /// Spawns `actor` and waits until its start hook has run.
@@ -123,13 +186,57 @@ impl ActorSystem {
         self.builder(actor).start().await
     }
 
-    /// Spawn options: a name, a mailbox.
+    /// Spawn options for an actor spawned from a value: a name, a mailbox. It cannot be
+    /// remade, so a failure stops it (see [`spawn`](Self::spawn)).
     pub fn builder<A: Actor>(&self, actor: A) -> ActorBuilder<A> {
+        self.builder_of(Make::Value(actor))
+    }
+
+    /// Spawn options for a top-level actor made (and remade after each failure) by
+    /// `factory`: a name, a mailbox, its supervision and restart policy. See
+    /// [`spawn_with`](Self::spawn_with).
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    ///
+    /// struct Lidar;
+    /// #[actor]
+    /// impl Lidar {
+    ///     #[handler]
+    ///     fn scan(&self) -> u32 { 360 }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = ActorSystem::new("robot");
+    /// let lidar = system
+    ///     .builder_with(|| Lidar)
+    ///     .name("lidar")
+    ///     .supervise(Supervision::one_for_one().max_restarts(10, Duration::from_secs(60)))
+    ///     .restart(RestartPolicy::Transient)
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(lidar.scan().await?, 360);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder_with<A, F>(&self, factory: F) -> ActorBuilder<A>
+    where
+        A: Actor,
+        F: FnMut() -> A + Send + 'static,
+    {
+        self.builder_of(Make::Factory(Box::new(factory)))
+    }
+
+    fn builder_of<A: Actor>(&self, make: Make<A>) -> ActorBuilder<A> {
         ActorBuilder {
             system: self.clone(),
-            actor,
+            make,
             name: None,
             mailbox: A::MAILBOX,
+            supervision: Supervision::default(),
+            terms: ChildTerms {
+                restart: RestartPolicy::default(),
+                shutdown: std::time::Duration::from_secs(5),
+            },
         }
     }
 
@@ -314,14 +421,26 @@ impl fmt::Debug for ActorSystem {
     }
 }
 
-/// Options for one top-level spawn, from [`ActorSystem::builder`]. Children are spawned from
-/// their parent's context instead ([`Context::child`](crate::Context::child)).
+/// Options for one top-level spawn, from [`ActorSystem::builder`] (from a value) or
+/// [`ActorSystem::builder_with`] (from a factory, restarted after a failure). Children are
+/// spawned from their parent's context instead ([`Context::child`](crate::Context::child)).
 #[must_use = "call `.spawn()` or `.start().await` to run the actor"]
 pub struct ActorBuilder<A: Actor> {
     system: ActorSystem,
-    actor: A,
+    make: Make<A>,
     name: Option<Arc<str>>,
     mailbox: Mailbox,
+    /// For an actor made by a factory: how the system supervises it.
+    supervision: Supervision,
+    terms: ChildTerms,
+}
+
+/// Where a top-level actor comes from.
+enum Make<A> {
+    /// A value: one instance, never remade.
+    Value(A),
+    /// A factory, called at spawn and again at each restart.
+    Factory(Factory<A>),
 }
 
 impl<A: Actor> ActorBuilder<A> {
@@ -338,16 +457,34 @@ impl<A: Actor> ActorBuilder<A> {
         self
     }
 
+    /// How the system supervises an actor made by a factory
+    /// ([`ActorSystem::builder_with`]): its restart limit and backoff (one-for-one, at most 3
+    /// restarts in 5 seconds unless set). Past the limit the actor stops with its last failure.
+    /// An actor spawned from a value is never restarted, so for it this changes nothing.
+    pub fn supervise(mut self, supervision: Supervision) -> Self {
+        self.supervision = supervision;
+        self
+    }
+
+    /// When an actor made by a factory ([`ActorSystem::builder_with`]) is restarted;
+    /// [`RestartPolicy::Permanent`] unless set. A stop from outside is final for every policy.
+    /// An actor spawned from a value is never restarted, so for it this changes nothing.
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.terms.restart = policy;
+        self
+    }
+
     /// Spawns the actor and returns its ref at once.
     ///
     /// # Errors
     /// [`SpawnError::NameTaken`] if another running actor has its path;
-    /// [`SpawnError::ShuttingDown`] after [`ActorSystem::shutdown`].
+    /// [`SpawnError::ShuttingDown`] after [`ActorSystem::shutdown`];
+    /// [`SpawnError::StartFailed`] if its factory panicked.
     ///
     /// # Panics
     /// Outside a tokio runtime.
     pub fn spawn(self) -> Result<ActorRef<A>, SpawnError> {
-        self.refuse_after_shutdown()?.into_spawn().launch(None)
+        self.refuse_after_shutdown()?.into_spawn()?.launch(None)
     }
 
     /// Spawns the actor and waits until its start hook has run.
@@ -359,7 +496,7 @@ impl<A: Actor> ActorBuilder<A> {
     /// # Panics
     /// Outside a tokio runtime.
     pub async fn start(self) -> Result<ActorRef<A>, SpawnError> {
-        self.refuse_after_shutdown()?.into_spawn().start().await
+        self.refuse_after_shutdown()?.into_spawn()?.start().await
     }
 
     fn refuse_after_shutdown(self) -> Result<Self, SpawnError> {
@@ -371,15 +508,35 @@ impl<A: Actor> ActorBuilder<A> {
         Ok(self)
     }
 
-    fn into_spawn(self) -> Spawn<A> {
-        Spawn {
+    /// The spawn: from a factory, its first instance made now (a panic there is a failed
+    /// start) and a node of its own through which the system supervises it.
+    fn into_spawn(self) -> Result<Spawn<A>, SpawnError> {
+        let (actor, supervision) = match self.make {
+            Make::Value(actor) => (actor, None),
+            Make::Factory(mut factory) => {
+                let actor = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut factory))
+                    .map_err(|payload| SpawnError::StartFailed {
+                        actor: ActorLabel {
+                            id: ActorId(0),
+                            name: self.name.clone(),
+                        },
+                        error: format!(
+                            "the factory panicked: {}",
+                            crate::stop::panic_message(&*payload)
+                        ),
+                    })?;
+                let node = SupervisorNode::top_level(self.system.clone(), self.supervision);
+                (actor, Some((node, factory, self.terms)))
+            }
+        };
+        Ok(Spawn {
             system: self.system,
-            actor: self.actor,
+            actor,
             name: self.name,
             mailbox: self.mailbox,
             parent_path: None,
-            supervision: None,
-        }
+            supervision,
+        })
     }
 }
 
@@ -387,8 +544,11 @@ impl<A: Actor> fmt::Debug for ActorBuilder<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActorBuilder")
             .field("actor", &std::any::type_name::<A>())
+            .field("factory", &matches!(self.make, Make::Factory(_)))
             .field("name", &self.name)
             .field("mailbox", &self.mailbox)
+            .field("supervision", &self.supervision)
+            .field("restart", &self.terms.restart)
             .finish()
     }
 }

@@ -13,13 +13,14 @@ use futures::future::BoxFuture;
 use crate::actor_ref::{RefCore, Refused, Shared};
 use crate::dispatch::{Message, ReplyTo, reply_channel};
 use crate::mailbox::Envelope;
-use crate::{Actor, Ask, SendError};
+use crate::{Actor, Ask, SendError, TrySendError};
 
 /// A handler call that is delivered without waiting for the handler: what the generated method of
 /// a handler returning `()` gives you.
 ///
 /// - `.await` enqueues it, waiting for room if the mailbox is full (backpressure);
-/// - [`try_send`](Tell::try_send) never waits and fails with [`SendError::Full`];
+/// - [`try_send`](Tell::try_send) never waits, and on [`SendError::Full`] or
+///   [`SendError::Stopped`] gives the message back in its [`TrySendError`];
 /// - [`blocking_send`](Tell::blocking_send) serves plain threads (an interrupt callback);
 /// - [`ask`](Tell::ask) turns it into an [`Ask`] that resolves when the handler has finished.
 ///
@@ -84,15 +85,18 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Tell<'a, A, R, E> {
     /// Enqueues without waiting.
     ///
     /// # Errors
-    /// [`SendError::Full`] if the bounded mailbox is full, [`SendError::Stopped`] if the actor
-    /// has stopped. Either way the message is counted as a dead letter.
-    pub fn try_send(self) -> Result<(), SendError> {
+    /// A [`TrySendError`] whose [`error`](TrySendError::error) is [`SendError::Full`] if the
+    /// bounded mailbox is full, [`SendError::Stopped`] if the actor has stopped. Either way it
+    /// gives the message back ([`TrySendError::resend`], [`TrySendError::into_message`]), and
+    /// the failure is counted as a dead letter.
+    pub fn try_send(self) -> Result<(), TrySendError<A, R, E>> {
         let shared = &self.core.shared;
-        match shared.try_enqueue(Envelope::Message(self.message), self.handler) {
-            Ok(()) => Ok(()),
-            Err(Refused::Failed(e)) => Err(e),
-            Err(Refused::Full(_)) => Err(shared.full_error(self.handler)),
-        }
+        let (error, env) = match shared.try_enqueue(Envelope::Message(self.message)) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Full(env)) => (shared.full_error(self.handler), env),
+            Err(Refused::Stopped(env)) => (shared.cell.stopped_error(self.handler), env),
+        };
+        Err(refused(error, env))
     }
 
     /// Enqueues from a thread that is not running async code (a GPIO interrupt callback, a
@@ -111,6 +115,19 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Tell<'a, A, R, E> {
 
     pub(crate) fn into_parts(self) -> (&'a RefCore<A>, &'static str, A::Message) {
         (self.core, self.handler, self.message)
+    }
+}
+
+/// A refused `try_send`'s error, with its message (the slow path: out of line).
+#[cold]
+#[inline(never)]
+fn refused<A: Actor, R: Send + 'static, E: Send + 'static>(
+    error: SendError,
+    env: Envelope<A::Message>,
+) -> TrySendError<A, R, E> {
+    match env {
+        Envelope::Message(message) => TrySendError::new(error, message),
+        _ => unreachable!("`try_send` sends a plain message"),
     }
 }
 
@@ -155,6 +172,17 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> IntoFuture for Tell<'a,
 #[must_use = "futures do nothing unless polled"]
 pub struct TellFuture<'a, A: Actor> {
     send: Sending<'a, A>,
+}
+
+impl<'a, A: Actor> TellFuture<'a, A> {
+    /// Sends `message` (one of `A`'s generated messages, its reply channel dropped) to `core`.
+    pub(crate) fn resend(core: &'a RefCore<A>, mut message: A::Message) -> Self {
+        message.drop_reply();
+        let handler = message.handler_name();
+        TellFuture {
+            send: Sending::new(&core.shared, handler, Envelope::Message(message)),
+        }
+    }
 }
 
 impl<A: Actor> fmt::Debug for TellFuture<'_, A> {
@@ -207,9 +235,11 @@ impl<'a, A: Actor> Sending<'a, A> {
     pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         loop {
             match std::mem::replace(&mut self.state, SendState::Done) {
-                SendState::Ready(env) => match self.shared.try_enqueue(env, self.handler) {
+                SendState::Ready(env) => match self.shared.try_enqueue(env) {
                     Ok(()) => return Poll::Ready(Ok(())),
-                    Err(Refused::Failed(e)) => return Poll::Ready(Err(e)),
+                    Err(Refused::Stopped(env)) => {
+                        return Poll::Ready(Err(self.shared.cell.stopped_with(self.handler, env)));
+                    }
                     Err(Refused::Full(env)) => {
                         let wait = self.shared.enqueue_when_room(env, self.handler);
                         self.state = SendState::Waiting(Box::pin(wait));

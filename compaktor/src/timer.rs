@@ -1,19 +1,26 @@
 //! Work an actor runs beside its mailbox: timers, attached streams, and their handles. Each is a
 //! tokio task that turns its events into messages; `Context` starts them and aborts them when
-//! the actor stops.
+//! the actor stops. A panic in one (in a closure the actor gave it, or in a stream) is caught
+//! here, where the source runs, and fails the instance that started it
+//! ([`StopReason::SourcePanicked`]): ordinary messages pay nothing for it.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::actor_ref::{RefCore, Shared};
+use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
+use crate::dead_letter::DeadLetterReason;
+use crate::health::Phase;
 use crate::mailbox::{Envelope, SourceState};
+use crate::stop::panic_message;
 use crate::tell::Sending;
-use crate::{Actor, ActorRef, Tell};
+use crate::{Actor, ActorRef, MessageSource, StopReason, Tell};
 
 /// What a periodic timer does when the actor fell behind and ticks were missed (the handler
 /// took longer than the period, or the mailbox was full).
@@ -71,9 +78,11 @@ pub(crate) struct Source<A: Actor> {
 
 impl<A: Actor> Source<A> {
     /// Builds the message with `make` and enqueues it, waiting for room. False when the actor
-    /// is gone or the source was cancelled.
+    /// is gone or the source was cancelled. `item` names what `make` was given, if anything:
+    /// it is a dead letter if `make` panics.
     async fn deliver<R, E>(
         &self,
+        item: Option<&'static str>,
         make: impl for<'r> FnOnce(&'r ActorRef<A>) -> Tell<'r, A, R, E>,
     ) -> bool
     where
@@ -84,7 +93,9 @@ impl<A: Actor> Source<A> {
             return false;
         }
         let me = ActorRef::from_core(RefCore::new(self.shared.clone()));
+        let lost = LostIfPanics::new(&self.shared.cell, item);
         let (_, handler, message) = make(&me).into_parts();
+        lost.disarm();
         drop(me);
         let env = Envelope::Sourced(Box::new((message, self.state.clone())));
         let mut sending = Sending::new(&self.shared, handler, env);
@@ -94,10 +105,13 @@ impl<A: Actor> Source<A> {
     }
 }
 
-/// Spawns `task(source)` into `tasks` and hands back its handle.
+/// Spawns `task(source)` into `tasks` and hands back its handle. A panic in the task (a
+/// closure the actor gave it, or its stream) fails the instance that started it: see
+/// [`Starter::source_panicked`].
 pub(crate) fn start<A, F, Fut>(
     tasks: &mut tokio::task::JoinSet<()>,
     shared: &Arc<Shared<A>>,
+    kind: MessageSource,
     task: F,
 ) -> TaskHandle
 where
@@ -111,8 +125,73 @@ where
         shared: shared.clone(),
         state: state.clone(),
     };
-    let abort = tasks.spawn(task(source));
+    let work = AssertUnwindSafe(task(source)).catch_unwind();
+    let starter = Starter {
+        shared: shared.clone(),
+        state: state.clone(),
+        instance: shared.cell.restarts(),
+    };
+    let abort = tasks.spawn(async move {
+        if let Err(payload) = work.await {
+            starter.source_panicked(kind, &*payload);
+        }
+    });
     TaskHandle { state, abort }
+}
+
+/// The instance that started a source, for when the source panics.
+struct Starter<A: Actor> {
+    shared: Arc<Shared<A>>,
+    state: Arc<SourceState>,
+    /// Its restart count: which instance it is.
+    instance: u32,
+}
+
+impl<A: Actor> Starter<A> {
+    /// The source panicked: its instance fails, between two messages (an interrupt, as for a
+    /// linked actor's failure), with [`StopReason::SourcePanicked`]. A source that was
+    /// cancelled, or whose instance has ended, fails nothing: the panic is only logged (its
+    /// task was being aborted).
+    fn source_panicked(&self, kind: MessageSource, payload: &(dyn Any + Send)) {
+        let cell = &self.shared.cell;
+        let reason = StopReason::SourcePanicked {
+            source: kind,
+            message: panic_message(payload),
+        };
+        let current = cell.restarts() == self.instance
+            && matches!(cell.phase(), Phase::Starting | Phase::Running);
+        let actor = &cell.label;
+        if self.state.is_cancelled() || !current {
+            tracing::error!(%actor, %reason, "a message source of an ended instance panicked");
+            return;
+        }
+        tracing::error!(%actor, %reason, "a message source panicked: the actor fails");
+        self.shared.interrupt(reason);
+    }
+}
+
+/// Counts what a source's closure was given as a dead letter if the closure panics.
+struct LostIfPanics<'a> {
+    cell: &'a ActorCell,
+    item: Option<&'static str>,
+}
+
+impl<'a> LostIfPanics<'a> {
+    fn new(cell: &'a ActorCell, item: Option<&'static str>) -> Self {
+        LostIfPanics { cell, item }
+    }
+
+    fn disarm(mut self) {
+        self.item = None;
+    }
+}
+
+impl Drop for LostIfPanics<'_> {
+    fn drop(&mut self) {
+        if let Some(item) = self.item {
+            self.cell.dead_letter(item, DeadLetterReason::Dropped);
+        }
+    }
 }
 
 pub(crate) async fn once<A, F, R, E>(source: Source<A>, delay: Duration, make: F)
@@ -123,7 +202,7 @@ where
     E: Send + 'static,
 {
     tokio::time::sleep(delay).await;
-    source.deliver(make).await;
+    source.deliver(None, make).await;
 }
 
 pub(crate) async fn every<A, F, R, E>(
@@ -141,7 +220,7 @@ pub(crate) async fn every<A, F, R, E>(
     interval.set_missed_tick_behavior(missed.to_tokio());
     loop {
         interval.tick().await;
-        if !source.deliver(&mut make).await {
+        if !source.deliver(None, &mut make).await {
             return;
         }
         // One tick in flight at a time: a slow actor misses ticks (and the policy applies)
@@ -159,8 +238,9 @@ where
     E: Send + 'static,
 {
     let mut stream = std::pin::pin!(stream);
+    let lost = Some(std::any::type_name::<S::Item>());
     while let Some(item) = stream.next().await {
-        if !source.deliver(|me| make(me, item)).await {
+        if !source.deliver(lost, |me| make(me, item)).await {
             return;
         }
     }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use crate::actor_ref::Control;
-use crate::{Actor, ActorId, ActorLabel, ActorRef, Context, StopReason, TaskHandle, Tell};
+use crate::{
+    Actor, ActorId, ActorLabel, ActorRef, Context, MessageSource, StopReason, TaskHandle, Tell,
+};
 
 /// The notice a watcher gets when the actor it watches has ended for good (restarts by a
 /// supervisor do not end an actor).
@@ -39,7 +41,8 @@ impl<A: Actor> Context<A> {
     /// earlier watch.
     ///
     /// Watches belong to this instance: they end when it stops or is restarted (a restarted
-    /// instance watches again from its start hook).
+    /// instance watches again from its start hook). A panic in `make` fails this actor: see
+    /// [Message sources that panic](Context#message-sources-that-panic).
     ///
     /// ```
     /// use compaktor::prelude::*;
@@ -94,7 +97,9 @@ impl<A: Actor> Context<A> {
                 reason: stopped.await,
             }
         });
-        let handle = self.attach_stream(notice, move |me, notice| make(me, notice));
+        let handle = self.attach_source(MessageSource::Watch, notice, move |me, notice| {
+            make(me, notice)
+        });
         self.watches().push((other.id(), handle.clone()));
         handle
     }
@@ -161,7 +166,9 @@ impl<A: Actor> Context<A> {
 
     /// From now on, a linked actor's end reaches this actor as a message (`make` turns the
     /// [`LinkExit`] into one) instead of failing it, e.g.
-    /// `ctx.trap_exits(|me, exit| me.peer_exited(exit))`. Normal stops are reported too.
+    /// `ctx.trap_exits(|me, exit| me.peer_exited(exit))`. Normal stops are reported too. A
+    /// panic in `make` fails this actor: see
+    /// [Message sources that panic](Context#message-sources-that-panic).
     pub fn trap_exits<F, R, E>(&mut self, make: F) -> TaskHandle
     where
         F: for<'r> FnMut(&'r ActorRef<A>, LinkExit) -> Tell<'r, A, R, E> + Send + 'static,
@@ -170,6 +177,6 @@ impl<A: Actor> Context<A> {
     {
         let (trap, exits) = futures::channel::mpsc::unbounded();
         self.cell().set_trap(trap);
-        self.attach_stream(exits.fuse(), make)
+        self.attach_source(MessageSource::TrapExits, exits.fuse(), make)
     }
 }

@@ -61,7 +61,7 @@ async fn try_send_fails_fast_when_full_and_counts_a_dead_letter() {
     actor.push(1).try_send().unwrap();
     actor.push(2).try_send().unwrap();
     let before = system.dead_letter_count();
-    match actor.push(3).try_send() {
+    match actor.push(3).try_send().map_err(SendError::from) {
         Err(SendError::Full {
             capacity, handler, ..
         }) => {
@@ -73,6 +73,131 @@ async fn try_send_fails_fast_when_full_and_counts_a_dead_letter() {
     assert_eq!(system.dead_letter_count(), before + 1);
     open.send(()).unwrap();
     assert_eq!(actor.seen().await.unwrap(), [1, 2]);
+}
+
+/// With capacity n and the actor held in a handler, exactly n messages wait behind it, whether
+/// the actor had taken some of them along with the one it handles (its batch) or none.
+#[tokio::test]
+async fn the_capacity_bounds_every_waiting_message_however_the_actor_took_them() {
+    const CAPACITY: usize = 4;
+    for taken_along in 0..CAPACITY {
+        let system = ActorSystem::new("test");
+        let actor = system
+            .builder(Gated { seen: Vec::new() })
+            .mailbox(Mailbox::bounded(CAPACITY))
+            .spawn()
+            .unwrap();
+        let (open, gate) = oneshot::channel();
+        let (entered_tx, entered) = oneshot::channel();
+        // On this current-thread runtime the actor has not run yet: the gate and
+        // `taken_along` pushes are queued together, and it takes them in one go.
+        actor.wait_for(entered_tx, gate).try_send().unwrap();
+        for n in 0..taken_along {
+            actor.push(n as u32).try_send().unwrap();
+        }
+        entered.await.unwrap();
+        // The actor is in the gate's handler: `taken_along` messages wait in its batch.
+        let mut accepted = 0;
+        let full = loop {
+            match actor.push(100 + accepted).try_send() {
+                Ok(()) => accepted += 1,
+                Err(e) => break e.into_error(),
+            }
+        };
+        assert!(
+            matches!(
+                full,
+                SendError::Full {
+                    capacity: CAPACITY,
+                    ..
+                }
+            ),
+            "{full}"
+        );
+        assert_eq!(
+            taken_along + accepted as usize,
+            CAPACITY,
+            "with {taken_along} taken along, {accepted} more were accepted"
+        );
+        open.send(()).unwrap();
+        let expected: Vec<u32> = (0..taken_along as u32).chain(100..100 + accepted).collect();
+        assert_eq!(actor.seen().await.unwrap(), expected);
+    }
+}
+
+/// The generated message type of `Gated`, however `#[actor]` names it.
+type GatedMsg = <Gated as Actor>::Message;
+
+fn pushed(message: &GatedMsg) -> Option<u32> {
+    match message {
+        GatedMsg::Push(n, _) => Some(*n),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn try_send_on_a_full_mailbox_gives_the_message_back_to_resend() {
+    let system = ActorSystem::new("test");
+    let (actor, open) = gated(&system).await;
+    actor.push(1).try_send().unwrap();
+    actor.push(2).try_send().unwrap();
+    let full = actor.push(3).try_send().unwrap_err();
+    assert!(full.is_full() && !full.is_stopped());
+    assert!(matches!(
+        full.error(),
+        SendError::Full {
+            capacity: 2,
+            handler: "push",
+            ..
+        }
+    ));
+    // Resent, awaited: it waits for room this time.
+    let resend = tokio::spawn({
+        let actor = actor.clone();
+        async move { full.resend(&actor).await }
+    });
+    open.send(()).unwrap();
+    resend.await.unwrap().unwrap();
+    assert_eq!(actor.seen().await.unwrap(), [1, 2, 3]);
+
+    // Or taken apart: the handler's arguments are in the message.
+    let (actor, _open) = gated(&system).await;
+    actor.push(1).try_send().unwrap();
+    actor.push(2).try_send().unwrap();
+    let message = actor.push(42).try_send().unwrap_err().into_message();
+    assert_eq!(pushed(&message), Some(42));
+}
+
+#[tokio::test]
+async fn try_send_to_a_stopped_actor_gives_the_message_back_to_send_elsewhere() {
+    let system = ActorSystem::new("test");
+    let gone = system.spawn(Gated { seen: Vec::new() });
+    gone.kill();
+    gone.stopped().await;
+    let before = system.dead_letter_count();
+    let stopped = gone.push(7).try_send().unwrap_err();
+    assert!(stopped.is_stopped());
+    assert_eq!(system.dead_letter_count(), before + 1);
+    let standby = system.spawn(Gated { seen: Vec::new() });
+    stopped.resend(&standby).try_send().unwrap();
+    assert_eq!(standby.seen().await.unwrap(), [7]);
+}
+
+#[tokio::test]
+async fn a_try_send_error_goes_into_a_boxed_error_with_question_mark() {
+    async fn send(actor: &ActorRef<Gated>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        actor.push(1).try_send()?;
+        Ok(())
+    }
+    let system = ActorSystem::new("test");
+    let (actor, _open) = gated(&system).await;
+    send(&actor).await.unwrap();
+    send(&actor).await.unwrap();
+    let error = send(&actor).await.unwrap_err();
+    assert!(
+        error.to_string().contains("full mailbox (2 messages)"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

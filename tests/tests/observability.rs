@@ -95,6 +95,9 @@ fn public_handles_are_send_and_sync() {
     send_sync::<StopReason>();
     send_sync::<compaktor::TaskHandle>();
     send_sync::<compaktor::DeadLetter>();
+    fn error<E: std::error::Error + Send + Sync + 'static>() {}
+    error::<compaktor::TrySendError<Motor>>();
+    error::<compaktor::TrySendError<Motor, u32, std::io::Error>>();
     fn send<T: Send>(_: T) {}
     // The futures of tells and asks can be awaited on any task. Checked by the compiler, not
     // run: spawning an actor here, on a thread without a subscriber, would race with the span

@@ -205,3 +205,67 @@ async fn asks_queued_behind_a_panic_get_stopped_not_panicked() {
     assert!(matches!(first.await, Err(AskError::Panicked { .. })));
     assert!(matches!(second.await, Err(AskError::Stopped { .. })));
 }
+
+/// An actor whose stop hook panics; its `Drop` (a motor's safe state) sets `dropped`.
+struct BadStop {
+    dropped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for BadStop {
+    fn drop(&mut self) {
+        self.dropped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[actor]
+impl BadStop {
+    #[handler]
+    fn explode(&mut self) {
+        panic!("handler blew up");
+    }
+
+    #[on_stop]
+    fn stop(&mut self) {
+        panic!("could not park the arm");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_stop_hook_is_reported_around_the_reason_it_had() {
+    let system = ActorSystem::new("test");
+    let dropped = std::sync::Arc::default();
+    let actor = system.spawn(BadStop {
+        dropped: std::sync::Arc::clone(&dropped),
+    });
+    actor.stop();
+    let reason = actor.stopped().await;
+    assert_eq!(
+        reason,
+        StopReason::StopHookPanicked {
+            reason: Box::new(StopReason::Stopped),
+            message: "could not park the arm".into(),
+        }
+    );
+    assert!(reason.is_failure());
+    assert_eq!(
+        reason.to_string(),
+        "stopped on request, then its stop hook panicked: could not park the arm"
+    );
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        "the state was dropped all the same"
+    );
+
+    // After a handler's panic, the stop hook's panic wraps that one.
+    let actor = system.spawn(BadStop {
+        dropped: std::sync::Arc::default(),
+    });
+    actor.explode().await.unwrap();
+    assert!(matches!(
+        actor.stopped().await,
+        StopReason::StopHookPanicked { reason, message }
+            if matches!(*reason, StopReason::Panicked { handler: "explode", .. })
+                && message == "could not park the arm"
+    ));
+}

@@ -185,6 +185,33 @@ async fn round_robin_sends_100_concurrent_asks_to_100_workers_once_each() {
     );
 }
 
+#[tokio::test]
+async fn round_robin_starts_with_the_first_worker_and_takes_them_in_order() {
+    let system = ActorSystem::new("test");
+    let (pool, _) = pool(&system, 3, Routing::RoundRobin);
+    let workers: Vec<ActorId> = pool.workers().iter().map(ActorRef::id).collect();
+    let mut answered = Vec::new();
+    for _ in 0..6 {
+        answered.push(pool.who().await.unwrap());
+    }
+    let expected: Vec<ActorId> = workers.iter().chain(&workers).copied().collect();
+    assert_eq!(answered, expected, "worker 0, 1, 2, then 0 again");
+}
+
+#[tokio::test]
+async fn balancing_starts_with_the_first_idle_worker() {
+    let system = ActorSystem::new("test");
+    let (pool, _) = pool(&system, 3, Routing::Balancing);
+    let first = pool.workers()[0].id();
+    // One at a time, every worker is idle for each: the turn still moves on.
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        answered.push(pool.who().await.unwrap());
+    }
+    assert_eq!(answered[0], first, "the first message goes to worker 0");
+    assert_eq!(ids(&pool.workers()), answered.into_iter().collect());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_robin_takes_turns_across_threads() {
     let system = ActorSystem::new("test");

@@ -394,6 +394,12 @@ impl Busy {
         std::future::pending::<()>().await;
     }
 
+    /// Blocks its thread instead of awaiting (a blocking bus read in a handler).
+    #[handler]
+    fn block_thread(&mut self, for_: Duration) {
+        std::thread::sleep(for_);
+    }
+
     #[handler]
     async fn add_hanging_child(
         &mut self,
@@ -464,11 +470,38 @@ async fn shutdown_kills_what_is_left_at_the_deadline() {
         report.elapsed >= Duration::from_secs(2) && report.elapsed < Duration::from_millis(2010),
         "{report:?}"
     );
+    assert_eq!(report.overrun, report.elapsed - Duration::from_secs(2));
     assert_eq!(began.elapsed(), report.elapsed);
     assert_eq!(ended(&fine).await, StopReason::Stopped);
     assert_eq!(ended(&stuck).await, StopReason::Killed);
     assert!(take(&handled).is_empty());
     assert_eq!(system.live_actors(), 0);
+}
+
+/// A handler that blocks the only thread of a current-thread runtime cannot be preempted: the
+/// deadline's timer waits for it too. The report says the deadline passed, and by how much.
+/// (Real time: the point is a thread really blocked. The bounds hold however slow the machine.)
+#[tokio::test(flavor = "current_thread")]
+async fn a_handler_blocking_the_thread_past_the_deadline_is_reported_as_an_overrun() {
+    let system = ActorSystem::new("test");
+    let blocker = system
+        .builder(Busy {
+            handled: Log::default(),
+        })
+        .name("blocker")
+        .spawn()
+        .unwrap();
+    blocker
+        .block_thread(Duration::from_millis(400))
+        .await
+        .unwrap();
+    let report = system.shutdown(Duration::from_millis(100)).await;
+    // It ended by the pill, late: nothing could kill it while it held the thread.
+    assert_report(&report, 1, 0, 0);
+    assert!(report.deadline_passed, "{report:?}");
+    assert!(report.elapsed >= Duration::from_millis(400), "{report:?}");
+    assert!(report.overrun >= Duration::from_millis(300), "{report:?}");
+    assert_eq!(report.overrun, report.elapsed - Duration::from_millis(100));
 }
 
 #[tokio::test(start_paused = true)]
@@ -563,6 +596,7 @@ async fn shutdown_of_an_idle_system_is_immediate() {
     assert_report(&report, 0, 0, 0);
     assert!(!report.deadline_passed);
     assert_eq!(report.elapsed, Duration::ZERO);
+    assert_eq!(report.overrun, Duration::ZERO);
 }
 
 /// Its stop hook never returns (a bus that never answers).

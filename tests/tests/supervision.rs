@@ -65,7 +65,7 @@ struct Worker {
 }
 
 fn worker(name: &'static str, log: &Log) -> impl FnMut() -> Worker + Send + 'static {
-    worker_with(name, log, FailureAction::Restart)
+    worker_with(name, log, FailureAction::Fail)
 }
 
 fn worker_with(
@@ -393,6 +393,62 @@ async fn a_permanent_child_restarts_after_a_failure_and_after_stopping_itself() 
     assert_eq!(ended(&w).await, StopReason::Stopped);
     assert_eq!(parent.children().await.unwrap(), 0);
     assert_eq!(take(&log), ["stop w (stopped)"]);
+}
+
+/// `Context::stop` with messages queued behind it: a permanent child's next instance handles
+/// them (its mailbox is kept, as after any restart); a transient child, or an actor without a
+/// supervisor, ends and they become dead letters.
+#[tokio::test]
+async fn what_an_actor_that_stops_itself_left_queued_goes_to_its_next_instance_or_dead_letters() {
+    // Permanent: restarted, and the three bumps reach the new instance.
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let (_parent, w) = one_child(
+        &system,
+        Supervision::default(),
+        RestartPolicy::Permanent,
+        &log,
+    )
+    .await;
+    // On this current-thread runtime all four are queued before the child runs again.
+    w.quit().await.unwrap();
+    for _ in 0..3 {
+        w.bump().tell().await.unwrap();
+    }
+    assert_eq!(
+        w.bump().await.unwrap(),
+        4,
+        "the next instance handled all three"
+    );
+    assert_eq!(w.restarts().await.unwrap(), 1);
+    assert_eq!(system.dead_letter_count(), 0);
+
+    // Transient: it ends, and the three bumps are dead letters.
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let (_parent, w) = one_child(
+        &system,
+        Supervision::default(),
+        RestartPolicy::Transient,
+        &log,
+    )
+    .await;
+    w.quit().await.unwrap();
+    for _ in 0..3 {
+        w.bump().tell().await.unwrap();
+    }
+    assert_eq!(ended(&w).await, StopReason::Stopped);
+    assert_eq!(system.dead_letter_count(), 3);
+
+    // No supervisor: the same.
+    let system = ActorSystem::new("test");
+    let w = system.spawn(worker("w", &log)());
+    w.quit().await.unwrap();
+    for _ in 0..3 {
+        w.bump().tell().await.unwrap();
+    }
+    assert_eq!(ended(&w).await, StopReason::Stopped);
+    assert_eq!(system.dead_letter_count(), 3);
 }
 
 #[tokio::test]
@@ -1251,4 +1307,155 @@ async fn a_child_waiting_for_its_restart_stops_with_its_parent() {
     advance(Duration::from_secs(10)).await;
     assert_eq!(take(&log), ["stop w (panicked)", "stop parent (stopped)"]);
     assert_eq!(system.live_actors(), 0);
+}
+
+// Top-level actors: spawned from a factory, the system supervises them like children; spawned
+// from a value, a failure stops them, as `FailureAction::Fail` documents.
+
+#[tokio::test]
+async fn a_top_level_actor_spawned_from_a_factory_restarts_with_fresh_state_and_the_same_ref() {
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let top = system.spawn_with(worker("top", &log)).unwrap();
+    assert_eq!(top.bump().await.unwrap(), 1);
+    assert_eq!(top.bump().await.unwrap(), 2);
+
+    // A panic: made again by the factory, behind the same ref.
+    top.crash().await.unwrap();
+    assert_eq!(top.bump().await.unwrap(), 1, "fresh state after the panic");
+    // A told `Err` the failure hook answers with the default, `Fail`: the same.
+    top.fail(7).tell().await.unwrap();
+    assert_eq!(
+        top.bump().await.unwrap(),
+        1,
+        "fresh state after the failure"
+    );
+    assert_eq!(top.restarts().await.unwrap(), 2);
+    assert!(top.is_alive());
+    assert_eq!(
+        take(&log),
+        [
+            "start top#0",
+            "stop top (panicked)",
+            "top restart 1 after panicked",
+            "start top#1",
+            "stop top (failed)",
+            "top restart 2 after failed",
+            "start top#2",
+        ]
+    );
+
+    // A stop from outside is final.
+    top.stop();
+    assert_eq!(ended(&top).await, StopReason::Stopped);
+    assert_eq!(take(&log), ["stop top (stopped)"]);
+    assert_eq!(system.live_actors(), 0);
+}
+
+#[tokio::test]
+async fn a_top_level_actor_spawned_from_a_value_is_stopped_by_a_failure() {
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let failing = system.spawn(worker("value", &log)());
+    failing.fail(7).tell().await.unwrap();
+    assert_eq!(
+        ended(&failing).await,
+        StopReason::Failed {
+            handler: "fail",
+            error: "bad reading 7".into()
+        }
+    );
+    let panicking = system.spawn(worker("value", &log)());
+    panicking.crash().await.unwrap();
+    assert!(matches!(
+        ended(&panicking).await,
+        StopReason::Panicked {
+            handler: "crash",
+            ..
+        }
+    ));
+    assert!(!take(&log).iter().any(|line| line.contains("restart")));
+}
+
+#[tokio::test]
+async fn past_its_restart_limit_a_factory_made_top_level_actor_stops_with_its_last_failure() {
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let top = system
+        .builder_with(worker("top", &log))
+        .name("top")
+        .supervise(Supervision::one_for_one().max_restarts(2, Duration::from_secs(60)))
+        .spawn()
+        .unwrap();
+    for restarts in 1..=2 {
+        top.crash().await.unwrap();
+        assert_eq!(top.restarts().await.unwrap(), restarts);
+    }
+    top.crash().await.unwrap();
+    assert_eq!(
+        ended(&top).await,
+        StopReason::Panicked {
+            handler: "crash",
+            message: "top crashed".into()
+        }
+    );
+    assert!(system.lookup::<Worker>("/top").is_none());
+}
+
+#[tokio::test]
+async fn a_factory_made_top_level_actor_follows_its_restart_policy_and_is_not_restarted_by_shutdown()
+ {
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let transient = system
+        .builder_with(worker("transient", &log))
+        .restart(RestartPolicy::Transient)
+        .spawn()
+        .unwrap();
+    transient.crash().await.unwrap();
+    assert_eq!(transient.restarts().await.unwrap(), 1);
+    transient.quit().await.unwrap();
+    assert_eq!(ended(&transient).await, StopReason::Stopped);
+
+    let permanent = system.spawn_with(worker("permanent", &log)).unwrap();
+    assert_eq!(permanent.bump().await.unwrap(), 1);
+    let report = system.shutdown(Duration::from_secs(5)).await;
+    assert_eq!((report.stopped, report.killed), (1, 0));
+    assert_eq!(ended(&permanent).await, StopReason::Stopped);
+}
+
+/// Holds the shutdown at itself until the test opens its gate.
+struct Gate;
+
+#[actor]
+impl Gate {
+    #[handler]
+    async fn hold(&mut self, entered: oneshot::Sender<()>, gate: oneshot::Receiver<()>) {
+        let _ = entered.send(());
+        let _ = gate.await;
+    }
+}
+
+#[tokio::test]
+async fn a_factory_made_top_level_actor_failing_during_shutdown_is_not_restarted() {
+    let log = Log::default();
+    let system = ActorSystem::new("test");
+    let top = system.spawn_with(worker("top", &log)).unwrap();
+    // Spawned later, so stopped first: the shutdown waits at it while `top` fails.
+    let gate = system.spawn(Gate);
+    let (open, held) = oneshot::channel();
+    let (entered_tx, entered) = oneshot::channel();
+    gate.hold(entered_tx, held).await.unwrap();
+    entered.await.unwrap();
+    let shutdown = tokio::spawn({
+        let system = system.clone();
+        async move { system.shutdown(Duration::from_secs(30)).await }
+    });
+    settle().await;
+    assert!(system.is_shutting_down());
+    top.crash().await.unwrap();
+    assert!(matches!(ended(&top).await, StopReason::Panicked { .. }));
+    open.send(()).unwrap();
+    shutdown.await.unwrap();
+    assert!(!take(&log).iter().any(|line| line.contains("restart")));
 }

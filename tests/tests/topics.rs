@@ -502,6 +502,208 @@ async fn a_restarted_subscriber_is_subscribed_once() {
     assert_eq!(seen(&log), [1, 2], "handled once, by the new instance");
 }
 
+/// Counts the topic's subscribers from its start hook, right after subscribing, and from its
+/// stop hook (as 100 + the count).
+struct Recount {
+    counts: Log,
+}
+
+#[actor]
+impl Recount {
+    #[on_start]
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), TopicError> {
+        let topic = ctx.system().topic::<u32>("recount")?;
+        ctx.subscribe(&topic, |me, value| me.on_value(value));
+        let count = u32::try_from(topic.subscriber_count()).unwrap();
+        self.counts.lock().unwrap().push(count);
+        Ok(())
+    }
+
+    #[on_stop]
+    fn stop(&mut self, ctx: &mut Context<Self>) {
+        let topic = ctx.system().topic::<u32>("recount").unwrap();
+        let count = u32::try_from(topic.subscriber_count()).unwrap();
+        self.counts.lock().unwrap().push(100 + count);
+    }
+
+    #[handler]
+    fn on_value(&mut self, _value: u32) {}
+
+    #[handler]
+    fn crash(&mut self) {
+        panic!("sensor glitch");
+    }
+
+    #[handler]
+    fn restarts(&self, ctx: &mut Context<Self>) -> u32 {
+        ctx.restart_count()
+    }
+}
+
+struct RecountTeam {
+    counts: Log,
+}
+
+#[actor]
+impl RecountTeam {
+    #[on_start]
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), SpawnError> {
+        let counts = self.counts.clone();
+        ctx.child(move || Recount {
+            counts: counts.clone(),
+        })
+        .name("recount")
+        .start()
+        .await?;
+        Ok(())
+    }
+}
+
+/// An instance's subscription leaves the topic when the instance ends, before its stop hook
+/// runs: nothing is offered to it after that, and a restarted subscriber's new instance is
+/// the topic's only subscription from the moment it subscribes.
+#[tokio::test(start_paused = true)]
+async fn a_restarted_subscribers_old_subscription_leaves_when_its_instance_ends() {
+    let system = ActorSystem::new("test");
+    let topic = system.topic::<u32>("recount").unwrap();
+    let counts = Log::default();
+    let _team = system
+        .builder(RecountTeam {
+            counts: counts.clone(),
+        })
+        .name("team")
+        .start()
+        .await
+        .unwrap();
+    let recount = system.lookup::<Recount>("/team/recount").unwrap();
+    for round in 1..=3 {
+        recount.crash().await.unwrap();
+        assert_eq!(recount.restarts().await.unwrap(), round);
+        assert_eq!(topic.subscriber_count(), 1, "round {round}");
+    }
+    assert_eq!(
+        seen(&counts),
+        [1, 100, 1, 100, 1, 100, 1],
+        "seen by each instance's start hook, and by its stop hook (+100)"
+    );
+    assert_eq!(topic.publish(7), 1);
+}
+
+/// What a restart-heavy subscriber handles and what is counted as lost add up to what was
+/// published, exactly: no value is handled and also counted as a dead letter.
+struct Flaky {
+    handled: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The message of `Flaky`'s planned panics, kept off the test output.
+const FLAKY_PANIC: &str = "planned subscriber panic";
+
+#[actor]
+impl Flaky {
+    #[on_start]
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), TopicError> {
+        let topic = ctx.system().topic::<u32>("flaky")?;
+        ctx.subscribe_with(&topic, 100_000, |me, value| me.on_value(value));
+        Ok(())
+    }
+
+    #[handler]
+    fn on_value(&mut self, value: u32) {
+        self.handled
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if value.is_multiple_of(10) {
+            panic!("{FLAKY_PANIC} at {value}");
+        }
+    }
+}
+
+struct FlakyTeam {
+    handled: Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[actor]
+impl FlakyTeam {
+    #[on_start]
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), SpawnError> {
+        ctx.supervise(Supervision::one_for_one().max_restarts(1_000_000, Duration::from_secs(1)));
+        let handled = self.handled.clone();
+        ctx.child(move || Flaky {
+            handled: handled.clone(),
+        })
+        .name("flaky")
+        .start()
+        .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_heavy_subscriber_loses_exactly_what_it_does_not_handle() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            if !message.is_some_and(|m| m.starts_with(FLAKY_PANIC)) {
+                previous(info);
+            }
+        }));
+    });
+    // A double count needs a value published while the ended instance's subscription is
+    // still there: a race, so several rounds.
+    for round in 0..20 {
+        restart_heavy_round(round).await;
+    }
+}
+
+async fn restart_heavy_round(round: u32) {
+    let system = ActorSystem::new("test");
+    let topic = system.topic::<u32>("flaky").unwrap();
+    let handled = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let team = system
+        .builder(FlakyTeam {
+            handled: handled.clone(),
+        })
+        .name("team")
+        .start()
+        .await
+        .unwrap();
+    let flaky = system.lookup::<Flaky>("/team/flaky").unwrap();
+    const PUBLISHED: u32 = 5_000;
+    for value in 1..=PUBLISHED {
+        topic.publish(value);
+        tokio::task::yield_now().await;
+    }
+    // Everything published is handled or lost, soon: wait for that (a double count gets
+    // there too, and fails below).
+    let accounted =
+        || handled.load(std::sync::atomic::Ordering::SeqCst) + system.dead_letter_count();
+    let began = std::time::Instant::now();
+    while accounted() < u64::from(PUBLISHED) {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "{} accounted",
+            accounted()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    team.stop();
+    team.stopped().await;
+    assert!(!flaky.is_alive());
+    let handled = handled.load(std::sync::atomic::Ordering::SeqCst);
+    let lost = system.dead_letter_count();
+    assert!(handled > 0, "{handled} handled");
+    assert_eq!(
+        handled + lost,
+        u64::from(PUBLISHED),
+        "round {round}: {handled} handled (panics included) + {lost} dead letters"
+    );
+}
+
 #[test]
 fn handles_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}

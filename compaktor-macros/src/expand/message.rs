@@ -59,6 +59,15 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         let skip = plan.values.iter().map(|_| quote!(_));
         quote!(#(#cfgs)* Self::#variant(#(#skip,)* __compaktor_reply) => __compaktor_reply)
     });
+    let drop_reply_arms = plans.iter().map(|plan| {
+        let (variant, cfgs) = (&plan.variant, &plan.cfgs);
+        let skip = plan.values.iter().map(|_| quote!(_));
+        quote! {
+            #(#cfgs)* Self::#variant(#(#skip,)* __compaktor_reply) => {
+                *__compaktor_reply = ::compaktor::__private::Option::None;
+            }
+        }
+    });
 
     // A tell whose arguments are all `Clone` can be copied (for a broadcasting pool); `Clone` is
     // found per argument type by autoref specialisation, so no bound is added.
@@ -148,6 +157,11 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
     } else {
         quote!(match self { #(#slot_arms,)* #phantom_arm })
     };
+    let drop_reply_body = if empty {
+        quote!(match *self {})
+    } else {
+        quote!(match self { #(#drop_reply_arms)* #phantom_arm })
+    };
 
     quote! {
         #[doc = #doc]
@@ -172,6 +186,10 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
 
             fn reply_slot(&mut self) -> &mut dyn ::core::any::Any {
                 #slot_body
+            }
+
+            fn drop_reply(&mut self) {
+                #drop_reply_body
             }
 
             #[inline]

@@ -76,6 +76,7 @@ pub(super) async fn run<A: Actor>(
 
 struct Router<'a, A: Actor> {
     pool: &'a PoolState<A>,
+    /// The worker to try first for the next message (round-robin and balancing).
     cursor: usize,
     random: u64,
     /// Messages handed to each worker (by id), for balancing.
@@ -174,8 +175,9 @@ impl<A: Actor> Router<'_, A> {
                         return Some(super::by_key(&workers, key).cloned());
                     }
                     (Routing::RoundRobin | Routing::ConsistentHash | Routing::Broadcast, _) => {
-                        self.cursor = self.cursor.wrapping_add(1);
-                        return Some(Some(workers[self.cursor % n].clone()));
+                        let turn = self.cursor % n;
+                        self.cursor = turn + 1;
+                        return Some(Some(workers[turn].clone()));
                     }
                     (Routing::Random, _) => {
                         // xorshift64: enough to spread work; not for anything secret.
@@ -188,10 +190,11 @@ impl<A: Actor> Router<'_, A> {
                         self.forwarded
                             .retain(|(id, _)| workers.iter().any(|w| w.id() == *id));
                         // Start after the last one picked, so idle workers share the work.
-                        for step in 1..=n {
-                            let worker = &workers[(self.cursor + step) % n];
+                        for step in 0..n {
+                            let turn = (self.cursor + step) % n;
+                            let worker = &workers[turn];
                             if self.is_idle(worker) {
-                                self.cursor = (self.cursor + step) % n;
+                                self.cursor = turn + 1;
                                 return Some(Some(worker.clone()));
                             }
                         }

@@ -199,7 +199,7 @@ fn told_failure<'a, A: Actor>(
             Guarded::Done(FailureAction::Resume) => return None,
             Guarded::Done(FailureAction::Stop) => EndCause::FinalFailure,
             Guarded::Done(FailureAction::Escalate) => EndCause::Escalate,
-            Guarded::Done(FailureAction::Restart) => EndCause::Failure,
+            Guarded::Done(FailureAction::Fail) => EndCause::Failure,
             Guarded::Panicked(message) => return Some(panicked("on_failure", message)),
             Guarded::Dropped => return Some(dropped_work(cell)),
         };

@@ -16,14 +16,17 @@ use crate::actor_ref::{ActorCell, RefCore, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, SourceState};
 use crate::tell::Sending;
-use crate::{Actor, ActorRef, Context, TaskHandle, Tell};
+use crate::{Actor, ActorRef, Context, MessageSource, TaskHandle, Tell};
 
 /// An actor's subscription to a [`Topic`], from [`Context::subscribe`] or
 /// [`Context::subscribe_latest`].
 ///
-/// It ends when its actor stops (the topic forgets it by itself), when the instance that made
-/// it is restarted (subscribe again in the start hook), or on [`cancel`](Self::cancel).
-/// Dropping the handle leaves it running. A subscription does not keep its actor alive.
+/// It ends when the instance that made it ends: when its actor stops, or is restarted
+/// (subscribe again in the start hook). It leaves the topic at that moment, before the stop
+/// hook runs, so no value is offered to it afterwards; values still waiting in its inbox are
+/// dead letters, and those already in the mailbox stay there (a restarted instance handles
+/// them). It also ends on [`cancel`](Self::cancel). Dropping the handle leaves it running. A
+/// subscription does not keep its actor alive.
 #[derive(Clone)]
 pub struct Subscription {
     topic: Weak<dyn Membership>,
@@ -39,6 +42,12 @@ impl Subscription {
     pub fn cancel(&self) {
         self.state.cancel();
         self.task.cancel();
+        self.leave();
+    }
+
+    /// Leaves the topic without cancelling: what is already on its way is still delivered
+    /// or counted (its instance has ended; see `Context::cancel_tasks`).
+    pub(crate) fn leave(&self) {
         if let Some(topic) = self.topic.upgrade() {
             topic.remove(self.id);
         }
@@ -79,7 +88,9 @@ impl<A: Actor> Context<A> {
     ///
     /// For a handler that returns a value, tell it: `|me, v| me.on_value(v).tell()`. Each
     /// call is a subscription of its own. See [`Subscription`] for when it ends; values
-    /// still waiting for this actor when it stops count as dead letters.
+    /// still waiting for this actor when it stops count as dead letters. A panic in `make`
+    /// fails this actor, and the value it was given and those still waiting are dead letters:
+    /// see [Message sources that panic](Context#message-sources-that-panic).
     ///
     /// ```
     /// use compaktor::prelude::*;
@@ -244,14 +255,17 @@ impl<A: Actor> Context<A> {
         // The feed yields nothing: it sends itself, so that it can wait for a value to be
         // handled (latest) and count what it loses. The stream only ties it to this instance.
         let work = futures::stream::once(run(feed)).filter_map(|()| async { None });
-        let task = self.attach_stream(work, never::<A>);
-        Subscription {
+        let kind = MessageSource::Subscription(Arc::clone(&topic.shared.name));
+        let task = self.attach_source(kind, work, never::<A>);
+        let subscription = Subscription {
             topic: Arc::downgrade(&membership),
             name: Arc::clone(&topic.shared.name),
             id,
             task,
             state,
-        }
+        };
+        self.track_subscription(&subscription);
+        subscription
     }
 }
 
@@ -305,15 +319,17 @@ impl<A: Actor, T> Feed<A, T> {
             return false;
         }
         let me = ActorRef::from_core(RefCore::new(self.shared.clone()));
+        // Made before `make` runs: if it panics, the value it was given is a dead letter.
+        let mut in_flight = InFlight {
+            cell: &self.shared.cell,
+            state: &self.state,
+            handler: Some(std::any::type_name::<T>()),
+        };
         let (_, handler, message) = make(&me).into_parts();
+        in_flight.handler = Some(handler);
         drop(me);
         let env = Envelope::Sourced(Box::new((message, self.state.clone())));
         let mut sending = Sending::new(&self.shared, handler, env);
-        let in_flight = InFlight {
-            cell: &self.shared.cell,
-            state: &self.state,
-            handler: Some(handler),
-        };
         let sent = poll_fn(|cx| sending.poll_send(cx)).await.is_ok();
         in_flight.landed();
         sent
