@@ -21,6 +21,15 @@ pub mod sysfs_pwm;
 
 use core::fmt::Display;
 
+/// Now on `CLOCK_MONOTONIC`, the clock the kernel stamps GPIO edge events with (`None` if it
+/// cannot be read).
+#[cfg(any(feature = "rppal", feature = "linux"))]
+pub(crate) fn monotonic_now() -> Option<std::time::Duration> {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .ok()
+        .map(std::time::Duration::from)
+}
+
 /// A pin or bus could not be opened.
 ///
 /// Its message says which backend, which device (with the label the robot gave it) and why:

@@ -198,9 +198,14 @@ pub const SONAR_MIN_PERIOD_MS: u64 = 60;
 pub struct ButtonConfig {
     /// The GPIO.
     pub pin: u8,
-    /// Pressed pulls the pin low (with the internal pull-up).
+    /// The contact goes to ground and the internal pull-up holds the pin high (`true`, the
+    /// usual wiring), or to 3.3 V with the pull-down (`false`).
     #[serde(default = "yes")]
     pub active_low: bool,
+    /// The contact is closed while released and opens when pressed, as on an E-stop: a broken
+    /// wire then reads as pressed, and stops the robot. `false`: normally open.
+    #[serde(default)]
+    pub normally_closed: bool,
     /// Edges closer than this are bounce.
     #[serde(default = "debounce_ms")]
     pub debounce_ms: u64,

@@ -52,6 +52,11 @@ pub trait EdgeSource: Send + 'static {
     fn is_high(&mut self) -> Result<bool, DeviceError>;
     /// Waits for the next edge.
     fn next_edge(&mut self) -> BoxFuture<'_, Result<Edge, DeviceError>>;
+    /// Now, on the clock the edges are stamped with, if it can be read (see
+    /// [`EdgeInput::now`](crate::hal::EdgeInput::now)).
+    fn now(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// A DC motor behind an H-bridge.

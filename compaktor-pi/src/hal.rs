@@ -35,6 +35,12 @@ pub trait EdgeInput: ErrorType {
 
     /// Drops queued edges (before starting a measurement).
     fn clear_edges(&mut self);
+
+    /// Now, on the clock the edges are stamped with, if this input can read it: an edge's age
+    /// is `now() - edge.at` (how long ago the button was pressed, for the E-stop's latency).
+    fn now(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A PWM output whose frequency can be set: servos want 50 Hz, DC motors kHz.

@@ -50,6 +50,11 @@ trait Opener: Send {
         active_low: bool,
         label: &str,
     ) -> Result<Box<dyn EdgeSource>, OpenError>;
+    /// A normally-closed contact on `gpio` (an E-stop): the simulation closes it at rest, so
+    /// the released level is read; real wiring needs nothing.
+    fn close_contact(&mut self, gpio: u8) {
+        let _ = gpio;
+    }
     /// A digital output.
     fn output(&mut self, gpio: u8, label: &str) -> Result<Box<dyn DigitalOutput>, OpenError>;
     /// A servo.
@@ -200,6 +205,9 @@ impl Hardware {
         let source =
             self.opener
                 .switch(button.pin, button.active_low, &format!("button {name}"))?;
+        if button.normally_closed {
+            self.opener.close_contact(button.pin);
+        }
         Ok((source, debouncer(button)))
     }
 
@@ -271,11 +279,13 @@ impl Hardware {
 /// Bumper contacts closer than this are bounce.
 const BUMPER_DEBOUNCE_MS: u64 = 10;
 
+/// The button's debouncer. Pressed is low when the contact to ground (`active_low`) closes on a
+/// press; a normally-closed contact opens on a press, so pressed is the other level.
 fn debouncer(b: &ButtonConfig) -> Debouncer {
     Debouncer::new(
         Duration::from_millis(b.debounce_ms),
         Duration::from_millis(b.long_press_ms),
-        b.active_low,
+        b.active_low != b.normally_closed,
     )
 }
 

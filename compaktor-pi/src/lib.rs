@@ -9,6 +9,10 @@
 //! - [`safety`]: the E-stop (each actuator's watchdog and safe state live with the actuator);
 //! - [`config`]: the robot description file (TOML); [`hardware`]: opening it on its backend;
 //! - [`robot`]: ordered start and shutdown, signals, the runtime for sim or hardware;
+//! - [`firmware`]: what robot programs share: the command line, logging, stopping safely (the
+//!   E-stop first), systemd's notifications and watchdog;
+//! - [`safe_off`]: driving the motor pins low after the firmware has died (the
+//!   `compaktor-safe-off` command, systemd's `ExecStopPost`);
 //! - [`hal`]: the two traits embedded-hal lacks (timestamped edges, PWM frequency);
 //! - [`device`]: object-safe device traits the actors hold;
 //! - [`drivers`]: embedded-hal drivers (L298N / TB6612FNG, servo, HC-SR04, MCP3008, MPU-6050,
@@ -50,8 +54,10 @@ pub mod config;
 pub mod device;
 pub mod drivers;
 pub mod events;
+pub mod firmware;
 pub mod hal;
 pub mod hardware;
 pub mod robot;
+pub mod safe_off;
 pub mod safety;
 pub mod sim;

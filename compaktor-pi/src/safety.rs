@@ -41,6 +41,7 @@ struct Inner {
     engaged: AtomicBool,
     next_id: AtomicU64,
     actuators: Mutex<Vec<(u64, String, SafeAction)>>,
+    last_report: Mutex<Option<EStopReport>>,
 }
 
 impl EStop {
@@ -65,8 +66,29 @@ impl EStop {
     }
 
     /// Puts every registered actuator in its safe state now, on the calling thread, and keeps
-    /// the E-stop engaged (actuators refuse commands) until [`reset`](Self::reset).
+    /// the E-stop engaged (actuators refuse commands) until [`reset`](Self::reset). The report
+    /// is logged at warn level and kept ([`last_report`](Self::last_report)).
     pub fn trigger(&self, reason: &str) -> EStopReport {
+        self.trigger_since(reason, None)
+    }
+
+    /// As [`trigger`](Self::trigger), for a cause that happened `ago` before this call (a
+    /// button's edge, stamped by the kernel): the report's
+    /// [`since_cause`](EStopReport::since_cause) is the whole latency, from the cause to the
+    /// last actuator's safe state.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use compaktor_pi::safety::EStop;
+    ///
+    /// let estop = EStop::new();
+    /// let _motor = estop.register("motor", || Ok(()));
+    /// let report = estop.trigger_since("bumper hit", Some(Duration::from_millis(3)));
+    /// let whole = report.since_cause.unwrap();
+    /// assert_eq!(whole, Duration::from_millis(3) + report.latency);
+    /// assert!(estop.last_report().is_some());
+    /// ```
+    pub fn trigger_since(&self, reason: &str, ago: Option<Duration>) -> EStopReport {
         let started = Instant::now();
         self.inner.engaged.store(true, Ordering::SeqCst);
         let actions: Vec<(String, SafeAction)> = self
@@ -78,13 +100,30 @@ impl EStop {
             .into_iter()
             .map(|(name, action)| (name, action()))
             .collect();
+        let latency = started.elapsed();
         let report = EStopReport {
             reason: reason.to_owned(),
-            latency: started.elapsed(),
+            latency,
+            since_cause: ago.map(|ago| ago + latency),
             actuators,
         };
         tracing::warn!(%report, "E-stop");
+        *self
+            .inner
+            .last_report
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report.clone());
         report
+    }
+
+    /// The report of the last [`trigger`](Self::trigger), if it was ever pulled: what stopped
+    /// the robot, and how fast.
+    pub fn last_report(&self) -> Option<EStopReport> {
+        self.inner
+            .last_report
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Whether the E-stop is engaged.
@@ -144,6 +183,10 @@ pub struct EStopReport {
     pub reason: String,
     /// From the call until every actuator's safe-state action had returned.
     pub latency: Duration,
+    /// From the cause (a button's edge, as the kernel stamped it) until every actuator's
+    /// safe-state action had returned, when the cause's time is known
+    /// ([`EStop::trigger_since`]).
+    pub since_cause: Option<Duration>,
     /// Each actuator and how its safe-state action went.
     pub actuators: Vec<(String, Result<(), DeviceError>)>,
 }
@@ -164,6 +207,9 @@ impl fmt::Display for EStopReport {
             self.actuators.iter().filter(|(_, r)| r.is_ok()).count(),
             self.latency
         )?;
+        if let Some(whole) = self.since_cause {
+            write!(f, ", {whole:?} after the cause")?;
+        }
         for (name, result) in &self.actuators {
             if let Err(e) = result {
                 write!(f, "; {name} FAILED: {e}")?;

@@ -9,25 +9,31 @@
 //!
 //! ```text
 //! cargo run --example blink                         # simulated LED, 3 s
-//! cargo run --example blink -- --secs 10
+//! cargo run --example blink -- --duration 10s
+//! cargo run --example blink -- --help
 //! cargo run --release --example blink --features rppal -- --robot robot.toml   # [led] pin
 //! ```
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::Led;
 use compaktor_pi::config::{BackendKind, RobotConfig};
 use compaktor_pi::device::DigitalOutput;
 use compaktor_pi::drivers::Output;
+use compaktor_pi::firmware::{self, Ending, FirmwareArgs};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::{runtime_for, shutdown_signal};
+use compaktor_pi::robot::runtime_for;
 use compaktor_pi::sim::{World, WorldConfig};
 
 /// The heartbeat: on, off, on, off (ms), repeated.
 pub const HEARTBEAT_MS: [u64; 4] = [100, 100, 100, 700];
+/// How long it blinks unless `--duration` says otherwise.
+pub const BLINK_FOR: Duration = Duration::from_secs(3);
 /// How often the LED is looked at.
 pub const POLL: Duration = Duration::from_millis(50);
 
@@ -106,8 +112,11 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     };
     tokio::select! {
         () = watch => {}
-        () = tokio::time::sleep(options.run_for) => {}
-        () = shutdown_signal() => println!("signal: stopping"),
+        ending = firmware::run_until(Some(options.run_for)) => {
+            if ending == Ending::Signal {
+                println!("signal: stopping");
+            }
+        }
     }
 
     led.stop();
@@ -119,45 +128,44 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     })
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        robot: None,
-        pattern: HEARTBEAT_MS.map(Duration::from_millis).to_vec(),
-        run_for: Duration::from_secs(3),
-        progress: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--robot" => options.robot = Some(value()?.into()),
-            "--secs" => {
-                let secs: u64 = value()?.parse().map_err(|e| format!("--secs: {e}"))?;
-                options.run_for = Duration::from_secs(secs);
-            }
-            other => return Err(format!("unknown argument {other}; see the file's header")),
-        }
-    }
-    Ok(options)
+/// Hello world for robots: one actor blinks an LED (the simulated one by default, or the
+/// `[led]` of a robot file).
+#[derive(Debug, Parser)]
+#[command(
+    name = "blink",
+    mut_arg("duration", |a| a.help("How long to blink, as `10s`, `1500ms` or plain seconds [default: 3s]")),
+    mut_arg("seed", |a| a.hide(true)),
+)]
+struct Cli {
+    #[command(flatten)]
+    firmware: FirmwareArgs,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let options = parse_args()?;
-    let backend = match &options.robot {
-        Some(path) => RobotConfig::load(path)?.backend,
-        None => BackendKind::Sim,
-    };
-    let runtime = runtime_for(backend)?;
-    let summary = runtime.block_on(run(options))?;
-    let end = match summary.on_at_end {
-        Some(true) => ", still on!",
-        Some(false) => ", off",
-        None => "",
-    };
-    println!(
-        "{} changes; the LED actor stopped ({}){end}",
-        summary.changes.len(),
-        summary.stopped
-    );
-    Ok(())
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    firmware::exit(|| {
+        let backend = match &cli.firmware.robot {
+            Some(path) => RobotConfig::load(path)?.backend,
+            None => BackendKind::Sim,
+        };
+        let options = Options {
+            robot: cli.firmware.robot.clone(),
+            pattern: HEARTBEAT_MS.map(Duration::from_millis).to_vec(),
+            run_for: cli.firmware.duration.unwrap_or(BLINK_FOR),
+            progress: true,
+        };
+        let runtime = runtime_for(backend)?;
+        let summary = runtime.block_on(run(options))?;
+        let end = match summary.on_at_end {
+            Some(true) => ", still on!",
+            Some(false) => ", off",
+            None => "",
+        };
+        println!(
+            "{} changes; the LED actor stopped ({}){end}",
+            summary.changes.len(),
+            summary.stopped
+        );
+        Ok(())
+    })
 }

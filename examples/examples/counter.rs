@@ -46,8 +46,12 @@ impl Counter {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // An error prints as its one-line message (`error: …`), with the exit code 1.
+    compaktor_pi::firmware::exit(|| tokio::runtime::Runtime::new()?.block_on(count()))
+}
+
+async fn count() -> Result<(), Box<dyn std::error::Error>> {
     let system = ActorSystem::new("counter");
     let counter: ActorRef<Counter> = system.spawn(Counter { total: 0 });
 

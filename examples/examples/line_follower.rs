@@ -13,24 +13,28 @@
 //!
 //! ```text
 //! cargo run --example line_follower                         # simulated, seed 1, 60 s
-//! cargo run --example line_follower -- --seed 7 --secs 120
+//! cargo run --example line_follower -- --seed 7 --duration 2m
+//! cargo run --example line_follower -- --help
 //! cargo run --release --example line_follower --features rppal -- --robot robot.toml
 //! ```
 //!
-//! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C; the
-//! actors then stop in reverse start order: the follower first, then the sensor, then the
-//! motors (which go to duty 0), the LED last.
+//! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C or
+//! SIGTERM (or for `--duration`). Then the E-stop cuts both motors at once, and the actors stop
+//! in reverse start order: the follower, the line sensor, the motors, the LED.
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Led, LineReading, LineSensor, Motor, MotorConfig, MotorError};
 use compaktor_pi::config::{BackendKind, RobotConfig};
+use compaktor_pi::firmware::{self, Ending, FirmwareArgs, Service};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::{StartOrder, runtime_for, shutdown_signal};
-use compaktor_pi::safety::EStop;
+use compaktor_pi::robot::{StartOrder, runtime_for};
+use compaktor_pi::safety::{EStop, EStopReport};
 use compaktor_pi::sim::{World, WorldConfig};
 use tokio::time::Instant;
 
@@ -113,6 +117,10 @@ pub struct Follower {
     mode: Mode,
     duties: [f32; 2],
     lost: u32,
+    /// Pulled when a drive motor stops: the other wheel must not drive on alone.
+    estop: EStop,
+    /// A drive motor has stopped: the follower drives no more.
+    motor_lost: bool,
 }
 
 impl Follower {
@@ -124,6 +132,7 @@ impl Follower {
         led: Option<ActorRef<Led>>,
         gains: Gains,
         base: f32,
+        estop: EStop,
     ) -> Self {
         Follower {
             left,
@@ -139,6 +148,8 @@ impl Follower {
             mode: Mode::Halt,
             duties: [0.0; 2],
             lost: 0,
+            estop,
+            motor_lost: false,
         }
     }
 
@@ -200,11 +211,26 @@ impl Follower {
         &mut self,
         ctx: &mut Context<Self>,
     ) -> Result<(), AskError<std::convert::Infallible>> {
+        // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
+        // wheel driving.
+        ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
+        ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
         let readings = self.line.subscribe().await?;
         ctx.attach_stream(readings, |me, r| me.reading(r));
         // A control loop wants the latest reading, not a backlog: late ticks are skipped.
         ctx.every_with(TICK, MissedTick::Skip, |me| me.tick());
         Ok(())
+    }
+
+    /// A drive motor stopped: cut both at once through the E-stop and drive no more.
+    #[handler]
+    fn motor_stopped(&mut self, notice: Terminated) {
+        tracing::error!(motor = %notice.actor, reason = %notice.reason, "a drive motor stopped; stopping both");
+        self.motor_lost = true;
+        self.mode = Mode::Halt;
+        self.duties = [0.0; 2];
+        self.estop
+            .trigger(&format!("{} stopped: {}", notice.actor, notice.reason));
     }
 
     #[handler]
@@ -215,6 +241,14 @@ impl Follower {
     /// One decision: follow, search or halt.
     #[handler]
     async fn tick(&mut self) {
+        if self.motor_lost || self.estop.is_engaged() {
+            self.duties = [0.0; 2];
+            if self.mode != Mode::Halt {
+                self.mode = Mode::Halt;
+                self.show(Mode::Halt).await;
+            }
+            return;
+        }
         let now = Instant::now();
         let previous = self.mode;
         let fresh = self
@@ -305,7 +339,11 @@ pub struct Summary {
     pub collisions: u32,
     /// Times the follower lost the line.
     pub lost: u32,
-    /// Every actor and why it stopped, in the order they stopped.
+    /// Why the run ended.
+    pub ending: Ending,
+    /// The E-stop that cut the motors first when the robot was stopped.
+    pub estop: EStopReport,
+    /// Every actor and why it stopped, in the order they stopped (after the E-stop).
     pub stopped: Vec<(String, StopReason)>,
 }
 
@@ -379,7 +417,15 @@ pub async fn start_robot(
     );
     let line = system.builder(line).name("line_sensor").spawn()?;
     order.push(&line);
-    let follower = Follower::new(left.clone(), right.clone(), line.clone(), led, GAINS, BASE);
+    let follower = Follower::new(
+        left.clone(),
+        right.clone(),
+        line.clone(),
+        led,
+        GAINS,
+        BASE,
+        estop.clone(),
+    );
     let follower = system.builder(follower).name("follower").start().await?;
     order.push(&follower);
     Ok(Robot {
@@ -403,6 +449,9 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     let system = ActorSystem::new(config.name.clone());
     let robot = start_robot(&system, &config, world.as_ref()).await?;
     let started = Instant::now();
+    let service = Service::from_env();
+    service.ready();
+    let _watchdog = service.spawn_watchdog(&system);
 
     let progress = async {
         let mut second = tokio::time::interval(Duration::from_secs(1));
@@ -436,20 +485,29 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
             );
         }
     };
-    let until = async {
-        match options.run_for {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
+    let ending = tokio::select! {
+        () = progress => unreachable!("the progress loop never ends"),
+        ending = firmware::run_until(options.run_for) => ending,
     };
-    tokio::select! {
-        () = progress => {}
-        () = until => {}
-        () = shutdown_signal() => println!("signal: stopping"),
+    if ending == Ending::Signal {
+        println!("signal: stopping");
     }
 
-    let status = robot.follower.status().await?;
-    let stopped = robot.order.shutdown(Duration::from_secs(1)).await;
+    service.stopping();
+    // A follower that does not answer must not keep the robot from stopping.
+    let lost = robot
+        .follower
+        .status()
+        .timeout(Duration::from_millis(100))
+        .await
+        .map_or(0, |status| status.lost);
+    let stopped = firmware::stop_robot(
+        &robot.estop,
+        robot.order,
+        &ending.to_string(),
+        Duration::from_secs(1),
+    )
+    .await;
     drop(physics);
     let mut summary = Summary {
         time: started.elapsed(),
@@ -458,8 +516,10 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         off_line_time: Duration::ZERO,
         distance: 0.0,
         collisions: 0,
-        lost: status.lost,
-        stopped,
+        lost,
+        ending,
+        estop: stopped.estop,
+        stopped: stopped.actors,
     };
     if let Some(world) = &world {
         let stats = world.snapshot().stats;
@@ -475,67 +535,56 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     Ok(summary)
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        robot: None,
-        seed: 1,
-        run_for: Some(Duration::from_secs(60)),
-        svg: Some(PathBuf::from("target/line_follower.svg")),
-        progress: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--robot" => options.robot = Some(value()?.into()),
-            "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--secs" => {
-                let secs: u64 = value()?.parse().map_err(|e| format!("--secs: {e}"))?;
-                options.run_for = Some(Duration::from_secs(secs));
-            }
-            "--forever" => options.run_for = None,
-            "--svg" => options.svg = Some(value()?.into()),
-            "--quiet" => options.progress = false,
-            other => return Err(format!("unknown argument {other}; see the file's header")),
-        }
-    }
-    Ok(options)
+/// A line follower: a PID loop steers a two-wheeled robot along a line of tape, on a simulated
+/// oval track by default, or the robot a robot file describes.
+#[derive(Debug, Parser)]
+#[command(name = "line_follower")]
+struct Cli {
+    #[command(flatten)]
+    firmware: FirmwareArgs,
+    /// Where to draw the simulated path (SVG)
+    #[arg(long, value_name = "FILE", default_value = "target/line_follower.svg")]
+    svg: PathBuf,
+    /// No progress lines, only the summary
+    #[arg(long)]
+    quiet: bool,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let mut options = parse_args()?;
-    let backend = match &options.robot {
-        Some(path) => RobotConfig::load(path)?.backend,
-        None => BackendKind::Sim,
-    };
-    let simulated = backend == BackendKind::Sim;
-    let runtime = runtime_for(backend)?;
-    if !simulated {
-        options.run_for = None; // a real robot runs until Ctrl-C
-    }
-    let summary = runtime.block_on(run(options.clone()))?;
-    println!();
-    println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
-    if simulated {
-        println!(
-            "{} laps ({:.2} of the track), {:.1} s off the line, lost it {} times, drove {:.1} m, {} collisions",
-            summary.laps,
-            summary.track_progress,
-            summary.off_line_time.as_secs_f32(),
-            summary.lost,
-            summary.distance,
-            summary.collisions
-        );
-        if let Some(svg) = &options.svg {
-            println!("path drawn to {}", svg.display());
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    firmware::exit(|| {
+        let config = cli.firmware.robot_config(LINE_FOLLOWER_ROBOT)?;
+        let simulated = config.backend == BackendKind::Sim;
+        let options = Options {
+            robot: cli.firmware.robot.clone(),
+            seed: cli.firmware.seed,
+            run_for: cli.firmware.run_for(config.backend),
+            svg: Some(cli.svg.clone()),
+            progress: !cli.quiet,
+        };
+        let runtime = runtime_for(config.backend)?;
+        let summary = runtime.block_on(run(options.clone()))?;
+        println!();
+        println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
+        if simulated {
+            println!(
+                "{} laps ({:.2} of the track), {:.1} s off the line, lost it {} times, drove {:.1} m, {} collisions",
+                summary.laps,
+                summary.track_progress,
+                summary.off_line_time.as_secs_f32(),
+                summary.lost,
+                summary.distance,
+                summary.collisions
+            );
+            if let Some(svg) = &options.svg {
+                println!("path drawn to {}", svg.display());
+            }
         }
-    }
-    println!("stopped, last started first:");
-    for (actor, reason) in &summary.stopped {
-        println!("  {actor}: {reason}");
-    }
-    Ok(())
+        println!("stopped: {}", summary.estop);
+        println!("then the actors, last started first:");
+        for (actor, reason) in &summary.stopped {
+            println!("  {actor}: {reason}");
+        }
+        Ok(())
+    })
 }

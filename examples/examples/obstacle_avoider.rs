@@ -8,24 +8,31 @@
 //!
 //! ```text
 //! cargo run --example obstacle_avoider                         # simulated, seed 1, 60 s
-//! cargo run --example obstacle_avoider -- --seed 7 --secs 120
+//! cargo run --example obstacle_avoider -- --seed 7 --duration 2m
+//! cargo run --example obstacle_avoider -- --help
 //! cargo run --release --example obstacle_avoider --features rppal -- --robot robot.toml
 //! ```
 //!
-//! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C; the
-//! actors then stop in reverse start order, so the motors stop before anything they depend on.
+//! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C or
+//! SIGTERM (or for `--duration`). Then the E-stop cuts both motors at once, and the actors stop
+//! in reverse start order: the planner, the E-stop button, the sonar, the motors, the LED.
+//! Under systemd (`deploy/compaktor-robot.service`) it tells systemd when it is ready and
+//! pings its watchdog.
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Button, Distance, Led, Motor, MotorConfig, MotorError, Ultrasonic};
 use compaktor_pi::config::{BackendKind, RobotConfig, STARTER_ROBOT};
 use compaktor_pi::device::Range;
+use compaktor_pi::firmware::{self, Ending, FirmwareArgs, Service};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::{StartOrder, runtime_for, shutdown_signal};
-use compaktor_pi::safety::EStop;
+use compaktor_pi::robot::{StartOrder, runtime_for};
+use compaktor_pi::safety::{EStop, EStopReport};
 use compaktor_pi::sim::{World, WorldConfig};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -79,6 +86,13 @@ pub struct Planner {
     spinning: u32,
     rng: SmallRng,
     turns: u32,
+    /// Pulled when a drive motor or the E-stop button stops: the other wheel must not drive
+    /// on alone, and the robot must not drive without its E-stop.
+    estop: EStop,
+    /// The button that pulls the E-stop, watched like the motors.
+    estop_button: Option<ActorRef<Button>>,
+    /// A drive motor or the E-stop button has stopped: the planner drives no more.
+    motor_lost: bool,
 }
 
 impl Planner {
@@ -88,6 +102,7 @@ impl Planner {
         right: ActorRef<Motor>,
         sonar: ActorRef<Ultrasonic>,
         led: Option<ActorRef<Led>>,
+        estop: EStop,
         seed: u64,
     ) -> Self {
         Planner {
@@ -100,7 +115,16 @@ impl Planner {
             spinning: 0,
             rng: SmallRng::seed_from_u64(seed),
             turns: 0,
+            estop,
+            estop_button: None,
+            motor_lost: false,
         }
+    }
+
+    /// Watches `button`, the robot's E-stop button, too: if it stops, so does the robot.
+    pub fn with_estop_button(mut self, button: ActorRef<Button>) -> Self {
+        self.estop_button = Some(button);
+        self
     }
 
     async fn drive(&self, left: f32, right: f32) -> Result<(), MotorError> {
@@ -137,10 +161,29 @@ impl Planner {
         &mut self,
         ctx: &mut Context<Self>,
     ) -> Result<(), AskError<std::convert::Infallible>> {
+        // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
+        // wheel driving.
+        ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
+        ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
+        // Without its E-stop button the robot must not drive either.
+        if let Some(button) = &self.estop_button {
+            ctx.watch(button, |me, notice| me.motor_stopped(notice));
+        }
         let readings = self.sonar.subscribe().await?;
         ctx.attach_stream(readings, |me, d| me.distance(d));
         ctx.every(TICK, |me| me.tick());
         Ok(())
+    }
+
+    /// A drive motor (or the E-stop button) stopped: cut both motors at once through the
+    /// E-stop and drive no more.
+    #[handler]
+    fn motor_stopped(&mut self, notice: Terminated) {
+        tracing::error!(actor = %notice.actor, reason = %notice.reason, "a drive motor or the E-stop button stopped; stopping both motors");
+        self.motor_lost = true;
+        self.mode = Mode::Halt;
+        self.estop
+            .trigger(&format!("{} stopped: {}", notice.actor, notice.reason));
     }
 
     #[handler]
@@ -151,6 +194,13 @@ impl Planner {
     /// One decision: cruise, turn, or halt.
     #[handler]
     async fn tick(&mut self) {
+        if self.motor_lost || self.estop.is_engaged() {
+            if self.mode != Mode::Halt {
+                self.mode = Mode::Halt;
+                self.show(&[]).await;
+            }
+            return;
+        }
         let fresh = self
             .last
             .filter(|d| d.at.elapsed() < BLIND_AFTER)
@@ -249,7 +299,11 @@ pub struct Summary {
     pub coverage: f64,
     /// Turns the planner made.
     pub turns: u32,
-    /// Every actor and why it stopped, in the order they stopped.
+    /// Why the run ended.
+    pub ending: Ending,
+    /// The E-stop that cut the motors first when the robot was stopped.
+    pub estop: EStopReport,
+    /// Every actor and why it stopped, in the order they stopped (after the E-stop).
     pub stopped: Vec<(String, StopReason)>,
 }
 
@@ -316,12 +370,16 @@ pub async fn start_robot(
         .name("sonar")
         .spawn()?;
     order.push(&sonar);
+    let mut planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
     if config.buttons.contains_key("estop") {
         let (source, debouncer) = hw.button("estop")?;
+        // Started (not just spawned) before the planner: a button held down at boot has
+        // pulled the E-stop before anything drives.
         let button = Button::new("button", source, debouncer).triggers(estop.clone());
-        order.push(&system.builder(button).name("estop_button").spawn()?);
+        let button = system.builder(button).name("estop_button").start().await?;
+        order.push(&button);
+        planner = planner.with_estop_button(button);
     }
-    let planner = Planner::new(left.clone(), right.clone(), sonar, led, seed);
     let planner = system.builder(planner).name("planner").start().await?;
     order.push(&planner);
     Ok(Robot {
@@ -332,8 +390,18 @@ pub async fn start_robot(
     })
 }
 
-/// Runs the robot for `options.run_for` (or until Ctrl-C), then stops it in reverse order.
+/// Runs the robot for `options.run_for` (or until Ctrl-C / SIGTERM), then stops it: the E-stop
+/// first, then the actors in reverse start order.
 pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
+    let until = firmware::run_until(options.run_for);
+    run_until(options, until).await
+}
+
+/// [`run`], until `until` ends the run.
+pub async fn run_until(
+    options: Options,
+    until: impl Future<Output = Ending>,
+) -> Result<Summary, Box<dyn Error>> {
     let config = match &options.robot {
         Some(path) => RobotConfig::load(path)?,
         None => RobotConfig::from_toml(STARTER_ROBOT)?,
@@ -344,6 +412,9 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     let system = ActorSystem::new(config.name.clone());
     let robot = start_robot(&system, &config, world.as_ref(), options.seed).await?;
     let started = tokio::time::Instant::now();
+    let service = Service::from_env();
+    service.ready();
+    let _watchdog = service.spawn_watchdog(&system);
 
     let progress = async {
         let mut second = tokio::time::interval(Duration::from_secs(1));
@@ -374,20 +445,29 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
             }
         }
     };
-    let until = async {
-        match options.run_for {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
+    let ending = tokio::select! {
+        () = progress => unreachable!("the progress loop never ends"),
+        ending = until => ending,
     };
-    tokio::select! {
-        () = progress => {}
-        () = until => {}
-        () = shutdown_signal() => println!("signal: stopping"),
+    if ending == Ending::Signal {
+        println!("signal: stopping");
     }
 
-    let (_, _, turns) = robot.planner.status().await?;
-    let stopped = robot.order.shutdown(Duration::from_secs(1)).await;
+    service.stopping();
+    // A planner that does not answer must not keep the robot from stopping.
+    let turns = robot
+        .planner
+        .status()
+        .timeout(Duration::from_millis(100))
+        .await
+        .map_or(0, |(_, _, turns)| turns);
+    let stopped = firmware::stop_robot(
+        &robot.estop,
+        robot.order,
+        &ending.to_string(),
+        Duration::from_secs(1),
+    )
+    .await;
     drop(physics);
     let mut summary = Summary {
         time: started.elapsed(),
@@ -395,7 +475,9 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         collisions: 0,
         coverage: 0.0,
         turns,
-        stopped,
+        ending,
+        estop: stopped.estop,
+        stopped: stopped.actors,
     };
     if let Some(world) = &world {
         let stats = world.snapshot().stats;
@@ -409,65 +491,59 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     Ok(summary)
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        robot: None,
-        seed: 1,
-        run_for: Some(Duration::from_secs(60)),
-        svg: Some(PathBuf::from("target/obstacle_avoider.svg")),
-        progress: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--robot" => options.robot = Some(value()?.into()),
-            "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--secs" => {
-                let secs: u64 = value()?.parse().map_err(|e| format!("--secs: {e}"))?;
-                options.run_for = Some(Duration::from_secs(secs));
-            }
-            "--forever" => options.run_for = None,
-            "--svg" => options.svg = Some(value()?.into()),
-            "--quiet" => options.progress = false,
-            other => return Err(format!("unknown argument {other}; see the file's header")),
-        }
-    }
-    Ok(options)
+/// A two-wheeled robot that wanders around without hitting anything: the starter robot in a
+/// simulated arena by default, or the robot a robot file describes.
+#[derive(Debug, Parser)]
+#[command(name = "obstacle_avoider")]
+pub struct Cli {
+    /// `--robot`, `--seed`, `--duration`.
+    #[command(flatten)]
+    pub firmware: FirmwareArgs,
+    /// Where to draw the simulated path (SVG)
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "target/obstacle_avoider.svg"
+    )]
+    pub svg: PathBuf,
+    /// No progress lines, only the summary
+    #[arg(long)]
+    pub quiet: bool,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let mut options = parse_args()?;
-    let backend = match &options.robot {
-        Some(path) => RobotConfig::load(path)?.backend,
-        None => BackendKind::Sim,
-    };
-    let simulated = backend == BackendKind::Sim;
-    let runtime = runtime_for(backend)?;
-    if !simulated {
-        options.run_for = None; // a real robot runs until Ctrl-C
-    }
-    let summary = runtime.block_on(run(options.clone()))?;
-    println!();
-    println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
-    if simulated {
-        println!(
-            "drove {:.1} m, {} turns, {} collisions, visited {:.0}% of the arena",
-            summary.distance,
-            summary.turns,
-            summary.collisions,
-            summary.coverage * 100.0
-        );
-        if let Some(svg) = &options.svg {
-            println!("path drawn to {}", svg.display());
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    firmware::exit(|| {
+        let config = cli.firmware.robot_config(STARTER_ROBOT)?;
+        let simulated = config.backend == BackendKind::Sim;
+        let options = Options {
+            robot: cli.firmware.robot.clone(),
+            seed: cli.firmware.seed,
+            run_for: cli.firmware.run_for(config.backend),
+            svg: Some(cli.svg.clone()),
+            progress: !cli.quiet,
+        };
+        let runtime = runtime_for(config.backend)?;
+        let summary = runtime.block_on(run(options.clone()))?;
+        println!();
+        println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
+        if simulated {
+            println!(
+                "drove {:.1} m, {} turns, {} collisions, visited {:.0}% of the arena",
+                summary.distance,
+                summary.turns,
+                summary.collisions,
+                summary.coverage * 100.0
+            );
+            if let Some(svg) = &options.svg {
+                println!("path drawn to {}", svg.display());
+            }
         }
-    }
-    println!("stopped, last started first:");
-    for (actor, reason) in &summary.stopped {
-        println!("  {actor}: {reason}");
-    }
-    Ok(())
+        println!("stopped: {}", summary.estop);
+        println!("then the actors, last started first:");
+        for (actor, reason) in &summary.stopped {
+            println!("  {actor}: {reason}");
+        }
+        Ok(())
+    })
 }

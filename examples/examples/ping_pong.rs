@@ -51,8 +51,12 @@ impl Player {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    // An error prints as its one-line message (`error: …`), with the exit code 1.
+    compaktor_pi::firmware::exit(|| tokio::runtime::Runtime::new()?.block_on(play()))
+}
+
+async fn play() -> Result<(), Box<dyn std::error::Error>> {
     let system = ActorSystem::new("ping_pong");
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let alice = system

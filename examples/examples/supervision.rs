@@ -12,11 +12,12 @@
 //! before their parent and in reverse start order, and reports what it did.
 //!
 //! It runs in the simulated world on tokio's paused clock: 10 s of robot time take a fraction
-//! of a second. Driver panics are printed on one line each (the default hook adds a note).
+//! of a second. Driver panics are printed on one line each (the default hook adds a note), and
+//! the runtime's log (at `info` unless `RUST_LOG` says otherwise) shows each restart decision.
 //!
 //! ```text
 //! cargo run --example supervision                          # 10 s, a glitch every 30 reads
-//! cargo run --example supervision -- --secs 30 --glitch-every 20
+//! cargo run --example supervision -- --duration 30s --glitch-every 20
 //! cargo run --example supervision -- --glitch-every 2      # too often: the robot gives up
 //! ```
 //!
@@ -24,14 +25,17 @@
 //! (`StopReason::Escalated`), stopping its other children too: the motors end at duty 0.
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use compaktor::ShutdownReport;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Distance, Led, Motor, MotorConfig};
 use compaktor_pi::config::BackendKind;
 use compaktor_pi::device::{DeviceError, Range, RangeFinder};
 use compaktor_pi::drivers::{HcSr04, L298n, Output, TokioDelay};
+use compaktor_pi::firmware::{self, parse_duration};
 use compaktor_pi::robot::{runtime_for, shutdown_signal};
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{Side, World, WorldConfig};
@@ -463,36 +467,25 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
     })
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        run_for: Duration::from_secs(10),
-        glitch_every: 30,
-        progress: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--secs" => {
-                let secs: u64 = value()?.parse().map_err(|e| format!("--secs: {e}"))?;
-                options.run_for = Duration::from_secs(secs);
-            }
-            "--glitch-every" => {
-                options.glitch_every = value()?
-                    .parse()
-                    .map_err(|e| format!("--glitch-every: {e}"))?;
-            }
-            other => return Err(format!("unknown argument {other}; see the file's header")),
-        }
-    }
-    Ok(options)
+/// A sensor driver crashes and comes back by itself, its device reopened, while the rest of
+/// the simulated robot keeps running.
+#[derive(Debug, Parser)]
+#[command(name = "supervision")]
+struct Cli {
+    /// How long to run, in robot time, as `10s`, `2m` or plain seconds
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// The sonar's bus glitches on every this many reads of an opened device (at least 2)
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    glitch_every: u32,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    // The runtime's own log (`RUST_LOG=info` shows each restart decision) is off by default.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    firmware::exit(|| run_cli(&cli))
+}
+
+fn run_cli(cli: &Cli) -> Result<(), Box<dyn Error>> {
     // The driver's panics are part of the show: one line each, not the default hook's three.
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
@@ -506,7 +499,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             .map_or_else(String::new, |l| format!(" ({l})"));
         eprintln!("           panic: {message}{at}");
     }));
-    let options = parse_args()?;
+    let options = Options {
+        run_for: cli.duration,
+        glitch_every: cli.glitch_every,
+        progress: true,
+    };
     let runtime = runtime_for(BackendKind::Sim)?;
     let summary = runtime.block_on(run(options))?;
     let p = &summary.planner;

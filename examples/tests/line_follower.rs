@@ -142,3 +142,25 @@ async fn killing_the_follower_stops_the_motors_within_the_watchdog_window() {
     assert!(speeds.iter().all(|v| v.abs() < 1e-6), "{speeds:?}");
     println!("watchdog stopped the motors {tripped:?} after the follower was killed");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_motor_that_dies_stops_the_other_wheel_too() {
+    let config = RobotConfig::from_toml(LINE_FOLLOWER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::line_track(3));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let left = || world.motor_pins(Side::Left).enable.fraction();
+    assert!(left() > 0.05, "the robot should be moving");
+
+    robot.motors[1].kill();
+    robot.motors[1].stopped().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(left(), 0.0, "the left wheel drove on alone");
+    assert!(robot.estop.is_engaged());
+    let status = robot.follower.status().await.unwrap();
+    assert_eq!(status.mode, Mode::Halt);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(left(), 0.0);
+}

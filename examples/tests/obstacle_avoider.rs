@@ -7,13 +7,16 @@ mod obstacle_avoider;
 
 use std::time::Duration;
 
+use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{MotorEvent, SafeCause};
+use compaktor_pi::config::BackendKind;
 use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
 use compaktor_pi::device::Range;
+use compaktor_pi::firmware::Ending;
 use compaktor_pi::sim::{Pose, Side, World, WorldConfig};
 use futures::StreamExt;
-use obstacle_avoider::{Mode, Options, run, start_robot};
+use obstacle_avoider::{Cli, Mode, Options, run, run_until, start_robot};
 
 fn options(seed: u64, secs: u64) -> Options {
     Options {
@@ -113,4 +116,141 @@ async fn open_floor_past_the_sonars_range_is_driven_into_not_a_halt() {
     assert!(stats.distance > 1.0, "drove only {:.2} m", stats.distance);
     assert_eq!(stats.collisions, 0);
     robot.order.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_motor_that_dies_stops_the_other_wheel_too() {
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::arena(3));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let right = || world.motor_pins(Side::Right).enable.fraction();
+    assert!(right() > 0.05, "the robot should be moving");
+
+    robot.motors[0].kill();
+    robot.motors[0].stopped().await;
+    // Well within the right motor's own watchdog window (300 ms), which the planner would
+    // otherwise keep feeding.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(right(), 0.0, "the right wheel drove on alone");
+    assert!(robot.estop.is_engaged());
+    let report = robot.estop.last_report().unwrap();
+    assert!(report.reason.contains("left_motor"), "{report}");
+    // And it stays stopped: the planner drives no more.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(right(), 0.0);
+    let speeds = world.snapshot().wheel_speeds;
+    assert!(speeds.iter().all(|v| v.abs() < 1e-6), "{speeds:?}");
+}
+
+/// Ctrl-C / SIGTERM: the E-stop cuts both motors first, then the actors stop in reverse start
+/// order (as the README says).
+#[tokio::test(start_paused = true)]
+async fn a_signal_cuts_the_motors_first_then_stops_the_actors_in_order() {
+    let signal = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ending::Signal
+    };
+    let summary = run_until(options(3, 60), signal).await.unwrap();
+    assert_eq!(summary.ending, Ending::Signal);
+    assert_eq!(summary.time, Duration::from_secs(5));
+    assert!(summary.estop.all_safe(), "{}", summary.estop);
+    assert_eq!(summary.estop.reason, "stopping: Ctrl-C or SIGTERM");
+    let cut: Vec<&str> = summary
+        .estop
+        .actuators
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(cut, ["left_motor", "right_motor"]);
+    let order: Vec<&str> = summary
+        .stopped
+        .iter()
+        .map(|(a, _)| a.split('`').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "planner",
+            "estop_button",
+            "sonar",
+            "right_motor",
+            "left_motor",
+            "led"
+        ]
+    );
+}
+
+/// `cargo run --example obstacle_avoider` with no arguments: the simulated starter robot for
+/// 60 s of robot time; `--help` explains itself instead of being an error.
+#[test]
+fn the_command_line_defaults_to_the_simulated_robot_and_explains_itself() {
+    let cli = Cli::try_parse_from(["obstacle_avoider"]).unwrap();
+    assert_eq!(cli.firmware.robot, None);
+    assert_eq!(cli.firmware.seed, 1);
+    assert_eq!(
+        cli.firmware.run_for(BackendKind::Sim),
+        Some(Duration::from_secs(60))
+    );
+    assert!(!cli.quiet);
+    let cli = Cli::try_parse_from([
+        "obstacle_avoider",
+        "--seed",
+        "7",
+        "--duration",
+        "90s",
+        "--quiet",
+    ])
+    .unwrap();
+    assert_eq!((cli.firmware.seed, cli.quiet), (7, true));
+    assert_eq!(
+        cli.firmware.run_for(BackendKind::Sim),
+        Some(Duration::from_secs(90))
+    );
+
+    let help = Cli::try_parse_from(["obstacle_avoider", "--help"]).unwrap_err();
+    assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    let help = help.to_string();
+    for option in [
+        "--robot <FILE>",
+        "--seed <N>",
+        "--duration <TIME>",
+        "--svg <FILE>",
+        "--quiet",
+    ] {
+        assert!(help.contains(option), "{option}:\n{help}");
+    }
+    let wrong = Cli::try_parse_from(["obstacle_avoider", "--secs", "5"]).unwrap_err();
+    assert!(wrong.to_string().contains("--secs"), "{wrong}");
+}
+
+/// The E-stop button's actor is watched like the motors: a robot whose E-stop can no longer be
+/// pressed does not drive.
+#[tokio::test(start_paused = true)]
+async fn losing_the_estop_button_stops_the_robot() {
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::arena(3));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(world.snapshot().wheel_speeds[0].abs() > 0.05);
+
+    let button = system
+        .lookup::<compaktor_pi::actors::Button>("/estop_button")
+        .expect("the starter robot has an E-stop button");
+    button.kill();
+    button.stopped().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(robot.estop.is_engaged());
+    let duty = |side| world.motor_pins(side).enable.fraction();
+    assert_eq!((duty(Side::Left), duty(Side::Right)), (0.0, 0.0));
+    let reason = robot.estop.last_report().unwrap().reason;
+    assert!(reason.contains("estop_button"), "{reason}");
 }

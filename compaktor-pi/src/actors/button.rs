@@ -1,10 +1,13 @@
 //! The button actor (also limit switches and bumpers): debounces timestamped edges and publishes
-//! presses, releases and long presses. Optionally it pulls the E-stop when pressed.
+//! presses, releases and long presses. Optionally it pulls the E-stop when pressed: then it acts
+//! on the raw level, ahead of debouncing (a held button at start, every edge towards pressed,
+//! an input that cannot be read), and reports the latency from the edge.
 
 use std::time::Duration;
 
 use compaktor::prelude::*;
 use futures::stream;
+use tokio::time::Instant;
 
 use crate::device::{DeviceError, EdgeSource};
 use crate::drivers::{ButtonEvent, Debouncer};
@@ -41,20 +44,30 @@ impl Button {
         }
     }
 
-    /// Makes this button an emergency stop: a press triggers `estop` (a bumper, a big red
-    /// button).
+    /// Makes this button an emergency stop (a bumper, a big red button): `estop` is pulled
+    /// when the button is held down at start, on every edge towards pressed (bounce or not,
+    /// before debouncing, so no press is ever lost or delayed by it), and when its input cannot
+    /// be read. Wire an E-stop normally closed ([`Debouncer`] with `active_low = false` for a
+    /// contact to ground with a pull-up): a broken wire then reads as pressed.
     pub fn triggers(mut self, estop: EStop) -> Self {
         self.estop = Some(estop);
         self
+    }
+
+    /// Pulls the E-stop, if this button is one and it is not engaged already. `ago`: how long
+    /// ago the cause happened, when known.
+    fn pull(&self, why: &str, ago: Option<Duration>) {
+        if let Some(estop) = &self.estop
+            && !estop.is_engaged()
+        {
+            estop.trigger_since(&format!("{} {why}", self.name), ago);
+        }
     }
 
     /// Acts on a debounced event that happened at `at` (edge time).
     fn accepted(&mut self, event: ButtonEvent, at: Duration, ctx: &mut Context<Self>) {
         if event == ButtonEvent::Pressed {
             self.presses += 1;
-            if let Some(estop) = &self.estop {
-                estop.trigger(&format!("{} pressed", self.name));
-            }
             if let Some(deadline) = self.debouncer.long_press_deadline() {
                 let wait = deadline.saturating_sub(at);
                 ctx.send_after(wait, move |me| me.check_long_press(deadline));
@@ -66,30 +79,63 @@ impl Button {
 
 #[actor]
 impl Button {
+    /// Reads the level before the first edge: a button held down at start is pressed (a
+    /// latching E-stop pressed at boot keeps the robot stopped).
     #[on_start]
     fn start(&mut self, ctx: &mut Context<Self>) {
-        if let Some(source) = self.source.take() {
-            let edges = stream::unfold(source, |mut source| async move {
-                let edge = source.next_edge().await;
-                if edge.is_err() {
-                    // A failing input must not spin: try again a little later.
-                    tokio::time::sleep(INPUT_RETRY).await;
+        let Some(mut source) = self.source.take() else {
+            return;
+        };
+        match source.is_high() {
+            Ok(high) => {
+                if self.debouncer.start_level(high).is_some() {
+                    self.presses += 1;
+                    self.pull("held down at start", None);
+                    self.events.publish(ButtonEvent::Pressed);
                 }
-                Some((edge, source))
-            });
-            ctx.attach_stream(edges, |me, edge| me.edge(edge));
+            }
+            Err(e) => {
+                tracing::warn!(button = %self.name, error = %e, "cannot read the level at start");
+                self.pull(&format!("cannot be read: {e}"), None);
+            }
         }
+        let edges = stream::unfold((source, false), |(mut source, failed)| async move {
+            if failed {
+                // A failing input must not spin: try again a little later (after the failure
+                // has been delivered, so an E-stop acts on it at once).
+                tokio::time::sleep(INPUT_RETRY).await;
+            }
+            let edge = source.next_edge().await;
+            // How old the edge is now, on its own clock; the mailbox's wait is added on arrival.
+            let age = match &edge {
+                Ok(edge) => source.now().map(|now| now.saturating_sub(edge.at)),
+                Err(_) => None,
+            };
+            let received = Received {
+                edge,
+                age,
+                at: Instant::now(),
+            };
+            let failed = received.edge.is_err();
+            Some((received, (source, failed)))
+        });
+        ctx.attach_stream(edges, |me, received| me.edge(received));
     }
 
     #[handler]
-    fn edge(&mut self, edge: Result<Edge, DeviceError>, ctx: &mut Context<Self>) {
-        let edge = match edge {
+    fn edge(&mut self, received: Received, ctx: &mut Context<Self>) {
+        let edge = match received.edge {
             Ok(edge) => edge,
             Err(e) => {
                 tracing::warn!(button = %self.name, error = %e, "edge lost");
+                self.pull(&format!("cannot be read: {e}"), None);
                 return;
             }
         };
+        if self.debouncer.is_press_edge(edge) {
+            let ago = received.age.map(|age| age + received.at.elapsed());
+            self.pull("pressed", ago);
+        }
         self.edges += 1;
         match self.debouncer.feed(edge) {
             Some(event) => self.accepted(event, edge.at, ctx),
@@ -141,6 +187,14 @@ impl Button {
     pub fn subscribe(&self) -> Subscription<ButtonEvent> {
         self.events.subscribe()
     }
+}
+
+/// An edge as the stream received it: how old it was then (on the input's clock), and when.
+#[derive(Debug)]
+struct Received {
+    edge: Result<Edge, DeviceError>,
+    age: Option<Duration>,
+    at: Instant,
 }
 
 impl std::fmt::Debug for Button {

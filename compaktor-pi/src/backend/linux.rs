@@ -294,6 +294,11 @@ impl EdgeInput for LineInput {
         }
     }
 
+    /// The kernel stamps GPIO events with `CLOCK_MONOTONIC` (the request's default clock).
+    fn now(&self) -> Option<Duration> {
+        super::monotonic_now()
+    }
+
     fn clear_edges(&mut self) {
         // Keep a read error queued: it explains why edges stopped.
         while let Ok(item) = self.edges.try_recv() {

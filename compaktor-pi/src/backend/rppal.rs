@@ -141,6 +141,11 @@ impl EdgeInput for EdgePin {
     fn clear_edges(&mut self) {
         while self.edges.try_recv().is_ok() {}
     }
+
+    /// The kernel stamps GPIO events with `CLOCK_MONOTONIC`.
+    fn now(&self) -> Option<Duration> {
+        super::monotonic_now()
+    }
 }
 
 /// Checks a PWM frequency; the error is a reason, for an [`OpenError`] or a [`PinError`].

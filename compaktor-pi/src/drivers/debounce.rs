@@ -86,10 +86,36 @@ impl Debouncer {
         self.pressed_at.is_some()
     }
 
+    /// Takes the pin's level when the button is first read (before any edge): a button held
+    /// down at start is pressed, and [`ButtonEvent::Pressed`] is returned for it (a latching
+    /// E-stop pressed at boot). It gets no long press, and the next edge is not bounce.
+    ///
+    /// ```
+    /// use compaktor_pi::drivers::{ButtonEvent, Debouncer};
+    ///
+    /// let mut held = Debouncer::default(); // active low
+    /// assert_eq!(held.start_level(false), Some(ButtonEvent::Pressed));
+    /// assert!(held.is_pressed());
+    /// assert_eq!(Debouncer::default().start_level(true), None);
+    /// ```
+    pub fn start_level(&mut self, high: bool) -> Option<ButtonEvent> {
+        let pressed = high != self.active_low;
+        self.last_accepted = None;
+        self.long_press_sent = true;
+        self.pressed_at = pressed.then_some(Duration::ZERO);
+        pressed.then_some(ButtonEvent::Pressed)
+    }
+
+    /// Whether an edge goes the way a press does (falling, for an active-low button), bounce
+    /// or not.
+    pub fn is_press_edge(&self, edge: Edge) -> bool {
+        (edge.kind == EdgeKind::Falling) == self.active_low
+    }
+
     /// Feeds one edge; returns [`ButtonEvent::Pressed`] or [`ButtonEvent::Released`] when the
     /// edge is accepted, `None` for bounce and for edges that change nothing.
     pub fn feed(&mut self, edge: Edge) -> Option<ButtonEvent> {
-        let pressed = (edge.kind == EdgeKind::Falling) == self.active_low;
+        let pressed = self.is_press_edge(edge);
         self.accept(pressed, edge.at)
     }
 

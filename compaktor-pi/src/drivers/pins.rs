@@ -81,6 +81,10 @@ impl<P: EdgeInput + InputPin + Send + 'static> EdgeSource for EdgeDevice<P> {
     fn next_edge(&mut self) -> BoxFuture<'_, Result<Edge, DeviceError>> {
         Box::pin(async move { self.pin.wait_for_edge().await.map_err(DeviceError::pin) })
     }
+
+    fn now(&self) -> Option<std::time::Duration> {
+        self.pin.now()
+    }
 }
 
 #[cfg(test)]

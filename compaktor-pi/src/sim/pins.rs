@@ -234,17 +234,19 @@ impl InputPin for SimInputPin {
 pub struct SimEdgeInput {
     line: Arc<InputLine>,
     edges: mpsc::UnboundedReceiver<Edge>,
+    /// The world's creation: edges are stamped relative to it.
+    epoch: tokio::time::Instant,
 }
 
 impl SimEdgeInput {
-    pub(crate) fn new(line: Arc<InputLine>) -> Self {
+    pub(crate) fn new(line: Arc<InputLine>, epoch: tokio::time::Instant) -> Self {
         let edges = line.subscribe();
-        SimEdgeInput { line, edges }
+        SimEdgeInput { line, edges, epoch }
     }
 
     /// An input wired to nothing, held at `level` by its pull resistor: it never changes.
     pub(crate) fn unconnected(level: bool) -> Self {
-        SimEdgeInput::new(InputLine::new(level))
+        SimEdgeInput::new(InputLine::new(level), tokio::time::Instant::now())
     }
 }
 
@@ -273,29 +275,58 @@ impl EdgeInput for SimEdgeInput {
     fn clear_edges(&mut self) {
         while self.edges.try_recv().is_ok() {}
     }
+
+    /// The world's time (tokio's clock since the world was made), as the edges are stamped.
+    fn now(&self) -> Option<Duration> {
+        Some(self.epoch.elapsed())
+    }
 }
 
-/// The finger on the simulated button (from [`World::button`]). The button is active low, like
-/// one wired to ground with a pull-up: [`press`](ButtonPresser::press) makes a falling edge,
-/// [`release`](ButtonPresser::release) a rising one.
+/// The finger on the simulated button (from [`World::button`]). The button's contact goes to
+/// ground with a pull-up, the usual wiring: a closed contact pulls the input low, an open one
+/// (or a cut wire) lets it float high.
+///
+/// A normally-open button (the default) closes its contact when pressed:
+/// [`press`](ButtonPresser::press) makes a falling edge, [`release`](ButtonPresser::release) a
+/// rising one. A [`normally_closed`](ButtonPresser::normally_closed) one, the usual E-stop,
+/// opens it when pressed, so pressing makes a rising edge, and so does a cut wire.
 #[derive(Debug, Clone)]
 pub struct ButtonPresser {
     line: Arc<InputLine>,
     world: World,
+    normally_closed: bool,
 }
 
 impl ButtonPresser {
     pub(crate) fn new(line: Arc<InputLine>, world: World) -> Self {
-        ButtonPresser { line, world }
+        ButtonPresser {
+            line,
+            world,
+            normally_closed: false,
+        }
     }
 
-    /// Presses the button (the input goes low). Pressing a pressed button does nothing.
+    /// The same button, wired normally closed: its contact closes now (the input goes low, as
+    /// for a released E-stop), and pressing opens it.
+    pub fn normally_closed(mut self) -> Self {
+        self.normally_closed = true;
+        self.release();
+        self
+    }
+
+    /// Presses the button. Pressing a pressed button does nothing.
     pub fn press(&self) {
-        self.line.set(false, self.world.elapsed());
+        self.line.set(self.normally_closed, self.world.elapsed());
     }
 
-    /// Releases the button (the input goes high).
+    /// Releases the button.
     pub fn release(&self) {
+        self.line.set(!self.normally_closed, self.world.elapsed());
+    }
+
+    /// Cuts the wire to the button: the pull-up holds the input high for good (pressed, for a
+    /// normally-closed button; released, for a normally-open one, whose presses are lost).
+    pub fn cut_wire(&self) {
         self.line.set(true, self.world.elapsed());
     }
 

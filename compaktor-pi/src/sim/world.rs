@@ -297,23 +297,28 @@ impl World {
         let io = &self.shared.io;
         (
             SimOutputPin::trigger(io.trigger.clone(), self.clone()),
-            SimEdgeInput::new(io.echo.clone()),
+            SimEdgeInput::new(io.echo.clone(), self.shared.start),
         )
     }
 
     /// The bumper switch, wired like a microswitch to ground with a pull-up: low while the body
     /// touches a wall or an obstacle, an edge each time contact starts or ends.
     pub fn bumper(&self) -> SimEdgeInput {
-        SimEdgeInput::new(self.shared.io.bumper.clone())
+        SimEdgeInput::new(self.shared.io.bumper.clone(), self.shared.start)
     }
 
     /// The push button (active low: high when released) and the finger that presses it.
     pub fn button(&self) -> (SimEdgeInput, ButtonPresser) {
         let line = self.shared.io.button.clone();
         (
-            SimEdgeInput::new(line.clone()),
+            SimEdgeInput::new(line.clone(), self.shared.start),
             ButtonPresser::new(line, self.clone()),
         )
+    }
+
+    /// The GPIO the simulated robot's button is wired to.
+    pub(crate) fn button_gpio(&self) -> u8 {
+        wiring::BUTTON
     }
 
     /// The status LED; [`Snapshot::led`] shows it.
@@ -368,7 +373,7 @@ impl World {
             wiring::BUMPER => &io.bumper,
             _ => return None,
         };
-        Some(SimEdgeInput::new(line.clone()))
+        Some(SimEdgeInput::new(line.clone(), self.shared.start))
     }
 
     /// The hardware PWM `channel` of the simulated robot, or `None` when nothing is on it.
