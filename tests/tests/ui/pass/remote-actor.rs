@@ -18,7 +18,7 @@ struct Robot {
     at: Pose,
 }
 
-#[actor(remote, mailbox = 8)]
+#[actor(remote, mailbox = 8, message = RobotMessage)]
 impl Robot {
     #[handler]
     fn goto(&mut self, pose: Pose, _ctx: &mut Context<Self>) {
