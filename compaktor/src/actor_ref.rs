@@ -1102,6 +1102,8 @@ mod tests {
         std::thread::spawn(move || {
             let _ = asked_tx.send(asker.ping().blocking());
         });
+        // The ask takes the one place, so the tell and the other ask below both wait for room.
+        wait_until("the ask is queued", || shared.tx.len() == 1);
         let (told_tx, told) = mpsc::channel();
         let teller = gate.clone();
         std::thread::spawn(move || {
