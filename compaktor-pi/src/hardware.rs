@@ -50,8 +50,9 @@ trait Opener: Send {
         active_low: bool,
         label: &str,
     ) -> Result<Box<dyn EdgeSource>, OpenError>;
-    /// A normally-closed contact on `gpio` (an E-stop): the simulation closes it at rest, so
-    /// the released level is read; real wiring needs nothing.
+    /// A normally-closed contact on `gpio` (an E-stop): the simulated world is wired with it
+    /// closed at rest, as a real one is, from the moment the hardware is opened; real
+    /// backends have nothing to do.
     fn close_contact(&mut self, gpio: u8) {
         let _ = gpio;
     }
@@ -121,7 +122,7 @@ impl Hardware {
         config
             .validate()
             .map_err(|e| OpenError::new(config.backend.name(), "the robot", e))?;
-        let opener: Box<dyn Opener> = match (config.backend, world) {
+        let mut opener: Box<dyn Opener> = match (config.backend, world) {
             (BackendKind::Sim, Some(world)) => Box::new(sim::SimOpener::new(world.clone())),
             (BackendKind::Sim, None) => {
                 return Err(OpenError::new(
@@ -149,6 +150,9 @@ impl Hardware {
                 ));
             }
         };
+        for button in config.buttons.values().filter(|b| b.normally_closed) {
+            opener.close_contact(button.pin);
+        }
         Ok(Hardware {
             config: config.clone(),
             opener,
@@ -205,9 +209,6 @@ impl Hardware {
         let source =
             self.opener
                 .switch(button.pin, button.active_low, &format!("button {name}"))?;
-        if button.normally_closed {
-            self.opener.close_contact(button.pin);
-        }
         Ok((source, debouncer(button)))
     }
 
