@@ -1,6 +1,11 @@
 //! The [`Actor`] trait and actor identity. The trait is written by `#[actor]`; what a handler
 //! does with a message lives in `dispatch`, how the actor runs lives in `runner`.
 
+pub(crate) mod cell;
+pub(crate) mod mailbox;
+pub(crate) mod run;
+pub(crate) mod stop_reason;
+
 use std::fmt;
 use std::future::Future;
 

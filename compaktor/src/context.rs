@@ -3,6 +3,8 @@
 //! children. Watches and links are in `watch`; the message loop that owns the context lives in
 //! `runner`.
 
+pub(crate) mod timer;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +12,9 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::task::JoinSet;
 
-use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
-use crate::supervisor::SupervisorNode;
-use crate::timer::{self, MissedTick, TaskHandle};
+use self::timer::{MissedTick, TaskHandle};
+use crate::actor::cell::{ActorCell, Control, RefCore, Shared};
+use crate::tree::node::SupervisorNode;
 use crate::{
     Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Subscription, Supervision,
     Tell,

@@ -109,56 +109,41 @@
 extern crate self as compaktor;
 
 mod actor;
-mod actor_ref;
-mod ask;
-mod child;
+mod address;
 mod context;
-mod dead_letter;
-mod dispatch;
 mod error;
-mod health;
-mod mailbox;
-mod pool;
-mod recipient;
-mod registry;
+mod macro_support;
+mod patterns;
 #[cfg(feature = "remote")]
 pub mod remote;
-mod runner;
-mod shutdown;
-mod stop;
-mod supervision;
-mod supervisor;
 mod system;
-mod tell;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-mod timer;
-mod topic;
-mod watch;
+mod tree;
 
+pub use actor::cell::ActorRef;
+pub use actor::mailbox::Mailbox;
+pub use actor::stop_reason::{FailureAction, HandlerFailure, MessageSource, StopReason};
 pub use actor::{Actor, ActorId};
-pub use actor_ref::ActorRef;
-pub use ask::{Ask, AskFuture, PendingReply};
-pub use child::ChildBuilder;
+pub use address::ask::{Ask, AskFuture, PendingReply};
+pub use address::recipient::Recipient;
+pub use address::tell::{Tell, TellFuture};
 pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
-pub use dead_letter::{DeadLetter, DeadLetterReason};
+pub use context::timer::{MissedTick, TaskHandle};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
     TrySendError,
 };
-pub use health::{ActorHealth, ActorState, Stall};
-pub use mailbox::Mailbox;
-pub use pool::{Pool, PoolBuilder, Routing};
-pub use recipient::Recipient;
-pub use shutdown::ShutdownReport;
-pub use stop::{FailureAction, HandlerFailure, MessageSource, StopReason};
-pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
+pub use patterns::pool::{Pool, PoolBuilder, Routing};
+pub use patterns::topic::{Subscription, Topic, TopicError};
+pub use system::dead_letter::{DeadLetter, DeadLetterReason};
+pub use system::health::{ActorHealth, ActorState, Stall};
+pub use system::shutdown::ShutdownReport;
 pub use system::{ActorBuilder, ActorSystem};
-pub use tell::{Tell, TellFuture};
-pub use timer::{MissedTick, TaskHandle};
-pub use topic::{Subscription, Topic, TopicError};
-pub use watch::{LinkExit, Terminated};
+pub use tree::child::ChildBuilder;
+pub use tree::policy::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
+pub use tree::watch::{LinkExit, Terminated};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]
@@ -182,8 +167,8 @@ pub mod prelude {
 pub mod __private {
     #[cfg(feature = "remote")]
     pub use crate::CodecError;
-    pub use crate::actor_ref::{Handlers, RefCore};
-    pub use crate::dispatch::{
+    pub use crate::actor::cell::{Handlers, RefCore};
+    pub use crate::macro_support::{
         AssertActor, AssertHandlerError, AssertMessageSend, Checked, CloneFallback, CloneWhenClone,
         FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,
         ReplyTo, SplitResult, assert_actor, assert_handler_error, assert_message_send,

@@ -2,6 +2,11 @@
 //! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, children in
 //! `child` and `supervisor`; how one actor runs lives in `runner`.
 
+pub(crate) mod dead_letter;
+pub(crate) mod health;
+pub(crate) mod registry;
+pub(crate) mod shutdown;
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -9,13 +14,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use futures::stream::BoxStream;
 use tokio::sync::oneshot;
 
-use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
-use crate::dead_letter::DeadLetterOffice;
-use crate::health::BusySince;
-use crate::mailbox::MailboxReceiver;
-use crate::registry::Registry;
-use crate::runner::{self, Factory};
-use crate::supervisor::{ChildTerms, SupervisorNode};
+use crate::actor::cell::{ActorCell, Control, RefCore, Shared};
+use crate::actor::mailbox::MailboxReceiver;
+use crate::actor::run::{self, Factory};
+use crate::system::dead_letter::DeadLetterOffice;
+use crate::system::health::BusySince;
+use crate::system::registry::Registry;
+use crate::tree::node::{ChildTerms, SupervisorNode};
 use crate::{
     Actor, ActorId, ActorLabel, ActorRef, DeadLetter, DeadLetterReason, LookupError, Mailbox,
     RestartPolicy, SpawnError, StopReason, Supervision,
@@ -67,7 +72,7 @@ struct SystemInner {
     ended_killed: AtomicU64,
     ended_otherwise: AtomicU64,
     busy_since: BusySince,
-    topics: crate::topic::TopicRegistry,
+    topics: crate::patterns::topic::TopicRegistry,
     /// The runtime of the first spawn, for work queued from outside any runtime (a stop sent
     /// to a full mailbox from a plain thread). One per system, not one per actor.
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
@@ -86,7 +91,7 @@ impl ActorSystem {
                 ended_killed: AtomicU64::new(0),
                 ended_otherwise: AtomicU64::new(0),
                 busy_since: BusySince::default(),
-                topics: crate::topic::TopicRegistry::default(),
+                topics: crate::patterns::topic::TopicRegistry::default(),
                 runtime: std::sync::OnceLock::new(),
             }),
         }
@@ -331,7 +336,7 @@ impl ActorSystem {
         &self.inner.registry
     }
 
-    pub(crate) fn topics(&self) -> &crate::topic::TopicRegistry {
+    pub(crate) fn topics(&self) -> &crate::patterns::topic::TopicRegistry {
         &self.inner.topics
     }
 
@@ -530,7 +535,7 @@ impl<A: Actor> ActorBuilder<A> {
                         },
                         error: format!(
                             "the factory panicked: {}",
-                            crate::stop::panic_message(&*payload)
+                            crate::actor::stop_reason::panic_message(&*payload)
                         ),
                     })?;
                 let node = SupervisorNode::top_level(self.system.clone(), self.supervision);
@@ -592,7 +597,7 @@ impl<A: Actor> Spawn<A> {
 
     pub(crate) fn launch(
         self,
-        started: Option<runner::StartReport>,
+        started: Option<run::StartReport>,
     ) -> Result<ActorRef<A>, SpawnError> {
         let (shared, rx) = self
             .system
@@ -615,13 +620,13 @@ impl<A: Actor> Spawn<A> {
             Control::kill(&*shared);
         }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
-        let launch = runner::Launch {
+        let launch = run::Launch {
             actor: self.actor,
             factory,
             parent,
             started,
         };
-        runner::spawn(launch, shared, rx);
+        run::spawn(launch, shared, rx);
         Ok(actor_ref)
     }
 }

@@ -6,9 +6,9 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::actor_ref::{Control, RefCore, Shared};
-use crate::mailbox::{Envelope, MailboxReceiver};
-use crate::runner::{Next, next_envelope, shutdown};
+use crate::actor::cell::{Control, RefCore, Shared};
+use crate::actor::mailbox::{Envelope, MailboxReceiver};
+use crate::actor::run::{Next, next_envelope, shutdown};
 use crate::{Actor, ActorRef, ActorSystem, Mailbox, SendError, SpawnError, StopReason};
 
 /// The receiving end of a proxy's mailbox: the forwarding task takes each message from it in
@@ -148,8 +148,10 @@ pub fn deliver<A: Actor>(target: &ActorRef<A>, message: A::Message) -> Result<()
     let shared = target.shared();
     match shared.try_enqueue(Envelope::Message(message)) {
         Ok(()) => Ok(()),
-        Err(crate::actor_ref::Refused::Stopped(env)) => Err(shared.cell.stopped_with(handler, env)),
-        Err(crate::actor_ref::Refused::Full(env)) => {
+        Err(crate::actor::cell::Refused::Stopped(env)) => {
+            Err(shared.cell.stopped_with(handler, env))
+        }
+        Err(crate::actor::cell::Refused::Full(env)) => {
             // Nobody on this side can take the message back: the dead letter carries it.
             shared
                 .cell

@@ -13,12 +13,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use crate::actor_ref::{RefCore, Refused, Shared};
-use crate::dead_letter::DeadLetterReason;
-use crate::dispatch::{ReplyFailure, ReplyReceiver};
-use crate::mailbox::Envelope;
-use crate::runner::running_here;
-use crate::tell::{Sending, reply_slot};
+use crate::actor::cell::{RefCore, Refused, Shared};
+use crate::actor::mailbox::Envelope;
+use crate::actor::run::running_here;
+use crate::address::tell::{Sending, reply_slot};
+use crate::macro_support::{ReplyFailure, ReplyReceiver};
+use crate::system::dead_letter::DeadLetterReason;
 use crate::{Actor, ActorLabel, AskError, Tell};
 
 /// A handler call whose result comes back: what the generated method of a handler that returns

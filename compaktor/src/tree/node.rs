@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use crate::actor_ref::{ActorCell, Control};
+use crate::actor::cell::{ActorCell, Control};
 use crate::{ActorId, RestartPolicy, SpawnError, StopReason, Strategy, Supervision};
 
 /// How a child's instance ended, as its supervisor sees it.
@@ -36,7 +36,9 @@ pub(crate) enum EndCause {
 #[derive(Debug)]
 pub(crate) enum Directive {
     /// Make a new instance; report on `started` once its start hook has run.
-    Restart { started: crate::runner::StartReport },
+    Restart {
+        started: crate::actor::run::StartReport,
+    },
     /// End for good.
     Stop,
 }

@@ -10,9 +10,9 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
-use crate::actor_ref::{RefCore, Refused, Shared};
-use crate::dispatch::{Message, ReplyTo, reply_channel};
-use crate::mailbox::Envelope;
+use crate::actor::cell::{RefCore, Refused, Shared};
+use crate::actor::mailbox::Envelope;
+use crate::macro_support::{Message, ReplyTo, reply_channel};
 use crate::{Actor, Ask, SendError, TrySendError};
 
 /// A handler call that is delivered without waiting for the handler: what the generated method of

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use tokio::sync::{Notify, mpsc};
 
-use crate::actor_ref::Control;
-use crate::dead_letter::DeadLetterReason;
+use crate::actor::cell::Control;
+use crate::system::dead_letter::DeadLetterReason;
 use crate::{ActorId, ActorLabel, ActorSystem};
 
 pub use subscription::Subscription;

@@ -12,10 +12,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::{DEFAULT_LAG, Inbox, LatestSlot, Membership, Topic};
-use crate::actor_ref::{ActorCell, RefCore, Shared};
-use crate::dead_letter::DeadLetterReason;
-use crate::mailbox::{Envelope, SourceState};
-use crate::tell::Sending;
+use crate::actor::cell::{ActorCell, RefCore, Shared};
+use crate::actor::mailbox::{Envelope, SourceState};
+use crate::address::tell::Sending;
+use crate::system::dead_letter::DeadLetterReason;
 use crate::{Actor, ActorRef, Context, MessageSource, TaskHandle, Tell};
 
 /// An actor's subscription to a [`Topic`], from [`Context::subscribe`] or

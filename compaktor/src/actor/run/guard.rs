@@ -8,9 +8,9 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::actor_ref::ActorCell;
-use crate::dispatch::{PanicCleanup, Polling, answer_orphans};
-use crate::stop::panic_message;
+use crate::actor::cell::ActorCell;
+use crate::actor::stop_reason::panic_message;
+use crate::macro_support::{PanicCleanup, Polling, answer_orphans};
 
 thread_local! {
     /// The address of the cell of the actor whose task this thread is polling; 0 for none.

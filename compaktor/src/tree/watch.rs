@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use crate::actor_ref::Control;
+use crate::actor::cell::Control;
 use crate::{
     Actor, ActorId, ActorLabel, ActorRef, Context, MessageSource, StopReason, TaskHandle, Tell,
 };

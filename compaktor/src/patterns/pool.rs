@@ -10,9 +10,9 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::actor_ref::{Control, RefCore};
-use crate::supervisor::{ChildTerms, SupervisorNode};
+use crate::actor::cell::{Control, RefCore};
 use crate::system::Spawn;
+use crate::tree::node::{ChildTerms, SupervisorNode};
 use crate::{
     Actor, ActorId, ActorRef, ActorSystem, Mailbox, RestartPolicy, SendError, SpawnError,
     Supervision, Tell,
@@ -83,18 +83,18 @@ pub(crate) struct PoolState<A: Actor> {
     address: usize,
 }
 
-impl<A: Actor> crate::ask::cycle::PoolMembers for PoolState<A> {
+impl<A: Actor> crate::address::ask::cycle::PoolMembers for PoolState<A> {
     fn worker_at(&self, address: usize) -> Option<crate::ActorLabel> {
         self.lock()
             .iter()
-            .find(|w| crate::ask::cycle::address(&w.shared().cell) == address)
+            .find(|w| crate::address::ask::cycle::address(&w.shared().cell) == address)
             .map(|w| w.label().clone())
     }
 }
 
 impl<A: Actor> Drop for PoolState<A> {
     fn drop(&mut self) {
-        crate::ask::cycle::forget_pool(self.address);
+        crate::address::ask::cycle::forget_pool(self.address);
     }
 }
 
@@ -229,10 +229,10 @@ impl<A: Actor> PoolBuilder<A> {
             workers: Mutex::new(Vec::new()),
             idle: Arc::new(tokio::sync::Notify::new()),
             routing: self.routing,
-            address: crate::ask::cycle::address(&shared.cell),
+            address: crate::address::ask::cycle::address(&shared.cell),
         });
-        let members: Arc<dyn crate::ask::cycle::PoolMembers> = state.clone();
-        crate::ask::cycle::register_pool(&shared.cell, Arc::downgrade(&members));
+        let members: Arc<dyn crate::address::ask::cycle::PoolMembers> = state.clone();
+        crate::address::ask::cycle::register_pool(&shared.cell, Arc::downgrade(&members));
         let pool = Pool {
             front: ActorRef::from_core(RefCore::new(Arc::clone(&shared))),
             state: Arc::clone(&state),
@@ -309,7 +309,7 @@ impl<A: Actor> Pool<A> {
                 actor: self.front.label().clone(),
                 error: format!(
                     "the worker factory panicked: {}",
-                    crate::stop::panic_message(&*payload)
+                    crate::actor::stop_reason::panic_message(&*payload)
                 ),
             },
         )?;
@@ -349,7 +349,7 @@ impl<A: Actor> Pool<A> {
     /// the keys. `None` if the pool is empty.
     pub fn for_key<K: Hash + ?Sized>(&self, key: &K) -> Option<ActorRef<A>> {
         let workers = self.state.live();
-        by_key(&workers, crate::dispatch::routing_key(key)).cloned()
+        by_key(&workers, crate::macro_support::routing_key(key)).cloned()
     }
 
     /// Sends a copy to every worker: `make` builds each one, e.g.
@@ -378,7 +378,7 @@ impl<A: Actor> Pool<A> {
 pub(crate) fn by_key<A: Actor>(workers: &[ActorRef<A>], key: u64) -> Option<&ActorRef<A>> {
     workers
         .iter()
-        .max_by_key(|worker| crate::dispatch::routing_key(&(key, worker.id())))
+        .max_by_key(|worker| crate::macro_support::routing_key(&(key, worker.id())))
 }
 
 impl<A: Actor> Deref for Pool<A> {

@@ -19,12 +19,12 @@ pub(crate) use self::guard::{is_running_here, running_here};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
 use crate::__private::Message;
-use crate::actor_ref::{ActorCell, Shared};
-use crate::dead_letter::DeadLetterReason;
-use crate::health::Phase;
-use crate::mailbox::MailboxReceiver;
-use crate::stop::panic_message;
-use crate::supervisor::{Directive, EndCause, SupervisorNode};
+use crate::actor::cell::{ActorCell, Shared};
+use crate::actor::mailbox::MailboxReceiver;
+use crate::actor::stop_reason::panic_message;
+use crate::system::dead_letter::DeadLetterReason;
+use crate::system::health::Phase;
+use crate::tree::node::{Directive, EndCause, SupervisorNode};
 use crate::{Actor, Context, RestartInfo, StopReason};
 
 /// Reports the start hook's result to whoever waits on the spawn (or on a restart).

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::ActorSystem;
-use crate::actor_ref::Control;
+use crate::actor::cell::Control;
 
 /// What [`ActorSystem::shutdown`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

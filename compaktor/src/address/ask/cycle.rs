@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard, Weak};
 
 use crate::ActorLabel;
-use crate::actor_ref::ActorCell;
+use crate::actor::cell::ActorCell;
 
 /// What the wait-for check needs to know of a pool: which workers it has. A pool counts as
 /// waiting on each of its workers, because any one of them may get the message.

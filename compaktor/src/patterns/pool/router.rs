@@ -10,12 +10,12 @@ use std::task::Poll;
 
 use super::{PoolState, Routing};
 use crate::__private::Message;
-use crate::actor_ref::{ActorCell, Shared};
-use crate::dead_letter::DeadLetterReason;
-use crate::dispatch::refuse;
-use crate::mailbox::{Envelope, MailboxReceiver, TrySend};
-use crate::runner::{Next, next_envelope, shutdown};
-use crate::supervisor::SupervisorNode;
+use crate::actor::cell::{ActorCell, Shared};
+use crate::actor::mailbox::{Envelope, MailboxReceiver, TrySend};
+use crate::actor::run::{Next, next_envelope, shutdown};
+use crate::macro_support::refuse;
+use crate::system::dead_letter::DeadLetterReason;
+use crate::tree::node::SupervisorNode;
 use crate::{Actor, ActorRef, StopReason};
 
 /// The pool's own mailbox, in the router's task. If that task is dropped before its end (its

@@ -17,11 +17,11 @@ use std::task::Poll;
 use super::guard::{Guard, Guarded, Running, guarded};
 use super::{dropped_work, interrupt_cause};
 use crate::__private::{Message, Outcome};
-use crate::actor_ref::{ActorCell, Shared};
-use crate::dispatch::{Polling, answer_orphans};
-use crate::mailbox::{Envelope, MailboxReceiver, Queue};
-use crate::stop::panic_message;
-use crate::supervisor::EndCause;
+use crate::actor::cell::{ActorCell, Shared};
+use crate::actor::mailbox::{Envelope, MailboxReceiver, Queue};
+use crate::actor::stop_reason::panic_message;
+use crate::macro_support::{Polling, answer_orphans};
+use crate::tree::node::EndCause;
 use crate::{Actor, Context, FailureAction, HandlerFailure, StopReason};
 
 /// What woke the idle actor.

@@ -7,9 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::runner::Factory;
-use crate::supervisor::{ChildTerms, SupervisorNode};
+use crate::actor::run::Factory;
 use crate::system::Spawn;
+use crate::tree::node::{ChildTerms, SupervisorNode};
 use crate::{Actor, ActorRef, Mailbox, RestartPolicy, SpawnError};
 
 /// Options for one child, from [`Context::child`](crate::Context::child).
@@ -145,7 +145,7 @@ impl<A: Actor> ChildBuilder<A> {
                 },
                 error: format!(
                     "the factory panicked: {}",
-                    crate::stop::panic_message(&*payload)
+                    crate::actor::stop_reason::panic_message(&*payload)
                 ),
             })?;
         Ok(Spawn {

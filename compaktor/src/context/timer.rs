@@ -14,12 +14,12 @@ use futures::{FutureExt, Stream, StreamExt};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
-use crate::dead_letter::DeadLetterReason;
-use crate::health::Phase;
-use crate::mailbox::{Envelope, SourceState};
-use crate::stop::panic_message;
-use crate::tell::Sending;
+use crate::actor::cell::{ActorCell, Control, RefCore, Shared};
+use crate::actor::mailbox::{Envelope, SourceState};
+use crate::actor::stop_reason::panic_message;
+use crate::address::tell::Sending;
+use crate::system::dead_letter::DeadLetterReason;
+use crate::system::health::Phase;
 use crate::{Actor, ActorRef, MessageSource, StopReason, Tell};
 
 /// What a periodic timer does when the actor fell behind and ticks were missed (the handler

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ActorId;
-use crate::actor_ref::{ActorCell, Control};
+use crate::actor::cell::{ActorCell, Control};
 
 #[derive(Default)]
 pub(crate) struct Registry {

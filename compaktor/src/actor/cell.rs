@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize,
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
-use crate::dead_letter::DeadLetterReason;
-use crate::health::Phase;
-use crate::mailbox::{Envelope, Queue, TrySend};
-use crate::watch::LinkExit;
+use crate::actor::mailbox::{Envelope, Queue, TrySend};
+use crate::system::dead_letter::DeadLetterReason;
+use crate::system::health::Phase;
+use crate::tree::watch::LinkExit;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
 
 const RUNNING: u8 = 0;
@@ -702,7 +702,7 @@ impl<A: Actor> Shared<A> {
         }
     }
 
-    /// The slow path of a send ([`Sending`](crate::tell::Sending) tries
+    /// The slow path of a send ([`Sending`](crate::address::tell::Sending) tries
     /// [`try_enqueue`](Self::try_enqueue) first): waits for room, unless the actor is sending
     /// to itself, which would wait forever.
     pub(crate) async fn enqueue_when_room(
@@ -710,7 +710,7 @@ impl<A: Actor> Shared<A> {
         env: Envelope<A::Message>,
         handler: &'static str,
     ) -> Result<(), SendError> {
-        if crate::runner::is_running_here(&self.cell) {
+        if crate::actor::run::is_running_here(&self.cell) {
             self.cell
                 .dead_envelope(handler, DeadLetterReason::WouldDeadlock, env);
             return Err(SendError::WouldDeadlock {

@@ -59,7 +59,7 @@ impl Wakers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailbox::tests::{counted, wakes};
+    use crate::actor::mailbox::tests::{counted, wakes};
 
     #[test]
     fn the_first_waker_stays_registered_and_is_woken_every_time() {
