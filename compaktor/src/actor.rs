@@ -4,6 +4,8 @@
 pub(crate) mod cell;
 pub(crate) mod mailbox;
 pub(crate) mod run;
+pub(crate) mod running;
+pub(crate) mod shared;
 pub(crate) mod stop_reason;
 
 use std::fmt;

@@ -3,6 +3,7 @@
 //! type-erased [`Recipient`](crate::Recipient). What a ref points at (the actor's cell and
 //! mailbox) lives in `actor`; nothing here runs an actor.
 
+pub(crate) mod actor_ref;
 pub(crate) mod ask;
 pub(crate) mod recipient;
 pub(crate) mod tell;

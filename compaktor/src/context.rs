@@ -13,7 +13,10 @@ use futures::Stream;
 use tokio::task::JoinSet;
 
 use self::timer::{MissedTick, TaskHandle};
-use crate::actor::cell::{ActorCell, Control, RefCore, Shared};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
+use crate::actor::shared::Shared;
+use crate::address::actor_ref::RefCore;
 use crate::tree::node::SupervisorNode;
 use crate::{
     Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Subscription, Supervision,

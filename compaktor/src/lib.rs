@@ -121,10 +121,10 @@ mod system;
 pub mod testkit;
 mod tree;
 
-pub use actor::cell::ActorRef;
 pub use actor::mailbox::Mailbox;
 pub use actor::stop_reason::{FailureAction, HandlerFailure, MessageSource, StopReason};
 pub use actor::{Actor, ActorId};
+pub use address::actor_ref::ActorRef;
 pub use address::ask::{Ask, AskFuture, PendingReply};
 pub use address::recipient::Recipient;
 pub use address::tell::{Tell, TellFuture};
@@ -167,7 +167,7 @@ pub mod prelude {
 pub mod __private {
     #[cfg(feature = "remote")]
     pub use crate::CodecError;
-    pub use crate::actor::cell::{Handlers, RefCore};
+    pub use crate::address::actor_ref::{Handlers, RefCore};
     pub use crate::macro_support::{
         AssertActor, AssertHandlerError, AssertMessageSend, Checked, CloneFallback, CloneWhenClone,
         FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,

@@ -14,9 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use futures::stream::BoxStream;
 use tokio::sync::oneshot;
 
-use crate::actor::cell::{ActorCell, Control, RefCore, Shared};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
 use crate::actor::mailbox::MailboxReceiver;
 use crate::actor::run::{self, Factory};
+use crate::actor::shared::Shared;
+use crate::address::actor_ref::RefCore;
 use crate::system::dead_letter::DeadLetterOffice;
 use crate::system::health::BusySince;
 use crate::system::registry::Registry;

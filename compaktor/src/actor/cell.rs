@@ -1,20 +1,21 @@
-//! [`ActorRef`]: the typed address of one actor, and the shared cell behind it. How a message is
-//! enqueued lives here; the builders users call (`Tell`, `Ask`) live in `tell` and `ask`.
+//! [`ActorCell`]: what every reference to one actor shares whatever its type, with its state
+//! encodings (running, stopping, stopped; the kill, interrupt and abort signals; its links and
+//! the waits for its end), and [`Control`], one actor whatever its type. The allocation that
+//! holds the cell beside the mailbox, and the send paths into it, live in `shared`; the typed
+//! ref a user holds, in `address::actor_ref`.
 
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::hash::{Hash, Hasher};
-use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
-use crate::actor::mailbox::{Envelope, Queue, TrySend};
+use crate::actor::mailbox::Envelope;
 use crate::system::dead_letter::DeadLetterReason;
 use crate::system::health::Phase;
 use crate::tree::watch::LinkExit;
-use crate::{Actor, ActorId, ActorLabel, ActorSystem, SendError, StopReason};
+use crate::{ActorId, ActorLabel, ActorSystem, SendError, StopReason};
 
 const RUNNING: u8 = 0;
 const STOPPING: u8 = 1;
@@ -151,7 +152,7 @@ impl ActorCell {
     }
 
     /// Moves to stopping; false if it was not running.
-    fn begin_stop(&self) -> bool {
+    pub(crate) fn begin_stop(&self) -> bool {
         self.state
             .compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -404,10 +405,7 @@ impl ActorCell {
 
     /// Resolves with the stop reason once the actor has finished.
     pub(crate) fn stopped(&self) -> Stopped<&ActorCell> {
-        Stopped {
-            cell: self,
-            wait: StopWait::default(),
-        }
+        Stopped::new(self)
     }
 
     /// How many waits for its end are registered (dropped ones are not).
@@ -528,16 +526,20 @@ impl HasCell for &ActorCell {
     }
 }
 
-impl<A: Actor> HasCell for Arc<Shared<A>> {
-    fn cell(&self) -> &ActorCell {
-        &self.cell
-    }
-}
-
 /// The future of a wait for an actor's end; dropping it deregisters it.
 pub(crate) struct Stopped<C: HasCell> {
     cell: C,
     wait: StopWait,
+}
+
+impl<C: HasCell> Stopped<C> {
+    /// A wait for the end of the actor `cell` leads to.
+    pub(crate) fn new(cell: C) -> Self {
+        Stopped {
+            cell,
+            wait: StopWait::default(),
+        }
+    }
 }
 
 impl<C: HasCell> Future for Stopped<C> {
@@ -554,28 +556,10 @@ impl<C: HasCell> Drop for Stopped<C> {
         self.wait.cancel(self.cell.cell());
     }
 }
-
-/// The allocation behind every reference to one actor: the cell, whose hot fields come last,
-/// then the mailbox's queue (`repr(C)`), so what a send touches lies together.
-#[repr(C)]
-pub(crate) struct Shared<A: Actor> {
-    pub(crate) cell: ActorCell,
-    /// The mailbox's queue, inline: one allocation per actor for both.
-    pub(crate) tx: Queue<A::Message>,
-}
-
-/// A send that did not go through at once, with its envelope (not yet a dead letter).
-pub(crate) enum Refused<M> {
-    /// The mailbox is full; the caller may wait for room.
-    Full(Envelope<M>),
-    /// The actor has stopped, or is stopping.
-    Stopped(Envelope<M>),
-}
-
 /// One actor, whatever its type: what its parent, the registry and the system hold.
 pub(crate) trait Control: Send + Sync + 'static {
     fn cell(&self) -> &ActorCell;
-    /// The poison pill (see [`ActorRef::stop`]).
+    /// The poison pill (see [`ActorRef::stop`](crate::ActorRef::stop)).
     fn stop(self: Arc<Self>);
     /// For a typed lookup: the `Arc<Shared<A>>` behind this.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
@@ -589,7 +573,7 @@ pub(crate) trait Control: Send + Sync + 'static {
     /// somewhere the task's own waker is not the one polling).
     fn register_waker(&self, waker: &Waker);
 
-    /// Stops the actor at once (see [`ActorRef::kill`]).
+    /// Stops the actor at once (see [`ActorRef::kill`](crate::ActorRef::kill)).
     fn kill(&self) {
         if self.cell().set_kill() {
             self.wake();
@@ -629,309 +613,6 @@ pub(crate) trait Control: Send + Sync + 'static {
             }),
             _ => {}
         }
-    }
-}
-
-impl<A: Actor> Control for Shared<A> {
-    fn cell(&self) -> &ActorCell {
-        &self.cell
-    }
-
-    fn stop(self: Arc<Self>) {
-        if !self.cell.begin_stop() {
-            return;
-        }
-        if let Err(TrySend::Full(pill)) = self.tx.try_send(Envelope::Stop) {
-            // Queued by a task behind the messages already waiting, so `stop` never waits.
-            let system = self.cell.system.clone();
-            system.spawn_anywhere(async move {
-                let _ = self.tx.send(pill).await;
-            });
-        }
-    }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
-    }
-
-    fn actor_type(&self) -> &'static str {
-        std::any::type_name::<A>()
-    }
-
-    fn mailbox_len(&self) -> usize {
-        self.tx.len()
-    }
-
-    fn wake(&self) {
-        self.tx.wake();
-    }
-
-    fn register_waker(&self, waker: &Waker) {
-        self.tx.register(waker);
-    }
-}
-
-impl<A: Actor> Shared<A> {
-    /// Enqueues without waiting.
-    #[inline]
-    pub(crate) fn try_enqueue(&self, env: Envelope<A::Message>) -> Result<(), Refused<A::Message>> {
-        if !self.cell.is_running() {
-            return Err(Refused::Stopped(env));
-        }
-        match self.tx.try_send(env) {
-            Ok(()) => Ok(()),
-            Err(TrySend::Full(env)) => Err(Refused::Full(env)),
-            Err(TrySend::Closed(env)) => Err(Refused::Stopped(env)),
-        }
-    }
-
-    /// What to do with a full mailbox when the caller will not wait: counted as a dead letter
-    /// (without the message, which the caller keeps).
-    pub(crate) fn full_error(&self, handler: &'static str) -> SendError {
-        self.cell
-            .dead_letter(handler, DeadLetterReason::MailboxFull);
-        self.full(handler)
-    }
-
-    /// [`SendError::Full`], recording nothing.
-    pub(crate) fn full(&self, handler: &'static str) -> SendError {
-        SendError::Full {
-            actor: self.cell.label.clone(),
-            handler,
-            capacity: self.tx.capacity().unwrap_or(usize::MAX),
-        }
-    }
-
-    /// The slow path of a send ([`Sending`](crate::address::tell::Sending) tries
-    /// [`try_enqueue`](Self::try_enqueue) first): waits for room, unless the actor is sending
-    /// to itself, which would wait forever.
-    pub(crate) async fn enqueue_when_room(
-        &self,
-        env: Envelope<A::Message>,
-        handler: &'static str,
-    ) -> Result<(), SendError> {
-        if crate::actor::run::is_running_here(&self.cell) {
-            self.cell
-                .dead_envelope(handler, DeadLetterReason::WouldDeadlock, env);
-            return Err(SendError::WouldDeadlock {
-                actor: self.cell.label.clone(),
-                handler,
-            });
-        }
-        self.tx
-            .send(env)
-            .await
-            .map_err(|env| self.cell.stopped_with(handler, env))
-    }
-
-    /// Enqueues from a plain thread, blocking it until there is room. Refused on a thread
-    /// inside a tokio runtime, where blocking could wait forever (see
-    /// [`SendError::BlockingInRuntime`]).
-    pub(crate) fn enqueue_blocking(
-        &self,
-        env: Envelope<A::Message>,
-        handler: &'static str,
-    ) -> Result<(), SendError> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            self.cell
-                .dead_letter(handler, DeadLetterReason::WouldDeadlock);
-            return Err(SendError::BlockingInRuntime {
-                actor: self.cell.label.clone(),
-                handler,
-            });
-        }
-        if !self.cell.is_running() {
-            return Err(self.cell.stopped_with(handler, env));
-        }
-        self.tx
-            .blocking_send(env)
-            .map_err(|env| self.cell.stopped_with(handler, env))
-    }
-}
-
-/// A counted reference: while one exists the actor keeps running. This is what the generated
-/// handler methods hold.
-#[doc(hidden)]
-pub struct RefCore<A: Actor> {
-    pub(crate) shared: Arc<Shared<A>>,
-}
-
-impl<A: Actor> RefCore<A> {
-    pub(crate) fn new(shared: Arc<Shared<A>>) -> Self {
-        shared.cell.retain();
-        RefCore { shared }
-    }
-}
-
-impl<A: Actor> Clone for RefCore<A> {
-    fn clone(&self) -> Self {
-        RefCore::new(self.shared.clone())
-    }
-}
-
-impl<A: Actor> Drop for RefCore<A> {
-    fn drop(&mut self) {
-        self.shared.release();
-    }
-}
-
-impl<A: Actor> fmt::Debug for RefCore<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.shared.cell.label, f)
-    }
-}
-
-/// The generated struct that holds an actor's handler methods.
-#[doc(hidden)]
-pub trait Handlers<A: Actor>: Send + Sync + 'static {
-    fn __from_core(core: RefCore<A>) -> Self;
-    fn __core(&self) -> &RefCore<A>;
-}
-
-/// The typed address of an actor of type `A`.
-///
-/// Its methods are the actor's `#[handler]` methods (through `Deref` to a struct `#[actor]`
-/// generates, so nothing needs importing) plus the lifecycle methods below. Cloning is cheap;
-/// the actor stops, after draining its mailbox, when the last `ActorRef` is dropped.
-///
-/// ```
-/// use compaktor::prelude::*;
-///
-/// struct Lamp { on: bool }
-///
-/// #[actor]
-/// impl Lamp {
-///     #[handler]
-///     fn switch(&mut self, on: bool) { self.on = on; }
-///     #[handler]
-///     fn is_on(&self) -> bool { self.on }
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let system = ActorSystem::new("house");
-/// let lamp: ActorRef<Lamp> = system.spawn(Lamp { on: false });
-/// lamp.switch(true).await?;
-/// assert!(lamp.is_on().await?);
-/// lamp.kill();
-/// assert_eq!(lamp.stopped().await, StopReason::Killed);
-/// assert!(!lamp.is_alive());
-/// # Ok(()) }
-/// ```
-pub struct ActorRef<A: Actor> {
-    handlers: A::Handlers,
-}
-
-impl<A: Actor> ActorRef<A> {
-    pub(crate) fn from_core(core: RefCore<A>) -> Self {
-        ActorRef {
-            handlers: A::Handlers::__from_core(core),
-        }
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<Shared<A>> {
-        &self.handlers.__core().shared
-    }
-
-    fn cell(&self) -> &ActorCell {
-        &self.shared().cell
-    }
-
-    /// The actor's unique id.
-    pub fn id(&self) -> ActorId {
-        self.cell().id()
-    }
-
-    /// The name given at spawn, if any.
-    pub fn name(&self) -> Option<&str> {
-        self.cell().label.name.as_deref()
-    }
-
-    /// The actor's id and name, as errors print them.
-    pub fn label(&self) -> &ActorLabel {
-        &self.cell().label
-    }
-
-    /// Where the actor sits in its system's tree, from its parents' names and its own:
-    /// `/robot/drive/left_motor`. An unnamed actor's part is `$` and its id number.
-    pub fn path(&self) -> &str {
-        self.cell().path()
-    }
-
-    /// The system the actor belongs to.
-    pub fn system(&self) -> &ActorSystem {
-        &self.cell().system
-    }
-
-    /// Whether the actor still takes messages (it has not begun to stop).
-    pub fn is_alive(&self) -> bool {
-        self.cell().is_running()
-    }
-
-    /// Sends the poison pill: messages queued before it are handled, then the stop hook runs
-    /// once, then the actor is gone. Sends made after this fail with
-    /// [`SendError::Stopped`]. Calling it again, or on a stopped actor, does nothing.
-    ///
-    /// Never waits: if the mailbox is full, the pill is queued by a task behind the messages
-    /// already waiting.
-    pub fn stop(&self) {
-        Control::stop(Arc::clone(self.shared()));
-    }
-
-    /// Stops the actor at once: the handler in progress is dropped at its next `.await`, queued
-    /// asks get [`AskError::Stopped`](crate::AskError::Stopped), every queued message is counted
-    /// as a dead letter, then the stop hook runs with [`StopReason::Killed`].
-    pub fn kill(&self) {
-        self.shared().kill();
-    }
-
-    /// Resolves with the stop reason once the actor has stopped, its stop hook has run and its
-    /// state has been dropped. Does not keep the actor alive while waiting.
-    ///
-    /// # Cancel safety
-    /// Dropping the future before it resolves gives up the wait and frees what it held.
-    pub fn stopped(&self) -> impl Future<Output = StopReason> + Send + 'static {
-        Stopped {
-            cell: Arc::clone(self.shared()),
-            wait: StopWait::default(),
-        }
-    }
-}
-
-impl<A: Actor> Deref for ActorRef<A> {
-    type Target = A::Handlers;
-
-    fn deref(&self) -> &A::Handlers {
-        &self.handlers
-    }
-}
-
-impl<A: Actor> Clone for ActorRef<A> {
-    fn clone(&self) -> Self {
-        ActorRef::from_core(self.handlers.__core().clone())
-    }
-}
-
-impl<A: Actor> fmt::Debug for ActorRef<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ActorRef")
-            .field("actor", &std::any::type_name::<A>())
-            .field("id", &self.id())
-            .field("name", &self.name())
-            .finish()
-    }
-}
-
-impl<A: Actor> PartialEq for ActorRef<A> {
-    fn eq(&self, other: &Self) -> bool {
-        self.id() == other.id()
-    }
-}
-
-impl<A: Actor> Eq for ActorRef<A> {}
-
-impl<A: Actor> Hash for ActorRef<A> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.id().hash(state);
     }
 }
 

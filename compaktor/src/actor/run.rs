@@ -15,12 +15,12 @@ use std::task::Poll;
 use tokio::sync::oneshot;
 
 use self::guard::{Guarded, InSpan, guarded};
-pub(crate) use self::guard::{is_running_here, running_here};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
 use crate::__private::Message;
-use crate::actor::cell::{ActorCell, Shared};
+use crate::actor::cell::ActorCell;
 use crate::actor::mailbox::MailboxReceiver;
+use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
 use crate::system::dead_letter::DeadLetterReason;
 use crate::system::health::Phase;

@@ -13,9 +13,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use crate::actor::cell::{RefCore, Refused, Shared};
 use crate::actor::mailbox::Envelope;
-use crate::actor::run::running_here;
+use crate::actor::running::running_here;
+use crate::actor::shared::{Refused, Shared};
+use crate::address::actor_ref::RefCore;
 use crate::address::tell::{Sending, reply_slot};
 use crate::macro_support::{ReplyFailure, ReplyReceiver};
 use crate::system::dead_letter::DeadLetterReason;

@@ -10,8 +10,9 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
-use crate::actor::cell::{RefCore, Refused, Shared};
 use crate::actor::mailbox::Envelope;
+use crate::actor::shared::{Refused, Shared};
+use crate::address::actor_ref::RefCore;
 use crate::macro_support::{Message, ReplyTo, reply_channel};
 use crate::{Actor, Ask, SendError, TrySendError};
 

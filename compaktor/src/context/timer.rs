@@ -14,9 +14,12 @@ use futures::{FutureExt, Stream, StreamExt};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::actor::cell::{ActorCell, Control, RefCore, Shared};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
 use crate::actor::mailbox::{Envelope, SourceState};
+use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
+use crate::address::actor_ref::RefCore;
 use crate::address::tell::Sending;
 use crate::system::dead_letter::DeadLetterReason;
 use crate::system::health::Phase;

@@ -10,7 +10,8 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::actor::cell::{Control, RefCore};
+use crate::actor::cell::Control;
+use crate::address::actor_ref::RefCore;
 use crate::system::Spawn;
 use crate::tree::node::{ChildTerms, SupervisorNode};
 use crate::{

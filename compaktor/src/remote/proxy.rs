@@ -6,9 +6,11 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::actor::cell::{Control, RefCore, Shared};
+use crate::actor::cell::Control;
 use crate::actor::mailbox::{Envelope, MailboxReceiver};
 use crate::actor::run::{Next, next_envelope, shutdown};
+use crate::actor::shared::Shared;
+use crate::address::actor_ref::RefCore;
 use crate::{Actor, ActorRef, ActorSystem, Mailbox, SendError, SpawnError, StopReason};
 
 /// The receiving end of a proxy's mailbox: the forwarding task takes each message from it in
@@ -148,10 +150,10 @@ pub fn deliver<A: Actor>(target: &ActorRef<A>, message: A::Message) -> Result<()
     let shared = target.shared();
     match shared.try_enqueue(Envelope::Message(message)) {
         Ok(()) => Ok(()),
-        Err(crate::actor::cell::Refused::Stopped(env)) => {
+        Err(crate::actor::shared::Refused::Stopped(env)) => {
             Err(shared.cell.stopped_with(handler, env))
         }
-        Err(crate::actor::cell::Refused::Full(env)) => {
+        Err(crate::actor::shared::Refused::Full(env)) => {
             // Nobody on this side can take the message back: the dead letter carries it.
             shared
                 .cell

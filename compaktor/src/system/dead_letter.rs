@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
-use crate::actor::cell::Handlers as _;
+use crate::address::actor_ref::Handlers as _;
 use crate::{Actor, ActorLabel, ActorRef, TellFuture};
 
 /// Why a message became a dead letter.

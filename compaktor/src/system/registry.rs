@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ActorId;
-use crate::actor::cell::{ActorCell, Control};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
 
 #[derive(Default)]
 pub(crate) struct Registry {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use crate::actor::cell::{ActorCell, Control};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
 use crate::{ActorId, RestartPolicy, SpawnError, StopReason, Strategy, Supervision};
 
 /// How a child's instance ended, as its supervisor sees it.

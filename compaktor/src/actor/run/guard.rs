@@ -1,55 +1,15 @@
-//! How the actor's task polls what it does not control: which actor runs on this thread (for
-//! sends to oneself), and [`guarded`] work (a hook or an async handler) that may panic or be
+//! How the actor's task polls what it does not control: [`guarded`] work (a hook or an async handler) that may panic or be
 //! dropped by a kill. What the task does with the result lives in `runner`.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::actor::cell::ActorCell;
+use crate::actor::running::Running;
 use crate::actor::stop_reason::panic_message;
 use crate::macro_support::{PanicCleanup, Polling, answer_orphans};
-
-thread_local! {
-    /// The address of the cell of the actor whose task this thread is polling; 0 for none.
-    /// An address, not the id, so checking costs no read of the cell's cold fields.
-    static CURRENT: Cell<usize> = const { Cell::new(0) };
-}
-
-fn address(cell: &ActorCell) -> usize {
-    std::ptr::from_ref(cell).addr()
-}
-
-/// Whether this thread is running the actor of `cell` (a send to oneself).
-pub(crate) fn is_running_here(cell: &ActorCell) -> bool {
-    CURRENT.with(Cell::get) == address(cell)
-}
-
-/// The address of the cell of the actor whose hook or handler this thread is running; 0 for
-/// none.
-pub(crate) fn running_here() -> usize {
-    CURRENT.with(Cell::get)
-}
-
-/// Marks this thread as running the actor of a cell until dropped (also on a panic),
-/// restoring what was marked before.
-pub(crate) struct Running(usize);
-
-impl Running {
-    #[inline]
-    pub(crate) fn enter(cell: &ActorCell) -> Running {
-        Running(CURRENT.with(|current| current.replace(address(cell))))
-    }
-}
-
-impl Drop for Running {
-    #[inline]
-    fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.0));
-    }
-}
 
 /// How guarded work ended.
 pub(crate) enum Guarded<T> {

@@ -14,11 +14,13 @@ use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::task::Poll;
 
-use super::guard::{Guard, Guarded, Running, guarded};
+use super::guard::{Guard, Guarded, guarded};
 use super::{dropped_work, interrupt_cause};
 use crate::__private::{Message, Outcome};
-use crate::actor::cell::{ActorCell, Shared};
+use crate::actor::cell::ActorCell;
 use crate::actor::mailbox::{Envelope, MailboxReceiver, Queue};
+use crate::actor::running::Running;
+use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
 use crate::macro_support::{Polling, answer_orphans};
 use crate::tree::node::EndCause;

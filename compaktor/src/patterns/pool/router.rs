@@ -10,9 +10,10 @@ use std::task::Poll;
 
 use super::{PoolState, Routing};
 use crate::__private::Message;
-use crate::actor::cell::{ActorCell, Shared};
+use crate::actor::cell::ActorCell;
 use crate::actor::mailbox::{Envelope, MailboxReceiver, TrySend};
 use crate::actor::run::{Next, next_envelope, shutdown};
+use crate::actor::shared::Shared;
 use crate::macro_support::refuse;
 use crate::system::dead_letter::DeadLetterReason;
 use crate::tree::node::SupervisorNode;
