@@ -2,8 +2,8 @@
 //! does with a message lives in `dispatch`, how the actor runs lives in `runner`.
 
 pub(crate) mod cell;
+pub(crate) mod dead_letter;
 pub(crate) mod mailbox;
-pub(crate) mod run;
 pub(crate) mod running;
 pub(crate) mod shared;
 pub(crate) mod stop_reason;
@@ -11,7 +11,8 @@ pub(crate) mod stop_reason;
 use std::fmt;
 use std::future::Future;
 
-use crate::__private::{Handlers, Message, Outcome};
+use crate::actor::shared::RefCore;
+use crate::macro_support::{Message, Outcome};
 use crate::{Context, FailureAction, HandlerFailure, Mailbox, RestartInfo, StopReason};
 
 /// A unique number for every actor spawned in this process.
@@ -138,4 +139,11 @@ pub trait Actor: Sized + Send + 'static {
         let _ = (ctx, failure);
         async { FailureAction::Fail }
     }
+}
+
+/// The generated struct that holds an actor's handler methods.
+#[doc(hidden)]
+pub trait Handlers<A: Actor>: Send + Sync + 'static {
+    fn __from_core(core: RefCore<A>) -> Self;
+    fn __core(&self) -> &RefCore<A>;
 }

@@ -15,8 +15,8 @@ use tokio::task::JoinSet;
 use self::timer::{MissedTick, TaskHandle};
 use crate::actor::cell::ActorCell;
 use crate::actor::cell::Control;
+use crate::actor::shared::RefCore;
 use crate::actor::shared::Shared;
-use crate::address::actor_ref::RefCore;
 use crate::tree::node::SupervisorNode;
 use crate::{
     Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Subscription, Supervision,

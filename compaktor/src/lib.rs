@@ -117,12 +117,16 @@ mod patterns;
 #[cfg(feature = "remote")]
 pub mod remote;
 mod system;
+mod task;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod tree;
 
+pub use actor::cell::ActorState;
+pub use actor::dead_letter::{DeadLetter, DeadLetterReason};
 pub use actor::mailbox::Mailbox;
 pub use actor::stop_reason::{FailureAction, HandlerFailure, MessageSource, StopReason};
+pub use actor::stop_reason::{LinkExit, Terminated};
 pub use actor::{Actor, ActorId};
 pub use address::actor_ref::ActorRef;
 pub use address::ask::{Ask, AskFuture, PendingReply};
@@ -137,13 +141,11 @@ pub use error::{
 };
 pub use patterns::pool::{Pool, PoolBuilder, Routing};
 pub use patterns::topic::{Subscription, Topic, TopicError};
-pub use system::dead_letter::{DeadLetter, DeadLetterReason};
-pub use system::health::{ActorHealth, ActorState, Stall};
+pub use system::health::{ActorHealth, Stall};
 pub use system::shutdown::ShutdownReport;
 pub use system::{ActorBuilder, ActorSystem};
 pub use tree::child::ChildBuilder;
 pub use tree::policy::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
-pub use tree::watch::{LinkExit, Terminated};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]
@@ -167,7 +169,8 @@ pub mod prelude {
 pub mod __private {
     #[cfg(feature = "remote")]
     pub use crate::CodecError;
-    pub use crate::address::actor_ref::{Handlers, RefCore};
+    pub use crate::actor::Handlers;
+    pub use crate::actor::shared::RefCore;
     pub use crate::macro_support::{
         AssertActor, AssertHandlerError, AssertMessageSend, Checked, CloneFallback, CloneWhenClone,
         FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,

@@ -2,7 +2,6 @@
 //! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, children in
 //! `child` and `supervisor`; how one actor runs lives in `runner`.
 
-pub(crate) mod dead_letter;
 pub(crate) mod health;
 pub(crate) mod registry;
 pub(crate) mod shutdown;
@@ -16,14 +15,14 @@ use tokio::sync::oneshot;
 
 use crate::actor::cell::ActorCell;
 use crate::actor::cell::Control;
+use crate::actor::dead_letter::DeadLetterOffice;
 use crate::actor::mailbox::MailboxReceiver;
-use crate::actor::run::{self, Factory};
+use crate::actor::shared::RefCore;
 use crate::actor::shared::Shared;
-use crate::address::actor_ref::RefCore;
-use crate::system::dead_letter::DeadLetterOffice;
 use crate::system::health::BusySince;
 use crate::system::registry::Registry;
-use crate::tree::node::{ChildTerms, SupervisorNode};
+use crate::task::{self, Factory};
+use crate::tree::node::{ChildTerms, StartReport, SupervisorNode};
 use crate::{
     Actor, ActorId, ActorLabel, ActorRef, DeadLetter, DeadLetterReason, LookupError, Mailbox,
     RestartPolicy, SpawnError, StopReason, Supervision,
@@ -598,10 +597,7 @@ impl<A: Actor> Spawn<A> {
         }
     }
 
-    pub(crate) fn launch(
-        self,
-        started: Option<run::StartReport>,
-    ) -> Result<ActorRef<A>, SpawnError> {
+    pub(crate) fn launch(self, started: Option<StartReport>) -> Result<ActorRef<A>, SpawnError> {
         let (shared, rx) = self
             .system
             .new_actor::<A>(self.name, self.parent_path, self.mailbox);
@@ -623,13 +619,13 @@ impl<A: Actor> Spawn<A> {
             Control::kill(&*shared);
         }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
-        let launch = run::Launch {
+        let launch = task::Launch {
             actor: self.actor,
             factory,
             parent,
             started,
         };
-        run::spawn(launch, shared, rx);
+        task::spawn(launch, shared, rx);
         Ok(actor_ref)
     }
 }

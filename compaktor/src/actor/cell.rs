@@ -2,7 +2,7 @@
 //! encodings (running, stopping, stopped; the kill, interrupt and abort signals; its links and
 //! the waits for its end), and [`Control`], one actor whatever its type. The allocation that
 //! holds the cell beside the mailbox, and the send paths into it, live in `shared`; the typed
-//! ref a user holds, in `address::actor_ref`.
+//! ref a user holds, in `address`.
 
 use std::any::Any;
 use std::fmt;
@@ -11,11 +11,41 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize,
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Poll, Waker};
 
+use crate::LinkExit;
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::Envelope;
-use crate::system::dead_letter::DeadLetterReason;
-use crate::system::health::Phase;
-use crate::tree::watch::LinkExit;
 use crate::{ActorId, ActorLabel, ActorSystem, SendError, StopReason};
+
+/// Where an actor is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum ActorState {
+    /// Its start hooks are running.
+    Starting,
+    /// Handling messages.
+    Running,
+    /// Its instance ended and its supervisor is making a new one (the mailbox is kept).
+    Restarting,
+    /// Ending: its children, stop hook and drop are running.
+    Stopping,
+    /// Ended.
+    Stopped,
+}
+
+pub(crate) type Phase = ActorState;
+
+impl ActorState {
+    pub(crate) fn from_u8(value: u8) -> Self {
+        match value {
+            0 => ActorState::Starting,
+            1 => ActorState::Running,
+            2 => ActorState::Restarting,
+            3 => ActorState::Stopping,
+            _ => ActorState::Stopped,
+        }
+    }
+}
 
 const RUNNING: u8 = 0;
 const STOPPING: u8 = 1;
@@ -426,7 +456,7 @@ impl ActorCell {
     /// Records `message` as a dead letter that carries it (see [`DeadLetter`]).
     ///
     /// [`DeadLetter`]: crate::DeadLetter
-    pub(crate) fn dead_letter_of<M: crate::__private::Message>(
+    pub(crate) fn dead_letter_of<M: crate::macro_support::Message>(
         &self,
         handler: &'static str,
         reason: DeadLetterReason,
@@ -441,7 +471,7 @@ impl ActorCell {
     }
 
     /// Records `env`'s message (if it is one) as a dead letter that carries it.
-    pub(crate) fn dead_envelope<M: crate::__private::Message>(
+    pub(crate) fn dead_envelope<M: crate::macro_support::Message>(
         &self,
         handler: &'static str,
         reason: DeadLetterReason,
@@ -459,7 +489,7 @@ impl ActorCell {
     }
 
     /// [`SendError::Stopped`], with `env` recorded as a dead letter that carries its message.
-    pub(crate) fn stopped_with<M: crate::__private::Message>(
+    pub(crate) fn stopped_with<M: crate::macro_support::Message>(
         &self,
         handler: &'static str,
         env: Envelope<M>,

@@ -5,12 +5,13 @@
 //! `address`.
 
 use std::any::Any;
+use std::fmt;
 use std::sync::Arc;
 use std::task::Waker;
 
 use crate::actor::cell::{ActorCell, Control, HasCell};
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::{Envelope, Queue, TrySend};
-use crate::system::dead_letter::DeadLetterReason;
 use crate::{Actor, SendError};
 
 impl<A: Actor> HasCell for Arc<Shared<A>> {
@@ -150,5 +151,37 @@ impl<A: Actor> Shared<A> {
         self.tx
             .blocking_send(env)
             .map_err(|env| self.cell.stopped_with(handler, env))
+    }
+}
+
+/// A counted reference: while one exists the actor keeps running. This is what the generated
+/// handler methods hold.
+#[doc(hidden)]
+pub struct RefCore<A: Actor> {
+    pub(crate) shared: Arc<Shared<A>>,
+}
+
+impl<A: Actor> RefCore<A> {
+    pub(crate) fn new(shared: Arc<Shared<A>>) -> Self {
+        shared.cell.retain();
+        RefCore { shared }
+    }
+}
+
+impl<A: Actor> Clone for RefCore<A> {
+    fn clone(&self) -> Self {
+        RefCore::new(self.shared.clone())
+    }
+}
+
+impl<A: Actor> Drop for RefCore<A> {
+    fn drop(&mut self) {
+        self.shared.release();
+    }
+}
+
+impl<A: Actor> fmt::Debug for RefCore<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.shared.cell.label, f)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::ActorLabel;
 
@@ -294,4 +295,27 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "panic with a non-string payload".to_owned()
     }
+}
+
+/// The notice a watcher gets when the actor it watches has ended for good (restarts by a
+/// supervisor do not end an actor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Terminated {
+    /// The actor that ended.
+    pub actor: ActorLabel,
+    /// Its path in the system's tree.
+    pub path: Arc<str>,
+    /// Why it ended.
+    pub reason: StopReason,
+}
+
+/// The notice an actor that traps exits gets when an instance of a linked actor ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LinkExit {
+    /// The linked actor.
+    pub actor: ActorLabel,
+    /// Why its instance ended.
+    pub reason: StopReason,
 }

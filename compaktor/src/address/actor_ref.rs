@@ -9,48 +9,11 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::actor::Handlers as _;
 use crate::actor::cell::{ActorCell, Control, Stopped};
+use crate::actor::shared::RefCore;
 use crate::actor::shared::Shared;
 use crate::{Actor, ActorId, ActorLabel, ActorSystem, StopReason};
-
-/// A counted reference: while one exists the actor keeps running. This is what the generated
-/// handler methods hold.
-#[doc(hidden)]
-pub struct RefCore<A: Actor> {
-    pub(crate) shared: Arc<Shared<A>>,
-}
-
-impl<A: Actor> RefCore<A> {
-    pub(crate) fn new(shared: Arc<Shared<A>>) -> Self {
-        shared.cell.retain();
-        RefCore { shared }
-    }
-}
-
-impl<A: Actor> Clone for RefCore<A> {
-    fn clone(&self) -> Self {
-        RefCore::new(self.shared.clone())
-    }
-}
-
-impl<A: Actor> Drop for RefCore<A> {
-    fn drop(&mut self) {
-        self.shared.release();
-    }
-}
-
-impl<A: Actor> fmt::Debug for RefCore<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.shared.cell.label, f)
-    }
-}
-
-/// The generated struct that holds an actor's handler methods.
-#[doc(hidden)]
-pub trait Handlers<A: Actor>: Send + Sync + 'static {
-    fn __from_core(core: RefCore<A>) -> Self;
-    fn __core(&self) -> &RefCore<A>;
-}
 
 /// The typed address of an actor of type `A`.
 ///

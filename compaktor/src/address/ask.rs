@@ -13,13 +13,13 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::Envelope;
 use crate::actor::running::running_here;
+use crate::actor::shared::RefCore;
 use crate::actor::shared::{Refused, Shared};
-use crate::address::actor_ref::RefCore;
 use crate::address::tell::{Sending, reply_slot};
 use crate::macro_support::{ReplyFailure, ReplyReceiver};
-use crate::system::dead_letter::DeadLetterReason;
 use crate::{Actor, ActorLabel, AskError, Tell};
 
 /// A handler call whose result comes back: what the generated method of a handler that returns

@@ -10,11 +10,12 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
+use crate::actor::Handlers as _;
 use crate::actor::mailbox::Envelope;
+use crate::actor::shared::RefCore;
 use crate::actor::shared::{Refused, Shared};
-use crate::address::actor_ref::RefCore;
 use crate::macro_support::{Message, ReplyTo, reply_channel};
-use crate::{Actor, Ask, SendError, TrySendError};
+use crate::{Actor, ActorRef, Ask, DeadLetter, SendError, TrySendError};
 
 /// A handler call that is delivered without waiting for the handler: what the generated method of
 /// a handler returning `()` gives you.
@@ -258,5 +259,19 @@ impl<'a, A: Actor> Sending<'a, A> {
                 SendState::Done => panic!("a send future was polled after it completed"),
             }
         }
+    }
+}
+
+impl DeadLetter {
+    /// Takes the message out as `A`'s message (see [`take_message`](DeadLetter::take_message)) and
+    /// sends it to `to`, the actor it was for or another of its type, as a tell (an ask's
+    /// asker has had its answer: `Stopped`). `None` if the letter has no message of `A`'s.
+    ///
+    /// # Errors
+    /// The send's, when awaited: [`SendError::Stopped`](crate::SendError::Stopped) if `to` has
+    /// stopped too.
+    pub fn resend_to<'a, A: Actor>(&self, to: &'a ActorRef<A>) -> Option<TellFuture<'a, A>> {
+        let message = self.take_message::<A>()?;
+        Some(TellFuture::resend(to.__core(), message))
     }
 }

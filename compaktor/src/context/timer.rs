@@ -16,13 +16,13 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::actor::cell::ActorCell;
 use crate::actor::cell::Control;
+use crate::actor::cell::Phase;
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::{Envelope, SourceState};
+use crate::actor::shared::RefCore;
 use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
-use crate::address::actor_ref::RefCore;
 use crate::address::tell::Sending;
-use crate::system::dead_letter::DeadLetterReason;
-use crate::system::health::Phase;
 use crate::{Actor, ActorRef, MessageSource, StopReason, Tell};
 
 /// What a periodic timer does when the actor fell behind and ticks were missed (the handler

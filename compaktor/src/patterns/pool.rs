@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::actor::cell::Control;
-use crate::address::actor_ref::RefCore;
+use crate::actor::shared::RefCore;
 use crate::system::Spawn;
 use crate::tree::node::{ChildTerms, SupervisorNode};
 use crate::{

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use tokio::sync::{Notify, mpsc};
 
 use crate::actor::cell::Control;
-use crate::system::dead_letter::DeadLetterReason;
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::{ActorId, ActorLabel, ActorSystem};
 
 pub use subscription::Subscription;

@@ -8,9 +8,9 @@ use std::task::Poll;
 
 use crate::actor::cell::Control;
 use crate::actor::mailbox::{Envelope, MailboxReceiver};
-use crate::actor::run::{Next, next_envelope, shutdown};
+use crate::actor::shared::RefCore;
 use crate::actor::shared::Shared;
-use crate::address::actor_ref::RefCore;
+use crate::task::{Next, next_envelope, shutdown};
 use crate::{Actor, ActorRef, ActorSystem, Mailbox, SendError, SpawnError, StopReason};
 
 /// The receiving end of a proxy's mailbox: the forwarding task takes each message from it in
@@ -145,7 +145,7 @@ impl<A: Actor> Drop for ProxyInbox<A> {
 /// # Errors
 /// [`SendError::Full`], [`SendError::Stopped`].
 pub fn deliver<A: Actor>(target: &ActorRef<A>, message: A::Message) -> Result<(), SendError> {
-    use crate::__private::Message as _;
+    use crate::macro_support::Message as _;
     let handler = message.handler_name();
     let shared = target.shared();
     match shared.try_enqueue(Envelope::Message(message)) {

@@ -10,38 +10,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::time::Instant;
 
-use crate::{ActorId, ActorLabel, ActorSystem, StopReason};
-
-/// Where an actor is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[repr(u8)]
-pub enum ActorState {
-    /// Its start hooks are running.
-    Starting,
-    /// Handling messages.
-    Running,
-    /// Its instance ended and its supervisor is making a new one (the mailbox is kept).
-    Restarting,
-    /// Ending: its children, stop hook and drop are running.
-    Stopping,
-    /// Ended.
-    Stopped,
-}
-
-pub(crate) type Phase = ActorState;
-
-impl ActorState {
-    pub(crate) fn from_u8(value: u8) -> Self {
-        match value {
-            0 => ActorState::Starting,
-            1 => ActorState::Running,
-            2 => ActorState::Restarting,
-            3 => ActorState::Stopping,
-            _ => ActorState::Stopped,
-        }
-    }
-}
+use crate::{ActorId, ActorLabel, ActorState, ActorSystem, StopReason};
 
 /// One actor's health, from [`ActorSystem::health`].
 #[derive(Debug, Clone, PartialEq, Eq)]

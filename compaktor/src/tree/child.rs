@@ -7,8 +7,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::actor::run::Factory;
 use crate::system::Spawn;
+use crate::task::Factory;
 use crate::tree::node::{ChildTerms, SupervisorNode};
 use crate::{Actor, ActorRef, Mailbox, RestartPolicy, SpawnError};
 

@@ -16,6 +16,9 @@ use crate::actor::cell::ActorCell;
 use crate::actor::cell::Control;
 use crate::{ActorId, RestartPolicy, SpawnError, StopReason, Strategy, Supervision};
 
+/// Reports the start hook's result to whoever waits on the spawn (or on a restart).
+pub(crate) type StartReport = oneshot::Sender<Result<(), String>>;
+
 /// How a child's instance ended, as its supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EndCause {
@@ -37,9 +40,7 @@ pub(crate) enum EndCause {
 #[derive(Debug)]
 pub(crate) enum Directive {
     /// Make a new instance; report on `started` once its start hook has run.
-    Restart {
-        started: crate::actor::run::StartReport,
-    },
+    Restart { started: StartReport },
     /// End for good.
     Stop,
 }

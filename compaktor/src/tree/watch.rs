@@ -7,32 +7,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use crate::actor::cell::Control;
-use crate::{
-    Actor, ActorId, ActorLabel, ActorRef, Context, MessageSource, StopReason, TaskHandle, Tell,
-};
-
-/// The notice a watcher gets when the actor it watches has ended for good (restarts by a
-/// supervisor do not end an actor).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Terminated {
-    /// The actor that ended.
-    pub actor: ActorLabel,
-    /// Its path in the system's tree.
-    pub path: Arc<str>,
-    /// Why it ended.
-    pub reason: StopReason,
-}
-
-/// The notice an actor that traps exits gets when an instance of a linked actor ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LinkExit {
-    /// The linked actor.
-    pub actor: ActorLabel,
-    /// Why its instance ended.
-    pub reason: StopReason,
-}
+use crate::{Actor, ActorId, ActorRef, Context, MessageSource, TaskHandle, Tell};
+use crate::{LinkExit, Terminated};
 
 impl<A: Actor> Context<A> {
     /// Watches `other`: when it has ended for good, `make` turns a [`Terminated`] notice into a

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use super::{PoolState, Routing};
-use crate::__private::Message;
 use crate::actor::cell::ActorCell;
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::{Envelope, MailboxReceiver, TrySend};
-use crate::actor::run::{Next, next_envelope, shutdown};
 use crate::actor::shared::Shared;
+use crate::macro_support::Message;
 use crate::macro_support::refuse;
-use crate::system::dead_letter::DeadLetterReason;
+use crate::task::{Next, next_envelope, shutdown};
 use crate::tree::node::SupervisorNode;
 use crate::{Actor, ActorRef, StopReason};
 

@@ -13,11 +13,11 @@ use tokio::sync::mpsc;
 
 use super::{DEFAULT_LAG, Inbox, LatestSlot, Membership, Topic};
 use crate::actor::cell::ActorCell;
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::{Envelope, SourceState};
+use crate::actor::shared::RefCore;
 use crate::actor::shared::Shared;
-use crate::address::actor_ref::RefCore;
 use crate::address::tell::Sending;
-use crate::system::dead_letter::DeadLetterReason;
 use crate::{Actor, ActorRef, Context, MessageSource, TaskHandle, Tell};
 
 /// An actor's subscription to a [`Topic`], from [`Context::subscribe`] or

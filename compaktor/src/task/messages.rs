@@ -16,12 +16,12 @@ use std::task::Poll;
 
 use super::guard::{Guard, Guarded, guarded};
 use super::{dropped_work, interrupt_cause};
-use crate::__private::{Message, Outcome};
 use crate::actor::cell::ActorCell;
 use crate::actor::mailbox::{Envelope, MailboxReceiver, Queue};
 use crate::actor::running::Running;
 use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
+use crate::macro_support::{Message, Outcome};
 use crate::macro_support::{Polling, answer_orphans};
 use crate::tree::node::EndCause;
 use crate::{Actor, Context, FailureAction, HandlerFailure, StopReason};

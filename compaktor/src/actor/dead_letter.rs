@@ -10,8 +10,7 @@ use std::time::SystemTime;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
-use crate::address::actor_ref::Handlers as _;
-use crate::{Actor, ActorLabel, ActorRef, TellFuture};
+use crate::{Actor, ActorLabel};
 
 /// Why a message became a dead letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,20 +146,6 @@ impl DeadLetter {
     }
 }
 
-impl DeadLetter {
-    /// Takes the message out as `A`'s message (see [`take_message`](Self::take_message)) and
-    /// sends it to `to`, the actor it was for or another of its type, as a tell (an ask's
-    /// asker has had its answer: `Stopped`). `None` if the letter has no message of `A`'s.
-    ///
-    /// # Errors
-    /// The send's, when awaited: [`SendError::Stopped`](crate::SendError::Stopped) if `to` has
-    /// stopped too.
-    pub fn resend_to<'a, A: Actor>(&self, to: &'a ActorRef<A>) -> Option<TellFuture<'a, A>> {
-        let message = self.take_message::<A>()?;
-        Some(TellFuture::resend(to.__core(), message))
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Nothing panics while holding it.
     mutex
@@ -200,7 +185,7 @@ impl DeadLetterOffice {
 
     /// Records an actor's message that will not be handled, and hands it to the subscribers
     /// (boxed only if there are any). An ask's reply channel is dropped first.
-    pub(crate) fn record_message<M: crate::__private::Message>(
+    pub(crate) fn record_message<M: crate::macro_support::Message>(
         &self,
         recipient: ActorLabel,
         handler: &'static str,

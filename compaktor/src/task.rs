@@ -12,23 +12,18 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
 
-use tokio::sync::oneshot;
-
 use self::guard::{Guarded, InSpan, guarded};
 use self::messages::message_loop;
 pub(crate) use self::messages::{Next, next_envelope};
-use crate::__private::Message;
 use crate::actor::cell::ActorCell;
+use crate::actor::cell::Phase;
+use crate::actor::dead_letter::DeadLetterReason;
 use crate::actor::mailbox::MailboxReceiver;
 use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
-use crate::system::dead_letter::DeadLetterReason;
-use crate::system::health::Phase;
-use crate::tree::node::{Directive, EndCause, SupervisorNode};
+use crate::macro_support::Message;
+use crate::tree::node::{Directive, EndCause, StartReport, SupervisorNode};
 use crate::{Actor, Context, RestartInfo, StopReason};
-
-/// Reports the start hook's result to whoever waits on the spawn (or on a restart).
-pub(crate) type StartReport = oneshot::Sender<Result<(), String>>;
 
 /// Makes a supervised actor's next instance.
 pub(crate) type Factory<A> = Box<dyn FnMut() -> A + Send>;
