@@ -1,5 +1,9 @@
-//! The [`Actor`] trait and actor identity. The trait is written by `#[actor]`; what a handler
-//! does with a message lives in `dispatch`, how the actor runs lives in `runner`.
+//! The actor itself, the ground the other layers stand on: the [`Actor`] trait (written by
+//! `#[actor]`) and actor identity here; below, the cell every reference shares (`cell`), the
+//! allocation that holds it beside the mailbox and the send paths into it (`shared`,
+//! `mailbox`), how an actor ends (`stop_reason`), what it could not deliver (`dead_letter`),
+//! and which actor this thread is running (`running`). What a handler does with a message
+//! lives in `macro_support`; the task that runs an actor lives in `task`.
 
 pub(crate) mod cell;
 pub(crate) mod dead_letter;

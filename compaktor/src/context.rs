@@ -1,7 +1,7 @@
 //! [`Context`]: what a handler or hook can do besides changing its own state: reach its own
 //! ref and system, stop, start timers and streams, run blocking work, and spawn and supervise
 //! children. Watches and links are in `watch`; the message loop that owns the context lives in
-//! `runner`.
+//! `task`.
 
 pub(crate) mod timer;
 

@@ -1,6 +1,7 @@
 //! The runtime side of what `#[actor]` generates: the message trait, the reply channel, and
 //! [`dispatch_now`], which routes one handler call's result (the runner catches its panic).
-//! Nothing here is public API; the macro reaches it through `compaktor::__private`.
+//! Nothing here is public API; the macro reaches it through `compaktor::__private`, the crate
+//! itself by this module's path.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

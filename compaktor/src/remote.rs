@@ -102,7 +102,7 @@ pub fn never_codec() -> Codec<std::convert::Infallible> {
     }
 }
 
-/// Autoref specialisation (as `MaybeClone` in `dispatch`): `(&&Probe::<T>::NEW).codec()`
+/// Autoref specialisation (as `MaybeClone` in `macro_support`): `(&&Probe::<T>::NEW).codec()`
 /// is serde's codec when `T: Serialize + DeserializeOwned`; otherwise the fallback, whose
 /// bound [`RemoteType`] has no impl, so the build fails with one error at the probe's span.
 #[doc(hidden)]

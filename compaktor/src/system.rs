@@ -1,6 +1,7 @@
 //! [`ActorSystem`]: where actors are spawned, looked up by path, and counted (live, dead
-//! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, children in
-//! `child` and `supervisor`; how one actor runs lives in `runner`.
+//! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, its health
+//! reports in `health`; children in `tree`; how one actor runs lives in `task`. The dead-letter
+//! office it keeps lives in `actor::dead_letter`, where every layer records to it.
 
 pub(crate) mod health;
 pub(crate) mod registry;

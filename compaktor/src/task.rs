@@ -1,8 +1,8 @@
-//! The actor's task: its instances one after another (start hooks, the one-message-at-a-time
+//! The task that runs one actor: its instances one after another (start hooks, the one-message-at-a-time
 //! loop, the stop hook and drop), the wait for its supervisor's word between them, and the way
 //! out (dead letters for what is left, the stop reason). How a hook or handler is polled lives
-//! in `runner/guard`; what a single handler call does in `dispatch`; what a supervisor decides
-//! in `supervisor`.
+//! in `task/guard`; what a single handler call does in `macro_support`; what a supervisor decides
+//! in `tree::node`.
 
 mod guard;
 mod messages;

@@ -1,5 +1,5 @@
 //! Dead letters: every message that will never be handled is recorded here, counted, and
-//! offered as a stream. Where they come from is decided in `tell`, `ask` and `runner`.
+//! offered as a stream. Where they come from is decided in `tell`, `ask` and `task`.
 
 use std::any::Any;
 use std::fmt;

@@ -1,6 +1,6 @@
 //! Which actor's task this thread is polling: set by the task around each hook and handler, read
 //! by a send to find a send to oneself (which would wait forever) and by an ask to note who
-//! waits on whom. The task that sets it lives in `run`.
+//! waits on whom. The task that sets it lives in `task`.
 
 use std::cell::Cell;
 

@@ -1,5 +1,6 @@
-//! How actors end and fail: [`StopReason`], [`HandlerFailure`] and [`FailureAction`]. Who acts on
-//! them lives in `runner` and `supervisor`.
+//! How actors end and fail: [`StopReason`], [`HandlerFailure`] and [`FailureAction`], and the
+//! notices of an end that watchers and linked actors get ([`Terminated`], [`LinkExit`]). Who acts on
+//! them lives in `task` and `tree::node`.
 
 use std::any::Any;
 use std::fmt;

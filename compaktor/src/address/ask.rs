@@ -1,5 +1,5 @@
 //! [`Ask`]: a handler call whose result comes back, with an optional timeout. Enqueuing is shared
-//! with `tell`; producing the reply lives in `dispatch`; refusing an ask that closes a cycle of
+//! with `tell`; producing the reply lives in `macro_support`; refusing an ask that closes a cycle of
 //! waiting actors in `ask/cycle`.
 
 pub(crate) mod cycle;

@@ -1,6 +1,6 @@
 //! Pools: N supervised workers made by one factory behind one address. [`PoolBuilder`] spawns
 //! them, [`Pool`] is the handle (it derefs to an [`ActorRef`], so calling code cannot tell a
-//! pool from one actor). How each message picks its worker lives in `pool::router`.
+//! pool from one actor). How each message picks its worker lives in `pool/router`.
 
 mod router;
 
@@ -271,7 +271,7 @@ impl<A: Actor> fmt::Debug for PoolBuilder<A> {
 /// A pool of workers of type `A` behind one address.
 ///
 /// It derefs to an [`ActorRef<A>`]: call the actor's handler methods on it, pass `&pool` where
-/// an `&ActorRef<A>` is wanted, or keep [`actor_ref`](Self::actor_ref). `stop()`, `kill()` and
+/// an `&ActorRef<A>` is wanted, or keep [`actor::shared`](Self::actor_ref). `stop()`, `kill()` and
 /// `stopped()` act on the pool, whose workers stop before it. Workers are supervised by the
 /// pool; asks sent while it has none get [`AskError::NoWorker`](crate::AskError::NoWorker).
 pub struct Pool<A: Actor> {

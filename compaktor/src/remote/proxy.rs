@@ -1,5 +1,5 @@
 //! Proxies: an [`ActorRef<A>`] whose mailbox is drained by a forwarding task instead of an
-//! actor, the way a pool's router drains its own (`pool::router`). `compaktor-remote` puts the
+//! actor, the way a pool's router drains its own (`pool/router`). `compaktor-remote` puts the
 //! network behind one; the local send path is the same code as for any actor.
 
 use std::future::poll_fn;

@@ -1,6 +1,6 @@
 //! Health: [`ActorSystem::health`], a snapshot of every running actor, and
 //! [`ActorSystem::stalls`], a stream of [`Stall`]s for actors stuck in one handler (a hung
-//! driver). The counters they read are kept by `runner` on each actor's cell.
+//! driver). The counters they read are kept by `task` on each actor's cell.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

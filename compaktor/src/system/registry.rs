@@ -1,6 +1,6 @@
 //! The system's tree as data: named actors by path (for [`ActorSystem::lookup`]) and every
 //! running actor (for [`ActorSystem::shutdown`] and health reports). Children are held by their
-//! parents, in `supervisor`.
+//! parents, in `tree::node`.
 //!
 //! [`ActorSystem::lookup`]: crate::ActorSystem::lookup
 //! [`ActorSystem::shutdown`]: crate::ActorSystem::shutdown

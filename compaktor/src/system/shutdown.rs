@@ -1,5 +1,5 @@
 //! [`ActorSystem::shutdown`]: every actor stopped in order within a deadline, what is left
-//! killed, and a [`ShutdownReport`]. How one parent stops its children lives in `supervisor`.
+//! killed, and a [`ShutdownReport`]. How one parent stops its children lives in `tree::node`.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! How the actor's task polls what it does not control: [`guarded`] work (a hook or an async handler) that may panic or be
-//! dropped by a kill. What the task does with the result lives in `runner`.
+//! How the actor's task polls what it does not control: [`guarded`] work (a hook or an async
+//! handler) that may panic or be dropped by a kill. What the task does with the result lives in `task`.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -81,7 +81,7 @@ impl<F: Future> Future for Guard<'_, F> {
             return Poll::Ready(Guarded::Done(output));
         }
         // The actor's task is registered with its mailbox from its first poll (see
-        // `runner`), so a kill wakes it and this looks again.
+        // `task`), so a kill wakes it and this looks again.
         if this.cell.must_drop_work() {
             this.work.set(None);
             Poll::Ready(Guarded::Dropped)

@@ -1,6 +1,6 @@
 //! One instance's message loop: waiting for the next envelope, running its handler (a plain
 //! one at once, an `async` one polled under guard), and the failure hook after a told `Err`.
-//! Starting and ending the instance live in `runner`.
+//! Starting and ending the instance live in `task`.
 //!
 //! The futures here are `fn`s returning `async move` blocks, not `async fn`s: an `async fn`
 //! keeps its arguments and the copies it moves them into, and every byte here is in every idle

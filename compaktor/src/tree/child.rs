@@ -1,5 +1,5 @@
 //! [`ChildBuilder`]: spawning a supervised child from its parent's [`Context`]. What the
-//! supervisor does with it lives in `supervisor`; how it runs and restarts lives in `runner`.
+//! supervisor does with it lives in `tree::node`; how it runs and restarts lives in `task`.
 //!
 //! [`Context`]: crate::Context
 

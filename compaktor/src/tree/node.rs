@@ -1,7 +1,7 @@
 //! The bookkeeping of one supervising actor: its children in start order, its restart history,
 //! and the decisions taken when a child's instance ends (restart which children, after what
-//! backoff; give up and escalate). The strategy types live in `supervision`; a child's own
-//! restart loop lives in `runner`.
+//! backoff; give up and escalate). The strategy types live in `tree::policy`; a child's own
+//! restart loop lives in `task`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;

@@ -1,6 +1,6 @@
 //! How a parent looks after its children, as data: [`Supervision`] (the strategy, the restart
 //! limit and the backoff), [`RestartPolicy`] per child, and the [`RestartInfo`] a restarted
-//! instance is handed. The bookkeeping that acts on them lives in `supervisor`; spawning a child
+//! instance is handed. The bookkeeping that acts on them lives in `tree::node`; spawning a child
 //! lives in `child`.
 
 use std::hash::{BuildHasher, RandomState};

@@ -1,6 +1,6 @@
 //! Death watch and links: learning that another actor ended ([`Context::watch`]), and failing
 //! together with it ([`Context::link`], unless exits are trapped with
-//! [`Context::trap_exits`]). Restarts by a supervisor live in `supervisor`.
+//! [`Context::trap_exits`]). Restarts by a supervisor live in `tree::node`.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! [`Wakers`]: who waits on a mailbox (the actor's task, for a message, a kill or a release),
-//! kept under the mailbox's lock. What they wait for lives in `mailbox` and `actor_ref`.
+//! kept under the mailbox's lock. What they wait for lives in `mailbox` and `actor::shared`.
 //!
 //! An actor is one tokio task for its whole life, so its waker never changes: the first waker
 //! registered is kept and woken *by reference* by every send, under the lock the send pushed

@@ -302,7 +302,7 @@ async fn until_killed<F: std::future::Future>(
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
-        // The router's waker is registered with the pool's mailbox (see `run`): a kill
+        // The router's waker is registered with the pool's mailbox (see `task`): a kill
         // wakes it.
         if cell.is_signalled() {
             Poll::Ready(None)
