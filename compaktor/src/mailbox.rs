@@ -335,6 +335,16 @@ impl<M> Queue<M> {
         std::future::poll_fn(|cx| waiter.poll_send(cx)).await
     }
 
+    /// A send waiting for room, to poll by hand: unlike [`send`](Self::send), whoever gives
+    /// it up can [take its envelope back](Waiter::take_back).
+    pub(crate) fn waiter(&self, env: Envelope<M>) -> Waiter<'_, M> {
+        Waiter {
+            queue: self,
+            ticket: None,
+            env: Some(env),
+        }
+    }
+
     /// Blocks the calling thread until there is room. Must not be called from async code: it
     /// would block a runtime thread.
     pub(crate) fn blocking_send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
@@ -397,14 +407,19 @@ impl<M> Drop for Reserved<'_, M> {
 }
 
 /// One sender waiting for room.
-struct Waiter<'a, M> {
+pub(crate) struct Waiter<'a, M> {
     queue: &'a Queue<M>,
     ticket: Option<u64>,
     env: Option<Envelope<M>>,
 }
 
 impl<M> Waiter<'_, M> {
-    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Envelope<M>>> {
+    /// The envelope, if it has not been sent (a send given up): for a dead letter.
+    pub(crate) fn take_back(&mut self) -> Option<Envelope<M>> {
+        self.env.take()
+    }
+
+    pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Envelope<M>>> {
         let mut state = self.queue.lock();
         let env = self
             .env
