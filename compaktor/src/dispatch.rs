@@ -175,11 +175,11 @@ thread_local! {
     static PANIC_IN_FLIGHT: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Drops `message` unhandled because a pool has no worker: its asker gets
-/// `AskError::NoWorker`.
-pub(crate) fn refuse<M>(message: M) {
+/// Answers `message`'s asker, if it is an ask, with `AskError::NoWorker`: a pool has no
+/// worker for it. The message itself is left for a dead letter.
+pub(crate) fn refuse<M: Message>(message: &mut M) {
     REFUSING.with(|r| r.set(true));
-    drop(message);
+    message.drop_reply();
     REFUSING.with(|r| r.set(false));
 }
 
