@@ -55,10 +55,11 @@ impl DeadLetterReason {
 /// so a subscriber can log it or send it again.
 ///
 /// The message is there when a handler call to an actor went undelivered: sent or asked
-/// (awaited, blocking) to an actor that had stopped, still queued when it stopped, sent to
-/// itself while its mailbox was full, an ask to itself or one that closed a cycle of waiting
-/// actors, a blocking send refused inside a runtime, an ask's `try_send` into a full mailbox,
-/// or one a pool's router could not hand to a worker (none there, killed meanwhile). A topic's
+/// (awaited, blocking) to an actor that had stopped, still queued when it stopped (or, from a
+/// timer or stream, still waiting for room when its instance ended), sent to itself while its
+/// mailbox was full, an ask to itself or one that closed a cycle of waiting actors, a blocking
+/// send refused inside a runtime, an ask's `try_send` into a full mailbox, or one a pool's
+/// router could not hand to a worker (none there, killed meanwhile). A topic's
 /// value that reached no one (no subscriber, a subscriber lagging, still waiting for a
 /// subscriber that stopped) is there as the value published
 /// ([`with_payload`](Self::with_payload), [`take_payload`](Self::take_payload)). It is not
