@@ -20,8 +20,8 @@ use crate::{Context, FailureAction, HandlerFailure, Mailbox, RestartInfo, StopRe
 /// assert_ne!(a.id(), b.id());
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, Hash)]
-#[cfg_attr(not(test), derive(PartialEq, Eq, PartialOrd, Ord))]
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(test), derive(PartialEq, Eq, PartialOrd, Ord, Hash))]
 pub struct ActorId(pub(crate) u64);
 
 // In unit tests, ids count their comparisons, so a test can see how much a walk over the
@@ -36,6 +36,13 @@ impl PartialEq for ActorId {
 
 #[cfg(test)]
 impl Eq for ActorId {}
+
+#[cfg(test)]
+impl std::hash::Hash for ActorId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 #[cfg(test)]
 impl PartialOrd for ActorId {
