@@ -207,16 +207,13 @@ impl Follower {
 #[actor]
 impl Follower {
     #[on_start]
-    async fn start(
-        &mut self,
-        ctx: &mut Context<Self>,
-    ) -> Result<(), AskError<std::convert::Infallible>> {
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), AskError<TopicError>> {
         // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
         // wheel driving.
         ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
         ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
-        let readings = self.line.subscribe().await?;
-        ctx.attach_stream(readings, |me, r| me.reading(r));
+        let readings = self.line.topic().await?;
+        ctx.subscribe(&readings, |me, r| me.reading(r));
         // A control loop wants the latest reading, not a backlog: late ticks are skipped.
         ctx.every_with(TICK, MissedTick::Skip, |me| me.tick());
         Ok(())

@@ -157,10 +157,7 @@ impl Planner {
 #[actor]
 impl Planner {
     #[on_start]
-    async fn start(
-        &mut self,
-        ctx: &mut Context<Self>,
-    ) -> Result<(), AskError<std::convert::Infallible>> {
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), AskError<TopicError>> {
         // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
         // wheel driving.
         ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
@@ -169,8 +166,8 @@ impl Planner {
         if let Some(button) = &self.estop_button {
             ctx.watch(button, |me, notice| me.motor_stopped(notice));
         }
-        let readings = self.sonar.subscribe().await?;
-        ctx.attach_stream(readings, |me, d| me.distance(d));
+        let readings = self.sonar.topic().await?;
+        ctx.subscribe(&readings, |me, d| me.distance(d));
         ctx.every(TICK, |me| me.tick());
         Ok(())
     }

@@ -55,7 +55,7 @@ async fn killing_the_planner_stops_the_motors_within_the_watchdog_window() {
     let robot = start_robot(&system, &config, Some(&world), 3)
         .await
         .unwrap();
-    let mut events = robot.motors[0].subscribe().await.unwrap();
+    let mut events = robot.motors[0].topic().await.unwrap().stream();
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let before = world.snapshot();
