@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use compaktor::TopicStream;
 use compaktor::prelude::*;
-use compaktor_pi::actors::{AdcReader, Button, ImuSensor, LineSensor, Ultrasonic};
+use compaktor_pi::actors::{AdcReader, Button, Distance, ImuSensor, LineSensor, Ultrasonic};
 use compaktor_pi::device::{DeviceError, Range};
 use compaktor_pi::drivers::{
     ButtonEvent, Debouncer, EdgeDevice, HcSr04, Mcp3008, Mpu6050, NoPin, TokioDelay,
@@ -87,6 +87,36 @@ async fn ultrasonic_publishes_a_reading_every_period() {
     }
     assert_eq!(sonar.failures().await.unwrap(), 0);
     assert_eq!(sonar.last().await.unwrap(), readings.last().copied());
+}
+
+/// A peripheral publishes on the system topic `<its path>/<what>`, which keeps the newest
+/// value: readable without subscribing, not lost (no dead letter) while nobody listens, and
+/// the same topic after a restart.
+#[tokio::test(start_paused = true)]
+async fn a_sensors_topic_is_named_after_its_path_and_keeps_the_newest_reading() {
+    let world = World::new(facing_the_wall());
+    let _physics = world.start();
+    let system = ActorSystem::new("sensors");
+    let sonar = system
+        .builder(sonar(&world))
+        .name("front_sonar")
+        .start()
+        .await
+        .unwrap();
+    let topic = sonar.topic().await.unwrap();
+    assert_eq!(topic.name(), "/front_sonar/distance");
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let last = sonar.last().await.unwrap();
+    assert!(last.is_some());
+    assert_eq!(topic.latest(), last);
+    let by_name = system.topic::<Distance>("/front_sonar/distance").unwrap();
+    assert_eq!(by_name.latest(), last);
+    assert_eq!(
+        system.dead_letter_count(),
+        0,
+        "readings nobody took were lost"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -125,6 +125,7 @@ mod registry;
 pub mod remote;
 mod runner;
 mod shutdown;
+mod shutdown_hook;
 mod stop;
 mod supervision;
 mod supervisor;

@@ -86,7 +86,7 @@ async fn finds_the_line_again_after_sharp_corners() {
     }
     let status = robot.follower.status().await.unwrap();
     let stats = world.snapshot().stats;
-    robot.order.shutdown(Duration::from_secs(1)).await;
+    system.shutdown(Duration::from_secs(1)).await;
     if let Ok(path) = std::env::var("LINE_FOLLOWER_SVG") {
         world.save_svg(path).unwrap();
     }

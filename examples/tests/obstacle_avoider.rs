@@ -115,7 +115,7 @@ async fn open_floor_past_the_sonars_range_is_driven_into_not_a_halt() {
     assert!(cruising > 0, "never cruised");
     assert!(stats.distance > 1.0, "drove only {:.2} m", stats.distance);
     assert_eq!(stats.collisions, 0);
-    robot.order.shutdown(Duration::from_secs(1)).await;
+    system.shutdown(Duration::from_secs(1)).await;
 }
 
 #[tokio::test(start_paused = true)]
