@@ -68,7 +68,9 @@ pub enum LookupError {
 pub enum ShareError {
     /// The topic's name cannot be a key (empty, an empty `/` segment, or has `*`, `$`, `?`,
     /// `#` or `@`).
-    #[error("the topic `{0}` cannot be shared under its name: use letters, digits, `-`, `_`, `.` and `/`")]
+    #[error(
+        "the topic `{0}` cannot be shared under its name: use letters, digits, `-`, `_`, `.` and `/`"
+    )]
     BadName(String),
     /// Another node of this system shares the topic already.
     #[error("the topic `{0}` is shared by another node of this system already")]

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use compaktor::remote::{RemoteActor, RemoteMessage, spawn_proxy};
 use compaktor::remote::serde::{Serialize, de::DeserializeOwned};
+use compaktor::remote::{RemoteActor, RemoteMessage, spawn_proxy};
 use compaktor::{ActorRef, ActorSystem, Topic};
 
 use crate::config::{NodeConfig, TransportChoice};

@@ -185,12 +185,18 @@ mod tests {
             strip_paths("alloc::vec::Vec<swarm::Seen>"),
             "Vec<Seen>".to_owned()
         );
-        assert_eq!(strip_paths("(f32, core::option::Option<u8>)"), "(f32, Option<u8>)");
+        assert_eq!(
+            strip_paths("(f32, core::option::Option<u8>)"),
+            "(f32, Option<u8>)"
+        );
         assert_eq!(
             payload_fingerprint("a::Seen"),
             payload_fingerprint("b::c::Seen")
         );
         assert_ne!(payload_fingerprint("f32"), payload_fingerprint("u32"));
-        assert_ne!(payload_fingerprint("a::Seen"), payload_fingerprint("a::Seen2"));
+        assert_ne!(
+            payload_fingerprint("a::Seen"),
+            payload_fingerprint("a::Seen2")
+        );
     }
 }

@@ -77,12 +77,15 @@ impl Inner {
 
     /// The listeners on `key`, except those of the node `except`.
     fn listeners(&self, key: &str, except: Option<u64>) -> Vec<Listener> {
-        self.lock().subscribed.get(key).map_or_else(Vec::new, |all| {
-            all.iter()
-                .filter(|(_, node, _)| Some(*node) != except)
-                .map(|(_, _, listener)| Arc::clone(listener))
-                .collect()
-        })
+        self.lock()
+            .subscribed
+            .get(key)
+            .map_or_else(Vec::new, |all| {
+                all.iter()
+                    .filter(|(_, node, _)| Some(*node) != except)
+                    .map(|(_, _, listener)| Arc::clone(listener))
+                    .collect()
+            })
     }
 
     fn next_id(&self) -> u64 {
