@@ -19,13 +19,3 @@ pub use line_sensor::{AdcReader, LineReading, LineSensor};
 pub use motor::{Motor, MotorConfig, MotorError, MotorEvent, SafeCause};
 pub use servo::{Servo, ServoError};
 pub use ultrasonic::{Distance, Ultrasonic};
-
-use std::sync::{Mutex, MutexGuard};
-
-/// Locks a device shared with the E-stop. A panic while holding it must not keep the safe state
-/// from running, so a poisoned lock is taken anyway.
-pub(crate) fn lock<T: ?Sized>(device: &Mutex<T>) -> MutexGuard<'_, T> {
-    device
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}

@@ -61,3 +61,6 @@ pub mod robot;
 pub mod safe_off;
 pub mod safety;
 pub mod sim;
+mod sync;
+
+pub(crate) use sync::lock;

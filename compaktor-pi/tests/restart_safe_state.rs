@@ -111,7 +111,7 @@ impl FaultyServo {
     fn open(world: &World, log: &Log) -> Self {
         log.push(Entry::Opened("servo", pulse(world)));
         FaultyServo {
-            servo: Box::new(drivers::Servo::new(world.servo()).unwrap()),
+            servo: Box::new(drivers::PwmServo::new(world.servo()).unwrap()),
             log: log.clone(),
         }
     }

@@ -26,7 +26,7 @@ fn sim_motor(world: &World, side: Side, estop: &EStop, config: MotorConfig) -> M
 }
 
 fn sim_servo(world: &World, estop: &EStop) -> actors::Servo {
-    let driver = drivers::Servo::new(world.servo()).unwrap();
+    let driver = drivers::PwmServo::new(world.servo()).unwrap();
     actors::Servo::new(
         "pan",
         Box::new(driver),

@@ -125,19 +125,25 @@ impl<T: Clone + Send + 'static> Topic<T> {
     fn distribute(&self, value: T, elsewhere: bool) -> usize {
         let mut reached = 0;
         let mut lagged = Vec::new();
+        // The value no subscriber took, for the dead letter if none did.
+        let mut unsent = None;
         {
             let mut subscribers = self.shared.lock();
             subscribers.retain(Subscriber::is_open);
-            if let Some((last, others)) = subscribers.split_last() {
-                let mut offer = |subscriber: &Subscriber<T>, value| match subscriber.offer(value) {
-                    Offer::Taken => reached += 1,
-                    Offer::Lagged => lagged.push(subscriber.actor.clone()),
-                    Offer::Closed => {}
-                };
-                for subscriber in others {
-                    offer(subscriber, value.clone());
+            match subscribers.split_last() {
+                Some((last, others)) => {
+                    let mut offer =
+                        |subscriber: &Subscriber<T>, value| match subscriber.offer(value) {
+                            Offer::Taken => reached += 1,
+                            Offer::Lagged(value) => lagged.push((subscriber.actor.clone(), value)),
+                            Offer::Closed(value) => unsent = Some(value),
+                        };
+                    for subscriber in others {
+                        offer(subscriber, value.clone());
+                    }
+                    offer(last, value);
                 }
-                offer(last, value);
+                None => unsent = Some(value),
             }
         }
         let office = self.system.dead_letter_office();
@@ -147,10 +153,15 @@ impl<T: Clone + Send + 'static> Topic<T> {
                 id: ActorId(0),
                 name: Some(Arc::clone(&self.shared.name)),
             };
-            office.record(topic, payload, DeadLetterReason::NoSubscriber);
+            match unsent {
+                Some(value) => {
+                    office.record_payload(topic, payload, DeadLetterReason::NoSubscriber, value);
+                }
+                None => office.record(topic, payload, DeadLetterReason::NoSubscriber),
+            }
         }
-        for subscriber in lagged {
-            office.record(subscriber, payload, DeadLetterReason::Lagged);
+        for (subscriber, value) in lagged {
+            office.record_payload(subscriber, payload, DeadLetterReason::Lagged, value);
         }
         reached
     }
@@ -385,10 +396,11 @@ struct Subscriber<T> {
     inbox: Inbox<T>,
 }
 
-enum Offer {
+/// How offering a value to one subscriber went; a value it did not take comes back.
+enum Offer<T> {
     Taken,
-    Lagged,
-    Closed,
+    Lagged(T),
+    Closed(T),
 }
 
 impl<T> Subscriber<T> {
@@ -403,12 +415,12 @@ impl<T> Subscriber<T> {
             .is_some_and(|actor| actor.cell().is_running())
     }
 
-    fn offer(&self, value: T) -> Offer {
+    fn offer(&self, value: T) -> Offer<T> {
         match &self.inbox {
             Inbox::Queue(tx) => match tx.try_send(value) {
                 Ok(()) => Offer::Taken,
-                Err(mpsc::error::TrySendError::Full(_)) => Offer::Lagged,
-                Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
+                Err(mpsc::error::TrySendError::Full(value)) => Offer::Lagged(value),
+                Err(mpsc::error::TrySendError::Closed(value)) => Offer::Closed(value),
             },
             Inbox::Latest(slot) => slot.set(value),
         }
@@ -439,9 +451,9 @@ impl<T> LatestSlot<T> {
         }
     }
 
-    fn set(&self, value: T) -> Offer {
+    fn set(&self, value: T) -> Offer<T> {
         if self.closed.load(Ordering::Acquire) {
-            return Offer::Closed;
+            return Offer::Closed(value);
         }
         *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
         self.ready.notify_one();

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use compaktor::prelude::*;
 
-use super::lock;
 use crate::device::{DeviceError, Imu, ImuSample};
 use crate::events::{Events, Subscription};
+use crate::lock;
 
 /// An IMU as an actor.
 pub struct ImuSensor {

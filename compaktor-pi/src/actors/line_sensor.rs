@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use compaktor::prelude::*;
 
-use super::lock;
 use crate::device::{Adc, DeviceError};
 use crate::drivers::line_position;
 use crate::events::{Events, Subscription};
+use crate::lock;
 
 /// One reading of the array.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use tokio::time::Instant;
 
-use super::lock;
 use crate::device::{DeviceError, MotorDriver};
 use crate::events::{Events, Subscription};
+use crate::lock;
 use crate::safety::{EStop, Registration};
 
 /// How a motor behaves.
