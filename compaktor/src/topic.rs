@@ -96,10 +96,15 @@ impl<T: Clone + Send + 'static> Topic<T> {
     ///
     /// A subscriber whose lag buffer is full misses this value: it is counted as a dead letter
     /// ([`DeadLetterReason::Lagged`](crate::DeadLetterReason::Lagged), naming that
-    /// subscriber). With no subscriber at all, the value is one dead letter
+    /// subscriber). With no subscriber at all (and the topic not shared with other systems
+    /// by `compaktor_remote`'s `RemoteNode::share_topic`), the value is one dead letter
     /// ([`DeadLetterReason::NoSubscriber`](crate::DeadLetterReason::NoSubscriber), whose
     /// recipient has id 0 and the topic's name). The dead letter's `handler` is the payload's
     /// type name.
+    ///
+    /// On a shared topic the value is also sent to the other systems that share it (not
+    /// counted in the number returned); values that arrive from them reach the local
+    /// subscribers and are never sent back out.
     ///
     /// ```
     /// use compaktor::prelude::*;
@@ -111,6 +116,16 @@ impl<T: Clone + Send + 'static> Topic<T> {
     /// # Ok(()) }
     /// ```
     pub fn publish(&self, value: T) -> usize {
+        #[cfg(feature = "remote")]
+        let to_network = self.shared.send_out(&value);
+        #[cfg(not(feature = "remote"))]
+        let to_network = false;
+        self.distribute(value, to_network)
+    }
+
+    /// Offers `value` to every local subscriber; unless `elsewhere` (the value also went to
+    /// the network, or came from it), reaching none is a `NoSubscriber` dead letter.
+    fn distribute(&self, value: T, elsewhere: bool) -> usize {
         let mut reached = 0;
         let mut lagged = Vec::new();
         let kept = self.shared.latest.keep(&value);
@@ -137,7 +152,7 @@ impl<T: Clone + Send + 'static> Topic<T> {
         }
         let office = self.system.dead_letter_office();
         let payload = std::any::type_name::<T>();
-        if reached == 0 && lagged.is_empty() && !kept {
+        if reached == 0 && lagged.is_empty() && !kept && !elsewhere {
             let topic = ActorLabel {
                 id: ActorId(0),
                 name: Some(Arc::clone(&self.shared.name)),
@@ -273,7 +288,14 @@ struct TopicShared<T> {
     subscribers: Mutex<Vec<Subscriber<T>>>,
     next_id: AtomicU64,
     latest: latest::LatestValue<T>,
+    /// Where locally published values go to the network, when the topic is shared.
+    #[cfg(feature = "remote")]
+    outbound: std::sync::RwLock<Option<Outbound<T>>>,
 }
+
+/// Takes a locally published value to the network (feature `remote`); whether it was taken.
+#[cfg(feature = "remote")]
+pub(crate) type Outbound<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
 
 impl<T: Send + 'static> TopicShared<T> {
     fn new(name: Arc<str>) -> Self {
@@ -282,6 +304,8 @@ impl<T: Send + 'static> TopicShared<T> {
             subscribers: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             latest: latest::LatestValue::default(),
+            #[cfg(feature = "remote")]
+            outbound: std::sync::RwLock::new(None),
         }
     }
 
@@ -295,6 +319,48 @@ impl<T: Send + 'static> TopicShared<T> {
             inbox,
         });
         id
+    }
+}
+
+#[cfg(feature = "remote")]
+impl<T> TopicShared<T> {
+    /// Hands `value` to the network if the topic is shared; whether it was taken.
+    fn send_out(&self, value: &T) -> bool {
+        let outbound = self.outbound.read().unwrap_or_else(PoisonError::into_inner);
+        outbound.as_ref().is_some_and(|send| send(value))
+    }
+}
+
+#[cfg(feature = "remote")]
+impl<T: Clone + Send + 'static> Topic<T> {
+    /// Sends locally published values to `outbound` too; false (and nothing changed) if the
+    /// topic already has an outbound.
+    pub(crate) fn set_outbound(&self, outbound: Outbound<T>) -> bool {
+        let mut slot = self
+            .shared
+            .outbound
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(outbound);
+        true
+    }
+
+    /// Stops sending locally published values to the network.
+    pub(crate) fn clear_outbound(&self) {
+        *self
+            .shared
+            .outbound
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Offers a value that came from the network to the local subscribers only (never back
+    /// out); how many it reached.
+    pub(crate) fn publish_from_network(&self, value: T) -> usize {
+        self.distribute(value, true)
     }
 }
 
