@@ -137,10 +137,10 @@ pub use context::Context;
 pub use context::timer::{MissedTick, TaskHandle};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
-    TrySendError,
+    TrySendError, TryTellError,
 };
 pub use patterns::pool::{Pool, PoolBuilder, Routing};
-pub use patterns::topic::{Subscription, Topic, TopicError};
+pub use patterns::topic::{Subscription, Topic, TopicError, TopicStream};
 pub use system::health::{ActorHealth, Stall};
 pub use system::shutdown::ShutdownReport;
 pub use system::{ActorBuilder, ActorSystem};
@@ -158,8 +158,8 @@ pub mod prelude {
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
         FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
         RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
-        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, actor, handler, on_failure,
-        on_restart, on_start, on_stop,
+        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, TryTellError, actor,
+        handler, on_failure, on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }

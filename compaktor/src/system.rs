@@ -6,6 +6,7 @@
 pub(crate) mod health;
 pub(crate) mod registry;
 pub(crate) mod shutdown;
+pub(crate) mod shutdown_hook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -76,6 +77,7 @@ struct SystemInner {
     ended_otherwise: AtomicU64,
     busy_since: BusySince,
     topics: crate::patterns::topic::TopicRegistry,
+    shutdown_hooks: self::shutdown_hook::ShutdownHooks,
     /// The runtime of the first spawn, for work queued from outside any runtime (a stop sent
     /// to a full mailbox from a plain thread). One per system, not one per actor.
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
@@ -95,6 +97,7 @@ impl ActorSystem {
                 ended_otherwise: AtomicU64::new(0),
                 busy_since: BusySince::default(),
                 topics: crate::patterns::topic::TopicRegistry::default(),
+                shutdown_hooks: self::shutdown_hook::ShutdownHooks::default(),
                 runtime: std::sync::OnceLock::new(),
             }),
         }
@@ -341,6 +344,10 @@ impl ActorSystem {
 
     pub(crate) fn topics(&self) -> &crate::patterns::topic::TopicRegistry {
         &self.inner.topics
+    }
+
+    pub(crate) fn shutdown_hooks(&self) -> &crate::system::shutdown_hook::ShutdownHooks {
+        &self.inner.shutdown_hooks
     }
 
     pub(crate) fn begin_shutdown(&self) {
