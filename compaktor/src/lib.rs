@@ -148,7 +148,7 @@ pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
-    TrySendError,
+    TrySendError, TryTellError,
 };
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
@@ -174,8 +174,8 @@ pub mod prelude {
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
         FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
         RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
-        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, actor, handler, on_failure,
-        on_restart, on_start, on_stop,
+        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, TryTellError, actor,
+        handler, on_failure, on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }
