@@ -9,7 +9,8 @@
 //!   topics ([`compaktor::Topic`]);
 //! - [`safety`]: the E-stop (each actuator's watchdog and safe state live with the actuator);
 //! - [`config`]: the robot description file (TOML); [`hardware`]: opening it on its backend;
-//! - [`robot`]: ordered start and shutdown, signals, the runtime for sim or hardware;
+//! - [`robot`]: signals and the runtime for sim or hardware (the actors stop with the runtime's
+//!   `ActorSystem::shutdown`, the E-stop first: [`firmware::stop_robot`]);
 //! - [`firmware`]: what robot programs share: the command line, logging, stopping safely (the
 //!   E-stop first), systemd's notifications and watchdog;
 //! - [`safe_off`]: driving the motor pins low after the firmware has died (the

@@ -6,11 +6,15 @@
 //!
 //! It opens only the motors' pins (direction, standby, enable), from the robot file (read and
 //! validated before any pin is touched), and drives each low, going on past a pin that fails.
+//! On the `linux` backend a hardware-PWM enable line is zeroed and disabled through the
+//! kernel's PWM sysfs interface ([`sysfs_pwm_off`]).
 
 use std::fmt;
+use std::path::Path;
 
 use crate::backend::OpenError;
-use crate::config::{BackendKind, MotorWiring, RobotConfig};
+use crate::backend::sysfs_pwm::{PI_PWM_CHIPS, SysfsPwm, find_pwm_chip};
+use crate::config::{BackendKind, MotorWiring, PwmWiring, RobotConfig};
 use crate::sim::World;
 
 /// What [`safe_off`] did to each pin.
@@ -62,7 +66,7 @@ pub fn safe_off(config: &RobotConfig, world: Option<&World>) -> Result<SafeOffRe
             "no world was given",
         )),
         #[cfg(feature = "rppal")]
-        (BackendKind::Rppal, _) => Ok(real::rppal(&motors)),
+        (BackendKind::Rppal, _) => Ok(real::rppal(config, &motors)),
         #[cfg(feature = "linux")]
         (BackendKind::Linux, _) => Ok(real::linux(config, &motors)),
         #[allow(unreachable_patterns)]
@@ -103,6 +107,51 @@ fn sim(world: &World) -> SafeOffReport {
     report
 }
 
+/// Zeroes and disables the hardware PWM of each drive motor's enable line through the kernel's
+/// PWM sysfs interface under `root` (normally
+/// [`SYSFS_PWM`](crate::backend::sysfs_pwm::SYSFS_PWM)): the PWM half of [`safe_off`] on the
+/// `linux` backend. The chip is the robot file's `pwm_chip`, or the one found by its label
+/// ([`find_pwm_chip`]). Motors on software PWM have no step here (their enable pin is a GPIO).
+///
+/// ```
+/// use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+/// use compaktor_pi::safe_off::sysfs_pwm_off;
+///
+/// let config = RobotConfig::from_toml(STARTER_ROBOT)?;
+/// let report = sysfs_pwm_off(&config, "/nonexistent/sys/class/pwm".as_ref());
+/// assert!(!report.all_off()); // no PWM chip there: each enable line is a failed step
+/// assert_eq!(report.steps.len(), 2);
+/// # Ok::<(), compaktor_pi::config::ConfigError>(())
+/// ```
+pub fn sysfs_pwm_off(config: &RobotConfig, root: &Path) -> SafeOffReport {
+    let mut report = SafeOffReport::default();
+    for (side, wiring) in [("left", &config.drive.left), ("right", &config.drive.right)] {
+        let PwmWiring::Hardware { channel } = wiring.pwm else {
+            continue;
+        };
+        let label = format!("{side} motor enable");
+        let chip = config
+            .pwm_chip
+            .or_else(|| find_pwm_chip(root, PI_PWM_CHIPS));
+        let Some(chip) = chip else {
+            report.step(
+                format!("{label}: PWM channel {channel}"),
+                Err(format!(
+                    "no PWM chip is known under {}; set `pwm_chip` in the robot file",
+                    root.display()
+                )),
+            );
+            continue;
+        };
+        // Opening sets duty 0; dropping it writes duty 0 again and disables the channel.
+        let result = SysfsPwm::open(root, chip, channel, config.drive.pwm_hz, &label)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        report.step(format!("{label}: pwmchip{chip} channel {channel}"), result);
+    }
+    report
+}
+
 /// The GPIO numbers of one motor's wiring that must go low, named.
 #[cfg_attr(not(any(feature = "rppal", feature = "linux")), allow(dead_code))]
 fn pins(wiring: &MotorWiring) -> Vec<(&'static str, u8)> {
@@ -121,12 +170,10 @@ mod real {
     //! The real backends: each pin opened as an output driven low.
 
     use super::*;
-    use crate::config::PwmWiring;
 
     #[cfg(feature = "rppal")]
-    pub(super) fn rppal(motors: &[(&str, &MotorWiring)]) -> SafeOffReport {
+    pub(super) fn rppal(config: &RobotConfig, motors: &[(&str, &MotorWiring)]) -> SafeOffReport {
         use crate::backend::rppal as pi;
-        use embedded_hal::pwm::SetDutyCycle;
 
         let mut report = SafeOffReport::default();
         for (side, wiring) in motors {
@@ -141,21 +188,11 @@ mod real {
                     .map_err(|e| e.to_string());
                 report.step(format!("{label}: GPIO {bcm}"), result);
             }
-            if let PwmWiring::Hardware { channel } = wiring.pwm {
-                let label = format!("{side} motor enable");
-                let result = match channel {
-                    0 => Ok(pi::Channel::Pwm0),
-                    1 => Ok(pi::Channel::Pwm1),
-                    n => Err(format!("hardware PWM channel {n} does not exist (0 or 1)")),
-                }
-                .and_then(|ch| pi::hardware_pwm(ch, 1_000, &label).map_err(|e| e.to_string()))
-                .and_then(|mut pwm| {
-                    // Duty 0; dropping it then disables the channel, whose pin idles low.
-                    pwm.set_duty_cycle(0).map_err(|e| e.to_string())
-                });
-                report.step(format!("{label}: PWM channel {channel}"), result);
-            }
         }
+        // rppal's hardware PWM is the kernel's PWM sysfs interface too: zeroed there, on the
+        // chip the robot file names or the one found by its label, any of its channels.
+        let pwm = sysfs_pwm_off(config, crate::backend::sysfs_pwm::SYSFS_PWM.as_ref());
+        report.steps.extend(pwm.steps);
         report
     }
 
@@ -163,28 +200,21 @@ mod real {
     pub(super) fn linux(config: &RobotConfig, motors: &[(&str, &MotorWiring)]) -> SafeOffReport {
         use crate::backend::linux as lx;
 
-        let chip = config.gpio_chip.as_deref().unwrap_or("/dev/gpiochip0");
         let mut report = SafeOffReport::default();
         for (side, wiring) in motors {
-            for (what, line) in pins(wiring) {
+            for (what, gpio) in pins(wiring) {
                 let label = format!("{side} motor {what}");
-                // Requested low; the kernel keeps the level once the line is released.
-                let result = lx::output_line(chip, u32::from(line), &label)
+                // Found as the firmware finds it (by the chip, or by the line's name
+                // `GPIO{n}`); requested low, and the kernel keeps the level once released.
+                let result = lx::find_line(config.gpio_chip.as_deref(), gpio, &label)
+                    .and_then(|(chip, offset)| lx::output_line(chip, offset, &label))
                     .map(drop)
                     .map_err(|e| e.to_string());
-                report.step(format!("{label}: {chip} line {line}"), result);
-            }
-            if let PwmWiring::Hardware { channel } = wiring.pwm {
-                report.step(
-                    format!("{side} motor enable: PWM channel {channel}"),
-                    Err(
-                        "the linux backend has no PWM output; IN1 = IN2 = low stops the \
-                         motor, the pull-down holds the enable line low"
-                            .into(),
-                    ),
-                );
+                report.step(format!("{label}: GPIO {gpio}"), result);
             }
         }
+        let pwm = sysfs_pwm_off(config, crate::backend::sysfs_pwm::SYSFS_PWM.as_ref());
+        report.steps.extend(pwm.steps);
         report
     }
 }

@@ -42,6 +42,8 @@ struct Inner {
     engaged: AtomicBool,
     next_id: AtomicU64,
     actuators: Mutex<Vec<(u64, String, SafeAction)>>,
+    /// The inputs that pull it (E-stop buttons): id, name, and whether each is asserted now.
+    inputs: Mutex<Vec<(u64, String, bool)>>,
     last_report: Mutex<Option<EStopReport>>,
 }
 
@@ -126,9 +128,58 @@ impl EStop {
     }
 
     /// Releases the E-stop: actuators take commands again (they stay in their safe state until
-    /// commanded).
-    pub fn reset(&self) {
+    /// commanded). Refused while any of its [inputs](Self::input) is asserted: a latching
+    /// E-stop still pressed (held since boot or pressed again), a normally-closed contact still
+    /// open (or its wire broken), an input that cannot be read.
+    ///
+    /// ```
+    /// use compaktor_pi::safety::{EStop, ResetError};
+    ///
+    /// let estop = EStop::new();
+    /// let button = estop.input("big red button", true); // held down
+    /// estop.trigger("big red button pressed");
+    /// assert_eq!(
+    ///     estop.reset(),
+    ///     Err(ResetError::InputAsserted { inputs: vec!["big red button".into()] })
+    /// );
+    /// assert!(estop.is_engaged());
+    /// button.set_asserted(false); // released
+    /// assert_eq!(estop.reset(), Ok(()));
+    /// assert!(!estop.is_engaged());
+    /// ```
+    ///
+    /// # Errors
+    /// [`ResetError::InputAsserted`], naming the inputs still asserted; the E-stop stays
+    /// engaged.
+    pub fn reset(&self) -> Result<(), ResetError> {
+        // Under the inputs' lock: an input asserted from now on pulls the E-stop after this.
+        let inputs = lock(&self.inner.inputs);
+        let asserted: Vec<String> = inputs
+            .iter()
+            .filter(|(_, _, asserted)| *asserted)
+            .map(|(_, name, _)| name.clone())
+            .collect();
+        if !asserted.is_empty() {
+            tracing::warn!(inputs = ?asserted, "E-stop reset refused: an input is still asserted");
+            return Err(ResetError::InputAsserted { inputs: asserted });
+        }
         self.inner.engaged.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Registers an input that pulls this E-stop (a latching button, a normally-closed
+    /// contact), `asserted` or not now. While it is asserted, [`reset`](Self::reset) is
+    /// refused. Its owner keeps the level up to date
+    /// ([`EStopInput::set_asserted`]) and pulls the E-stop itself; a
+    /// [`Button`](crate::actors::Button) that [`triggers`](crate::actors::Button::triggers)
+    /// the E-stop does both. Dropping the returned handle unregisters the input.
+    pub fn input(&self, name: impl Into<String>, asserted: bool) -> EStopInput {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.inputs).push((id, name.into(), asserted));
+        EStopInput {
+            estop: self.clone(),
+            id,
+        }
     }
 
     /// Names of the registered actuators.
@@ -166,6 +217,57 @@ impl Drop for Registration {
         self.estop
             .actuators_list()
             .retain(|(id, _, _)| *id != self.id);
+    }
+}
+
+/// An input registered with an [`EStop`] by [`EStop::input`]; dropping it unregisters.
+#[derive(Debug)]
+#[must_use = "dropping the input unregisters it at once"]
+pub struct EStopInput {
+    estop: EStop,
+    id: u64,
+}
+
+impl EStopInput {
+    /// Whether the input is asserted now (pressed, contact open, unreadable). Set it before
+    /// pulling the E-stop, so a reset in between cannot release the robot.
+    pub fn set_asserted(&self, asserted: bool) {
+        if let Some(input) = lock(&self.estop.inner.inputs)
+            .iter_mut()
+            .find(|(id, _, _)| *id == self.id)
+        {
+            input.2 = asserted;
+        }
+    }
+}
+
+impl Drop for EStopInput {
+    fn drop(&mut self) {
+        lock(&self.estop.inner.inputs).retain(|(id, _, _)| *id != self.id);
+    }
+}
+
+/// Why [`EStop::reset`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResetError {
+    /// An input that pulls the E-stop is still asserted: release the button (or close the
+    /// contact, mend the wire) first.
+    #[error(
+        "the E-stop stays engaged: {} still asserted; release it before resetting",
+        names(inputs)
+    )]
+    InputAsserted {
+        /// The inputs still asserted, by name.
+        inputs: Vec<String>,
+    },
+}
+
+fn names(inputs: &[String]) -> String {
+    let quoted: Vec<String> = inputs.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.len() {
+        1 => format!("input {} is", quoted[0]),
+        _ => format!("inputs {} are", quoted.join(", ")),
     }
 }
 

@@ -10,7 +10,7 @@ use compaktor::prelude::*;
 use compaktor_pi::actors::{Motor, MotorConfig};
 use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::safe_off::safe_off;
+use compaktor_pi::safe_off::{safe_off, sysfs_pwm_off};
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{Side, World, WorldConfig};
 
@@ -64,6 +64,92 @@ async fn safe_off_drives_the_motor_pins_low_behind_a_dead_firmware() {
     let speeds = world.snapshot().wheel_speeds;
     assert!(speeds.iter().all(|v| v.abs() < 1e-6), "{speeds:?}");
     println!("{report}");
+}
+
+/// A directory that looks like `/sys/class/pwm` after a firmware died driving: chip 0 is the
+/// Pi 5's RP1 PWM (found by its label), channels 0 and 1 exported, enabled, at 60 % of 1 kHz.
+fn dead_firmware_sysfs(name: &str) -> PathBuf {
+    let root = scratch(name);
+    let _ = std::fs::remove_dir_all(&root);
+    let chip = root.join("pwmchip0");
+    std::fs::create_dir_all(chip.join("device/of_node")).unwrap();
+    std::fs::write(
+        chip.join("device/of_node/compatible"),
+        "raspberrypi,rp1-pwm\0",
+    )
+    .unwrap();
+    std::fs::write(chip.join("npwm"), "4\n").unwrap();
+    std::fs::write(chip.join("export"), "").unwrap();
+    for channel in 0..4 {
+        let dir = chip.join(format!("pwm{channel}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, value) in [
+            ("period", "1000000"),
+            ("duty_cycle", "600000"),
+            ("enable", "1"),
+        ] {
+            std::fs::write(dir.join(file), value).unwrap();
+        }
+    }
+    root
+}
+
+fn read(root: &Path, file: &str) -> String {
+    std::fs::read_to_string(root.join(file)).unwrap()
+}
+
+/// On the `linux` (and `rppal`) backend, safe-off zeroes and disables the enable lines'
+/// hardware PWM through the kernel's sysfs interface, on the chip found by its label.
+#[test]
+fn safe_off_zeroes_and_disables_the_motor_pwm_through_sysfs() {
+    let root = dead_firmware_sysfs("safe_off_sysfs");
+    let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap(); // enable on channels 0 and 1
+
+    let report = sysfs_pwm_off(&config, &root);
+
+    assert!(report.all_off(), "{report}");
+    let steps: Vec<&str> = report.steps.iter().map(|(what, _)| what.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "left motor enable: pwmchip0 channel 0",
+            "right motor enable: pwmchip0 channel 1"
+        ]
+    );
+    for channel in ["pwm0", "pwm1"] {
+        assert_eq!(read(&root, &format!("pwmchip0/{channel}/duty_cycle")), "0");
+        assert_eq!(read(&root, &format!("pwmchip0/{channel}/enable")), "0");
+    }
+    // Only the motors' channels are touched.
+    assert_eq!(read(&root, "pwmchip0/pwm2/duty_cycle"), "600000");
+    assert_eq!(read(&root, "pwmchip0/pwm2/enable"), "1");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A PWM chip that is not there is a failed step naming it (and the command exits 1), not a
+/// silent pass; a motor on software PWM has no PWM step (its enable pin is a GPIO).
+#[test]
+fn safe_off_reports_a_missing_pwm_chip_and_skips_software_pwm() {
+    let root = dead_firmware_sysfs("safe_off_sysfs_missing");
+    let named = STARTER_ROBOT.replace("[drive]\n", "pwm_chip = 3\n[drive]\n");
+    let config = RobotConfig::from_toml(&named).unwrap();
+    assert_eq!(config.pwm_chip, Some(3));
+    let report = sysfs_pwm_off(&config, &root);
+    assert!(!report.all_off());
+    assert_eq!(report.steps.len(), 2);
+    let (what, result) = &report.steps[0];
+    assert_eq!(what, "left motor enable: pwmchip3 channel 0");
+    assert!(
+        result.as_ref().unwrap_err().contains("pwmchip3"),
+        "{report}"
+    );
+
+    let mut software = RobotConfig::from_toml(STARTER_ROBOT).unwrap();
+    software.drive.left.pwm = compaktor_pi::config::PwmWiring::Software { pin: 26 };
+    let report = sysfs_pwm_off(&software, &root);
+    assert_eq!(report.steps.len(), 1, "{report}");
+    assert!(report.steps[0].0.starts_with("right motor enable"));
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 fn robot_file(dir: &Path, text: &str) -> PathBuf {

@@ -147,7 +147,7 @@ async fn estop_cuts_every_actuator_ahead_of_queued_commands() {
     assert_eq!(left.speed().await.unwrap(), 0.0);
 
     // After a reset the actuators stay safe until commanded, then work again.
-    estop.reset();
+    estop.reset().unwrap();
     assert!(!estop.is_engaged());
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_duty(&world, Side::Left, 0.0);
@@ -186,7 +186,7 @@ async fn estop_during_a_ramp_stays_cut() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_duty(&world, Side::Left, 0.0);
 
-    estop.reset();
+    estop.reset().unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_duty(&world, Side::Left, 0.0); // safe until commanded
     motor.set_speed(0.4).await.unwrap();

@@ -1,7 +1,9 @@
 //! An E-stop button acts on the raw level, ahead of debouncing: held down at start it keeps the
 //! robot stopped, every edge towards pressed pulls the E-stop (even a press that comes together
 //! with a release), an input that cannot be read is a stop, a normally-closed button stops the
-//! robot when its wire breaks. (The latency from the edge: `safety_estop_latency.rs`.)
+//! robot when its wire breaks; and the E-stop cannot be reset while its button is still held
+//! (since boot or again), its normally-closed contact open, or its input unreadable. (The
+//! latency from the edge: `safety_estop_latency.rs`.)
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use compaktor_pi::device::{DeviceError, EdgeSource};
 use compaktor_pi::drivers::{Debouncer, EdgeDevice, L298n};
 use compaktor_pi::hal::Edge;
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::safety::EStop;
+use compaktor_pi::safety::{EStop, ResetError};
 use compaktor_pi::sim::{Side, World, WorldConfig};
 use futures::future::BoxFuture;
 
@@ -82,11 +84,59 @@ async fn a_released_button_at_boot_lets_the_robot_drive() {
     assert_eq!(button.presses().await.unwrap(), 0);
 }
 
-/// The button was pressed (E-stop), the E-stop reset while it was held; then it is released and
-/// pressed again in the same instant. The debouncer takes that press for bounce (it comes
-/// within the settle time of the release), but the E-stop must act on it at once.
+/// A latching E-stop held down since boot: a reset is refused, with the input named, and the
+/// motors stay at duty 0; once it is released, the reset goes through and the robot drives.
 #[tokio::test(start_paused = true)]
-async fn a_press_that_comes_together_with_a_release_pulls_the_estop_at_once() {
+async fn a_reset_is_refused_while_the_estop_held_at_boot_is_still_down() {
+    let world = World::new(WorldConfig::empty(4.0, 3.0));
+    let system = ActorSystem::new("boot");
+    let estop = EStop::new();
+    let (pin, finger) = world.button();
+    finger.press();
+    let motor = system.start(motor(&world, &estop)).await.unwrap();
+    let button = Button::new(
+        "estop",
+        Box::new(EdgeDevice::new(pin)),
+        Debouncer::default(),
+    )
+    .triggers(estop.clone());
+    let _button = system.start(button).await.unwrap();
+    assert!(estop.is_engaged());
+
+    let refusal = estop.reset().unwrap_err();
+    assert_eq!(
+        refusal,
+        ResetError::InputAsserted {
+            inputs: vec!["estop".into()]
+        }
+    );
+    assert_eq!(
+        refusal.to_string(),
+        "the E-stop stays engaged: input `estop` is still asserted; release it before resetting"
+    );
+    assert!(estop.is_engaged());
+    assert!(refused(&motor).await);
+    assert_eq!(duty(&world), 0.0);
+
+    finger.release();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    estop.reset().unwrap();
+    motor.set_speed(0.5).await.unwrap();
+    assert_eq!(duty(&world), 0.5);
+
+    // Pressed again: engaged, and no reset while it is held.
+    finger.press();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(estop.is_engaged());
+    assert!(estop.reset().is_err());
+    assert_eq!(duty(&world), 0.0);
+}
+
+/// The button was pressed (E-stop), released, and the E-stop reset before the debouncer had
+/// taken the release; then it is pressed again within the settle time. The debouncer takes that
+/// press for bounce, but the E-stop must act on it at once.
+#[tokio::test(start_paused = true)]
+async fn a_press_right_after_a_release_pulls_the_estop_at_once() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let _physics = world.start();
     let system = ActorSystem::new("together");
@@ -102,13 +152,15 @@ async fn a_press_that_comes_together_with_a_release_pulls_the_estop_at_once() {
     finger.press();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(estop.is_engaged());
-    estop.reset();
+    assert!(estop.reset().is_err(), "reset while held");
+    finger.release();
+    tokio::time::sleep(Duration::from_millis(1)).await; // the raw release, not yet debounced
+    estop.reset().unwrap();
     motor.set_speed(0.6).await.unwrap();
     assert_eq!(duty(&world), 0.6);
 
-    finger.release();
-    finger.press(); // the same instant: both edges arrive together
-    tokio::time::sleep(Duration::from_millis(1)).await; // well within the settle time
+    finger.press(); // within the settle time of the release
+    tokio::time::sleep(Duration::from_millis(1)).await;
     assert!(estop.is_engaged(), "the second press was not acted on");
     assert_eq!(duty(&world), 0.0);
     assert!(refused(&motor).await);
@@ -158,17 +210,19 @@ async fn a_normally_closed_estop_stops_on_a_press_and_on_a_broken_wire() {
     motor.set_speed(0.5).await.unwrap();
     assert_eq!(duty(&world), 0.5);
 
-    // Pressed: the contact opens (a rising edge), the E-stop engages.
+    // Pressed: the contact opens (a rising edge), the E-stop engages, and stays engaged while
+    // the contact is open.
     finger.press();
     tokio::time::sleep(Duration::from_millis(1)).await;
     assert!(estop.is_engaged());
     assert_eq!(duty(&world), 0.0);
+    assert!(estop.reset().is_err(), "reset while the contact is open");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(button.is_pressed().await.unwrap());
     finger.release();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!button.is_pressed().await.unwrap());
-    estop.reset();
+    estop.reset().unwrap();
     motor.set_speed(0.5).await.unwrap();
     assert_eq!(duty(&world), 0.5);
 
@@ -178,6 +232,7 @@ async fn a_normally_closed_estop_stops_on_a_press_and_on_a_broken_wire() {
     assert!(estop.is_engaged());
     assert_eq!(duty(&world), 0.0);
     assert!(refused(&motor).await);
+    assert!(estop.reset().is_err(), "reset with the wire broken");
 }
 
 #[tokio::test(start_paused = true)]
@@ -192,6 +247,8 @@ async fn a_normally_closed_estop_with_a_wire_broken_before_boot_keeps_the_robot_
         estop.last_report().unwrap().reason,
         "estop held down at start"
     );
+    assert!(refused(&motor).await);
+    assert!(estop.reset().is_err(), "reset with the wire broken");
     assert!(refused(&motor).await);
 }
 
@@ -232,5 +289,9 @@ async fn an_estop_button_that_cannot_be_read_stops_the_robot() {
         assert!(estop.is_engaged(), "{reason}");
         assert_eq!(estop.last_report().unwrap().reason, reason);
         assert!(refused(&motor).await);
+        assert!(
+            estop.reset().is_err(),
+            "reset with the input unreadable: {reason}"
+        );
     }
 }

@@ -68,7 +68,8 @@
 //! ([`StopReason::Escalated`]), and with what [`Backoff`]; each child's [`RestartPolicy`]
 //! says when it restarts. A restart keeps the mailbox and every `ActorRef`; the new instance's
 //! `#[on_restart]` hook learns why. Children start in order and stop in reverse order, before
-//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline. A
+//! their parent; [`ActorSystem::shutdown`] stops everything that way within a deadline, after
+//! the steps registered with [`ActorSystem::on_shutdown`] (a robot's E-stop). A
 //! top-level actor spawned from a factory ([`ActorSystem::spawn_with`]) is supervised by the
 //! system and restarts the same way; one spawned from a value cannot be remade, and a failure
 //! ([`FailureAction::Fail`]) stops it.
@@ -94,8 +95,9 @@
 //! - [`ActorSystem::health`] reports every actor ([`ActorHealth`], [`ActorState`]);
 //!   [`ActorSystem::stalls`] reports actors stuck in a handler ([`Stall`]).
 //! - [`Topic`] fans each published value out to every subscribing actor
-//!   ([`Context::subscribe`], [`Context::subscribe_latest`], [`Subscription`]);
-//!   [`Recipient`] sends one payload type to one actor of any type.
+//!   ([`Context::subscribe`], [`Context::subscribe_latest`], [`Subscription`]), and to code
+//!   that is not an actor ([`Topic::stream`], [`TopicStream`]; [`Topic::latest`] of a topic
+//!   that keeps its newest value); [`Recipient`] sends one payload type to one actor of any type.
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,

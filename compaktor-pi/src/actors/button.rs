@@ -13,7 +13,7 @@ use super::{own_topic, publish};
 use crate::device::{DeviceError, EdgeSource};
 use crate::drivers::{ButtonEvent, Debouncer};
 use crate::hal::{Edge, EdgeKind};
-use crate::safety::EStop;
+use crate::safety::{EStop, EStopInput};
 
 /// How long to wait before reading a failing input again.
 const INPUT_RETRY: Duration = Duration::from_millis(100);
@@ -27,6 +27,9 @@ pub struct Button {
     topic: Option<Topic<ButtonEvent>>,
     presses: u64,
     estop: Option<EStop>,
+    /// The raw level as the E-stop sees it (asserted: pressed or unreadable), while this
+    /// button is its input: no reset while it is asserted.
+    input: Option<EStopInput>,
     /// Raw edges seen so far: a settle check acts only if no edge came after its own.
     edges: u64,
 }
@@ -41,6 +44,7 @@ impl Button {
             topic: None,
             presses: 0,
             estop: None,
+            input: None,
             edges: 0,
         }
     }
@@ -49,10 +53,19 @@ impl Button {
     /// when the button is held down at start, on every edge towards pressed (bounce or not,
     /// before debouncing, so no press is ever lost or delayed by it), and when its input cannot
     /// be read. Wire an E-stop normally closed ([`Debouncer`] with `active_low = false` for a
-    /// contact to ground with a pull-up): a broken wire then reads as pressed.
+    /// contact to ground with a pull-up): a broken wire then reads as pressed. While the
+    /// button is held (or its input cannot be read), [`EStop::reset`] is refused.
     pub fn triggers(mut self, estop: EStop) -> Self {
         self.estop = Some(estop);
         self
+    }
+
+    /// Tells the E-stop whether this input is asserted now (before any pull, so a reset in
+    /// between cannot release the robot).
+    fn assert_input(&self, asserted: bool) {
+        if let Some(input) = &self.input {
+            input.set_asserted(asserted);
+        }
     }
 
     /// Pulls the E-stop, if this button is one and it is not engaged already. `ago`: how long
@@ -91,8 +104,14 @@ impl Button {
         let Some(mut source) = self.source.take() else {
             return Ok(());
         };
+        // Asserted until its level is known: no reset can slip in before the first read.
+        self.input = self
+            .estop
+            .as_ref()
+            .map(|estop| estop.input(&self.name, true));
         match source.is_high() {
             Ok(high) => {
+                self.assert_input(high != self.debouncer.active_low);
                 if self.debouncer.start_level(high).is_some() {
                     self.presses += 1;
                     self.pull("held down at start", None);
@@ -134,10 +153,12 @@ impl Button {
             Ok(edge) => edge,
             Err(e) => {
                 tracing::warn!(button = %self.name, error = %e, "edge lost");
+                self.assert_input(true);
                 self.pull(&format!("cannot be read: {e}"), None);
                 return;
             }
         };
+        self.assert_input(self.debouncer.is_press_edge(edge));
         if self.debouncer.is_press_edge(edge) {
             let ago = received.age.map(|age| age + received.at.elapsed());
             self.pull("pressed", ago);
