@@ -171,13 +171,15 @@ impl<A: RemoteActor> Exporter<A> {
                     tokio::spawn(async move { responder(waiter.answer().await) });
                 }
             }
-            // Counted as a dead letter by `deliver`.
+            // A dead letter of the receiving system, recorded by `deliver`.
             Err(SendError::Full { capacity, .. }) => {
+                self.stats.dead_letter();
                 if let Some(responder) = responder {
                     responder(full_answer(capacity));
                 }
             }
             Err(_) => {
+                self.stats.dead_letter();
                 if let Some(responder) = responder {
                     responder(stopped_answer());
                 }

@@ -82,11 +82,13 @@ mod error;
 mod export;
 mod import;
 mod node;
+mod presence;
 mod transport;
 mod wire;
 
-pub use config::{DEFAULT_MAX_FRAME, NodeConfig};
+pub use config::{DEFAULT_LEASE, DEFAULT_MAX_FRAME, NodeConfig};
 pub use error::{ExportError, JoinError, LookupError};
 pub use node::{RemoteNode, RemoteStats};
+pub use presence::Presence;
 pub use transport::memory::MemoryNetwork;
 pub use wire::FrameError;

@@ -1,5 +1,6 @@
 //! The network as `compaktor-remote` uses it: puts to a key, queries to a key with one answer,
-//! serving a key, and claiming a node name. [`Transport`] is internal: the Zenoh
+//! serving a key, claiming a node name, and presence: tokens that vanish when their holder
+//! undeclares them, dies, or falls silent for its lease, and watches that learn it. [`Transport`] is internal: the Zenoh
 //! implementation (`transport::zenoh`) and the in-memory one for tests (`transport::memory`)
 //! sit behind it, and no type of either reaches the user-facing API.
 
@@ -24,6 +25,12 @@ pub(crate) enum Incoming {
 
 /// Called for everything arriving at a served key, in arrival order. It must not block.
 pub(crate) type Handler = Arc<dyn Fn(Incoming) + Send + Sync>;
+
+/// Resolves once a watched token is gone.
+pub(crate) type Gone = BoxFuture<'static, ()>;
+
+/// Called with each put to a subscribed key.
+pub(crate) type OnPut = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
 
 /// Something declared on the network (a served key, a claimed name): dropping it undeclares.
 pub(crate) trait Declared: Send + Sync {}
@@ -69,4 +76,22 @@ pub(crate) trait Transport: Send + Sync + 'static {
         key: String,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Option<Box<dyn Declared>>, String>>;
+
+    /// Declares a presence token at `key` (no check for another holder): it vanishes when the
+    /// returned declaration is dropped, or when this node dies or falls silent for its lease.
+    fn token(&self, key: String) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
+
+    /// Watches the token at `key`: the returned future resolves once nobody holds it (at once
+    /// if nobody was seen holding it within `timeout`).
+    fn watch(&self, key: String, timeout: Duration) -> BoxFuture<'_, Result<Gone, String>>;
+
+    /// Receives the puts to `key` in `on_put` while the declaration lives.
+    fn subscribe(
+        &self,
+        key: String,
+        on_put: OnPut,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
+
+    /// One put to `key`, to whoever subscribes to it now.
+    fn put(&self, key: String, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>>;
 }

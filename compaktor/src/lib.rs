@@ -152,7 +152,7 @@ pub use mailbox::Mailbox;
 pub use pool::{Pool, PoolBuilder, Routing};
 pub use recipient::Recipient;
 pub use shutdown::ShutdownReport;
-pub use stop::{FailureAction, HandlerFailure, MessageSource, StopReason};
+pub use stop::{FailureAction, HandlerFailure, MessageSource, RemoteEnd, StopReason};
 pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
