@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{Log, Odd};
+use common::{Log, Odd, watcher};
 use compaktor::prelude::*;
+use compaktor::{RemoteEnd, RemoteFailure};
 use compaktor_remote::{JoinError, LookupError, NodeConfig, RemoteNode};
 
 const T: Duration = Duration::from_secs(10);
@@ -114,4 +115,72 @@ async fn missing_export_wrong_name_and_duplicate_node_over_zenoh() {
     )
     .await;
     assert_eq!(twin.unwrap_err(), JoinError::NameTaken("robot-1".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_over_zenoh_learns_the_remote_actor_stopped_and_why() {
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let (robot, node, base, base_node) = pair(&endpoint).await;
+    let log = robot.spawn(Log::default());
+    node.export(&log, "log").await.unwrap();
+    let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
+    let (watching, mut notices) = watcher(&base);
+    watching.watch(remote.clone()).await.unwrap();
+
+    assert_eq!(remote.quit().timeout(T).await.unwrap(), 1);
+    let notice = tokio::time::timeout(T, notices.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        notice.reason,
+        StopReason::Remote(RemoteEnd::ActorStopped {
+            node: "robot-1".into(),
+            reason: "stopped on request".into(),
+            failure: false,
+        })
+    );
+}
+
+/// The robot's node leaves the network while an ask is in flight: the ask fails as
+/// unreachable long before its timeout, and the watcher learns the node is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_leaves_fails_asks_in_flight_and_notifies_watchers() {
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let (robot, node, base, base_node) = pair(&endpoint).await;
+    let log = robot.spawn(Log::default());
+    node.export(&log, "log").await.unwrap();
+    let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
+    let (watching, mut notices) = watcher(&base);
+    watching.watch(remote.clone()).await.unwrap();
+
+    let asking = remote.clone();
+    let long = Duration::from_secs(120);
+    let in_flight = tokio::spawn(async move { asking.wait("never".into()).timeout(long).await });
+    tokio::time::timeout(T, async {
+        while !robot
+            .health()
+            .iter()
+            .any(|h| h.actor.id == log.id() && h.in_handler_for.is_some())
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the call reached the robot");
+
+    let left = std::time::Instant::now();
+    drop(node); // the robot's session closes; its actor keeps running, unreachable
+    match tokio::time::timeout(T, in_flight).await.unwrap().unwrap() {
+        Err(AskError::Remote { failure, .. }) => {
+            assert!(matches!(*failure, RemoteFailure::Unreachable(_)), "{failure:?}")
+        }
+        other => panic!("expected the ask to fail as unreachable, got {other:?}"),
+    }
+    let notice = tokio::time::timeout(T, notices.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        notice.reason,
+        StopReason::Remote(RemoteEnd::NodeGone {
+            node: "robot-1".into()
+        })
+    );
+    eprintln!("node gone noticed after {:?}", left.elapsed());
+    assert!(left.elapsed() < T);
 }
