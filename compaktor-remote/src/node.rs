@@ -371,7 +371,8 @@ impl RemoteNode {
     /// Node `node`'s presence on the network, as a reference that ends when the node goes
     /// (its process ends or crashes, or it falls silent past its [lease](NodeConfig::lease)):
     /// watch or link it to act on the loss, e.g. to put a motor another node commands into
-    /// its safe state (see [`Presence`]).
+    /// its safe state (see [`Presence`]). The reference lives until the node goes or it is
+    /// stopped, even once nobody holds it: `stop()` it when it is no longer needed.
     ///
     /// # Errors
     /// [`LookupError::NotFound`] if no node of that name is seen within the discovery time,

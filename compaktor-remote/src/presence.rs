@@ -149,7 +149,9 @@ pub(crate) async fn follow(
 
 /// Another node's presence on the network, as an actor reference: what
 /// [`RemoteNode::presence`](crate::RemoteNode::presence) gives. It has no handlers; it ends
-/// when the node goes (`StopReason::Remote(RemoteEnd::NodeGone)`, a failure), so
+/// when the node goes (`StopReason::Remote(RemoteEnd::NodeGone)`, a failure), or when it is
+/// stopped or killed, but not when its last reference is dropped (a watch or link on it
+/// cannot lapse by accident), so
 /// `ctx.watch` and `ctx.link` on it react to the node's loss as to an actor's: the way to stop
 /// a motor when the node commanding it disappears.
 ///
@@ -189,7 +191,12 @@ pub(crate) async fn follow(
 /// network.kill("base"); // the base station's process dies
 /// let reason = commander.stopped().await;
 /// assert_eq!(reason, StopReason::Remote(RemoteEnd::NodeGone { node: "base".into() }));
-/// # tokio::task::yield_now().await;
+/// // The watch's notice reaches the wheels right after.
+/// let mut tries = 0;
+/// while wheels.driving().await? && tries < 100 {
+///     tokio::task::yield_now().await;
+///     tries += 1;
+/// }
 /// assert!(!wheels.driving().await?);
 /// # Ok(()) }
 /// ```
@@ -203,6 +210,9 @@ impl Presence {}
 
 /// The task behind a presence reference: ends it when the node goes.
 pub(crate) async fn run_presence(mut inbox: ProxyInbox<Presence>, follow: Follow) {
+    // Held here, so the reference never ends as `Released`: a watch or a link on it cannot
+    // lapse because the caller dropped its copy (it ends when the node goes, or on `stop`).
+    let _kept = inbox.proxy();
     let mut watching = follow.ended.clone();
     tokio::select! {
         end = ended(&mut watching) => inbox.end(StopReason::Remote(end)),

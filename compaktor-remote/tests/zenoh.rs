@@ -128,7 +128,10 @@ async fn a_watcher_over_zenoh_learns_the_remote_actor_stopped_and_why() {
     watching.watch(remote.clone()).await.unwrap();
 
     assert_eq!(remote.quit().timeout(T).await.unwrap(), 1);
-    let notice = tokio::time::timeout(T, notices.recv()).await.unwrap().unwrap();
+    let notice = tokio::time::timeout(T, notices.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         notice.reason,
         StopReason::Remote(RemoteEnd::ActorStopped {
@@ -170,11 +173,17 @@ async fn a_node_that_leaves_fails_asks_in_flight_and_notifies_watchers() {
     drop(node); // the robot's session closes; its actor keeps running, unreachable
     match tokio::time::timeout(T, in_flight).await.unwrap().unwrap() {
         Err(AskError::Remote { failure, .. }) => {
-            assert!(matches!(*failure, RemoteFailure::Unreachable(_)), "{failure:?}")
+            assert!(
+                matches!(*failure, RemoteFailure::Unreachable(_)),
+                "{failure:?}"
+            )
         }
         other => panic!("expected the ask to fail as unreachable, got {other:?}"),
     }
-    let notice = tokio::time::timeout(T, notices.recv()).await.unwrap().unwrap();
+    let notice = tokio::time::timeout(T, notices.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         notice.reason,
         StopReason::Remote(RemoteEnd::NodeGone {
