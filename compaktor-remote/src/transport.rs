@@ -1,6 +1,7 @@
 //! The network as `compaktor-remote` uses it: puts to a key, queries to a key with one answer,
-//! serving a key, claiming a node name, and presence: tokens that vanish when their holder
-//! undeclares them, dies, or falls silent for its lease, and watches that learn it. [`Transport`] is internal: the Zenoh
+//! serving a key, broadcasting to and hearing a key (topics), claiming a node name, and
+//! presence: tokens that vanish when their holder undeclares them, dies, or falls silent for
+//! its lease, and watches that learn it. [`Transport`] is internal: the Zenoh
 //! implementation (`transport::zenoh`) and the in-memory one for tests (`transport::memory`)
 //! sit behind it, and no type of either reaches the user-facing API.
 
@@ -29,8 +30,8 @@ pub(crate) type Handler = Arc<dyn Fn(Incoming) + Send + Sync>;
 /// Resolves once a watched token is gone.
 pub(crate) type Gone = BoxFuture<'static, ()>;
 
-/// Called with each put to a subscribed key.
-pub(crate) type OnPut = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
+/// Called for every put to a subscribed key, in arrival order. It must not block.
+pub(crate) type Listener = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
 
 /// Something declared on the network (a served key, a claimed name): dropping it undeclares.
 pub(crate) trait Declared: Send + Sync {}
@@ -70,6 +71,18 @@ pub(crate) trait Transport: Send + Sync + 'static {
         handler: Handler,
     ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
 
+    /// Hears the puts of *other* nodes to `key` (never this node's own): for topics, where
+    /// every node that shares a topic both publishes and listens on its key.
+    fn subscribe(
+        &self,
+        key: String,
+        listener: Listener,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
+
+    /// A publisher to every *other* node subscribed to `key`, now or later; unlike
+    /// [`publisher`](Self::publisher) it waits for nobody (a value nobody hears is gone).
+    fn broadcaster(&self, key: String) -> BoxFuture<'_, Result<Arc<dyn Publisher>, String>>;
+
     /// Claims `key` as this node's presence; `Ok(None)` if another node holds it already.
     fn claim(
         &self,
@@ -85,13 +98,6 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// if nobody was seen holding it within `timeout`).
     fn watch(&self, key: String, timeout: Duration) -> BoxFuture<'_, Result<Gone, String>>;
 
-    /// Receives the puts to `key` in `on_put` while the declaration lives.
-    fn subscribe(
-        &self,
-        key: String,
-        on_put: OnPut,
-    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
-
-    /// One put to `key`, to whoever subscribes to it now.
+    /// One put to `key`, to the *other* nodes that [`subscribe`](Self::subscribe) to it now.
     fn put(&self, key: String, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>>;
 }

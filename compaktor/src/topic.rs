@@ -3,6 +3,8 @@
 //! subscribes, and the task that feeds each subscriber, live in `topic/subscription`; a handle
 //! to one actor for one payload type is a [`Recipient`](crate::Recipient) instead.
 
+mod latest;
+mod stream;
 mod subscription;
 
 use std::any::Any;
@@ -17,6 +19,7 @@ use crate::actor_ref::Control;
 use crate::dead_letter::DeadLetterReason;
 use crate::{ActorId, ActorLabel, ActorSystem};
 
+pub use stream::TopicStream;
 pub use subscription::Subscription;
 
 /// How many values a subscriber may fall behind before new ones are dropped for it, unless it
@@ -93,10 +96,15 @@ impl<T: Clone + Send + 'static> Topic<T> {
     ///
     /// A subscriber whose lag buffer is full misses this value: it is counted as a dead letter
     /// ([`DeadLetterReason::Lagged`](crate::DeadLetterReason::Lagged), naming that
-    /// subscriber). With no subscriber at all, the value is one dead letter
+    /// subscriber). With no subscriber at all (and the topic not shared with other systems
+    /// by `compaktor_remote`'s `RemoteNode::share_topic`), the value is one dead letter
     /// ([`DeadLetterReason::NoSubscriber`](crate::DeadLetterReason::NoSubscriber), whose
     /// recipient has id 0 and the topic's name). The dead letter's `handler` is the payload's
     /// type name.
+    ///
+    /// On a shared topic the value is also sent to the other systems that share it (not
+    /// counted in the number returned); values that arrive from them reach the local
+    /// subscribers and are never sent back out.
     ///
     /// ```
     /// use compaktor::prelude::*;
@@ -108,34 +116,56 @@ impl<T: Clone + Send + 'static> Topic<T> {
     /// # Ok(()) }
     /// ```
     pub fn publish(&self, value: T) -> usize {
+        #[cfg(feature = "remote")]
+        let to_network = self.shared.send_out(&value);
+        #[cfg(not(feature = "remote"))]
+        let to_network = false;
+        self.distribute(value, to_network)
+    }
+
+    /// Offers `value` to every local subscriber; unless `elsewhere` (the value also went to
+    /// the network, or came from it), reaching none is a `NoSubscriber` dead letter.
+    fn distribute(&self, value: T, elsewhere: bool) -> usize {
         let mut reached = 0;
         let mut lagged = Vec::new();
+        let kept = self.shared.latest.keep(&value);
+        // The value no subscriber took, for the dead letter if none did.
+        let mut unsent = None;
         {
             let mut subscribers = self.shared.lock();
             subscribers.retain(Subscriber::is_open);
-            if let Some((last, others)) = subscribers.split_last() {
-                let mut offer = |subscriber: &Subscriber<T>, value| match subscriber.offer(value) {
-                    Offer::Taken => reached += 1,
-                    Offer::Lagged => lagged.push(subscriber.actor.clone()),
-                    Offer::Closed => {}
-                };
-                for subscriber in others {
-                    offer(subscriber, value.clone());
+            match subscribers.split_last() {
+                Some((last, others)) => {
+                    let mut offer =
+                        |subscriber: &Subscriber<T>, value| match subscriber.offer(value) {
+                            Offer::Taken => reached += 1,
+                            Offer::Lagged(value) => lagged.push((subscriber.actor.clone(), value)),
+                            Offer::Closed(value) => unsent = Some(value),
+                        };
+                    for subscriber in others {
+                        offer(subscriber, value.clone());
+                    }
+                    offer(last, value);
                 }
-                offer(last, value);
+                None => unsent = Some(value),
             }
         }
         let office = self.system.dead_letter_office();
         let payload = std::any::type_name::<T>();
-        if reached == 0 && lagged.is_empty() {
+        if reached == 0 && lagged.is_empty() && !kept && !elsewhere {
             let topic = ActorLabel {
                 id: ActorId(0),
                 name: Some(Arc::clone(&self.shared.name)),
             };
-            office.record(topic, payload, DeadLetterReason::NoSubscriber);
+            match unsent {
+                Some(value) => {
+                    office.record_payload(topic, payload, DeadLetterReason::NoSubscriber, value);
+                }
+                None => office.record(topic, payload, DeadLetterReason::NoSubscriber),
+            }
         }
-        for subscriber in lagged {
-            office.record(subscriber, payload, DeadLetterReason::Lagged);
+        for (subscriber, value) in lagged {
+            office.record_payload(subscriber, payload, DeadLetterReason::Lagged, value);
         }
         reached
     }
@@ -252,12 +282,20 @@ impl fmt::Debug for TopicRegistry {
     }
 }
 
-/// One topic: its subscribers, each with its own inbox.
+/// One topic: its subscribers, each with its own inbox, and its newest value if it keeps one.
 struct TopicShared<T> {
     name: Arc<str>,
     subscribers: Mutex<Vec<Subscriber<T>>>,
     next_id: AtomicU64,
+    latest: latest::LatestValue<T>,
+    /// Where locally published values go to the network, when the topic is shared.
+    #[cfg(feature = "remote")]
+    outbound: std::sync::RwLock<Option<Outbound<T>>>,
 }
+
+/// Takes a locally published value to the network (feature `remote`); whether it was taken.
+#[cfg(feature = "remote")]
+pub(crate) type Outbound<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
 
 impl<T: Send + 'static> TopicShared<T> {
     fn new(name: Arc<str>) -> Self {
@@ -265,10 +303,14 @@ impl<T: Send + 'static> TopicShared<T> {
             name,
             subscribers: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
+            latest: latest::LatestValue::default(),
+            #[cfg(feature = "remote")]
+            outbound: std::sync::RwLock::new(None),
         }
     }
 
-    fn add(&self, actor: ActorLabel, control: Weak<dyn Control>, inbox: Inbox<T>) -> u64 {
+    /// Adds a subscriber: an actor (`control`), or a [`TopicStream`] (`None`).
+    fn add(&self, actor: ActorLabel, control: Option<Weak<dyn Control>>, inbox: Inbox<T>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().push(Subscriber {
             id,
@@ -277,6 +319,48 @@ impl<T: Send + 'static> TopicShared<T> {
             inbox,
         });
         id
+    }
+}
+
+#[cfg(feature = "remote")]
+impl<T> TopicShared<T> {
+    /// Hands `value` to the network if the topic is shared; whether it was taken.
+    fn send_out(&self, value: &T) -> bool {
+        let outbound = self.outbound.read().unwrap_or_else(PoisonError::into_inner);
+        outbound.as_ref().is_some_and(|send| send(value))
+    }
+}
+
+#[cfg(feature = "remote")]
+impl<T: Clone + Send + 'static> Topic<T> {
+    /// Sends locally published values to `outbound` too; false (and nothing changed) if the
+    /// topic already has an outbound.
+    pub(crate) fn set_outbound(&self, outbound: Outbound<T>) -> bool {
+        let mut slot = self
+            .shared
+            .outbound
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(outbound);
+        true
+    }
+
+    /// Stops sending locally published values to the network.
+    pub(crate) fn clear_outbound(&self) {
+        *self
+            .shared
+            .outbound
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Offers a value that came from the network to the local subscribers only (never back
+    /// out); how many it reached.
+    pub(crate) fn publish_from_network(&self, value: T) -> usize {
+        self.distribute(value, true)
     }
 }
 
@@ -314,15 +398,17 @@ struct Subscriber<T> {
     id: u64,
     actor: ActorLabel,
     /// The subscribing actor, without keeping it alive: a stopped actor is dropped from the
-    /// list at the next publish or count, even before its feeding task has ended.
-    control: Weak<dyn Control>,
+    /// list at the next publish or count, even before its feeding task has ended. `None` for
+    /// a [`TopicStream`], which is open while its inbox is.
+    control: Option<Weak<dyn Control>>,
     inbox: Inbox<T>,
 }
 
-enum Offer {
+/// How offering a value to one subscriber went; a value it did not take comes back.
+enum Offer<T> {
     Taken,
-    Lagged,
-    Closed,
+    Lagged(T),
+    Closed(T),
 }
 
 impl<T> Subscriber<T> {
@@ -331,18 +417,19 @@ impl<T> Subscriber<T> {
             Inbox::Queue(tx) => !tx.is_closed(),
             Inbox::Latest(slot) => !slot.closed.load(Ordering::Acquire),
         };
-        open && self
-            .control
-            .upgrade()
-            .is_some_and(|actor| actor.cell().is_running())
+        open && self.control.as_ref().is_none_or(|control| {
+            control
+                .upgrade()
+                .is_some_and(|actor| actor.cell().is_running())
+        })
     }
 
-    fn offer(&self, value: T) -> Offer {
+    fn offer(&self, value: T) -> Offer<T> {
         match &self.inbox {
             Inbox::Queue(tx) => match tx.try_send(value) {
                 Ok(()) => Offer::Taken,
-                Err(mpsc::error::TrySendError::Full(_)) => Offer::Lagged,
-                Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
+                Err(mpsc::error::TrySendError::Full(value)) => Offer::Lagged(value),
+                Err(mpsc::error::TrySendError::Closed(value)) => Offer::Closed(value),
             },
             Inbox::Latest(slot) => slot.set(value),
         }
@@ -373,9 +460,9 @@ impl<T> LatestSlot<T> {
         }
     }
 
-    fn set(&self, value: T) -> Offer {
+    fn set(&self, value: T) -> Offer<T> {
         if self.closed.load(Ordering::Acquire) {
-            return Offer::Closed;
+            return Offer::Closed(value);
         }
         *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
         self.ready.notify_one();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{BoxFuture, Declared, Gone, Handler, Incoming, OnPut, Publisher, Transport};
+use super::{BoxFuture, Declared, Gone, Handler, Incoming, Listener, Publisher, Transport};
 
 /// A network in this process, for tests and examples: nodes joined with
 /// [`NodeConfig::in_memory`](crate::NodeConfig::in_memory) on the same `MemoryNetwork` reach
@@ -37,7 +37,7 @@ const OUTSIDE: Owner = 0;
 struct State {
     served: HashMap<String, (u64, Owner, Handler)>,
     tokens: HashMap<String, (u64, Owner)>,
-    subscribers: HashMap<String, Vec<(u64, Owner, OnPut)>>,
+    subscribers: HashMap<String, Vec<(u64, Owner, Listener)>>,
     watchers: Vec<Watcher>,
     leases: HashMap<Owner, Duration>,
     dead: HashSet<Owner>,
@@ -103,9 +103,13 @@ impl MemoryNetwork {
 
     /// Sends raw bytes as a put to `key` (`compaktor/<node>/<export>`), as a misbehaving peer
     /// could: for tests of what a node does with bad input.
+    /// Topics' keys (`compaktor-topic/<topic>`) reach every node that shares the topic.
     pub fn put_raw(&self, key: &str, payload: Vec<u8>) {
         if let Some(handler) = self.inner.handler(OUTSIDE, key) {
-            handler(Incoming::Put(payload));
+            handler(Incoming::Put(payload.clone()));
+        }
+        for listener in self.inner.listeners(OUTSIDE, key) {
+            listener(payload.clone());
         }
     }
 
@@ -197,6 +201,19 @@ impl Inner {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The listeners on `key` of the nodes other than `from` that `from` can reach.
+    fn listeners(&self, from: Owner, key: &str) -> Vec<Listener> {
+        let state = self.lock();
+        state
+            .subscribers
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|(_, owner, _)| *owner != from && state.reachable(from, *owner))
+            .map(|(_, _, listener)| Arc::clone(listener))
+            .collect()
     }
 
     /// The handler serving `key`, if `from` can reach it.
@@ -448,7 +465,7 @@ impl Transport for MemoryTransport {
     fn subscribe(
         &self,
         key: String,
-        on_put: OnPut,
+        listener: Listener,
     ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
         let inner = self.inner();
         let owner = self.owner;
@@ -460,7 +477,7 @@ impl Transport for MemoryTransport {
                     .subscribers
                     .entry(key.clone())
                     .or_default()
-                    .push((id, owner, on_put));
+                    .push((id, owner, listener));
                 id
             };
             Ok(Box::new(Undeclare {
@@ -473,19 +490,33 @@ impl Transport for MemoryTransport {
     }
 
     fn put(&self, key: String, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
-        let receivers: Vec<OnPut> = {
-            let state = self.network.inner.lock();
-            state
-                .subscribers
-                .get(&key)
-                .into_iter()
-                .flatten()
-                .filter(|(_, owner, _)| state.reachable(self.owner, *owner))
-                .map(|(_, _, on_put)| Arc::clone(on_put))
-                .collect()
+        for listener in self.network.inner.listeners(self.owner, &key) {
+            listener(payload.clone());
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn broadcaster(&self, key: String) -> BoxFuture<'_, Result<Arc<dyn Publisher>, String>> {
+        let broadcaster = MemoryBroadcaster {
+            inner: self.inner(),
+            key,
+            owner: self.owner,
         };
-        for on_put in receivers {
-            on_put(payload.clone());
+        Box::pin(async move { Ok(Arc::new(broadcaster) as Arc<dyn Publisher>) })
+    }
+}
+
+/// Puts to every *other* node subscribed to a key, now or later (topics).
+struct MemoryBroadcaster {
+    inner: Arc<Inner>,
+    key: String,
+    owner: Owner,
+}
+
+impl Publisher for MemoryBroadcaster {
+    fn put(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
+        for listener in self.inner.listeners(self.owner, &self.key) {
+            listener(payload.clone());
         }
         Box::pin(async { Ok(()) })
     }
