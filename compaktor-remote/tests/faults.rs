@@ -98,7 +98,7 @@ async fn a_remote_failure_reaches_watchers_and_links_as_a_failure() {
         remote.explode().timeout(T).await,
         Err(AskError::Panicked { .. })
     ));
-    let mut reasons = vec![next(&mut notices).await, next(&mut notices).await];
+    let mut reasons = [next(&mut notices).await, next(&mut notices).await];
     reasons.sort_by_key(|t| t.actor.id != remote.id());
     let StopReason::Remote(RemoteEnd::ActorStopped {
         node,
