@@ -19,6 +19,7 @@ pub struct NodeConfig {
     pub(crate) max_frame: usize,
     pub(crate) ask_limit: Duration,
     pub(crate) discovery: Duration,
+    pub(crate) lease: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +35,9 @@ pub(crate) struct ZenohOptions {
     pub(crate) multicast_scouting: bool,
 }
 
+/// The default [lease](NodeConfig::lease): 2 s.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(2);
+
 /// The default limit on one encoded message: 1 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
 
@@ -45,6 +49,7 @@ impl NodeConfig {
             max_frame: DEFAULT_MAX_FRAME,
             ask_limit: Duration::from_secs(30),
             discovery: Duration::from_millis(500),
+            lease: DEFAULT_LEASE,
         }
     }
 
@@ -128,6 +133,19 @@ impl NodeConfig {
     /// export's subscriber to match (500 ms unless set).
     pub fn discovery(mut self, wait: Duration) -> Self {
         self.discovery = wait;
+        self
+    }
+
+    /// How long this node may fall silent (a cut cable, a frozen process) before the other
+    /// nodes count it as gone: their references to its actors end with
+    /// `StopReason::Remote(RemoteEnd::NodeGone)`, their watchers get `Terminated`, and their
+    /// asks to it fail with `Unreachable` ([`DEFAULT_LEASE`] unless set). A process that
+    /// ends or crashes is noticed sooner, when its connections close. Shorter leases notice a
+    /// cut sooner and cost more keep-alive traffic (four per lease): a robot whose motors
+    /// follow a remote commander wants a short one (Zenoh: `transport/link/tx/lease`; in
+    /// memory, the time after [`MemoryNetwork::cut`] at which the presence lapses).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
         self
     }
 

@@ -175,13 +175,15 @@ impl<A: RemoteActor> Exporter<A> {
                     tokio::spawn(async move { responder(waiter.answer().await) });
                 }
             }
-            // Counted as a dead letter by `deliver`.
+            // A dead letter of the receiving system, recorded by `deliver`.
             Err(SendError::Full { capacity, .. }) => {
+                self.stats.dead_letter();
                 if let Some(responder) = responder {
                     responder(full_answer(capacity));
                 }
             }
             Err(_) => {
+                self.stats.dead_letter();
                 if let Some(responder) = responder {
                     responder(stopped_answer());
                 }
@@ -202,7 +204,8 @@ impl<A: RemoteActor> Exporter<A> {
 mod fuzz {
     //! Random and mutated frames through the whole receiving path: the envelope, the order,
     //! the generated decoder and the delivery. None may panic; bad ones are refused and
-    //! counted; the actor keeps working.
+    //! counted; the actor keeps working. And what delivery does with a call for an actor that
+    //! has stopped.
 
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -367,5 +370,43 @@ mod fuzz {
         assert!(target.is_alive());
         assert!(target.calls().await.unwrap() > 0);
         assert!(answered.load(Ordering::Relaxed) > 0);
+    }
+
+    #[tokio::test]
+    async fn a_call_for_a_stopped_actor_is_a_counted_dead_letter_as_locally() {
+        use futures::StreamExt;
+
+        let system = ActorSystem::new("stopped");
+        let target = system.spawn(Target { calls: 0 });
+        target.stop();
+        target.stopped().await;
+        let stats = Arc::new(Stats::default());
+        let mut exporter = Exporter::new(target.clone(), 512, Arc::clone(&stats));
+        let mut letters = system.dead_letters();
+
+        let mut frame = Vec::new();
+        Frame::encode(
+            Kind::Tell,
+            <TargetMessage as RemoteMessage>::FINGERPRINT,
+            1,
+            0,
+            &mut frame,
+        );
+        TargetMessage::Set(1, "x".into(), None)
+            .encode_call(&mut frame)
+            .expect("encodes");
+        exporter.receive(frame, None);
+        let remote = letters.next().await.unwrap();
+        assert_eq!(stats.dead_letters.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 0);
+
+        // The same reason and handler as a local send to the stopped actor.
+        assert!(target.set(1, "x".into()).try_send().is_err());
+        let local = letters.next().await.unwrap();
+        assert_eq!(
+            (remote.reason, remote.handler),
+            (local.reason, local.handler)
+        );
+        assert_eq!(remote.reason, compaktor::DeadLetterReason::Stopped);
     }
 }

@@ -2,14 +2,20 @@
 //! proxy's mailbox in order, encodes it without its reply slot, and sends a tell as a put and
 //! an ask as a query, each numbered so that the exporting side hands them to the actor in the
 //! order they were sent. An ask's answer completes the asker's reply slot.
+//!
+//! It also follows the actor's presence (`presence::follow`): when the actor stops there, is
+//! unexported, or its node goes, the reference ends with `StopReason::Remote` (so `stopped()`,
+//! watchers and links see it), what is still queued becomes dead letters, and if the node
+//! went, asks in flight fail at once with `Unreachable` instead of at their timeout.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use compaktor::remote::{ProxyInbox, RemoteActor, RemoteMessage};
-use compaktor::{CodecError, RemoteFailure};
+use compaktor::{CodecError, RemoteEnd, RemoteFailure, StopReason};
 
 use crate::node::Stats;
+use crate::presence::{self, Follow};
 use crate::transport::{Publisher, Transport};
 use crate::wire::{Frame, Kind};
 
@@ -23,10 +29,25 @@ pub(crate) struct Importer {
     pub(crate) stats: Arc<Stats>,
 }
 
-pub(crate) async fn run<A: RemoteActor>(mut inbox: ProxyInbox<A>, importer: Importer) {
+pub(crate) async fn run<A: RemoteActor>(
+    mut inbox: ProxyInbox<A>,
+    importer: Importer,
+    follow: Follow,
+) {
     let fingerprint = <A::Message as RemoteMessage>::FINGERPRINT;
     let mut seq: u64 = 0;
-    while let Some(message) = inbox.recv().await {
+    let mut watching = follow.ended.clone();
+    loop {
+        let next = tokio::select! {
+            biased;
+            end = presence::ended(&mut watching) => Err(end),
+            message = inbox.recv() => Ok(message),
+        };
+        let message = match next {
+            Ok(Some(message)) => message,
+            Ok(None) => return,
+            Err(end) => return inbox.end(StopReason::Remote(end)),
+        };
         use compaktor::__private::Message as _;
         let handler = message.handler_name();
         let mut out = Vec::with_capacity(64);
@@ -70,8 +91,21 @@ pub(crate) async fn run<A: RemoteActor>(mut inbox: ProxyInbox<A>, importer: Impo
                     .transport
                     .query(importer.key.clone(), out, importer.ask_limit);
                 let limit = importer.ask_limit;
+                let mut watching = follow.ended.clone();
                 tokio::spawn(async move {
-                    match query.await {
+                    // Only a lost node fails an ask at once: an actor that stopped or was
+                    // unexported still answers what it was sent (or says it stopped).
+                    let node_gone = async {
+                        match presence::ended(&mut watching).await {
+                            end @ RemoteEnd::NodeGone { .. } => end,
+                            _ => std::future::pending().await,
+                        }
+                    };
+                    let answer = tokio::select! {
+                        answer = query => answer,
+                        end = node_gone => Err(end.to_string()),
+                    };
+                    match answer {
                         Ok(Some(answer)) => reply.answer(&answer),
                         Ok(None) => reply.fail(RemoteFailure::Unreachable(format!(
                             "no answer within {limit:?}"

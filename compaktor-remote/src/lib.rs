@@ -82,12 +82,14 @@ mod error;
 mod export;
 mod import;
 mod node;
+mod presence;
 mod topic;
 mod transport;
 mod wire;
 
-pub use config::{DEFAULT_MAX_FRAME, NodeConfig};
+pub use config::{DEFAULT_LEASE, DEFAULT_MAX_FRAME, NodeConfig};
 pub use error::{ExportError, JoinError, LookupError, ShareError};
 pub use node::{RemoteNode, RemoteStats};
+pub use presence::Presence;
 pub use transport::memory::MemoryNetwork;
 pub use wire::FrameError;

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use compaktor::remote::serde::{Serialize, de::DeserializeOwned};
 use compaktor::remote::{RemoteActor, RemoteMessage, spawn_proxy};
-use compaktor::{ActorRef, ActorSystem, Topic};
+use compaktor::{ActorRef, ActorSystem, StopReason, Topic};
+use tokio::task::AbortHandle;
 
 use crate::config::{NodeConfig, TransportChoice};
 use crate::error::{ExportError, JoinError, LookupError, ShareError};
+use crate::presence::{self, Presence};
 use crate::transport::memory::MemoryTransport;
 use crate::transport::zenoh::ZenohTransport;
 use crate::transport::{Declared, Transport};
@@ -55,13 +57,29 @@ struct Inner {
     system: ActorSystem,
     config: NodeConfig,
     transport: Arc<dyn Transport>,
-    exports: Mutex<HashMap<String, Box<dyn Declared>>>,
+    exports: Mutex<HashMap<String, Export>>,
     topics: Mutex<HashMap<String, topic::Shared>>,
     stats: Arc<Stats>,
     next_sender: AtomicU64,
+    next_export: AtomicU64,
     /// This node's id in topic frames.
     origin: u64,
     _presence: Box<dyn Declared>,
+}
+
+/// One served export: its key, its presence token, and the task that withdraws it when its
+/// actor stops. Dropping it undeclares both.
+struct Export {
+    id: u64,
+    _served: Box<dyn Declared>,
+    _token: Box<dyn Declared>,
+    on_stop: AbortHandle,
+}
+
+impl Drop for Export {
+    fn drop(&mut self) {
+        self.on_stop.abort();
+    }
 }
 
 /// Counts of this node's remote traffic.
@@ -70,6 +88,7 @@ pub(crate) struct Stats {
     pub(crate) sent: AtomicU64,
     pub(crate) received: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) dead_letters: AtomicU64,
     pub(crate) topic_sent: AtomicU64,
     pub(crate) topic_received: AtomicU64,
     pub(crate) topic_dropped: AtomicU64,
@@ -84,6 +103,9 @@ impl Stats {
     }
     pub(crate) fn refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn dead_letter(&self) {
+        self.dead_letters.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn topic_sent(&self) {
         self.topic_sent.fetch_add(1, Ordering::Relaxed);
@@ -104,9 +126,13 @@ pub struct RemoteStats {
     pub sent: u64,
     /// Frames received for this node's exports (including refused ones).
     pub received: u64,
-    /// Frames refused: bad bytes, another version or actor type, over the size limit (calls
-    /// and topic values).
+    /// Frames refused: bad bytes (decode failures), another version or actor type, over the
+    /// size limit (calls and topic values).
     pub refused: u64,
+    /// Calls that arrived for this node's exports but that their actor did not take: its
+    /// mailbox was full (`MailboxFull`) or it had stopped (`Stopped`). Each is also a dead
+    /// letter of this node's system, with that reason, as for a local `try_send`.
+    pub dead_letters: u64,
     /// Values of shared topics sent to other nodes.
     pub topic_sent: u64,
     /// Values of shared topics received from other nodes and offered to local subscribers.
@@ -142,6 +168,35 @@ fn export_key(node: &str, export: &str) -> String {
     format!("compaktor/{node}/{export}")
 }
 
+impl Inner {
+    fn lock_exports(&self) -> std::sync::MutexGuard<'_, HashMap<String, Export>> {
+        self.exports
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Withdraws export `name` (if it is still the one numbered `id`): says why on its farewell
+/// key, then undeclares it, so that references elsewhere learn which way it ended.
+async fn withdraw(inner: Arc<Inner>, name: String, id: u64, stopped: Option<StopReason>) {
+    let export = {
+        let mut exports = inner.lock_exports();
+        if exports.get(&name).is_none_or(|e| e.id != id) {
+            return;
+        }
+        exports.remove(&name)
+    };
+    let key = presence::farewell_key(&inner.config.name, &name);
+    if let Err(e) = inner
+        .transport
+        .put(key, wire::farewell(stopped.as_ref()))
+        .await
+    {
+        tracing::warn!(export = %name, error = %e, "the farewell of an export was not sent");
+    }
+    drop(export);
+}
+
 impl RemoteNode {
     /// Joins the network as `config`'s node name, for `system`.
     ///
@@ -153,15 +208,17 @@ impl RemoteNode {
             return Err(JoinError::BadName(config.name.clone()));
         }
         let transport: Arc<dyn Transport> = match &config.transport {
-            TransportChoice::Memory(network) => Arc::new(MemoryTransport::new(network.clone())),
+            TransportChoice::Memory(network) => {
+                Arc::new(MemoryTransport::new(network.clone(), config.lease))
+            }
             TransportChoice::Zenoh(options) => Arc::new(
-                ZenohTransport::open(options)
+                ZenohTransport::open(options, config.lease)
                     .await
                     .map_err(JoinError::Transport)?,
             ),
         };
         let presence = transport
-            .claim(format!("compaktor-node/{}", config.name), config.discovery)
+            .claim(presence::node_key(&config.name), config.discovery)
             .await
             .map_err(JoinError::Transport)?
             .ok_or_else(|| JoinError::NameTaken(config.name.clone()))?;
@@ -175,6 +232,7 @@ impl RemoteNode {
                 origin: RandomState::new().hash_one((&config.name, seed)),
                 stats: Arc::default(),
                 next_sender: AtomicU64::new(seed),
+                next_export: AtomicU64::new(0),
                 _presence: presence,
                 config,
             }),
@@ -187,7 +245,10 @@ impl RemoteNode {
     }
 
     /// Makes `actor` reachable from other nodes as `<this node>/<name>`. Only exported actors
-    /// can be reached from the network. The export holds a reference to the actor.
+    /// can be reached from the network. The export holds a reference to the actor. When the
+    /// actor stops, the export is withdrawn, and references on other nodes end with
+    /// `StopReason::Remote(RemoteEnd::ActorStopped)` carrying its reason (their watchers get
+    /// `Terminated`, their links fire if it failed).
     ///
     /// # Errors
     /// [`ExportError::NameTaken`], [`ExportError::BadName`], [`ExportError::Transport`].
@@ -202,36 +263,61 @@ impl RemoteNode {
         if self.lock_exports().contains_key(name) {
             return Err(ExportError::NameTaken(name.to_owned()));
         }
+        let inner = &self.inner;
+        // The token first: whoever can reach the export can also see it go.
+        let token = inner
+            .transport
+            .token(presence::export_token_key(self.name(), name))
+            .await
+            .map_err(ExportError::Transport)?;
         let handler = export::start(
             actor.clone(),
             name.to_owned(),
-            self.inner.config.max_frame,
-            Arc::clone(&self.inner.stats),
+            inner.config.max_frame,
+            Arc::clone(&inner.stats),
         );
-        let declared = self
-            .inner
+        let served = inner
             .transport
             .serve(export_key(self.name(), name), handler)
             .await
             .map_err(ExportError::Transport)?;
+        let id = inner.next_export.fetch_add(1, Ordering::Relaxed);
+        let stopped = actor.stopped();
+        let node = Arc::downgrade(&self.inner);
+        let export = name.to_owned();
+        let on_stop = tokio::spawn(async move {
+            let reason = stopped.await;
+            if let Some(inner) = node.upgrade() {
+                withdraw(inner, export, id, Some(reason)).await;
+            }
+        })
+        .abort_handle();
+        let export = Export {
+            id,
+            _served: served,
+            _token: token,
+            on_stop,
+        };
         let mut exports = self.lock_exports();
         if exports.contains_key(name) {
             return Err(ExportError::NameTaken(name.to_owned()));
         }
-        exports.insert(name.to_owned(), declared);
+        exports.insert(name.to_owned(), export);
         Ok(())
     }
 
-    /// Stops serving the export `name`; false if there was none. The actor keeps running.
+    /// Stops serving the export `name`; false if there was none. The actor keeps running;
+    /// references on other nodes end with `StopReason::Remote(RemoteEnd::Unexported)`.
     pub fn unexport(&self, name: &str) -> bool {
-        self.lock_exports().remove(name).is_some()
+        let Some(id) = self.lock_exports().get(name).map(|e| e.id) else {
+            return false;
+        };
+        tokio::spawn(withdraw(Arc::clone(&self.inner), name.to_owned(), id, None));
+        true
     }
 
-    fn lock_exports(&self) -> std::sync::MutexGuard<'_, HashMap<String, Box<dyn Declared>>> {
-        self.inner
-            .exports
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock_exports(&self) -> std::sync::MutexGuard<'_, HashMap<String, Export>> {
+        self.inner.lock_exports()
     }
 
     /// A reference to the actor another node exports as `path` (`node/export`): the same
@@ -291,6 +377,10 @@ impl RemoteNode {
             .publisher(key.clone(), inner.config.discovery)
             .await
             .map_err(|_| LookupError::NotFound(path.to_owned()))?;
+        let follow = presence::follow(&inner.transport, node, Some(export), inner.config.discovery)
+            .await
+            .map_err(LookupError::Transport)?
+            .ok_or_else(|| LookupError::NotFound(path.to_owned()))?;
         let (proxy, inbox) = spawn_proxy::<A>(&inner.system, path.into(), A::MAILBOX)
             .map_err(|_| LookupError::ShuttingDown)?;
         let importer = import::Importer {
@@ -304,7 +394,36 @@ impl RemoteNode {
             ask_limit: inner.config.ask_limit,
             stats: Arc::clone(&inner.stats),
         };
-        tokio::spawn(import::run(inbox, importer));
+        tokio::spawn(import::run(inbox, importer, follow));
+        Ok(proxy)
+    }
+
+    /// Node `node`'s presence on the network, as a reference that ends when the node goes
+    /// (its process ends or crashes, or it falls silent past its [lease](NodeConfig::lease)):
+    /// watch or link it to act on the loss, e.g. to put a motor another node commands into
+    /// its safe state (see [`Presence`]). The reference lives until the node goes or it is
+    /// stopped, even once nobody holds it: `stop()` it when it is no longer needed.
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`] if no node of that name is seen within the discovery time,
+    /// [`LookupError::BadPath`] for a name that cannot be a node's, [`LookupError::ShuttingDown`],
+    /// [`LookupError::Transport`].
+    pub async fn presence(&self, node: &str) -> Result<ActorRef<Presence>, LookupError> {
+        if !valid_chunk(node) {
+            return Err(LookupError::BadPath(node.to_owned()));
+        }
+        let inner = &self.inner;
+        let follow = presence::follow(&inner.transport, node, None, inner.config.discovery)
+            .await
+            .map_err(LookupError::Transport)?
+            .ok_or_else(|| LookupError::NotFound(node.to_owned()))?;
+        let (proxy, inbox) = spawn_proxy::<Presence>(
+            &inner.system,
+            format!("{node} (presence)").into(),
+            <Presence as compaktor::Actor>::MAILBOX,
+        )
+        .map_err(|_| LookupError::ShuttingDown)?;
+        tokio::spawn(presence::run_presence(inbox, follow));
         Ok(proxy)
     }
 
@@ -427,6 +546,7 @@ impl RemoteNode {
             sent: load(&stats.sent),
             received: load(&stats.received),
             refused: load(&stats.refused),
+            dead_letters: load(&stats.dead_letters),
             topic_sent: load(&stats.topic_sent),
             topic_received: load(&stats.topic_received),
             topic_dropped: load(&stats.topic_dropped),

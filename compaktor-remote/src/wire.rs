@@ -141,6 +141,37 @@ pub(crate) fn parse_describe(bytes: &[u8]) -> Option<(u64, String)> {
     ))
 }
 
+/// What a node says when it withdraws an export: the actor stopped (with its reason), or it
+/// is no longer exported. Sent to `compaktor-end/<node>/<export>` before the export's token
+/// goes, so that references elsewhere can say which.
+pub(crate) fn farewell(stopped: Option<&compaktor::StopReason>) -> Vec<u8> {
+    match stopped {
+        Some(reason) => {
+            let mut out = vec![VERSION, 0, u8::from(reason.is_failure())];
+            out.extend_from_slice(reason.to_string().as_bytes());
+            out
+        }
+        None => vec![VERSION, 1, 0],
+    }
+}
+
+/// The end a farewell from `node` describes; `None` for bytes that are not one.
+pub(crate) fn parse_farewell(bytes: &[u8], node: &str) -> Option<compaktor::RemoteEnd> {
+    let [VERSION, kind, failure, reason @ ..] = bytes else {
+        return None;
+    };
+    let node = node.to_owned();
+    match (kind, failure) {
+        (0, 0 | 1) => Some(compaktor::RemoteEnd::ActorStopped {
+            node,
+            reason: String::from_utf8_lossy(reason).into_owned(),
+            failure: *failure == 1,
+        }),
+        (1, 0) if reason.is_empty() => Some(compaktor::RemoteEnd::Unexported { node }),
+        _ => None,
+    }
+}
+
 /// The fingerprint of a topic's payload type: FNV-1a of its name with every module path left
 /// out (`Vec<swarm::Seen>` is `Vec<Seen>`), so two binaries that declare the payload in
 /// different crates agree, and a topic of another payload type is refused instead of
@@ -178,6 +209,36 @@ fn strip_paths(type_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use compaktor::{RemoteEnd, StopReason};
+
+    #[test]
+    fn farewells_round_trip_and_junk_is_none() {
+        let panicked = StopReason::Panicked {
+            handler: "go",
+            message: "boom".into(),
+        };
+        assert_eq!(
+            parse_farewell(&farewell(Some(&panicked)), "r1"),
+            Some(RemoteEnd::ActorStopped {
+                node: "r1".into(),
+                reason: "handler `go` panicked: boom".into(),
+                failure: true,
+            })
+        );
+        assert_eq!(
+            parse_farewell(&farewell(None), "r1"),
+            Some(RemoteEnd::Unexported { node: "r1".into() })
+        );
+        for junk in [
+            &[][..],
+            &[VERSION],
+            &[VERSION, 7, 0],
+            &[9, 0, 0],
+            &[VERSION, 0, 2],
+        ] {
+            assert_eq!(parse_farewell(junk, "r1"), None, "{junk:?}");
+        }
+    }
 
     #[test]
     fn payload_fingerprints_ignore_module_paths_only() {

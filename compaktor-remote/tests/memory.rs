@@ -288,7 +288,7 @@ async fn an_oversized_call_is_refused_and_the_asker_told() {
 #[tokio::test]
 async fn a_tell_to_a_full_remote_mailbox_is_a_dead_letter_there() {
     let network = MemoryNetwork::new();
-    let (robot, node, _base, base_node) = two_nodes(&network).await;
+    let (robot, node, base, base_node) = two_nodes(&network).await;
     let log = robot
         .builder(Log::default())
         .mailbox(Mailbox::bounded(1))
@@ -326,4 +326,34 @@ async fn a_tell_to_a_full_remote_mailbox_is_a_dead_letter_there() {
         remote.entries().timeout(T).await,
         Err(AskError::Full { capacity: 1, .. })
     ));
+
+    // A flood of tells to the slow actor: each is a counted dead letter on the receiving
+    // side; nothing queues up on either side.
+    let received = node.stats().received;
+    const FLOOD: u64 = 2_000;
+    for n in 0..FLOOD {
+        remote.push(n as u32).await.unwrap();
+    }
+    tokio::time::timeout(T, async {
+        while node.stats().received < received + FLOOD {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("every tell arrived");
+    let stats = node.stats();
+    // The one slot holds `push(1)`; `push(2)`, the ask and the flood were refused.
+    assert_eq!(stats.dead_letters, FLOOD + 2);
+    assert_eq!(stats.refused, 0);
+    assert_eq!(
+        robot.dead_letter_count_for(compaktor::DeadLetterReason::MailboxFull),
+        FLOOD + 2
+    );
+    let log_health = robot.health().into_iter().find(|h| h.actor.id == log.id());
+    assert_eq!(log_health.unwrap().mailbox_len, 1);
+    let proxy_health = base
+        .health()
+        .into_iter()
+        .find(|h| h.actor.id == remote.id());
+    assert!(proxy_health.is_none_or(|h| h.mailbox_len == 0));
 }

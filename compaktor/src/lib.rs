@@ -127,7 +127,7 @@ mod tree;
 pub use actor::cell::ActorState;
 pub use actor::dead_letter::{DeadLetter, DeadLetterReason};
 pub use actor::mailbox::Mailbox;
-pub use actor::stop_reason::{FailureAction, HandlerFailure, MessageSource, StopReason};
+pub use actor::stop_reason::{FailureAction, HandlerFailure, MessageSource, RemoteEnd, StopReason};
 pub use actor::stop_reason::{LinkExit, Terminated};
 pub use actor::{Actor, ActorId};
 pub use address::actor_ref::ActorRef;

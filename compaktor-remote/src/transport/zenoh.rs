@@ -2,15 +2,18 @@
 //! and a queryable (queries); a claimed name is a liveliness token; a publisher waits for its
 //! subscriber's matching status before the first put, so nothing is lost to the declaration
 //! race. A topic's key has a subscriber and a publisher that hear and reach other sessions
-//! only (`Locality::Remote`), so a node never hears its own values.
+//! only (`Locality::Remote`), so a node never hears its own values. Presence is Zenoh
+//! liveliness: a token per node and per export, watched by a liveliness subscriber; the
+//! session's lease (`transport/link/tx/lease`) bounds how long a silent peer's tokens outlive
+//! it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use zenoh::qos::CongestionControl;
-use zenoh::sample::Locality;
+use zenoh::sample::{Locality, SampleKind};
 
-use super::{BoxFuture, Declared, Handler, Incoming, Listener, Publisher, Transport};
+use super::{BoxFuture, Declared, Gone, Handler, Incoming, Listener, Publisher, Transport};
 use crate::config::ZenohOptions;
 
 /// How often a look for peers that may not have answered yet is repeated.
@@ -26,8 +29,14 @@ fn err(e: impl std::fmt::Display) -> String {
 
 impl ZenohTransport {
     /// Opens a peer-mode session with `options`.
-    pub(crate) async fn open(options: &ZenohOptions) -> Result<Self, String> {
+    pub(crate) async fn open(options: &ZenohOptions, lease: Duration) -> Result<Self, String> {
         let mut config = zenoh::Config::default();
+        // The lease this node announces: how long its peers wait on its silence before its
+        // tokens (and so its actors' references there) go. At least 4 ms: 4 keep-alives a lease.
+        let lease_ms = lease.as_millis().clamp(4, u128::from(u64::MAX));
+        config
+            .insert_json5("transport/link/tx/lease", &lease_ms.to_string())
+            .map_err(err)?;
         let json = |v: &[String]| serde_json_array(v);
         config.insert_json5("mode", "\"peer\"").map_err(err)?;
         config
@@ -235,6 +244,60 @@ impl Transport for ZenohTransport {
             }
             let token = liveliness.declare_token(key).await.map_err(err)?;
             Ok(Some(Box::new(Holds(token)) as Box<dyn Declared>))
+        })
+    }
+
+    fn token(&self, key: String) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
+        Box::pin(async move {
+            let token = self
+                .session
+                .liveliness()
+                .declare_token(key)
+                .await
+                .map_err(err)?;
+            Ok(Box::new(Holds(token)) as Box<dyn Declared>)
+        })
+    }
+
+    fn watch(&self, key: String, timeout: Duration) -> BoxFuture<'_, Result<Gone, String>> {
+        Box::pin(async move {
+            let liveliness = self.session.liveliness();
+            // Subscribed first, so a token that goes while we look is still seen going.
+            let changes = liveliness
+                .declare_subscriber(key.clone())
+                .await
+                .map_err(err)?;
+            let holders = liveliness
+                .get(key)
+                .timeout(timeout.max(Duration::from_millis(10)))
+                .await
+                .map_err(err)?;
+            let mut held = false;
+            while let Ok(reply) = holders.recv_async().await {
+                held |= reply.result().is_ok();
+            }
+            let gone: Gone = Box::pin(async move {
+                if !held {
+                    return;
+                }
+                while let Ok(sample) = changes.recv_async().await {
+                    if sample.kind() == SampleKind::Delete {
+                        return;
+                    }
+                }
+            });
+            Ok(gone)
+        })
+    }
+
+    fn put(&self, key: String, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.session
+                .put(key, payload)
+                .congestion_control(CongestionControl::Block)
+                .allowed_destination(Locality::Remote)
+                .await
+                .map_err(err)
         })
     }
 }

@@ -85,3 +85,52 @@ impl Secret {
         7
     }
 }
+
+/// Watches or links actors and reports what it learns.
+pub struct Watcher {
+    pub seen: tokio::sync::mpsc::UnboundedSender<compaktor::Terminated>,
+}
+
+#[actor]
+impl Watcher {
+    #[handler]
+    pub fn watch(&mut self, target: ActorRef<Log>, ctx: &mut Context<Self>) {
+        ctx.watch(&target, |me, t| me.ended(t));
+    }
+
+    #[handler]
+    pub fn watch_node(
+        &mut self,
+        node: ActorRef<compaktor_remote::Presence>,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.watch(&node, |me, t| me.ended(t));
+    }
+
+    #[handler]
+    pub fn watch_linked(&mut self, target: ActorRef<Watcher>, ctx: &mut Context<Self>) {
+        ctx.watch(&target, |me, t| me.ended(t));
+    }
+
+    /// Fails together with `target` (links propagate failures only).
+    #[handler]
+    pub fn link(&mut self, target: ActorRef<Log>, ctx: &mut Context<Self>) {
+        ctx.link(&target);
+    }
+
+    #[handler]
+    pub fn ended(&mut self, t: compaktor::Terminated) {
+        let _ = self.seen.send(t);
+    }
+}
+
+/// A watcher and the notices it gets.
+pub fn watcher(
+    system: &ActorSystem,
+) -> (
+    ActorRef<Watcher>,
+    tokio::sync::mpsc::UnboundedReceiver<compaktor::Terminated>,
+) {
+    let (seen, notices) = tokio::sync::mpsc::unbounded_channel();
+    (system.spawn(Watcher { seen }), notices)
+}

@@ -77,6 +77,68 @@ pub enum StopReason {
         /// The sibling whose failure restarts this actor.
         sibling: ActorLabel,
     },
+    /// This reference is to an actor on another node (from `compaktor-remote`'s `lookup`),
+    /// and it ended: [`RemoteEnd`] says whether the actor stopped there, was no longer
+    /// exported, or its whole node went away.
+    Remote(RemoteEnd),
+}
+
+/// How a reference to an actor on another node ended: what [`StopReason::Remote`] holds.
+///
+/// ```
+/// use compaktor::{RemoteEnd, StopReason};
+/// let lost = StopReason::Remote(RemoteEnd::NodeGone { node: "robot-1".into() });
+/// assert!(lost.is_failure());
+/// let done = StopReason::Remote(RemoteEnd::ActorStopped {
+///     node: "robot-1".into(),
+///     reason: "stopped on request".into(),
+///     failure: false,
+/// });
+/// assert!(!done.is_failure());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RemoteEnd {
+    /// The actor stopped on its node (its node said so before withdrawing it).
+    ActorStopped {
+        /// The node it ran on.
+        node: String,
+        /// Its [`StopReason`] there, as text.
+        reason: String,
+        /// Whether that reason was a failure ([`StopReason::is_failure`] there).
+        failure: bool,
+    },
+    /// Its node stopped exporting it (`unexport`); the actor may still run there.
+    Unexported {
+        /// The node.
+        node: String,
+    },
+    /// Its node is gone from the network without a word: its process ended or crashed, or
+    /// the network to it was cut for longer than the node's lease. From this side the two
+    /// cannot be told apart (a dead process and a cut cable both fall silent); a crashed
+    /// process is usually noticed at once (its sockets close), a cut at the lease's end.
+    NodeGone {
+        /// The node.
+        node: String,
+    },
+}
+
+impl fmt::Display for RemoteEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteEnd::ActorStopped { node, reason, .. } => {
+                write!(f, "the remote actor on node `{node}` ended: {reason}")
+            }
+            RemoteEnd::Unexported { node } => {
+                write!(f, "node `{node}` no longer exports the actor")
+            }
+            RemoteEnd::NodeGone { node } => write!(
+                f,
+                "node `{node}` is gone from the network (its process ended or the network to it \
+                 was cut)"
+            ),
+        }
+    }
 }
 
 impl StopReason {
@@ -98,6 +160,8 @@ impl StopReason {
                 | StopReason::LinkFailed { .. }
                 | StopReason::StopHookPanicked { .. }
                 | StopReason::SourcePanicked { .. }
+                | StopReason::Remote(RemoteEnd::NodeGone { .. })
+                | StopReason::Remote(RemoteEnd::ActorStopped { failure: true, .. })
         )
     }
 }
@@ -130,6 +194,7 @@ impl fmt::Display for StopReason {
             StopReason::SiblingFailed { sibling } => {
                 write!(f, "restarted with its sibling {sibling}")
             }
+            StopReason::Remote(end) => end.fmt(f),
         }
     }
 }
