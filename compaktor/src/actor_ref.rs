@@ -900,6 +900,7 @@ impl<A: Actor> ActorRef<A> {
 impl<A: Actor> Deref for ActorRef<A> {
     type Target = A::Handlers;
 
+    #[inline]
     fn deref(&self) -> &A::Handlers {
         &self.handlers
     }
