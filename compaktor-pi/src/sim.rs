@@ -54,7 +54,7 @@ mod ultrasonic;
 mod world;
 
 pub use bus::BusError;
-pub use config::{ImuConfig, LineSensorConfig, RobotConfig, UltrasonicConfig, WorldConfig};
+pub use config::{ImuModel, LineSensorModel, RobotModel, SonarModel, WorldConfig};
 pub use geometry::{Obstacle, Point, Pose};
 pub use mcp3008::SimSpi;
 pub use mpu6050::SimI2c;

@@ -37,7 +37,7 @@ pub struct WorldConfig {
     /// Where the robot starts.
     pub start: Pose,
     /// The robot's geometry, motors and sensors.
-    pub robot: RobotConfig,
+    pub robot: RobotModel,
     /// Seed of every random thing in the world (sensor noise; obstacle placement in
     /// [`WorldConfig::arena`]).
     pub seed: u64,
@@ -47,7 +47,7 @@ pub struct WorldConfig {
 /// IMU.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RobotConfig {
+pub struct RobotModel {
     /// Distance between the two wheels in meters (default 0.15).
     pub wheel_base: f64,
     /// Radius of the round body in meters (default 0.10); this is what collides.
@@ -57,17 +57,17 @@ pub struct RobotConfig {
     /// First-order lag of the wheel speed in seconds; 0 for none (default 0.05).
     pub motor_time_constant: f64,
     /// The HC-SR04 on the front.
-    pub ultrasonic: UltrasonicConfig,
+    pub ultrasonic: SonarModel,
     /// The reflectance sensors under the front edge.
-    pub line_sensors: LineSensorConfig,
+    pub line_sensors: LineSensorModel,
     /// The MPU-6050.
-    pub imu: ImuConfig,
+    pub imu: ImuModel,
 }
 
 /// An HC-SR04 ultrasonic range finder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct UltrasonicConfig {
+pub struct SonarModel {
     /// Mount position in the robot frame (x forward, y left), meters (default (0.10, 0)).
     pub offset: Point,
     /// Mount angle relative to the heading, radians, counter-clockwise (default 0).
@@ -87,7 +87,7 @@ pub struct UltrasonicConfig {
 /// sensor `i`, sensor 0 leftmost) or as digital inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct LineSensorConfig {
+pub struct LineSensorModel {
     /// Number of sensors (default 5; at most 8 fit on the MCP3008).
     pub count: usize,
     /// Distance between neighbouring sensors in meters (default 0.015).
@@ -108,7 +108,7 @@ pub struct LineSensorConfig {
 /// An MPU-6050 lying flat, x forward, y left, z up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ImuConfig {
+pub struct ImuModel {
     /// Standard deviation of the accelerometer noise in m/s² (default 0.05).
     pub accel_noise_std: f64,
     /// Standard deviation of the gyro noise in rad/s (default 0.002).
@@ -123,23 +123,23 @@ impl Default for WorldConfig {
     }
 }
 
-impl Default for RobotConfig {
+impl Default for RobotModel {
     fn default() -> Self {
-        RobotConfig {
+        RobotModel {
             wheel_base: 0.15,
             body_radius: 0.10,
             max_wheel_speed: 0.5,
             motor_time_constant: 0.05,
-            ultrasonic: UltrasonicConfig::default(),
-            line_sensors: LineSensorConfig::default(),
-            imu: ImuConfig::default(),
+            ultrasonic: SonarModel::default(),
+            line_sensors: LineSensorModel::default(),
+            imu: ImuModel::default(),
         }
     }
 }
 
-impl Default for UltrasonicConfig {
+impl Default for SonarModel {
     fn default() -> Self {
-        UltrasonicConfig {
+        SonarModel {
             offset: Point::new(0.10, 0.0),
             angle: 0.0,
             max_range: 4.0,
@@ -150,9 +150,9 @@ impl Default for UltrasonicConfig {
     }
 }
 
-impl Default for LineSensorConfig {
+impl Default for LineSensorModel {
     fn default() -> Self {
-        LineSensorConfig {
+        LineSensorModel {
             count: 5,
             spacing: 0.015,
             forward_offset: 0.08,
@@ -164,9 +164,9 @@ impl Default for LineSensorConfig {
     }
 }
 
-impl Default for ImuConfig {
+impl Default for ImuModel {
     fn default() -> Self {
-        ImuConfig {
+        ImuModel {
             accel_noise_std: 0.05,
             gyro_noise_std: 0.002,
             temperature: 25.0,
@@ -174,7 +174,7 @@ impl Default for ImuConfig {
     }
 }
 
-impl LineSensorConfig {
+impl LineSensorModel {
     /// Where sensor `index` sits in the robot frame (x forward, y left); sensor 0 is leftmost.
     pub fn position(&self, index: usize) -> Point {
         let middle = (self.count as f64 - 1.0) / 2.0;
@@ -191,7 +191,7 @@ impl WorldConfig {
             obstacles: Vec::new(),
             track: None,
             start: Pose::new(width / 2.0, height / 2.0, 0.0),
-            robot: RobotConfig::default(),
+            robot: RobotModel::default(),
             seed: 0,
         }
     }
