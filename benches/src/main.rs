@@ -1,17 +1,20 @@
-//! CompAktor side by side with a hand-written tokio actor (the baseline) and the other Rust actor
-//! frameworks, in one process: the same five workloads, each framework written as its own docs
-//! show, on the same runtime flavour.
+//! CompAktor side by side with two hand-written tokio actors (the baselines: bounded and
+//! unbounded `mpsc`) and the other Rust actor frameworks, in one process: the same five
+//! workloads, each framework written as its own docs show, on the same runtime flavour. With
+//! `--robot`, CompAktor's timing instead: control-loop jitter, idle cost, footprint.
 //!
 //! ```text
 //! cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json out.json]
 //!     [--runs N] [--only NAME,..] [--workload NAME,..] [--flavour multi|current]
 //!     [--ring-actors N]
+//! cargo run --profile tuned --manifest-path benches/Cargo.toml -- ...      # thin LTO, 1 CGU
+//! cargo run --release --manifest-path benches/Cargo.toml -- --robot [--footprint BINARY]
 //! ```
 //!
 //! Each framework gets its own runtime of the flavour under test, kept for the whole flavour.
 //! After one warm-up pass of every workload, the measured runs are interleaved (run 1 of every
 //! framework, then run 2, ...) so that a noisy moment on a shared machine does not land on one
-//! framework only; the report gives the median run.
+//! framework only; the report gives the median run, and says which build profile it ran.
 
 mod actix;
 mod baseline;
@@ -20,6 +23,7 @@ mod kameo;
 mod measure;
 mod ractor;
 mod report;
+mod robot;
 mod xtra;
 
 use std::future::Future;
@@ -206,12 +210,23 @@ macro_rules! on_tokio {
 }
 
 /// The frameworks, in report order; the baseline first.
-pub const FRAMEWORKS: [&str; 6] = ["baseline", "compaktor", "kameo", "ractor", "xtra", "actix"];
+pub const FRAMEWORKS: [&str; 8] = [
+    "baseline",
+    "baseline-unbounded",
+    "compaktor",
+    "compaktor-unbounded",
+    "kameo",
+    "ractor",
+    "xtra",
+    "actix",
+];
 
 fn bench_for(name: &str, flavour: Flavour) -> Option<Box<dyn Bench>> {
     Some(match name {
-        "baseline" => on_tokio!(flavour, crate::baseline),
-        "compaktor" => on_tokio!(flavour, crate::compaktor),
+        "baseline" => on_tokio!(flavour, crate::baseline::bounded),
+        "baseline-unbounded" => on_tokio!(flavour, crate::baseline::unbounded),
+        "compaktor" => on_tokio!(flavour, crate::compaktor::bounded),
+        "compaktor-unbounded" => on_tokio!(flavour, crate::compaktor::unbounded),
         "kameo" => on_tokio!(flavour, crate::kameo),
         "ractor" => on_tokio!(flavour, crate::ractor),
         "xtra" => on_tokio!(flavour, crate::xtra),
@@ -229,6 +244,12 @@ struct Options {
     only: Option<Vec<String>>,
     workloads: Vec<Workload>,
     flavours: Vec<Flavour>,
+    /// `--robot`: the robot timing workloads instead of the throughput ones.
+    robot: bool,
+    runs_given: bool,
+    jitter_seconds: f64,
+    idle_seconds: f64,
+    footprint: Option<(String, Vec<String>)>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -240,6 +261,11 @@ fn parse_args() -> Result<Options, String> {
         only: None,
         workloads: Workload::ALL.to_vec(),
         flavours: vec![Flavour::MultiThread, Flavour::CurrentThread],
+        robot: false,
+        runs_given: false,
+        jitter_seconds: 5.0,
+        idle_seconds: 10.0,
+        footprint: None,
     };
     let mut ring_actors: Option<usize> = None;
     let mut args = std::env::args().skip(1);
@@ -252,6 +278,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--json" => options.json = Some(value("--json")?),
             "--runs" => {
+                options.runs_given = true;
                 options.runs = value("--runs")?
                     .parse()
                     .map_err(|e| format!("--runs: {e}"))?;
@@ -291,11 +318,40 @@ fn parse_args() -> Result<Options, String> {
                     other => return Err(format!("--flavour: `{other}` is not multi or current")),
                 }
             }
+            "--robot" => options.robot = true,
+            "--jitter-seconds" | "--idle-seconds" => {
+                let seconds: f64 = value(&arg)?.parse().map_err(|e| format!("{arg}: {e}"))?;
+                if !(seconds > 0.0) {
+                    return Err(format!("{arg} must be above 0"));
+                }
+                if arg == "--jitter-seconds" {
+                    options.jitter_seconds = seconds;
+                } else {
+                    options.idle_seconds = seconds;
+                }
+            }
+            "--footprint" => {
+                let binary = value("--footprint")?;
+                options.footprint = Some((binary, Vec::new()));
+            }
+            "--footprint-args" => {
+                let args: Vec<String> = value("--footprint-args")?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                match &mut options.footprint {
+                    Some((_, footprint_args)) => *footprint_args = args,
+                    None => return Err("--footprint-args comes after --footprint".into()),
+                }
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: compaktor-bench [--quick] [--json FILE] [--runs N] \
                      [--only NAME,..] [--workload NAME,..] [--flavour multi|current] \
-                     [--ring-actors N]\n\
+                     [--ring-actors N]\n       \
+                     compaktor-bench --robot [--runs N] [--flavour multi|current] \
+                     [--jitter-seconds S] [--idle-seconds S] [--footprint BINARY \
+                     [--footprint-args 'ARGS']]\n\
                      frameworks: {}\nworkloads: {}",
                     FRAMEWORKS.join(", "),
                     Workload::ALL.map(Workload::key).join(", ")
@@ -324,6 +380,33 @@ fn main() {
     };
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run with --release for meaningful numbers");
+    }
+    if options.robot {
+        let runs = if options.runs_given { options.runs } else { 3 };
+        let robot = robot::RobotOptions {
+            flavours: options.flavours.clone(),
+            runs,
+            jitter_seconds: options.jitter_seconds,
+            idle_seconds: options.idle_seconds,
+            footprint: options.footprint.clone(),
+        };
+        match robot::run(&robot) {
+            Ok((markdown, json)) => {
+                println!("{markdown}");
+                if let Some(path) = &options.json
+                    && let Err(e) =
+                        std::fs::write(path, serde_json::to_string_pretty(&json).unwrap())
+                {
+                    eprintln!("compaktor-bench: cannot write {path}: {e}");
+                    std::process::exit(1);
+                }
+            }
+            Err(e) => {
+                eprintln!("compaktor-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
     }
     let started = Instant::now();
     let mut results = report::Results::new(options.sizes, options.quick, options.runs);

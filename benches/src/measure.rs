@@ -187,3 +187,20 @@ impl LatencyRecorder {
         }
     }
 }
+
+/// The peak resident set of the largest child process waited for (`getrusage(RUSAGE_CHILDREN)`'s
+/// `ru_maxrss`), in bytes; 0 where there is none.
+pub fn children_peak_rss() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` writes a `rusage` through a valid, writable pointer to one; it was
+    // zeroed, so it is initialised even if the call fails (then 0 is returned).
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) != 0 {
+            return 0;
+        }
+        usage.assume_init()
+    };
+    // Linux reports kibibytes.
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}

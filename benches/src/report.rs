@@ -199,6 +199,7 @@ impl Results {
             .filter_map(|c| Some(format!("{c} {}", version(c)?)))
             .collect();
         let _ = writeln!(out, "Versions: {}.\n", versions.join(", "));
+        let _ = writeln!(out, "Build profile: {}.\n", profile());
         for flavour in self.flavours() {
             self.flavour_markdown(flavour, &mut out);
         }
@@ -211,13 +212,9 @@ impl Results {
             .iter()
             .map(|n| (*n, self.medians(flavour, n)))
             .collect();
-        let base = medians
-            .iter()
-            .find(|(n, _)| *n == "baseline")
-            .map(|(_, m)| *m)
-            .unwrap_or_default();
+        let of = |name: &str| medians.iter().find(|(n, _)| *n == name).map(|(_, m)| *m);
 
-        let _ = writeln!(out, "### {}\n", flavour.title());
+        let _ = writeln!(out, "### {}, {} profile\n", flavour.title(), profile_name());
         let _ = writeln!(
             out,
             "| framework | tell (M msg/s) | ask mean / p50 / p99 (µs) | spawn+ask+stop (µs/actor) \
@@ -239,39 +236,47 @@ impl Results {
                 num(m.ring_rate.map(|r| r / 1e6), 2),
             );
         }
-        let _ = writeln!(
-            out,
-            "\nRatio to the baseline (rate / baseline rate: above 1 is faster than the \
-             hand-written actor; for ask and spawn, baseline time / time):\n"
-        );
-        let _ = writeln!(
-            out,
-            "| framework | tell | ask p50 | ask p99 | spawn | fan-in | ring |"
-        );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
-        for (name, m) in &medians {
+        for (baseline, what) in BASELINES {
+            let Some(base) = of(baseline) else { continue };
             let _ = writeln!(
                 out,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                ratio(m.tell_rate, base.tell_rate),
-                ratio(base.ask_p50_ns, m.ask_p50_ns),
-                ratio(base.ask_p99_ns, m.ask_p99_ns),
-                ratio(base.spawn_us, m.spawn_us),
-                ratio(m.fan_in_rate, base.fan_in_rate),
-                ratio(m.ring_rate, base.ring_rate),
+                "\nRatio to `{baseline}`, {what} ({} profile; rate / baseline rate: above 1 is \
+                 faster; for ask and spawn, baseline time / time):\n",
+                profile_name()
             );
+            let _ = writeln!(
+                out,
+                "| framework | tell | ask p50 | ask p99 | spawn | fan-in | ring |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+            for (name, m) in &medians {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {} | {} | {} | {} | {} |",
+                    ratio(m.tell_rate, base.tell_rate),
+                    ratio(base.ask_p50_ns, m.ask_p50_ns),
+                    ratio(base.ask_p99_ns, m.ask_p99_ns),
+                    ratio(base.spawn_us, m.spawn_us),
+                    ratio(m.fan_in_rate, base.fan_in_rate),
+                    ratio(m.ring_rate, base.ring_rate),
+                );
+            }
         }
-        if let Some((_, ours)) = medians.iter().find(|(n, _)| *n == "compaktor") {
-            let peers: Vec<(&str, Medians)> = medians
-                .iter()
-                .copied()
-                .filter(|(n, _)| *n != "baseline" && *n != "compaktor")
-                .collect();
+        let mut lines = Vec::new();
+        for (ours, baseline) in [
+            ("compaktor-unbounded", "baseline-unbounded"),
+            ("compaktor", "baseline"),
+        ] {
+            if let (Some(m), Some(base)) = (of(ours), of(baseline)) {
+                lines.extend(targets(ours, m, baseline, base, of("actix")));
+            }
+        }
+        if !lines.is_empty() {
             let _ = writeln!(
                 out,
-                "\nCompAktor against the issue's targets on this flavour:\n"
+                "\nCompAktor against the performance issue's targets on this flavour:\n"
             );
-            for line in targets(*ours, base, &peers) {
+            for line in lines {
                 let _ = writeln!(out, "- {line}");
             }
         }
@@ -283,7 +288,10 @@ impl Results {
         let mut flavours = serde_json::Map::new();
         for flavour in self.flavours() {
             let mut frameworks = serde_json::Map::new();
-            let base = self.medians(flavour, "baseline");
+            let bases: Vec<(&str, Medians)> = BASELINES
+                .iter()
+                .map(|(b, _)| (*b, self.medians(flavour, b)))
+                .collect();
             for name in self.frameworks(flavour) {
                 let m = self.medians(flavour, name);
                 let runs: Vec<Value> = Workload::ALL
@@ -310,14 +318,17 @@ impl Results {
                         "rss_idle_bytes_per_actor": m.rss_bytes,
                         "fan_in_msgs_per_s": m.fan_in_rate,
                         "ring_hops_per_s": m.ring_rate,
-                        "ratio_to_baseline": {
-                            "tell": ratio_value(m.tell_rate, base.tell_rate),
-                            "ask_p50": ratio_value(base.ask_p50_ns, m.ask_p50_ns),
-                            "ask_p99": ratio_value(base.ask_p99_ns, m.ask_p99_ns),
-                            "spawn": ratio_value(base.spawn_us, m.spawn_us),
-                            "fan_in": ratio_value(m.fan_in_rate, base.fan_in_rate),
-                            "ring": ratio_value(m.ring_rate, base.ring_rate),
-                        },
+                        "ratios": bases
+                            .iter()
+                            .map(|(b, base)| (b.to_string(), json!({
+                                "tell": ratio_value(m.tell_rate, base.tell_rate),
+                                "ask_p50": ratio_value(base.ask_p50_ns, m.ask_p50_ns),
+                                "ask_p99": ratio_value(base.ask_p99_ns, m.ask_p99_ns),
+                                "spawn": ratio_value(base.spawn_us, m.spawn_us),
+                                "fan_in": ratio_value(m.fan_in_rate, base.fan_in_rate),
+                                "ring": ratio_value(m.ring_rate, base.ring_rate),
+                            })))
+                            .collect::<serde_json::Map<_, _>>(),
                         "samples": runs,
                     }),
                 );
@@ -329,6 +340,7 @@ impl Results {
             .filter_map(|c| Some((c.to_string(), json!(version(c)?))))
             .collect();
         json!({
+            "profile": profile_name(),
             "quick": self.quick,
             "runs": self.runs,
             "machine": machine(),
@@ -366,75 +378,89 @@ fn sample_json(sample: &Sample) -> Value {
     }
 }
 
-/// The checks of the issue's targets for CompAktor, one line each.
-fn targets(ours: Medians, base: Medians, peers: &[(&str, Medians)]) -> Vec<String> {
+/// The checks of the performance issue's targets for one CompAktor column against its like
+/// baseline, one line each: tell, fan-in and ring >= 0.85x; ask p50 <= 1.15x the time; ahead of
+/// actix where actix ran. Stated as figures; "met" / "missed" only says which side of the line.
+fn targets(
+    ours_name: &str,
+    ours: Medians,
+    base_name: &str,
+    base: Medians,
+    actix: Option<Medians>,
+) -> Vec<String> {
     let mut lines = Vec::new();
     let mark = |ok: bool| if ok { "met" } else { "**missed**" };
-    // Higher is better for rates, lower for times; `best` is the best peer.
-    let best_peer = |get: fn(&Medians) -> Option<f64>, higher: bool| {
-        peers
-            .iter()
-            .filter_map(|(n, m)| Some((*n, get(m)?)))
-            .reduce(|a, b| if (b.1 > a.1) == higher { b } else { a })
+    let vs_actix = |get: fn(&Medians) -> Option<f64>, higher: bool| {
+        let a = get(&actix?)?;
+        let v = get(&ours)?;
+        let ahead = if higher { v > a } else { v < a };
+        Some((ahead, if higher { v / a } else { a / v }))
     };
-    let mut rate_line = |what: &str, get: fn(&Medians) -> Option<f64>, floor: Option<f64>| {
+    let mut rate = |what: &str, get: fn(&Medians) -> Option<f64>| {
         let (Some(v), Some(b)) = (get(&ours), get(&base)) else {
             return;
         };
         let r = v / b;
-        let mut parts = Vec::new();
-        let mut ok = true;
-        if let Some(floor) = floor {
-            ok &= r >= floor;
-            parts.push(format!("{r:.2}x the baseline (target >= {floor}x)"));
-        } else {
-            parts.push(format!("{r:.2}x the baseline"));
+        let mut ok = r >= 0.85;
+        let mut line = format!("{ours_name} {what}: {r:.2}x `{base_name}` (target >= 0.85x)");
+        if let Some((ahead, x)) = vs_actix(get, true) {
+            ok &= ahead;
+            let _ = write!(line, ", {x:.2}x actix");
         }
-        if let Some((peer, p)) = best_peer(get, true) {
-            ok &= v > p;
-            parts.push(format!("best peer {peer} {:.2}x", p / b));
-        }
-        lines.push(format!("{what}: {} — {}", parts.join(", "), mark(ok)));
+        lines.push(format!("{line} — {}", mark(ok)));
     };
-    rate_line("tell", |m| m.tell_rate, Some(0.85));
-    rate_line("fan-in", |m| m.fan_in_rate, None);
-    rate_line("ring", |m| m.ring_rate, None);
-
+    rate("tell", |m| m.tell_rate);
+    rate("fan-in", |m| m.fan_in_rate);
+    rate("ring", |m| m.ring_rate);
     if let (Some(v), Some(b)) = (ours.ask_p50_ns, base.ask_p50_ns) {
-        let mut ok = v <= 1.2 * b;
+        let mut ok = v <= 1.15 * b;
         let mut line = format!(
-            "ask p50: {:.2}x the baseline's time (target <= 1.2x)",
+            "{ours_name} ask p50: {:.2}x `{base_name}`'s time (target <= 1.15x)",
             v / b
         );
-        if let Some((peer, p)) = best_peer(|m| m.ask_p50_ns, false) {
-            ok &= v < p;
-            let _ = write!(line, ", best peer {peer} {:.2}x", p / b);
-        }
-        if let (Some(v99), Some(b99)) = (ours.ask_p99_ns, base.ask_p99_ns) {
-            let _ = write!(line, " (p99 {:.2}x)", v99 / b99);
+        if let Some((ahead, x)) = vs_actix(|m| m.ask_p50_ns, false) {
+            ok &= ahead;
+            let _ = write!(line, ", {x:.2}x actix's speed");
         }
         lines.push(format!("{line} — {}", mark(ok)));
     }
     if let (Some(v), Some(b)) = (ours.spawn_us, base.spawn_us) {
-        let mut ok = v <= 1.2 * b;
-        let mut line = format!(
-            "spawn+stop: {:.2}x the baseline's time per actor (target <= 1.2x)",
-            v / b
-        );
-        if let Some((peer, p)) = best_peer(|m| m.spawn_us, false) {
-            ok &= v <= p;
-            let _ = write!(line, ", fastest peer {peer} {:.2}x", p / b);
-        }
-        lines.push(format!("{line} — {}", mark(ok)));
-    }
-    if let Some(idle) = ours.idle_bytes {
         lines.push(format!(
-            "memory per idle actor: {idle:.0} B (target <= 1024 B; baseline {}) — {}",
-            num(base.idle_bytes, 0),
-            mark(idle <= 1024.0)
+            "{ours_name} spawn+ask+stop: {v:.2} µs per actor, {:.2}x `{base_name}`'s time; \
+             heap per idle actor {} B",
+            v / b,
+            num(ours.idle_bytes, 0)
         ));
     }
     lines
+}
+
+/// The baselines, each with what it is.
+const BASELINES: [(&str, &str); 2] = [
+    (
+        "baseline",
+        "the hand-written tokio actor on a bounded mpsc (1024), like with like for bounded mailboxes",
+    ),
+    (
+        "baseline-unbounded",
+        "the hand-written tokio actor on an unbounded mpsc, the floor of an actor on tokio",
+    ),
+];
+
+/// The Cargo profile this binary was built with (named by `build.rs`).
+pub fn profile_name() -> &'static str {
+    env!("BENCH_PROFILE")
+}
+
+/// The profile, with what it sets.
+pub fn profile() -> String {
+    let what = match profile_name() {
+        "release" => "plain release as users build it: opt-level 3, no LTO, 16 codegen units",
+        "tuned" => "tuned: opt-level 3, thin LTO, 1 codegen unit",
+        "debug" | "dev" => "debug: not for figures",
+        _ => "see benches/Cargo.toml",
+    };
+    format!("`{}` ({what})", profile_name())
 }
 
 fn num(value: Option<f64>, decimals: usize) -> String {

@@ -270,6 +270,7 @@ impl<A: Actor> Context<A> {
         self.stop_requested = true;
     }
 
+    #[inline]
     pub(crate) fn stop_requested(&self) -> bool {
         self.stop_requested
     }

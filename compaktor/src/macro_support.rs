@@ -280,6 +280,7 @@ impl Drop for PanicCleanup {
 
 /// A new reply channel for one ask.
 #[doc(hidden)]
+#[inline]
 pub fn reply_channel<R, E>() -> (ReplyTo<R, E>, ReplyReceiver<R, E>) {
     let (tx, rx) = oneshot::channel();
     (ReplyTo { tx: Some(tx) }, rx)

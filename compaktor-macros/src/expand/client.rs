@@ -31,10 +31,12 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
         impl #impl_generics ::compaktor::__private::Handlers<#self_ty>
             for #handlers #ty_generics #where_clause
         {
+            #[inline]
             fn __from_core(core: ::compaktor::__private::RefCore<#self_ty>) -> Self {
                 Self { __compaktor_core: core }
             }
 
+            #[inline]
             fn __core(&self) -> &::compaktor::__private::RefCore<#self_ty> {
                 &self.__compaktor_core
             }
@@ -84,6 +86,7 @@ fn method(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream 
         quote! {
             #(#docs)*
             #(#cfgs)*
+            #[inline]
             #vis fn #ident(&self, #(#params),*) -> ::compaktor::Ask<'_, #self_ty, #ok, #err> {
                 #(#send_checks)*
                 let (__compaktor_tx, __compaktor_rx) = ::compaktor::__private::reply_channel();
@@ -102,6 +105,7 @@ fn method(actor: &ActorImpl<'_>, names: &Names, plan: &Plan<'_>) -> TokenStream 
         quote! {
             #(#docs)*
             #(#cfgs)*
+            #[inline]
             #vis fn #ident(&self, #(#params),*) -> ::compaktor::Tell<'_, #self_ty> {
                 #(#send_checks)*
                 ::compaktor::Tell::__new(

@@ -54,6 +54,7 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
             const HAS_STOP_HOOK: bool = #has_stop_hook;
 
             #[allow(unused_variables, clippy::unit_arg, unreachable_patterns)]
+            #[inline]
             fn handle_now(
                 &mut self,
                 __compaktor_message: Self::Message,

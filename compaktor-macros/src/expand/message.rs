@@ -180,18 +180,22 @@ pub(super) fn expand(actor: &ActorImpl<'_>, names: &Names, plans: &[Plan<'_>]) -
 
         #[automatically_derived]
         impl #impl_generics ::compaktor::__private::Message for #message #ty_generics #where_clause {
+            #[inline]
             fn handler_name(&self) -> &'static str {
                 #name_body
             }
 
+            #[inline]
             fn reply_slot(&mut self) -> &mut dyn ::core::any::Any {
                 #slot_body
             }
 
+            #[inline]
             fn drop_reply(&mut self) {
                 #drop_reply_body
             }
 
+            #[inline]
             #[inline]
             fn awaits(&self) -> bool {
                 #awaits_body

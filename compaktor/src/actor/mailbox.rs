@@ -223,6 +223,7 @@ impl<M> State<M> {
     }
 
     /// The oldest message; the next one moves up into `next`.
+    #[inline]
     fn pop(&mut self) -> Option<Envelope<M>> {
         let env = self.next.take();
         if env.is_some() {
@@ -231,6 +232,7 @@ impl<M> State<M> {
         env
     }
 
+    #[inline]
     fn len(&self) -> usize {
         usize::from(self.next.is_some()) + self.items.len()
     }
@@ -258,6 +260,7 @@ impl<M> Queue<M> {
     /// places held are fewer than the capacity. An empty queue with no place held always has
     /// room, as the batch is at most `capacity - 1` (it was taken from a full queue, less the
     /// message being handled).
+    #[inline]
     fn has_room(&self, state: &State<M>) -> bool {
         (state.next.is_none() && state.reserved == 0)
             || state
@@ -305,6 +308,7 @@ impl<M> Queue<M> {
 
     /// Wakes whoever waits on the mailbox, to look at the actor's signals (a kill, an
     /// interrupt) or references again: what it looks at was changed before this call.
+    #[inline]
     pub(crate) fn wake(&self) {
         self.lock().wakers.wake();
     }
@@ -564,6 +568,7 @@ impl<M> MailboxReceiver<M> {
     /// as it works through a batch: a sender waits only while the queue holds a message (an
     /// empty queue has room), so the receiver does come back, and the batch hand-over costs
     /// nothing more per message.
+    #[inline]
     fn taken(
         &mut self,
         queue: &Queue<M>,
@@ -588,6 +593,7 @@ impl<M> MailboxReceiver<M> {
 
     /// Whether nothing is queued. (`poll_recv` may also be pending because the task used up
     /// its cooperative budget, with messages still queued.)
+    #[inline]
     pub(crate) fn is_empty(&self, queue: &Queue<M>) -> bool {
         self.batch.is_empty() && !queue.has_next.load(Ordering::Acquire)
     }

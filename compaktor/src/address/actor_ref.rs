@@ -124,6 +124,7 @@ impl<A: Actor> ActorRef<A> {
 impl<A: Actor> Deref for ActorRef<A> {
     type Target = A::Handlers;
 
+    #[inline]
     fn deref(&self) -> &A::Handlers {
         &self.handlers
     }

@@ -64,6 +64,7 @@ pub struct Ask<'a, A: Actor, R, E> {
 
 impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
     #[doc(hidden)]
+    #[inline]
     pub fn __new(
         core: &'a RefCore<A>,
         handler: &'static str,
@@ -194,6 +195,7 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> IntoFuture for Ask<'a, 
     type Output = Result<R, AskError<E>>;
     type IntoFuture = AskFuture<'a, A, R, E>;
 
+    #[inline]
     fn into_future(self) -> AskFuture<'a, A, R, E> {
         let shared = &*self.core.shared;
         AskFuture {
@@ -255,6 +257,7 @@ fn poll_deadline(
 impl<A: Actor, R: Send + 'static, E: Send + 'static> Future for AskFuture<'_, A, R, E> {
     type Output = Result<R, AskError<E>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let polled = this.poll_reply(cx);
@@ -378,6 +381,7 @@ impl<R, E> fmt::Debug for PendingReply<R, E> {
 impl<R, E> Future for PendingReply<R, E> {
     type Output = Result<R, AskError<E>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let polled = this.poll_reply(cx);

@@ -59,6 +59,7 @@ pub struct Tell<'a, A: Actor, R = (), E = Infallible> {
 
 impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Tell<'a, A, R, E> {
     #[doc(hidden)]
+    #[inline]
     pub fn __new(core: &'a RefCore<A>, handler: &'static str, message: A::Message) -> Self {
         Tell {
             core,
@@ -153,6 +154,7 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> IntoFuture for Tell<'a,
     type Output = Result<(), SendError>;
     type IntoFuture = TellFuture<'a, A>;
 
+    #[inline]
     fn into_future(self) -> TellFuture<'a, A> {
         TellFuture {
             send: Sending::new(
@@ -195,6 +197,7 @@ impl<A: Actor> fmt::Debug for TellFuture<'_, A> {
 impl<A: Actor> Future for TellFuture<'_, A> {
     type Output = Result<(), SendError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().send.poll_send(cx)
     }
@@ -219,6 +222,7 @@ enum SendState<'a, A: Actor> {
 impl<A: Actor> Unpin for Sending<'_, A> {}
 
 impl<'a, A: Actor> Sending<'a, A> {
+    #[inline]
     pub(crate) fn new(
         shared: &'a Shared<A>,
         handler: &'static str,

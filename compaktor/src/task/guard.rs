@@ -33,6 +33,7 @@ pin_project_lite::pin_project! {
 }
 
 /// Guards `work` for the actor of `cell`; `span` is entered around each poll.
+#[inline]
 pub(crate) fn guarded<F: Future>(
     cell: &ActorCell,
     span: Option<Box<tracing::Span>>,
@@ -48,6 +49,7 @@ pub(crate) fn guarded<F: Future>(
 impl<F: Future> Future for Guard<'_, F> {
     type Output = Guarded<F::Output>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let Some(work) = this.work.as_mut().as_pin_mut() else {

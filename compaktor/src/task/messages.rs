@@ -37,6 +37,7 @@ pub(crate) enum Next<M> {
 
 /// Waits for the next message, or for a reason to look at the actor's signals or to stop
 /// (shared by actors and pools).
+#[inline]
 pub(crate) fn next_envelope<'a, M>(
     cell: &'a ActorCell,
     queue: &'a Queue<M>,
@@ -174,6 +175,7 @@ fn handle_now<A: Actor>(
 }
 
 /// Runs an `async` handler until it finishes, panics or is dropped by a kill.
+#[inline]
 fn handle_later<'a, A: Actor>(
     actor: &'a mut A,
     ctx: &'a mut Context<A>,
