@@ -10,7 +10,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::config::WorldConfig;
 use super::geometry::{Point, Pose, walls, wrap_angle};
-use super::sensors::{any_on_line, sensor_row};
+use super::sensors::{any_on_line, gaussian, sensor_row};
 use super::world::{MotorLines, PathPoint, World, WorldState};
 
 /// Simulated time per physics step.
@@ -77,10 +77,10 @@ impl World {
     pub fn step(&self) {
         let io = &self.shared.io;
         let commands = io.motors.each_ref().map(bridge_output);
-        let contact_changed = self.with_state(|s, config| advance(s, config, commands, STEP));
-        if let Some(touching) = contact_changed {
+        let pressed = self.with_state(|s, config| advance(s, config, commands, STEP));
+        for (line, pressed) in io.bumpers.iter().zip(pressed) {
             // The microswitch closes to ground (active low, with a pull-up).
-            io.bumper.set(!touching, self.elapsed());
+            line.set(!pressed, self.elapsed());
         }
     }
 }
@@ -95,13 +95,13 @@ fn bridge_output(lines: &MotorLines) -> f64 {
     }
 }
 
-/// One step of `dt`; returns the new contact state when it changed.
+/// One step of `dt`; returns whether each bumper is pressed.
 fn advance(
     s: &mut WorldState,
     config: &WorldConfig,
     commands: [f64; 2],
     dt: Duration,
-) -> Option<bool> {
+) -> Vec<bool> {
     let robot = &config.robot;
     let secs = dt.as_secs_f64();
     let follow = if robot.motor_time_constant > 0.0 {
@@ -109,8 +109,13 @@ fn advance(
     } else {
         1.0
     };
-    for (speed, command) in s.wheel_speeds.iter_mut().zip(commands) {
-        *speed += (command.clamp(-1.0, 1.0) * robot.max_wheel_speed - *speed) * follow;
+    for (side, (speed, command)) in s.wheel_speeds.iter_mut().zip(commands).enumerate() {
+        *speed += (robot.wheel_speed(side, command) - *speed) * follow;
+    }
+    // The gyro's bias wanders.
+    let wander = robot.imu.gyro_drift * secs.sqrt();
+    for bias in &mut s.gyro_bias {
+        *bias += gaussian(&mut s.rng, wander);
     }
     let [left, right] = s.wheel_speeds;
     let v = (left + right) / 2.0;
@@ -140,7 +145,6 @@ fn advance(
     s.yaw_rate = omega;
 
     let touching = contact.is_some();
-    let changed = touching != s.in_contact;
     if let Some(at) = contact
         && !s.in_contact
     {
@@ -148,6 +152,14 @@ fn advance(
         s.collision_points.push(at);
     }
     s.in_contact = touching;
+    // Where on the rim the body touches, relative to the heading.
+    let bearing = contact.map(|at| {
+        let towards = at - p;
+        wrap_angle(towards.y.atan2(towards.x) - s.pose.heading)
+    });
+    s.bumpers = (robot.wiring.bumpers.iter())
+        .map(|b| bearing.is_some_and(|a| b.arc.0 <= a && a <= b.arc.1))
+        .collect();
 
     s.on_line = any_on_line(config, s.pose);
     let row = sensor_row(config, s.pose);
@@ -160,7 +172,7 @@ fn advance(
             pose: s.pose,
         });
     }
-    changed.then_some(touching)
+    s.bumpers.clone()
 }
 
 /// Pushes the body centered at `p` out of every wall and obstacle it overlaps (motion into a
@@ -213,14 +225,15 @@ mod tests {
         motor.enable.set_duty_cycle(duty).unwrap();
     }
 
-    fn no_lag(mut config: WorldConfig) -> WorldConfig {
+    fn no_lag(config: WorldConfig) -> WorldConfig {
+        let mut config = config.ideal();
         config.robot.motor_time_constant = 0.0;
         config
     }
 
     #[tokio::test(start_paused = true)]
     async fn straight_at_half_duty_for_two_seconds() {
-        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let world = World::new(WorldConfig::empty(4.0, 3.0).ideal());
         let start = world.config().start;
         let _physics = world.start();
         drive(&mut world.motor_pins(Side::Left), 0.5);
@@ -242,7 +255,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn motor_lag_is_first_order() {
-        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let world = World::new(WorldConfig::empty(4.0, 3.0).ideal());
         let _physics = world.start();
         drive(&mut world.motor_pins(Side::Left), 1.0);
         drive(&mut world.motor_pins(Side::Right), 1.0);
@@ -288,7 +301,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn stops_at_a_wall_counts_a_collision_and_bumps() {
-        let mut config = WorldConfig::empty(2.0, 1.0);
+        let mut config = WorldConfig::empty(2.0, 1.0).ideal();
         config.start = Pose::new(0.5, 0.5, 0.0);
         let world = World::new(config);
         let mut bumper = world.bumper();
@@ -323,7 +336,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn slides_along_a_wall_and_stays_inside_corners() {
-        let mut config = WorldConfig::empty(1.0, 1.0);
+        let mut config = WorldConfig::empty(1.0, 1.0).ideal();
         config.start = Pose::new(0.5, 0.5, PI / 4.0);
         let world = World::new(config);
         let _physics = world.start();
@@ -354,6 +367,65 @@ mod tests {
         // 0.5 s + 20 ms of steps (give or take the step on a shared tick), not twice as many.
         let t = frozen.time.as_secs_f64();
         assert!((0.505..=0.525).contains(&t), "{t}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn below_the_deadband_the_wheels_do_not_turn() {
+        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.1);
+        drive(&mut world.motor_pins(Side::Right), 0.1);
+        sleep(Duration::from_secs(1)).await;
+        let s = world.snapshot();
+        assert_eq!(s.wheel_speeds, [0.0, 0.0]);
+        assert_eq!(s.stats.distance, 0.0);
+        // Above it, the speed grows from 0: (0.56 - 0.12) / 0.88 = half speed, give or take
+        // the mismatch.
+        drive(&mut world.motor_pins(Side::Left), 0.56);
+        drive(&mut world.motor_pins(Side::Right), 0.56);
+        sleep(Duration::from_secs(1)).await;
+        let [left, right] = world.snapshot().wheel_speeds;
+        assert!((left - 0.25 * 0.975).abs() < 1e-3, "{left}");
+        assert!((right - 0.25 * 1.025).abs() < 1e-3, "{right}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn mismatched_motors_drift_off_a_straight_line() {
+        let mut config = WorldConfig::empty(4.0, 3.0);
+        config.start = Pose::new(0.5, 1.5, 0.0);
+        let world = World::new(config);
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.6);
+        drive(&mut world.motor_pins(Side::Right), 0.6);
+        sleep(Duration::from_secs(6)).await;
+        let p = world.snapshot().pose;
+        // The right wheel runs 5 % faster: 1.6 m driven, curving left by some 23°.
+        assert!(p.heading > 18_f64.to_radians(), "{p:?}");
+        assert!(p.y > 1.5 + 0.2, "{p:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_bumper_feels_only_its_own_arc() {
+        use crate::config::{EXPLORER_ROBOT, RobotConfig};
+
+        let explorer = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+        let mut config = WorldConfig::empty(2.0, 2.0).ideal().wired_like(&explorer);
+        // Facing the right wall, turned 30° left of it: the wall is met on the right side.
+        config.start = Pose::new(1.5, 1.0, 30_f64.to_radians());
+        let world = World::new(config);
+        let mut left = world.bumper_named("left").unwrap();
+        let mut right = world.bumper_named("right").unwrap();
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.5);
+        drive(&mut world.motor_pins(Side::Right), 0.5);
+        let hit = right.wait_for_edge().await.unwrap();
+        assert_eq!(hit.kind, EdgeKind::Falling);
+        assert!(left.is_high().unwrap() && right.is_low().unwrap());
+        let pressed = world.snapshot().bumpers;
+        assert_eq!(pressed, [("left".into(), false), ("right".into(), true)]);
+        // The robot file's pin reaches the same switch.
+        assert!(world.gpio_input(26).unwrap().is_low().unwrap());
+        assert!(world.gpio_input(22).unwrap().is_high().unwrap());
     }
 
     /// A proportional line follower on the MCP3008 readings, as the firmware would do it.
