@@ -98,6 +98,53 @@ pub struct RobotConfig {
     /// A line sensor array read through the ADC.
     #[serde(default)]
     pub line_sensor: Option<LineSensorConfig>,
+    /// Wheel encoders, and the wheel geometry odometry needs.
+    #[serde(default)]
+    pub encoders: Option<EncodersConfig>,
+}
+
+/// Wheel encoders on both drive wheels:
+///
+/// ```toml
+/// [encoders]
+/// left = { a = 14, b = 15 }    # quadrature: two channels; `b` left out: single channel
+/// right = { a = 25, b = 26 }
+/// lines = 20                   # slots (or lines) per wheel turn, per channel
+/// wheel_diameter = 0.065       # m
+/// wheel_base = 0.15            # m between the wheels' contact points
+/// period_ms = 50               # odometry publishes the pose this often
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncodersConfig {
+    /// The left wheel's encoder.
+    pub left: EncoderWiring,
+    /// The right wheel's encoder.
+    pub right: EncoderWiring,
+    /// Lines (slots) per wheel revolution, per channel, after any gearbox.
+    pub lines: u32,
+    /// Wheel diameter, meters.
+    pub wheel_diameter: f32,
+    /// Distance between the wheels' contact points, meters.
+    pub wheel_base: f32,
+    /// How often odometry publishes the pose, ms (default 50).
+    #[serde(default = "odometry_period_ms")]
+    pub period_ms: u64,
+}
+
+fn odometry_period_ms() -> u64 {
+    50
+}
+
+/// One encoder's pins (BCM GPIO numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderWiring {
+    /// Channel A.
+    pub a: u8,
+    /// Channel B of a quadrature encoder; left out for a single-channel one.
+    #[serde(default)]
+    pub b: Option<u8>,
 }
 
 fn sim() -> BackendKind {
@@ -421,6 +468,10 @@ impl RobotConfig {
 /// and an LED (`status`) (see the README's wiring table). Its backend is `sim`; change it to `rppal`
 /// on the Pi.
 pub const STARTER_ROBOT: &str = include_str!("../robots/starter.toml");
+
+/// The rover: the starter robot with a bumper ring (`front`, GPIO 22) and quadrature wheel
+/// encoders (`[encoders]`, GPIO 14/15 left, 25/26 right), as the simulated robot is wired.
+pub const ROVER_ROBOT: &str = include_str!("../robots/rover.toml");
 
 /// A robot with several devices of each kind: three sonars, a pan-tilt head, two bumpers,
 /// two buttons and two LEDs, on the starter drive.

@@ -54,7 +54,10 @@ mod ultrasonic;
 mod world;
 
 pub use bus::BusError;
-pub use config::{ImuConfig, LineSensorConfig, RobotConfig, UltrasonicConfig, WorldConfig};
+pub use config::{
+    BumperMount, EncoderPins, ImuConfig, LineSensorConfig, RobotConfig, ServoMount, SonarMount,
+    UltrasonicConfig, Wiring, WorldConfig,
+};
 pub use geometry::{Obstacle, Point, Pose};
 pub use mcp3008::SimSpi;
 pub use mpu6050::SimI2c;

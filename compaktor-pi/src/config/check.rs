@@ -351,6 +351,27 @@ impl Checker<'_, '_> {
             }
         }
         self.adc(config)?;
+        if let Some(encoders) = &config.encoders {
+            let key = Key::root("encoders");
+            for (side, pins) in [("left", &encoders.left), ("right", &encoders.right)] {
+                let key = key.child(side);
+                self.gpio(&key.child("a"), pins.a)?;
+                if let Some(b) = pins.b {
+                    self.gpio(&key.child("b"), b)?;
+                }
+            }
+            self.positive(&key.child("lines"), f64::from(encoders.lines))?;
+            let size = (0.001, MAX_MOUNT_M);
+            let diameter = f64::from(encoders.wheel_diameter);
+            self.within(&key.child("wheel_diameter"), diameter, size, " m")?;
+            self.within(
+                &key.child("wheel_base"),
+                f64::from(encoders.wheel_base),
+                size,
+                " m",
+            )?;
+            self.positive_ms(&key.child("period_ms"), encoders.period_ms)?;
+        }
         Ok(())
     }
 

@@ -71,6 +71,45 @@ fn sonar_mounts_and_bumper_arcs_are_read() {
 }
 
 #[test]
+fn the_rovers_encoders_are_read_and_checked() {
+    let robot = RobotConfig::from_toml(ROVER_ROBOT).unwrap();
+    let encoders = robot.encoders.unwrap();
+    assert_eq!((encoders.left.a, encoders.left.b), (14, Some(15)));
+    assert_eq!((encoders.lines, encoders.period_ms), (20, 50));
+    let rover_with = |from: &str, to: &str| {
+        assert!(ROVER_ROBOT.contains(from), "{from}");
+        ROVER_ROBOT.replacen(from, to, 1)
+    };
+    let text = rover_with("wheel_diameter = 0.065", "wheel_diameter = 0.0");
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(
+        (key.as_str(), line),
+        (
+            "encoders.wheel_diameter",
+            line_of(&text, "wheel_diameter = 0.0")
+        )
+    );
+    assert!(matches!(problem, Problem::OutsideRange { .. }), "{problem}");
+    let text = rover_with("lines = 20", "lines = 0");
+    assert_eq!(invalid(&text).0, "encoders.lines");
+    let text = rover_with("wheel_base = 0.15", "wheel_base = nan");
+    assert!(matches!(invalid(&text).2, Problem::NotFinite { .. }));
+    let text = rover_with("period_ms = 50 ", "period_ms = 0 ");
+    assert_eq!(invalid(&text).0, "encoders.period_ms");
+    // An encoder on the bumper's pin.
+    let text = rover_with("right = { a = 25, b = 26 }", "right = { a = 25, b = 22 }");
+    let err = RobotConfig::from_toml(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("GPIO 22 is wired twice") && err.contains("encoders.right.b"),
+        "{err}"
+    );
+    // Single channel: no `b`.
+    let text = rover_with("left = { a = 14, b = 15 }", "left = { a = 14 }");
+    let robot = RobotConfig::from_toml(&text).unwrap();
+    assert_eq!(robot.encoders.unwrap().left.b, None);
+}
+
+#[test]
 fn sonar_mounts_off_the_body_or_turned_too_far_are_refused() {
     let text = explorer_with("angle = 45.0", "angle = 270.0");
     let (key, line, problem) = invalid(&text);

@@ -69,6 +69,14 @@ pub struct RobotConfig {
     /// (default 0.05: the right runs 2.5 % fast, the left 2.5 % slow, so the robot curves left).
     /// Negative: the left is faster.
     pub mismatch: f64,
+    /// Lines per wheel revolution of each wheel encoder's disc, per channel (default 20).
+    pub encoder_lines: u32,
+    /// Wheel diameter in meters, what encoder counts are turned into distance with (default
+    /// 0.065).
+    pub wheel_diameter: f64,
+    /// Wheel slip on turns: the encoders count this fraction more than the ground moved, per
+    /// rad/s of turn rate (default 0.06: a fast spin in place, 3 rad/s, overcounts by 18 %).
+    pub slip: f64,
     /// How every HC-SR04 senses (range, beam, noise); where each one sits is in `wiring`.
     pub ultrasonic: UltrasonicConfig,
     /// The reflectance sensors under the front edge.
@@ -120,6 +128,17 @@ pub struct Wiring {
     pub bumpers: Vec<BumperMount>,
     /// Servos; [`World::servo`](super::World::servo) is the first.
     pub servos: Vec<ServoMount>,
+    /// The left and right wheel encoders, if the robot has them.
+    pub encoders: Option<[EncoderPins; 2]>,
+}
+
+/// One wheel encoder's pins: A, and B for a quadrature encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncoderPins {
+    /// Channel A's GPIO.
+    pub a: u8,
+    /// Channel B's GPIO; `None` for a single-channel encoder.
+    pub b: Option<u8>,
 }
 
 /// One HC-SR04: its pins and where it looks from.
@@ -212,6 +231,9 @@ impl Default for RobotConfig {
             motor_time_constant: 0.05,
             deadband: 0.12,
             mismatch: 0.05,
+            encoder_lines: 20,
+            wheel_diameter: 0.065,
+            slip: 0.06,
             ultrasonic: UltrasonicConfig::default(),
             line_sensors: LineSensorConfig::default(),
             imu: ImuConfig::default(),
@@ -221,13 +243,15 @@ impl Default for RobotConfig {
 }
 
 impl RobotConfig {
-    /// The robot without the imperfections of real hardware: no deadband, matched motors, a
+    /// The robot without the imperfections of real hardware: no deadband, matched motors, no
+    /// wheel slip, a
     /// narrow sonar beam (±7.5°) that hears every surface and never lies, a gyro without bias.
     /// Noise stays. For tests of the kinematics; planners are tested on the default robot.
     pub fn ideal() -> Self {
         let mut robot = RobotConfig {
             deadband: 0.0,
             mismatch: 0.0,
+            slip: 0.0,
             ..RobotConfig::default()
         };
         robot.ultrasonic.cone_half_angle = 7.5_f64.to_radians();
@@ -285,6 +309,10 @@ impl Default for Wiring {
                 name: "pan".into(),
                 pwm: PwmWiring::Hardware { channel: 2 },
             }],
+            encoders: Some([
+                EncoderPins { a: 14, b: Some(15) },
+                EncoderPins { a: 25, b: Some(26) },
+            ]),
         }
     }
 }
@@ -385,7 +413,18 @@ impl WorldConfig {
                     pwm: s.pwm,
                 })
                 .collect(),
+            encoders: robot.encoders.as_ref().map(|e| {
+                [&e.left, &e.right].map(|pins| EncoderPins {
+                    a: pins.a,
+                    b: pins.b,
+                })
+            }),
         };
+        if let Some(encoders) = &robot.encoders {
+            self.robot.encoder_lines = encoders.lines;
+            self.robot.wheel_diameter = f64::from(encoders.wheel_diameter);
+            self.robot.wheel_base = f64::from(encoders.wheel_base);
+        }
         self
     }
 

@@ -77,7 +77,37 @@ impl World {
     pub fn step(&self) {
         let io = &self.shared.io;
         let commands = io.motors.each_ref().map(bridge_output);
-        let pressed = self.with_state(|s, config| advance(s, config, commands, STEP));
+        let (travel, pressed) = self.with_state(|s, config| {
+            let before = s.wheel_travel;
+            let pressed = advance(s, config, commands, STEP);
+            ((before, s.wheel_travel), pressed)
+        });
+        if let Some(encoders) = &io.encoders {
+            let robot = &self.shared.config.robot;
+            let end = self.elapsed();
+            for (side, lines) in encoders.iter().enumerate() {
+                let quadrature = lines.b.is_some();
+                let per_meter = crate::drivers::counts_per_rev(robot.encoder_lines, quadrature)
+                    / (std::f64::consts::PI * robot.wheel_diameter);
+                let count = |travel: f64| (travel * per_meter).floor() as i64;
+                let (from, to) = (count(travel.0[side]), count(travel.1[side]));
+                let steps = (to - from).unsigned_abs();
+                let step = if to > from { 1 } else { -1 };
+                for k in 1..=steps {
+                    let at = end.saturating_sub(STEP.mul_f64(1.0 - k as f64 / (steps + 1) as f64));
+                    let position = from + step * k as i64;
+                    match &lines.b {
+                        // Gray code (A, B): 00, 10, 11, 01 going forward.
+                        Some(b) => {
+                            let phase = position.rem_euclid(4);
+                            lines.a.set(phase == 1 || phase == 2, at);
+                            b.set(phase >= 2, at);
+                        }
+                        None => lines.a.set(position.rem_euclid(2) == 1, at),
+                    }
+                }
+            }
+        }
         for (line, pressed) in io.bumpers.iter().zip(pressed) {
             // The microswitch closes to ground (active low, with a pull-up).
             line.set(!pressed, self.elapsed());
@@ -111,6 +141,11 @@ fn advance(
     };
     for (side, (speed, command)) in s.wheel_speeds.iter_mut().zip(commands).enumerate() {
         *speed += (robot.wheel_speed(side, command) - *speed) * follow;
+    }
+    // The rims turn as far as the wheels roll, and further when turning fast: they slip.
+    let turn_rate = (s.wheel_speeds[1] - s.wheel_speeds[0]) / robot.wheel_base;
+    for (travel, speed) in s.wheel_travel.iter_mut().zip(s.wheel_speeds) {
+        *travel += speed * secs * (1.0 + robot.slip * turn_rate.abs());
     }
     // The gyro's bias wanders.
     let wander = robot.imu.gyro_drift * secs.sqrt();

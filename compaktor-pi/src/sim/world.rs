@@ -69,6 +69,15 @@ pub(crate) struct Io {
     pub(crate) led: Arc<OutputLine>,
     /// In the order of `wiring.servos`.
     pub(crate) servos: Vec<Arc<PwmLine>>,
+    /// Each wheel's encoder channels A and B (B `None` for a single channel).
+    pub(crate) encoders: Option<[EncoderLines; 2]>,
+}
+
+/// One wheel encoder's output wires.
+#[derive(Debug)]
+pub(crate) struct EncoderLines {
+    pub(crate) a: Arc<InputLine>,
+    pub(crate) b: Option<Arc<InputLine>>,
 }
 
 /// One L298N channel's wires.
@@ -92,6 +101,9 @@ pub(crate) struct WorldState {
     /// Acceleration of the body in its own frame (x forward, y left), m/s².
     pub(crate) accel: Point,
     pub(crate) in_contact: bool,
+    /// How far each wheel's rim has turned, meters (more than the ground moved when it slips),
+    /// `[left, right]`.
+    pub(crate) wheel_travel: [f64; 2],
     /// Whether each bumper is pressed, in the order of `wiring.bumpers`.
     pub(crate) bumpers: Vec<bool>,
     /// The gyro's bias now, rad/s on x, y, z: drawn from the seed, then wandering.
@@ -212,6 +224,12 @@ impl World {
             servos: (wiring.servos.iter())
                 .map(|_| PwmLine::new(SimPwm::MAX_DUTY, SERVO_PWM_HZ))
                 .collect(),
+            encoders: wiring.encoders.map(|pins| {
+                pins.map(|p| EncoderLines {
+                    a: InputLine::new(false),
+                    b: p.b.map(|_| InputLine::new(false)),
+                })
+            }),
         };
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let bias = config.robot.imu.gyro_bias_std;
@@ -224,6 +242,7 @@ impl World {
             accel: Point::default(),
             in_contact: false,
             bumpers: vec![false; wiring.bumpers.len()],
+            wheel_travel: [0.0; 2],
             gyro_bias,
             on_line: false,
             tracker: StatsTracker::new(&config),
@@ -442,8 +461,23 @@ impl World {
     pub fn gpio_input(&self, gpio: u8) -> Option<SimEdgeInput> {
         let io = &self.shared.io;
         let wiring = &self.shared.config.robot.wiring;
+        let encoder_line = |i: usize, pins: &super::EncoderPins| {
+            let lines = io.encoders.as_ref()?.get(i)?;
+            if pins.a == gpio {
+                Some(&lines.a)
+            } else if pins.b == Some(gpio) {
+                lines.b.as_ref()
+            } else {
+                None
+            }
+        };
+        let encoder = (wiring.encoders.iter())
+            .flat_map(|pins| pins.iter().enumerate())
+            .find_map(|(i, pins)| encoder_line(i, pins));
         let line = if gpio == wiring::BUTTON {
             &io.button
+        } else if let Some(line) = encoder {
+            line
         } else if let Some(i) = wiring.sonars.iter().position(|s| s.echo == gpio) {
             &io.sonars[i].1
         } else if let Some(i) = wiring.bumpers.iter().position(|b| b.pin == gpio) {
@@ -480,6 +514,22 @@ impl World {
         }
         let channel = wiring::PWM_GPIO.iter().position(|&g| g == gpio)?;
         self.pwm_channel(channel as u8)
+    }
+
+    /// The `side` wheel's encoder channels A and B (B `None` for a single-channel encoder), or
+    /// `None` when the robot has no encoders. Channel A leads B when the wheel turns forward;
+    /// a single channel changes level at every count. Edges are stamped within the physics
+    /// step they happen in.
+    pub fn encoder(&self, side: Side) -> Option<(SimEdgeInput, Option<SimEdgeInput>)> {
+        let lines = &self.shared.io.encoders.as_ref()?[side as usize];
+        let input = |line: &Arc<InputLine>| SimEdgeInput::new(line.clone(), self.shared.start);
+        Some((input(&lines.a), lines.b.as_ref().map(input)))
+    }
+
+    /// How far each wheel's rim has turned so far, meters, `[left, right]`: what a perfect
+    /// encoder counts, slip included.
+    pub fn wheel_travel(&self) -> [f64; 2] {
+        self.with_state(|s, _| s.wheel_travel)
     }
 
     /// The line sensors as digital inputs (high over the tape), sensor 0 leftmost.
