@@ -1,5 +1,5 @@
 //! Peripheral actors: one per device, each with typed handlers and, for sensors, events to
-//! subscribers. Actuators (motors, servos) register a safe-state action with the
+//! subscribers on a [`Topic`](compaktor::Topic). Actuators (motors, servos) register a safe-state action with the
 //! [`EStop`](crate::safety::EStop), run it when they stop for any reason and when dropped, and
 //! watch for silence with a dead-man watchdog. Device access goes through [`crate::device`]
 //! traits, so the same actors run on the simulation and on a Pi.
@@ -22,12 +22,24 @@ pub use odometry::{Odometry, OdometryConfig, PoseEstimate};
 pub use servo::{Servo, ServoError};
 pub use ultrasonic::{Distance, Ultrasonic};
 
-use std::sync::{Mutex, MutexGuard};
+use compaktor::{Actor, Context, Topic, TopicError};
 
-/// Locks a device shared with the E-stop. A panic while holding it must not keep the safe state
-/// from running, so a poisoned lock is taken anyway.
-pub(crate) fn lock<T: ?Sized>(device: &Mutex<T>) -> MutexGuard<'_, T> {
-    device
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The topic a peripheral actor publishes on: `<its path>/<what>` in its system (the same
+/// topic again after a restart, so subscribers stay), keeping its newest value so a reading
+/// published while nobody listens is kept rather than lost.
+pub(crate) fn own_topic<A: Actor, T: Clone + Send + 'static>(
+    ctx: &Context<A>,
+    what: &str,
+) -> Result<Topic<T>, TopicError> {
+    Ok(ctx
+        .system()
+        .topic(&format!("{}/{what}", ctx.path()))?
+        .keep_latest())
+}
+
+/// Publishes `value` on an actor's topic once it has one (from its start hook on).
+pub(crate) fn publish<T: Clone + Send + 'static>(topic: &Option<Topic<T>>, value: T) {
+    if let Some(topic) = topic {
+        topic.publish(value);
+    }
 }

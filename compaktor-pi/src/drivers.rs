@@ -2,7 +2,7 @@
 //! [`crate::device`] trait. They know nothing about actors or backends.
 //!
 //! - [`L298n`], [`Tb6612fng`]: DC motors behind an H-bridge ([`MotorDriver`](crate::device::MotorDriver));
-//! - [`Servo`], [`ServoLimits`]: hobby servos on a 50 Hz PWM output
+//! - [`PwmServo`], [`ServoLimits`]: hobby servos on a 50 Hz PWM output
 //!   ([`ServoDriver`](crate::device::ServoDriver));
 //! - [`HcSr04`]: ultrasonic distance from timestamped echo edges
 //!   ([`RangeFinder`](crate::device::RangeFinder));
@@ -40,4 +40,4 @@ pub use line::line_position;
 pub use mcp3008::Mcp3008;
 pub use mpu6050::{Mpu6050, MpuChip};
 pub use pins::{EdgeDevice, Output};
-pub use servo::{Servo, ServoLimits};
+pub use servo::{PwmServo, ServoLimits};

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::device::DeviceError;
+use crate::lock;
 
 type SafeAction = Arc<dyn Fn() -> Result<(), DeviceError> + Send + Sync>;
 
@@ -58,7 +59,8 @@ impl EStop {
         action: impl Fn() -> Result<(), DeviceError> + Send + Sync + 'static,
     ) -> Registration {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().push((id, name.into(), Arc::new(action)));
+        self.actuators_list()
+            .push((id, name.into(), Arc::new(action)));
         Registration {
             estop: self.clone(),
             id,
@@ -92,7 +94,7 @@ impl EStop {
         let started = Instant::now();
         self.inner.engaged.store(true, Ordering::SeqCst);
         let actions: Vec<(String, SafeAction)> = self
-            .lock()
+            .actuators_list()
             .iter()
             .map(|(_, name, action)| (name.clone(), action.clone()))
             .collect();
@@ -108,22 +110,14 @@ impl EStop {
             actuators,
         };
         tracing::warn!(%report, "E-stop");
-        *self
-            .inner
-            .last_report
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report.clone());
+        *lock(&self.inner.last_report) = Some(report.clone());
         report
     }
 
     /// The report of the last [`trigger`](Self::trigger), if it was ever pulled: what stopped
     /// the robot, and how fast.
     pub fn last_report(&self) -> Option<EStopReport> {
-        self.inner
-            .last_report
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.inner.last_report).clone()
     }
 
     /// Whether the E-stop is engaged.
@@ -139,17 +133,14 @@ impl EStop {
 
     /// Names of the registered actuators.
     pub fn actuators(&self) -> Vec<String> {
-        self.lock()
+        self.actuators_list()
             .iter()
             .map(|(_, name, _)| name.clone())
             .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u64, String, SafeAction)>> {
-        self.inner
-            .actuators
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn actuators_list(&self) -> std::sync::MutexGuard<'_, Vec<(u64, String, SafeAction)>> {
+        lock(&self.inner.actuators)
     }
 }
 
@@ -172,7 +163,9 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.estop.lock().retain(|(id, _, _)| *id != self.id);
+        self.estop
+            .actuators_list()
+            .retain(|(id, _, _)| *id != self.id);
     }
 }
 

@@ -55,8 +55,8 @@ mod world;
 
 pub use bus::BusError;
 pub use config::{
-    BumperMount, EncoderPins, ImuConfig, LineSensorConfig, RobotConfig, ServoMount, SonarMount,
-    UltrasonicConfig, Wiring, WorldConfig,
+    BumperMount, EncoderPins, ImuModel, LineSensorModel, RobotModel, ServoMount, SonarModel,
+    SonarMount, Wiring, WorldConfig,
 };
 pub use geometry::{Obstacle, Point, Pose};
 pub use mcp3008::SimSpi;

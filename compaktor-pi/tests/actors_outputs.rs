@@ -118,7 +118,7 @@ async fn led_goes_off_when_killed_mid_pattern() {
 // ---------------------------------------------------------------------------------------------
 
 fn servo(world: &World, limits: ServoLimits) -> actors::Servo {
-    let driver = drivers::Servo::new(world.servo()).unwrap();
+    let driver = drivers::PwmServo::new(world.servo()).unwrap();
     actors::Servo::new("pan", Box::new(driver), limits, EStop::new())
 }
 
@@ -211,7 +211,7 @@ async fn servo_is_released_when_it_stops() {
 #[test]
 fn dropping_a_servo_that_never_ran_releases_it() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
-    let mut driver = drivers::Servo::new(world.servo()).unwrap();
+    let mut driver = drivers::PwmServo::new(world.servo()).unwrap();
     driver.set_pulse_width_us(1500).unwrap();
     assert_eq!(pulse(&world), Some(1500.0));
     drop(actors::Servo::new(

@@ -26,7 +26,7 @@ fn sim_motor(world: &World, side: Side, estop: &EStop, config: MotorConfig) -> M
 }
 
 fn sim_servo(world: &World, estop: &EStop) -> actors::Servo {
-    let driver = drivers::Servo::new(world.servo()).unwrap();
+    let driver = drivers::PwmServo::new(world.servo()).unwrap();
     actors::Servo::new(
         "pan",
         Box::new(driver),
@@ -259,7 +259,7 @@ async fn a_button_press_pulls_the_estop() {
         )
         .await
         .unwrap();
-    let mut presses = button.subscribe().await.unwrap();
+    let mut presses = button.topic().await.unwrap().stream();
     motor.set_speed(0.7).await.unwrap();
     assert_duty(&world, Side::Left, 0.7);
 

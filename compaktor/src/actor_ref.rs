@@ -702,14 +702,15 @@ impl<A: Actor> Shared<A> {
         }
     }
 
-    /// The slow path of a send ([`Sending`](crate::tell::Sending) tries
-    /// [`try_enqueue`](Self::try_enqueue) first): waits for room, unless the actor is sending
-    /// to itself, which would wait forever.
-    pub(crate) async fn enqueue_when_room(
+    /// Before a send waits for room ([`Sending`](crate::tell::Sending) tried
+    /// [`try_enqueue`](Self::try_enqueue) first): refused if the actor is sending to itself,
+    /// which would wait forever (the message is a dead letter that carries it); else `env`
+    /// back, to wait with.
+    pub(crate) fn refuse_self_send(
         &self,
         env: Envelope<A::Message>,
         handler: &'static str,
-    ) -> Result<(), SendError> {
+    ) -> Result<Envelope<A::Message>, SendError> {
         if crate::runner::is_running_here(&self.cell) {
             self.cell
                 .dead_envelope(handler, DeadLetterReason::WouldDeadlock, env);
@@ -718,10 +719,7 @@ impl<A: Actor> Shared<A> {
                 handler,
             });
         }
-        self.tx
-            .send(env)
-            .await
-            .map_err(|env| self.cell.stopped_with(handler, env))
+        Ok(env)
     }
 
     /// Enqueues from a plain thread, blocking it until there is room. Refused on a thread
@@ -734,7 +732,7 @@ impl<A: Actor> Shared<A> {
     ) -> Result<(), SendError> {
         if tokio::runtime::Handle::try_current().is_ok() {
             self.cell
-                .dead_letter(handler, DeadLetterReason::WouldDeadlock);
+                .dead_envelope(handler, DeadLetterReason::WouldDeadlock, env);
             return Err(SendError::BlockingInRuntime {
                 actor: self.cell.label.clone(),
                 handler,

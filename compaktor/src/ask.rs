@@ -7,13 +7,14 @@ pub(crate) mod cycle;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use crate::actor_ref::{RefCore, Refused, Shared};
+use crate::actor_ref::{Control, RefCore, Refused, Shared};
 use crate::dead_letter::DeadLetterReason;
 use crate::dispatch::{ReplyFailure, ReplyReceiver};
 use crate::mailbox::Envelope;
@@ -97,7 +98,10 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
         Tell::__new(self.core, self.handler, self.message)
     }
 
-    /// Enqueues without waiting for room, and gives back the [`PendingReply`] to await.
+    /// Enqueues without waiting for room, and gives back the [`PendingReply`] to await. Awaited
+    /// inside a handler, it is checked like an awaited ask: a wait on the actor itself, or one
+    /// that closes a cycle of waiting actors, fails at once ([`AskError::SelfAsk`],
+    /// [`AskError::Cycle`]); the message stays queued, and its reply goes nowhere.
     ///
     /// # Errors
     /// [`AskError::Full`] or [`AskError::Stopped`]; the message becomes a dead letter that
@@ -111,6 +115,8 @@ impl<'a, A: Actor, R: Send + 'static, E: Send + 'static> Ask<'a, A, R, E> {
                 reply: self.reply,
                 timeout: self.timeout,
                 sleep: None,
+                target: Arc::clone(shared) as Arc<dyn Control>,
+                waiting: None,
             }),
             Err(Refused::Stopped(env)) => Err(shared.cell.stopped_with(self.handler, env).into()),
             Err(Refused::Full(env)) => {
@@ -285,8 +291,14 @@ impl<A: Actor, R: Send + 'static, E: Send + 'static> AskFuture<'_, A, R, E> {
                     }
                 };
                 if let Some(refused) = refused {
+                    // Refused before it was sent: the letter carries the message.
+                    match send.take_envelope() {
+                        Some(env) => {
+                            cell.dead_envelope(this.handler, DeadLetterReason::WouldDeadlock, env);
+                        }
+                        None => cell.dead_letter(this.handler, DeadLetterReason::WouldDeadlock),
+                    }
                     this.send = None;
-                    cell.dead_letter(this.handler, DeadLetterReason::WouldDeadlock);
                     return Poll::Ready(Err(refused));
                 }
             }
@@ -336,6 +348,10 @@ fn timeout_error<E>(
 }
 
 /// The reply of an ask that [`Ask::try_send`] already queued. Await it for the result.
+///
+/// Awaited inside a handler, it refuses to wait on the actor itself ([`AskError::SelfAsk`]) or
+/// to close a cycle of actors waiting on each other's replies ([`AskError::Cycle`]), as an
+/// awaited [`Ask`] does; until it resolves, its actor counts as waiting on the actor asked.
 #[must_use = "futures do nothing unless polled"]
 pub struct PendingReply<R, E> {
     actor: ActorLabel,
@@ -343,6 +359,10 @@ pub struct PendingReply<R, E> {
     reply: ReplyReceiver<R, E>,
     timeout: Option<Duration>,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// The actor asked (not a counted reference): whom a handler awaiting this waits on.
+    target: Arc<dyn Control>,
+    /// Awaited inside a handler: that actor waits on the one asked until the reply.
+    waiting: Option<cycle::Waiting>,
 }
 
 impl<R, E> fmt::Debug for PendingReply<R, E> {
@@ -359,11 +379,42 @@ impl<R, E> Future for PendingReply<R, E> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Poll::Ready(received) = Pin::new(&mut this.reply).poll(cx) {
-            return Poll::Ready(to_ask_result(&this.actor, this.handler, received));
+        let polled = this.poll_reply(cx);
+        if polled.is_ready() {
+            this.waiting = None; // no longer waiting
         }
-        if poll_deadline(this.timeout, &mut this.sleep, cx) {
-            return Poll::Ready(Err(timeout_error(&this.actor, this.handler, this.timeout)));
+        polled
+    }
+}
+
+impl<R, E> PendingReply<R, E> {
+    fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, AskError<E>>> {
+        if let Poll::Ready(received) = Pin::new(&mut self.reply).poll(cx) {
+            return Poll::Ready(to_ask_result(&self.actor, self.handler, received));
+        }
+        // Awaited inside a handler: from the asking actor, unless it already waits.
+        let asker = running_here();
+        if asker != 0 && self.waiting.is_none() {
+            let cell = self.target.cell();
+            if asker == cycle::address(cell) {
+                return Poll::Ready(Err(AskError::SelfAsk {
+                    actor: cell.label.clone(),
+                    handler: self.handler,
+                }));
+            }
+            match cycle::begin(asker, cell) {
+                Ok(waiting) => self.waiting = Some(waiting),
+                Err(cycle) => {
+                    return Poll::Ready(Err(AskError::Cycle {
+                        actor: cell.label.clone(),
+                        handler: self.handler,
+                        cycle,
+                    }));
+                }
+            }
+        }
+        if poll_deadline(self.timeout, &mut self.sleep, cx) {
+            return Poll::Ready(Err(timeout_error(&self.actor, self.handler, self.timeout)));
         }
         Poll::Pending
     }

@@ -55,11 +55,18 @@ impl DeadLetterReason {
 /// so a subscriber can log it or send it again.
 ///
 /// The message is there when a handler call to an actor went undelivered: sent or asked
-/// (awaited, blocking) to an actor that had stopped, still queued when it stopped, sent to
-/// itself while its mailbox was full, or an ask's `try_send` into a full mailbox. It is not
-/// there when `try_send` gave it back to its sender (in [`TrySendError`](crate::TrySendError)),
-/// for what a pool's router or a topic drops, for a self-ask, or once a subscriber has taken
-/// it. An ask's message has its reply channel dropped first: its asker learns at once that no
+/// (awaited, blocking) to an actor that had stopped, still queued when it stopped (or, from a
+/// timer or stream, still waiting for room when its instance ended), sent to itself while its
+/// mailbox was full, an ask to itself or one that closed a cycle of waiting actors, a blocking
+/// send refused inside a runtime, an ask's `try_send` into a full mailbox, or one a pool's
+/// router could not hand to a worker (none there, killed meanwhile). A topic's
+/// value that reached no one (no subscriber, a subscriber lagging, still waiting for a
+/// subscriber that stopped) is there as the value published
+/// ([`with_payload`](Self::with_payload), [`take_payload`](Self::take_payload)). It is not
+/// there when `try_send` or `try_tell` gave it back to its sender (in
+/// [`TrySendError`](crate::TrySendError), [`TryTellError`](crate::TryTellError)), when it was
+/// never made (a message source's closure that panicked), or once a subscriber has taken it.
+/// An ask's message has its reply channel dropped first: its asker learns at once that no
 /// reply comes.
 ///
 /// ```
@@ -148,6 +155,26 @@ impl DeadLetter {
 }
 
 impl DeadLetter {
+    /// Reads a topic's value (see the type's docs) as a `T`. `None` if the letter has no
+    /// value (any more), or it is not a `T`.
+    pub fn with_payload<T: 'static, R>(&self, read: impl FnOnce(&T) -> R) -> Option<R> {
+        let message = self.message.as_ref()?;
+        let guard = lock(&message.0);
+        guard.as_ref()?.downcast_ref::<T>().map(read)
+    }
+
+    /// Takes a topic's value out as a `T`, to publish it again: the first subscriber to take
+    /// it gets it. `None` if the letter has no value (any more), or it is not a `T` (then it
+    /// stays).
+    pub fn take_payload<T: 'static>(&self) -> Option<T> {
+        let message = self.message.as_ref()?;
+        let mut guard = lock(&message.0);
+        if !guard.as_ref()?.is::<T>() {
+            return None;
+        }
+        guard.take()?.downcast().ok().map(|v| *v)
+    }
+
     /// Takes the message out as `A`'s message (see [`take_message`](Self::take_message)) and
     /// sends it to `to`, the actor it was for or another of its type, as a tell (an ask's
     /// asker has had its answer: `Stopped`). `None` if the letter has no message of `A`'s.
@@ -210,6 +237,20 @@ impl DeadLetterOffice {
         message.drop_reply();
         self.record_with(recipient, handler, reason, move || {
             Some(Undelivered(Arc::new(Mutex::new(Some(Box::new(message))))))
+        });
+    }
+
+    /// Records a topic's value that reached no one, and hands it to the subscribers (boxed
+    /// only if there are any).
+    pub(crate) fn record_payload<T: Send + 'static>(
+        &self,
+        recipient: ActorLabel,
+        handler: &'static str,
+        reason: DeadLetterReason,
+        value: T,
+    ) {
+        self.record_with(recipient, handler, reason, move || {
+            Some(Undelivered(Arc::new(Mutex::new(Some(Box::new(value))))))
         });
     }
 

@@ -126,31 +126,52 @@ impl<R: 'static, E: 'static> ReplyTo<R, E> {
         self.tx.as_ref().is_none_or(|tx| tx.is_closed())
     }
 
+    #[inline]
     pub(crate) fn send(mut self, result: Result<R, ReplyFailure<E>>) {
-        if let Some(tx) = self.tx.take() {
-            // The asker may have given up (timeout); its reply then goes nowhere.
-            let _ = tx.send(result);
+        if let Some(tx) = self.tx.take()
+            && let Err(unsent) = tx.send(result)
+        {
+            // The asker has given up (timeout); its reply goes nowhere.
+            discard(unsent);
         }
     }
+}
+
+/// Drops a reply nobody waits for any more. Out of line and cold: dropping a
+/// `ReplyFailure` (its remote variant boxes strings) is enough code that, inlined, it kept
+/// [`dispatch_now`] from being inlined into every actor's message loop.
+#[cold]
+#[inline(never)]
+fn discard<T>(unsent: T) {
+    drop(unsent);
 }
 
 impl<R: 'static, E: 'static> Drop for ReplyTo<R, E> {
     /// A reply dropped unsent because its handler panicked tells the asker the panic message,
     /// once the actor loop has caught it; dropped for any other reason (a kill, a stop), the
     /// asker sees `Stopped`.
+    #[inline]
     fn drop(&mut self) {
-        let Some(tx) = self.tx.take() else { return };
-        if REFUSING.with(Cell::get) {
-            let _ = tx.send(Err(ReplyFailure::NoWorker));
-        } else if let Some(message) = panic_in_flight() {
-            let _ = tx.send(Err(ReplyFailure::Panicked(message)));
-        } else if std::thread::panicking() {
-            // Dropped by the unwinding itself: the message is not known yet. (Outside a
-            // handler the orphan is dropped here, and the asker sees `Stopped`.)
-            adopt_orphan(Box::new(move |message| {
-                let _ = tx.send(Err(ReplyFailure::Panicked(message)));
-            }));
+        if let Some(tx) = self.tx.take() {
+            answer_dropped(tx);
         }
+    }
+}
+
+/// The reply of [`ReplyTo`]'s drop, when it was dropped unsent: cold, out of the message loop.
+#[cold]
+#[inline(never)]
+fn answer_dropped<R: 'static, E: 'static>(tx: oneshot::Sender<Result<R, ReplyFailure<E>>>) {
+    if REFUSING.with(Cell::get) {
+        let _ = tx.send(Err(ReplyFailure::NoWorker));
+    } else if let Some(message) = panic_in_flight() {
+        let _ = tx.send(Err(ReplyFailure::Panicked(message)));
+    } else if std::thread::panicking() {
+        // Dropped by the unwinding itself: the message is not known yet. (Outside a
+        // handler the orphan is dropped here, and the asker sees `Stopped`.)
+        adopt_orphan(Box::new(move |message| {
+            let _ = tx.send(Err(ReplyFailure::Panicked(message)));
+        }));
     }
 }
 
@@ -175,11 +196,11 @@ thread_local! {
     static PANIC_IN_FLIGHT: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Drops `message` unhandled because a pool has no worker: its asker gets
-/// `AskError::NoWorker`.
-pub(crate) fn refuse<M>(message: M) {
+/// Answers `message`'s asker, if it is an ask, with `AskError::NoWorker`: a pool has no
+/// worker for it. The message itself is left for a dead letter.
+pub(crate) fn refuse<M: Message>(message: &mut M) {
     REFUSING.with(|r| r.set(true));
-    drop(message);
+    message.drop_reply();
     REFUSING.with(|r| r.set(false));
 }
 
@@ -294,13 +315,26 @@ pub fn dispatch_now<R, E>(
             }
             Outcome::Done
         }
-        Err(error) => match reply {
-            Some(reply) => {
-                reply.send(Err(ReplyFailure::Handler(error)));
-                Outcome::Done
-            }
-            None => Outcome::Failed(failure(handler, error)),
-        },
+        Err(error) => handler_error(handler, reply, error, failure),
+    }
+}
+
+/// A handler's `Err`, routed: to the asker, or as [`Outcome::Failed`]. Cold: the `Ok` path of
+/// [`dispatch_now`] stays small enough to inline into the message loop.
+#[cold]
+#[inline(never)]
+fn handler_error<R, E>(
+    handler: &'static str,
+    reply: Option<ReplyTo<R, E>>,
+    error: E,
+    failure: fn(&'static str, E) -> HandlerFailure,
+) -> Outcome {
+    match reply {
+        Some(reply) => {
+            reply.send(Err(ReplyFailure::Handler(error)));
+            Outcome::Done
+        }
+        None => Outcome::Failed(failure(handler, error)),
     }
 }
 

@@ -197,6 +197,106 @@ impl<A: Actor, R, E> From<TrySendError<A, R, E>> for SendError {
     }
 }
 
+/// A [`Recipient::try_tell`](crate::Recipient::try_tell) that did not deliver: why (a
+/// [`SendError`], also what [`Display`](fmt::Display) shows), and the value itself, given back
+/// whole ([`into_value`](Self::into_value)): a recipient makes its message only once the
+/// mailbox has room for it. It is counted as a dead letter, one without a message, whose
+/// `handler` is the payload's type name (the handler was not called).
+///
+/// `?` turns it into a `Box<dyn Error + Send + Sync>`, or into a [`SendError`] (dropping the
+/// value).
+///
+/// ```
+/// use compaktor::prelude::*;
+///
+/// struct Logger { lines: Vec<String> }
+///
+/// #[actor(mailbox = 1)]
+/// impl Logger {
+///     #[handler]
+///     fn log(&mut self, line: String) { self.lines.push(line); }
+///     #[handler]
+///     fn lines(&self) -> Vec<String> { self.lines.clone() }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = ActorSystem::new("robot");
+/// let logger = system.spawn(Logger { lines: Vec::new() });
+/// let log: Recipient<String> = Recipient::new(&logger, |me, line| me.log(line));
+/// log.try_tell("first".into())?;
+/// // The actor has not run yet: its one slot is taken.
+/// let full = log.try_tell("second".into()).unwrap_err();
+/// assert!(full.is_full());
+/// log.tell(full.into_value()).await?; // waits for room this time
+/// assert_eq!(logger.lines().await?, ["first", "second"]);
+/// # Ok(()) }
+/// ```
+pub struct TryTellError<T> {
+    error: SendError,
+    /// Behind a `Mutex` only so that the error is `Sync` (a value need only be `Send`); it is
+    /// never locked, only taken out by value.
+    value: Mutex<T>,
+}
+
+impl<T> TryTellError<T> {
+    pub(crate) fn new(error: SendError, value: T) -> Self {
+        TryTellError {
+            error,
+            value: Mutex::new(value),
+        }
+    }
+
+    /// Why it was not delivered: [`SendError::Full`] or [`SendError::Stopped`].
+    pub fn error(&self) -> &SendError {
+        &self.error
+    }
+
+    /// Whether the mailbox was full (a later send may succeed).
+    pub fn is_full(&self) -> bool {
+        matches!(self.error, SendError::Full { .. })
+    }
+
+    /// Whether the actor had stopped (no send to it will succeed).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.error, SendError::Stopped { .. })
+    }
+
+    /// The reason, dropping the value.
+    pub fn into_error(self) -> SendError {
+        self.error
+    }
+
+    /// The value, as it was given to `try_tell`.
+    pub fn into_value(self) -> T {
+        self.value
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<T> fmt::Debug for TryTellError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryTellError")
+            .field("error", &self.error)
+            .field("value", &std::any::type_name::<T>())
+            .finish()
+    }
+}
+
+impl<T> fmt::Display for TryTellError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<T> std::error::Error for TryTellError<T> {}
+
+impl<T> From<TryTellError<T>> for SendError {
+    fn from(e: TryTellError<T>) -> Self {
+        e.error
+    }
+}
+
 /// An ask that got no reply value.
 ///
 /// `E` is the handler's own error type (`Infallible` for handlers that cannot fail).

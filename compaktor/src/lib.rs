@@ -125,6 +125,7 @@ mod registry;
 pub mod remote;
 mod runner;
 mod shutdown;
+mod shutdown_hook;
 mod stop;
 mod supervision;
 mod supervisor;
@@ -145,7 +146,7 @@ pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
-    TrySendError,
+    TrySendError, TryTellError,
 };
 pub use health::{ActorHealth, ActorState, Stall};
 pub use mailbox::Mailbox;
@@ -157,7 +158,7 @@ pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
 pub use timer::{MissedTick, TaskHandle};
-pub use topic::{Subscription, Topic, TopicError};
+pub use topic::{Subscription, Topic, TopicError, TopicStream};
 pub use watch::{LinkExit, Terminated};
 
 /// The README's examples, compiled and run as doc tests.
@@ -171,8 +172,8 @@ pub mod prelude {
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
         FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
         RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
-        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, actor, handler, on_failure,
-        on_restart, on_start, on_stop,
+        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, TryTellError, actor,
+        handler, on_failure, on_restart, on_start, on_stop,
     };
     pub use std::time::Duration;
 }

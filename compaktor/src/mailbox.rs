@@ -72,6 +72,7 @@ impl Mailbox {
                 next: None,
                 items: VecDeque::new(),
                 closed: false,
+                reserved: 0,
                 waiting: None,
                 wakers: Wakers::default(),
             }),
@@ -194,6 +195,9 @@ struct State<M> {
     /// The rest, oldest first. Empty whenever `next` is (see [`State::push`]), so a send to an
     /// idle actor does not look at it.
     items: VecDeque<Envelope<M>>,
+    /// Places held for messages not made yet (see [`Reserved`]): they count against the
+    /// capacity.
+    reserved: usize,
     /// Senders waiting for room: made when the mailbox first fills.
     waiting: Option<Box<Waiting>>,
     /// The actor's task, woken by every send, kill and release.
@@ -250,13 +254,15 @@ impl<M> Queue<M> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether one more message fits: those queued and those in the receiver's batch are
-    /// fewer than the capacity. An empty queue always has room, as the batch is at most
-    /// `capacity - 1` (it was taken from a full queue, less the message being handled).
+    /// Whether one more message fits: those queued, those in the receiver's batch and the
+    /// places held are fewer than the capacity. An empty queue with no place held always has
+    /// room, as the batch is at most `capacity - 1` (it was taken from a full queue, less the
+    /// message being handled).
     fn has_room(&self, state: &State<M>) -> bool {
-        state.next.is_none()
+        (state.next.is_none() && state.reserved == 0)
             || state
                 .len()
+                .saturating_add(state.reserved)
                 .saturating_add(self.in_hand.load(Ordering::Relaxed))
                 < self.capacity
     }
@@ -277,6 +283,24 @@ impl<M> Queue<M> {
         self.has_next.store(true, Ordering::Release);
         state.wakers.wake();
         Ok(())
+    }
+
+    /// Holds a place for a message that is made only once it is sure to fit, so that a
+    /// refused send loses nothing (a [`Recipient`](crate::Recipient) gives its value back).
+    /// `Err` says why there is no place: [`TrySend::Full`] or [`TrySend::Closed`].
+    pub(crate) fn try_reserve(&self) -> Result<Reserved<'_, M>, TrySend<()>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(TrySend::Closed(()));
+        }
+        if !self.has_room(&state) {
+            return Err(TrySend::Full(()));
+        }
+        state.reserved += 1;
+        Ok(Reserved {
+            queue: self,
+            held: true,
+        })
     }
 
     /// Wakes whoever waits on the mailbox, to look at the actor's signals (a kill, an
@@ -311,6 +335,16 @@ impl<M> Queue<M> {
         std::future::poll_fn(|cx| waiter.poll_send(cx)).await
     }
 
+    /// A send waiting for room, to poll by hand: unlike [`send`](Self::send), whoever gives
+    /// it up can [take its envelope back](Waiter::take_back).
+    pub(crate) fn waiter(&self, env: Envelope<M>) -> Waiter<'_, M> {
+        Waiter {
+            queue: self,
+            ticket: None,
+            env: Some(env),
+        }
+    }
+
     /// Blocks the calling thread until there is room. Must not be called from async code: it
     /// would block a runtime thread.
     pub(crate) fn blocking_send(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
@@ -333,15 +367,59 @@ impl<M> Queue<M> {
     }
 }
 
+/// A place held in a mailbox ([`Queue::try_reserve`]) until a message is sent into it, or
+/// this is dropped (then the place goes to a sender waiting for room, if there is one).
+pub(crate) struct Reserved<'a, M> {
+    queue: &'a Queue<M>,
+    held: bool,
+}
+
+impl<M> Reserved<'_, M> {
+    /// Queues `env` in the place held, and wakes the actor's task. `Err` gives it back if the
+    /// mailbox was closed meanwhile.
+    pub(crate) fn send(mut self, env: Envelope<M>) -> Result<(), Envelope<M>> {
+        self.held = false;
+        let mut state = self.queue.lock();
+        state.reserved -= 1;
+        if state.closed {
+            return Err(env);
+        }
+        state.push(env);
+        self.queue.has_next.store(true, Ordering::Release);
+        state.wakers.wake();
+        Ok(())
+    }
+}
+
+impl<M> Drop for Reserved<'_, M> {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        let mut state = self.queue.lock();
+        state.reserved -= 1;
+        let next = state.waiting.as_mut().and_then(|w| w.list.pop_front());
+        drop(state);
+        if let Some((_, waker)) = next {
+            waker.wake();
+        }
+    }
+}
+
 /// One sender waiting for room.
-struct Waiter<'a, M> {
+pub(crate) struct Waiter<'a, M> {
     queue: &'a Queue<M>,
     ticket: Option<u64>,
     env: Option<Envelope<M>>,
 }
 
 impl<M> Waiter<'_, M> {
-    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Envelope<M>>> {
+    /// The envelope, if it has not been sent (a send given up): for a dead letter.
+    pub(crate) fn take_back(&mut self) -> Option<Envelope<M>> {
+        self.env.take()
+    }
+
+    pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Envelope<M>>> {
         let mut state = self.queue.lock();
         let env = self
             .env
@@ -496,7 +574,9 @@ impl<M> MailboxReceiver<M> {
         if !state.has_waiting() {
             drop(state);
         } else {
-            let room = queue.capacity.saturating_sub(self.batch.len());
+            let room = queue
+                .capacity
+                .saturating_sub(self.batch.len() + state.reserved);
             let waiting = state.waiting();
             let n = waiting.list.len().min(room);
             let woken: Vec<Waker> = waiting.list.drain(..n).map(|(_, w)| w).collect();
@@ -764,6 +844,65 @@ mod tests {
             rx.poll_recv(&tx, &mut cx),
             Poll::Ready(Some(Envelope::Message(3)))
         ));
+    }
+
+    #[test]
+    fn a_held_place_counts_against_the_capacity_until_it_is_used() {
+        let (tx, mut rx) = Mailbox::bounded(2).queue::<u32>();
+        let held = tx.try_reserve().ok().expect("room");
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        // One queued and one place held: full, for a send and for another place.
+        assert!(matches!(
+            tx.try_send(Envelope::Message(9)),
+            Err(TrySend::Full(_))
+        ));
+        assert!(matches!(tx.try_reserve(), Err(TrySend::Full(()))));
+        assert!(held.send(Envelope::Message(1)).is_ok());
+        assert!(matches!(
+            tx.try_send(Envelope::Message(9)),
+            Err(TrySend::Full(_))
+        ));
+        assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(0))));
+        assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(1))));
+        // Alone in an empty mailbox, a held place still counts.
+        let (tx, _rx) = Mailbox::bounded(1).queue::<u32>();
+        let _held = tx.try_reserve().ok().expect("room");
+        assert!(matches!(
+            tx.try_send(Envelope::Message(9)),
+            Err(TrySend::Full(_))
+        ));
+    }
+
+    #[test]
+    fn a_place_given_up_goes_to_a_waiting_sender() {
+        let (tx, mut rx) = Mailbox::bounded(2).queue::<u32>();
+        assert!(tx.try_send(Envelope::Message(0)).is_ok());
+        let held = tx.try_reserve().ok().expect("room");
+        let (wake, sender_waker) = counted();
+        let mut sender_cx = Context::from_waker(&sender_waker);
+        let mut send = pin!(tx.send(Envelope::Message(1)));
+        assert!(send.as_mut().poll(&mut sender_cx).is_pending());
+        drop(held);
+        assert_eq!(wakes(&wake), 1);
+        assert!(matches!(
+            send.as_mut().poll(&mut sender_cx),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(0))));
+        assert!(matches!(rx.try_recv(&tx), Some(Envelope::Message(1))));
+    }
+
+    #[test]
+    fn a_place_held_when_the_mailbox_closes_gives_its_message_back() {
+        let (tx, mut rx) = Mailbox::bounded(2).queue::<u32>();
+        let held = tx.try_reserve().ok().expect("room");
+        rx.close(&tx);
+        assert!(matches!(tx.try_reserve(), Err(TrySend::Closed(()))));
+        assert!(matches!(
+            held.send(Envelope::Message(7)),
+            Err(Envelope::Message(7))
+        ));
+        assert!(rx.try_recv(&tx).is_none());
     }
 
     #[test]

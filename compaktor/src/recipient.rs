@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::{Actor, ActorId, ActorLabel, ActorRef, SendError, Tell};
+use crate::dead_letter::DeadLetterReason;
+use crate::mailbox::{Envelope, TrySend};
+use crate::{Actor, ActorId, ActorLabel, ActorRef, SendError, Tell, TryTellError};
 
 /// Sends `T` to one actor, of any type, through a handler that takes a `T`.
 ///
@@ -71,8 +73,9 @@ pub struct Recipient<T> {
 impl<T: Send + 'static> Recipient<T> {
     /// A recipient that sends each `T` to `actor` through the handler `make` calls, e.g.
     /// `|me, d| me.distance(d)`; for a handler that returns a value, tell it with
-    /// `|me, d| me.log_distance(d).tell()`. It holds a clone of `actor`, so it keeps the actor
-    /// alive.
+    /// `|me, d| me.log_distance(d).tell()`. `make` is given `actor` and calls one of its
+    /// handler methods; the message it makes goes to `actor`. The recipient holds a clone of
+    /// `actor`, so it keeps the actor alive.
     pub fn new<A, F, R, E>(actor: &ActorRef<A>, make: F) -> Self
     where
         A: Actor,
@@ -103,12 +106,16 @@ impl<T: Send + 'static> Recipient<T> {
         self.inner.tell(value).await
     }
 
-    /// Sends `value` without waiting.
+    /// Sends `value` without waiting. The message is made (the closure given to
+    /// [`new`](Self::new) called) only once a place in the mailbox is held for it, so a value
+    /// that cannot go is given back whole.
     ///
     /// # Errors
-    /// [`SendError::Full`] if the bounded mailbox is full, [`SendError::Stopped`] if the actor
-    /// has stopped. Either way the value is counted as a dead letter.
-    pub fn try_tell(&self, value: T) -> Result<(), SendError> {
+    /// A [`TryTellError`] whose [`error`](TryTellError::error) is [`SendError::Full`] if the
+    /// bounded mailbox is full, [`SendError::Stopped`] if the actor has stopped, and which
+    /// gives the value back ([`TryTellError::into_value`]). Either way it is counted as a dead
+    /// letter (see [`TryTellError`]).
+    pub fn try_tell(&self, value: T) -> Result<(), TryTellError<T>> {
         self.inner.try_tell(value)
     }
 
@@ -167,7 +174,7 @@ impl<T: 'static> fmt::Debug for Recipient<T> {
 /// One actor and one of its handlers, with the actor's type erased.
 trait Deliver<T>: Send + Sync + 'static {
     fn tell(&self, value: T) -> BoxFuture<'_, Result<(), SendError>>;
-    fn try_tell(&self, value: T) -> Result<(), SendError>;
+    fn try_tell(&self, value: T) -> Result<(), TryTellError<T>>;
     fn blocking_tell(&self, value: T) -> Result<(), SendError>;
     fn label(&self) -> &ActorLabel;
     fn is_alive(&self) -> bool;
@@ -191,11 +198,34 @@ where
         Box::pin((self.make)(&self.actor, value).into_future())
     }
 
-    fn try_tell(&self, value: T) -> Result<(), SendError> {
-        // The value went into the handler's message: it is dropped with the error.
-        (self.make)(&self.actor, value)
-            .try_send()
-            .map_err(SendError::from)
+    fn try_tell(&self, value: T) -> Result<(), TryTellError<T>> {
+        // A place first, then the message: a refused value has not been moved into one.
+        let shared = self.actor.shared();
+        let place = match shared.cell.is_running() {
+            true => shared.tx.try_reserve(),
+            false => Err(TrySend::Closed(())),
+        };
+        let place = match place {
+            Ok(place) => place,
+            Err(refused) => {
+                let handler = std::any::type_name::<T>();
+                let error = match refused {
+                    TrySend::Full(()) => shared.full_error(handler),
+                    TrySend::Closed(()) => shared.cell.stopped_error(handler),
+                };
+                return Err(TryTellError::new(error, value));
+            }
+        };
+        let (_, handler, message) = (self.make)(&self.actor, value).into_parts();
+        if let Err(env) = place.send(Envelope::Message(message)) {
+            // The actor stopped between the place and the message: as for a message queued
+            // just before its stop, the send went through and the message is a dead letter
+            // that carries it.
+            shared
+                .cell
+                .dead_envelope(handler, DeadLetterReason::Dropped, env);
+        }
+        Ok(())
     }
 
     fn blocking_tell(&self, value: T) -> Result<(), SendError> {

@@ -8,11 +8,9 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::future::BoxFuture;
-
 use crate::actor_ref::{RefCore, Refused, Shared};
 use crate::dispatch::{Message, ReplyTo, reply_channel};
-use crate::mailbox::Envelope;
+use crate::mailbox::{Envelope, Waiter};
 use crate::{Actor, Ask, SendError, TrySendError};
 
 /// A handler call that is delivered without waiting for the handler: what the generated method of
@@ -201,7 +199,7 @@ impl<A: Actor> Future for TellFuture<'_, A> {
     }
 }
 
-/// Enqueuing one envelope: at once if there is room, else by a boxed wait (the slow path).
+/// Enqueuing one envelope: at once if there is room, else by waiting for room (the slow path).
 pub(crate) struct Sending<'a, A: Actor> {
     pub(crate) shared: &'a Shared<A>,
     pub(crate) handler: &'static str,
@@ -210,12 +208,13 @@ pub(crate) struct Sending<'a, A: Actor> {
 
 enum SendState<'a, A: Actor> {
     Ready(Envelope<A::Message>),
-    Waiting(BoxFuture<'a, Result<(), SendError>>),
+    /// Waiting for room; the envelope is in the waiter until it is sent.
+    Waiting(Waiter<'a, A::Message>),
     Done,
 }
 
-// Nothing in `Sending` is pinned structurally: the envelope is moved out before any wait, and
-// the wait itself is boxed.
+// Nothing in `Sending` is pinned structurally: the envelope is only ever moved, also inside
+// the waiter, which is polled by `&mut` and never pinned.
 impl<A: Actor> Unpin for Sending<'_, A> {}
 
 impl<'a, A: Actor> Sending<'a, A> {
@@ -231,6 +230,16 @@ impl<'a, A: Actor> Sending<'a, A> {
         }
     }
 
+    /// The envelope, if it has not gone into the mailbox (a send refused before it was
+    /// tried, or given up while it waited for room): for a dead letter.
+    pub(crate) fn take_envelope(&mut self) -> Option<Envelope<A::Message>> {
+        match std::mem::replace(&mut self.state, SendState::Done) {
+            SendState::Ready(env) => Some(env),
+            SendState::Waiting(mut waiter) => waiter.take_back(),
+            SendState::Done => None,
+        }
+    }
+
     #[inline]
     pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         loop {
@@ -241,15 +250,21 @@ impl<'a, A: Actor> Sending<'a, A> {
                         return Poll::Ready(Err(self.shared.cell.stopped_with(self.handler, env)));
                     }
                     Err(Refused::Full(env)) => {
-                        let wait = self.shared.enqueue_when_room(env, self.handler);
-                        self.state = SendState::Waiting(Box::pin(wait));
+                        let env = match self.shared.refuse_self_send(env, self.handler) {
+                            Ok(env) => env,
+                            Err(error) => return Poll::Ready(Err(error)),
+                        };
+                        self.state = SendState::Waiting(self.shared.tx.waiter(env));
                     }
                 },
-                SendState::Waiting(mut wait) => {
-                    return match wait.as_mut().poll(cx) {
-                        Poll::Ready(result) => Poll::Ready(result),
+                SendState::Waiting(mut waiter) => {
+                    return match waiter.poll_send(cx) {
+                        Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+                        Poll::Ready(Err(env)) => {
+                            Poll::Ready(Err(self.shared.cell.stopped_with(self.handler, env)))
+                        }
                         Poll::Pending => {
-                            self.state = SendState::Waiting(wait);
+                            self.state = SendState::Waiting(waiter);
                             Poll::Pending
                         }
                     };

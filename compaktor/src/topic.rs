@@ -3,6 +3,8 @@
 //! subscribes, and the task that feeds each subscriber, live in `topic/subscription`; a handle
 //! to one actor for one payload type is a [`Recipient`](crate::Recipient) instead.
 
+mod latest;
+mod stream;
 mod subscription;
 
 use std::any::Any;
@@ -17,6 +19,7 @@ use crate::actor_ref::Control;
 use crate::dead_letter::DeadLetterReason;
 use crate::{ActorId, ActorLabel, ActorSystem};
 
+pub use stream::TopicStream;
 pub use subscription::Subscription;
 
 /// How many values a subscriber may fall behind before new ones are dropped for it, unless it
@@ -110,32 +113,44 @@ impl<T: Clone + Send + 'static> Topic<T> {
     pub fn publish(&self, value: T) -> usize {
         let mut reached = 0;
         let mut lagged = Vec::new();
+        let kept = self.shared.latest.keep(&value);
+        // The value no subscriber took, for the dead letter if none did.
+        let mut unsent = None;
         {
             let mut subscribers = self.shared.lock();
             subscribers.retain(Subscriber::is_open);
-            if let Some((last, others)) = subscribers.split_last() {
-                let mut offer = |subscriber: &Subscriber<T>, value| match subscriber.offer(value) {
-                    Offer::Taken => reached += 1,
-                    Offer::Lagged => lagged.push(subscriber.actor.clone()),
-                    Offer::Closed => {}
-                };
-                for subscriber in others {
-                    offer(subscriber, value.clone());
+            match subscribers.split_last() {
+                Some((last, others)) => {
+                    let mut offer =
+                        |subscriber: &Subscriber<T>, value| match subscriber.offer(value) {
+                            Offer::Taken => reached += 1,
+                            Offer::Lagged(value) => lagged.push((subscriber.actor.clone(), value)),
+                            Offer::Closed(value) => unsent = Some(value),
+                        };
+                    for subscriber in others {
+                        offer(subscriber, value.clone());
+                    }
+                    offer(last, value);
                 }
-                offer(last, value);
+                None => unsent = Some(value),
             }
         }
         let office = self.system.dead_letter_office();
         let payload = std::any::type_name::<T>();
-        if reached == 0 && lagged.is_empty() {
+        if reached == 0 && lagged.is_empty() && !kept {
             let topic = ActorLabel {
                 id: ActorId(0),
                 name: Some(Arc::clone(&self.shared.name)),
             };
-            office.record(topic, payload, DeadLetterReason::NoSubscriber);
+            match unsent {
+                Some(value) => {
+                    office.record_payload(topic, payload, DeadLetterReason::NoSubscriber, value);
+                }
+                None => office.record(topic, payload, DeadLetterReason::NoSubscriber),
+            }
         }
-        for subscriber in lagged {
-            office.record(subscriber, payload, DeadLetterReason::Lagged);
+        for (subscriber, value) in lagged {
+            office.record_payload(subscriber, payload, DeadLetterReason::Lagged, value);
         }
         reached
     }
@@ -252,11 +267,12 @@ impl fmt::Debug for TopicRegistry {
     }
 }
 
-/// One topic: its subscribers, each with its own inbox.
+/// One topic: its subscribers, each with its own inbox, and its newest value if it keeps one.
 struct TopicShared<T> {
     name: Arc<str>,
     subscribers: Mutex<Vec<Subscriber<T>>>,
     next_id: AtomicU64,
+    latest: latest::LatestValue<T>,
 }
 
 impl<T: Send + 'static> TopicShared<T> {
@@ -265,10 +281,12 @@ impl<T: Send + 'static> TopicShared<T> {
             name,
             subscribers: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
+            latest: latest::LatestValue::default(),
         }
     }
 
-    fn add(&self, actor: ActorLabel, control: Weak<dyn Control>, inbox: Inbox<T>) -> u64 {
+    /// Adds a subscriber: an actor (`control`), or a [`TopicStream`] (`None`).
+    fn add(&self, actor: ActorLabel, control: Option<Weak<dyn Control>>, inbox: Inbox<T>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().push(Subscriber {
             id,
@@ -314,15 +332,17 @@ struct Subscriber<T> {
     id: u64,
     actor: ActorLabel,
     /// The subscribing actor, without keeping it alive: a stopped actor is dropped from the
-    /// list at the next publish or count, even before its feeding task has ended.
-    control: Weak<dyn Control>,
+    /// list at the next publish or count, even before its feeding task has ended. `None` for
+    /// a [`TopicStream`], which is open while its inbox is.
+    control: Option<Weak<dyn Control>>,
     inbox: Inbox<T>,
 }
 
-enum Offer {
+/// How offering a value to one subscriber went; a value it did not take comes back.
+enum Offer<T> {
     Taken,
-    Lagged,
-    Closed,
+    Lagged(T),
+    Closed(T),
 }
 
 impl<T> Subscriber<T> {
@@ -331,18 +351,19 @@ impl<T> Subscriber<T> {
             Inbox::Queue(tx) => !tx.is_closed(),
             Inbox::Latest(slot) => !slot.closed.load(Ordering::Acquire),
         };
-        open && self
-            .control
-            .upgrade()
-            .is_some_and(|actor| actor.cell().is_running())
+        open && self.control.as_ref().is_none_or(|control| {
+            control
+                .upgrade()
+                .is_some_and(|actor| actor.cell().is_running())
+        })
     }
 
-    fn offer(&self, value: T) -> Offer {
+    fn offer(&self, value: T) -> Offer<T> {
         match &self.inbox {
             Inbox::Queue(tx) => match tx.try_send(value) {
                 Ok(()) => Offer::Taken,
-                Err(mpsc::error::TrySendError::Full(_)) => Offer::Lagged,
-                Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
+                Err(mpsc::error::TrySendError::Full(value)) => Offer::Lagged(value),
+                Err(mpsc::error::TrySendError::Closed(value)) => Offer::Closed(value),
             },
             Inbox::Latest(slot) => slot.set(value),
         }
@@ -373,9 +394,9 @@ impl<T> LatestSlot<T> {
         }
     }
 
-    fn set(&self, value: T) -> Offer {
+    fn set(&self, value: T) -> Offer<T> {
         if self.closed.load(Ordering::Acquire) {
-            return Offer::Closed;
+            return Offer::Closed(value);
         }
         *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
         self.ready.notify_one();

@@ -1,7 +1,8 @@
 //! Ask cycles: an ask made inside a handler that closes a cycle of actors waiting on each
 //! other's replies fails at once with `AskError::Cycle` naming the cycle (two actors, three, a
-//! pool worker asking its own pool), instead of waiting until a timeout; a chain that is not a
-//! cycle still works, and leaves nothing behind. On tokio's paused clock: a deadlock would end
+//! pool worker asking its own pool, an ask sent with `try_send` whose reply is awaited),
+//! instead of waiting until a timeout; a chain that is not a cycle still works, and leaves
+//! nothing behind. On tokio's paused clock: a deadlock would end
 //! in the asks' timeouts, and fail the test rather than hang it.
 
 use std::convert::Infallible;
@@ -185,4 +186,102 @@ async fn a_pool_worker_asking_its_own_pool_fails_at_once() {
     );
     // Asked from outside the pool, the same work is done.
     assert_eq!(pool.work().await, Ok(7));
+}
+
+/// A node that asks with `try_send` and then awaits the [`PendingReply`](compaktor::PendingReply),
+/// or asks the usual way: a cycle is found either way.
+struct Peer {
+    next: Option<ActorRef<Peer>>,
+}
+
+#[actor]
+impl Peer {
+    #[handler]
+    fn link(&mut self, next: ActorRef<Peer>) {
+        self.next = Some(next);
+    }
+
+    /// Asks the next peer to relay `hops - 1`, through `try_send` at the hops `pending` says.
+    #[handler]
+    async fn relay(&self, hops: u32, pending: [bool; 2]) -> Result<u32, Relay> {
+        let Some(next) = self.next.as_ref().filter(|_| hops > 0) else {
+            return Ok(0);
+        };
+        let ask = next
+            .relay(hops - 1, pending)
+            .timeout(Duration::from_secs(5));
+        let answer = if pending[(hops % 2) as usize] {
+            match ask.try_send() {
+                Ok(reply) => reply.await,
+                Err(refused) => Err(refused),
+            }
+        } else {
+            ask.await
+        };
+        match answer {
+            Ok(n) => Ok(n + 1),
+            Err(AskError::Handler(relay)) => Err(relay),
+            Err(AskError::Cycle { cycle, .. }) => Err(Relay::Cycle(names(&cycle))),
+            Err(other) => Err(Relay::Other(other.to_string())),
+        }
+    }
+
+    /// Asks itself through `try_send` and awaits the reply.
+    #[handler]
+    async fn ask_myself(&self, ctx: &mut Context<Self>) -> Result<u32, Relay> {
+        let me = ctx.actor_ref();
+        let ask = me.relay(0, [true; 2]).timeout(Duration::from_secs(5));
+        match ask.try_send().expect("queued").await {
+            Err(AskError::SelfAsk { .. }) => Err(Relay::Other("self-ask".into())),
+            Ok(n) => Ok(n),
+            Err(other) => Err(Relay::Other(other.to_string())),
+        }
+    }
+}
+
+async fn peers(system: &ActorSystem) -> (ActorRef<Peer>, ActorRef<Peer>) {
+    let spawn = |name: &str| {
+        system
+            .builder(Peer { next: None })
+            .name(name)
+            .spawn()
+            .expect("spawned")
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    a.link(b.clone()).ask().await.expect("linked");
+    b.link(a.clone()).ask().await.expect("linked");
+    (a, b)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ask_sent_with_try_send_and_awaited_is_checked_for_cycles() {
+    let system = ActorSystem::new("test");
+    let (a, _b) = peers(&system).await;
+    // a asks b, b asks a: through `try_send` on either side, or both, b's wait closes the
+    // cycle (or a's, when b's ask came first).
+    for pending in [[true, true], [false, true], [true, false]] {
+        let relayed = a.relay(2, pending).timeout(Duration::from_secs(10)).await;
+        assert_eq!(
+            relayed,
+            Err(AskError::Handler(Relay::Cycle(strings(&["b", "a"])))),
+            "{pending:?}"
+        );
+    }
+    // A chain that is not a cycle still gets its answer through `try_send`.
+    assert_eq!(
+        a.relay(1, [true; 2]).timeout(Duration::from_secs(10)).await,
+        Ok(1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_awaited_from_the_actor_itself_is_refused() {
+    let system = ActorSystem::new("test");
+    let (a, _b) = peers(&system).await;
+    assert_eq!(
+        a.ask_myself().timeout(Duration::from_secs(10)).await,
+        Err(AskError::Handler(Relay::Other("self-ask".into())))
+    );
+    // The queued message is still handled afterwards; the actor goes on.
+    assert_eq!(a.relay(0, [true; 2]).await, Ok(0));
 }

@@ -105,10 +105,9 @@ async fn a_recipient_of_a_stopped_actor_returns_stopped_and_counts_a_dead_letter
             handler: "distance",
         }
     );
-    assert!(matches!(
-        recipient.try_tell(Distance(0.1)),
-        Err(SendError::Stopped { .. })
-    ));
+    let refused = recipient.try_tell(Distance(0.1)).unwrap_err();
+    assert!(refused.is_stopped(), "{refused}");
+    assert_eq!(refused.into_value(), Distance(0.1));
     assert_eq!(system.dead_letter_count(), 2);
     let letter = tokio::time::timeout(Duration::from_secs(5), dead.next())
         .await
@@ -139,22 +138,64 @@ async fn a_recipient_keeps_its_actor_alive_until_dropped() {
     probe.expect_eq(Distance(2.0), Duration::from_secs(5)).await;
 }
 
+/// A payload that is not `Clone`: what comes back is the value itself, not a copy.
+#[derive(Debug, PartialEq)]
+struct Reading(Box<f32>);
+
+struct Gauge {
+    readings: Vec<f32>,
+}
+
+#[actor]
+impl Gauge {
+    #[handler]
+    fn reading(&mut self, r: Reading) {
+        self.readings.push(*r.0);
+    }
+
+    #[handler]
+    fn readings(&self) -> Vec<f32> {
+        self.readings.clone()
+    }
+}
+
 #[tokio::test]
-async fn try_tell_fails_fast_on_a_full_mailbox() {
+async fn try_tell_fails_fast_on_a_full_mailbox_and_gives_the_value_back() {
     let system = ActorSystem::new("test");
-    let brake = system
-        .builder(Brake { engaged: false })
+    let mut dead = system.dead_letters();
+    let gauge = system
+        .builder(Gauge {
+            readings: Vec::new(),
+        })
         .mailbox(Mailbox::bounded(1))
         .spawn()
         .unwrap();
-    let recipient = Recipient::new(&brake, |me, d| me.distance(d));
+    let recipient = Recipient::new(&gauge, |me, r| me.reading(r));
     // The current-thread runtime does not run the actor in between.
-    recipient.try_tell(Distance(1.0)).unwrap();
-    assert!(matches!(
-        recipient.try_tell(Distance(2.0)),
-        Err(SendError::Full { capacity: 1, .. })
-    ));
-    assert_eq!(system.dead_letter_count(), 1);
+    recipient.try_tell(Reading(Box::new(1.0))).unwrap();
+    let full = recipient.try_tell(Reading(Box::new(2.0))).unwrap_err();
+    assert!(full.is_full());
+    assert!(matches!(full.error(), SendError::Full { capacity: 1, .. }));
+    let back = full.into_value();
+    assert_eq!(back, Reading(Box::new(2.0)));
+    // Counted, as a letter without a message (the sender has it), naming the payload.
+    assert_eq!(
+        system.dead_letter_count_for(DeadLetterReason::MailboxFull),
+        1
+    );
+    let letter = dead.next().await.unwrap();
+    assert!(letter.handler.ends_with("Reading"), "{}", letter.handler);
+    assert!(!letter.has_message());
+    // Sent again once there is room, it is handled like any other.
+    recipient.tell(back).await.unwrap();
+    assert_eq!(gauge.readings().await.unwrap(), [1.0, 2.0]);
+
+    // A stopped actor gives it back too.
+    gauge.kill();
+    gauge.stopped().await;
+    let stopped = recipient.try_tell(Reading(Box::new(3.0))).unwrap_err();
+    assert!(stopped.is_stopped());
+    assert_eq!(stopped.into_value(), Reading(Box::new(3.0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use compaktor::prelude::*;
 use futures::stream;
 use tokio::time::Instant;
 
-use super::lock;
+use crate::sync::lock;
 use crate::config::EncodersConfig;
 use crate::device::{DeviceError, EdgeSource, Imu, WheelEncoder};
 use crate::drivers::{Channel, EncoderCounter, counts_per_rev};

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use compaktor::prelude::*;
 
-use super::lock;
 use crate::device::{DeviceError, ServoDriver};
 use crate::drivers::ServoLimits;
+use crate::lock;
 use crate::safety::{EStop, Registration};
 
 /// Why a servo refused a command.

@@ -1,4 +1,4 @@
-//! Hobby servos: a pulse of 0.5–2.5 ms every 20 ms (50 Hz) sets the horn's angle. [`Servo`]
+//! Hobby servos: a pulse of 0.5–2.5 ms every 20 ms (50 Hz) sets the horn's angle. [`PwmServo`]
 //! drives one on a [`PwmOutput`]; [`ServoLimits`] turns angles into pulse widths for a given
 //! servo, with no hardware involved.
 //!
@@ -11,13 +11,13 @@ use crate::hal::PwmOutput;
 /// A hobby servo on a PWM output.
 ///
 /// Creating it sets the output to 50 Hz and stops the pulses (the servo is limp until the first
-/// [`set_pulse_width_us`](Servo::set_pulse_width_us)).
+/// [`set_pulse_width_us`](PwmServo::set_pulse_width_us)).
 ///
 /// # Examples
 ///
 /// ```
 /// use compaktor_pi::device::DeviceError;
-/// use compaktor_pi::drivers::{Servo, ServoLimits};
+/// use compaktor_pi::drivers::{PwmServo, ServoLimits};
 /// # struct Pwm(u32);
 /// # impl embedded_hal::pwm::ErrorType for Pwm { type Error = core::convert::Infallible; }
 /// # impl embedded_hal::pwm::SetDutyCycle for Pwm {
@@ -31,20 +31,20 @@ use crate::hal::PwmOutput;
 /// # let pwm = Pwm(1000);
 ///
 /// // `pwm`: a hardware PWM output from a backend.
-/// let mut pan = Servo::new(pwm)?; // 50 Hz, limp
+/// let mut pan = PwmServo::new(pwm)?; // 50 Hz, limp
 /// let limits = ServoLimits::default(); // 0..=180° over 500..=2500 µs
 /// pan.set_pulse_width_us(limits.pulse_for_angle(90.0)?)?; // centre: 1500 µs
 /// pan.release()?; // limp again
 /// # Ok::<(), DeviceError>(())
 /// ```
 #[derive(Debug)]
-pub struct Servo<P> {
+pub struct PwmServo<P> {
     pwm: P,
     min_pulse_us: u32,
     max_pulse_us: u32,
 }
 
-impl<P: PwmOutput> Servo<P> {
+impl<P: PwmOutput> PwmServo<P> {
     /// The PWM frequency servos expect.
     pub const FREQUENCY_HZ: u32 = 50;
     /// The PWM period at [`Self::FREQUENCY_HZ`], in microseconds.
@@ -60,7 +60,7 @@ impl<P: PwmOutput> Servo<P> {
         Self::with_pulse_range(pwm, 500, 2_500)
     }
 
-    /// Like [`Servo::new`], accepting pulse widths from `min_pulse_us` to `max_pulse_us`
+    /// Like [`PwmServo::new`], accepting pulse widths from `min_pulse_us` to `max_pulse_us`
     /// (inclusive): narrow the range to keep a servo off its end stops.
     ///
     /// # Errors
@@ -81,7 +81,7 @@ impl<P: PwmOutput> Servo<P> {
         }
         pwm.set_frequency(Self::FREQUENCY_HZ)
             .map_err(|e| DeviceError::Pin(format!("servo PWM frequency: {e:?}")))?;
-        let mut servo = Servo {
+        let mut servo = PwmServo {
             pwm,
             min_pulse_us,
             max_pulse_us,
@@ -133,13 +133,13 @@ impl<P: PwmOutput> Servo<P> {
     }
 }
 
-impl<P: PwmOutput + Send + 'static> ServoDriver for Servo<P> {
+impl<P: PwmOutput + Send + 'static> ServoDriver for PwmServo<P> {
     fn set_pulse_width_us(&mut self, us: u32) -> Result<(), DeviceError> {
-        Servo::set_pulse_width_us(self, us)
+        PwmServo::set_pulse_width_us(self, us)
     }
 
     fn release(&mut self) -> Result<(), DeviceError> {
-        Servo::release(self)
+        PwmServo::release(self)
     }
 }
 
@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn creation_sets_50_hz_and_goes_limp() {
         let mut pwm = MockPwm::new(&[Pwm::set_duty_cycle(0)]);
-        let servo = Servo::new(pwm.clone()).unwrap();
+        let servo = PwmServo::new(pwm.clone()).unwrap();
         assert_eq!(servo.pulse_range(), (500, 2_500));
         assert_eq!(pwm.done(), vec![50]);
     }
@@ -233,7 +233,7 @@ mod tests {
             Pwm::set_duty_cycle(8_191),
             Pwm::set_duty_cycle(0),
         ]);
-        let mut servo = Servo::new(pwm.clone()).unwrap();
+        let mut servo = PwmServo::new(pwm.clone()).unwrap();
         servo.set_pulse_width_us(1_500).unwrap();
         servo.set_pulse_width_us(2_500).unwrap();
         servo.release().unwrap();
@@ -244,7 +244,7 @@ mod tests {
     fn pulses_outside_the_range_are_refused_and_not_sent() {
         let mut pwm = MockPwm::new(&[Pwm::set_duty_cycle(0)]);
         let mut servo: Box<dyn ServoDriver> =
-            Box::new(Servo::with_pulse_range(pwm.clone(), 1_000, 2_000).unwrap());
+            Box::new(PwmServo::with_pulse_range(pwm.clone(), 1_000, 2_000).unwrap());
         for us in [999, 2_001, 0, u32::MAX] {
             let err = servo.set_pulse_width_us(us).unwrap_err();
             assert!(matches!(err, DeviceError::OutOfRange(_)), "{err}");
@@ -256,7 +256,7 @@ mod tests {
     fn impossible_pulse_ranges_are_refused() {
         for (lo, hi) in [(2_000, 1_000), (500, 20_001)] {
             let mut pwm = MockPwm::new(&[]);
-            let err = Servo::with_pulse_range(pwm.clone(), lo, hi).unwrap_err();
+            let err = PwmServo::with_pulse_range(pwm.clone(), lo, hi).unwrap_err();
             assert!(matches!(err, DeviceError::OutOfRange(_)), "{err}");
             assert_eq!(pwm.done(), Vec::<u32>::new());
         }

@@ -7,7 +7,7 @@ use crate::backend::linux as board;
 use crate::backend::sysfs_pwm::{PI_PWM_CHIPS, SYSFS_PWM, SysfsPwm, find_pwm_chip};
 use crate::config::{AdcConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig};
 use crate::device::{Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver};
-use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, Servo, TokioDelay};
+use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
 
 const BACKEND: &str = "linux";
 
@@ -119,8 +119,8 @@ impl Opener for LinuxOpener {
 
     fn servo(&mut self, name: &str, s: &ServoConfig) -> Result<Box<dyn ServoDriver>, OpenError> {
         let label = format!("servo {name}");
-        let pwm = self.pwm(s.pwm, Servo::<SysfsPwm>::FREQUENCY_HZ, &label)?;
-        let servo = Servo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
+        let pwm = self.pwm(s.pwm, PwmServo::<SysfsPwm>::FREQUENCY_HZ, &label)?;
+        let servo = PwmServo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
             .map_err(setup(&label, BACKEND))?;
         Ok(Box::new(servo))
     }

@@ -11,7 +11,7 @@ use crate::backend::sysfs_pwm::{PI_PWM_CHIPS, SYSFS_PWM, find_pwm_chip};
 use crate::backend::{OpenError, PinError};
 use crate::config::{AdcConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig};
 use crate::device::{Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver};
-use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, Servo, TokioDelay};
+use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
 use crate::hal::PwmOutput;
 
 const BACKEND: &str = "rppal";
@@ -147,8 +147,8 @@ impl Opener for RppalOpener {
 
     fn servo(&mut self, name: &str, s: &ServoConfig) -> Result<Box<dyn ServoDriver>, OpenError> {
         let label = format!("servo {name}");
-        let pwm = self.pwm(s.pwm, Servo::<SimplePwm>::FREQUENCY_HZ, &label)?;
-        let servo = Servo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
+        let pwm = self.pwm(s.pwm, PwmServo::<SimplePwm>::FREQUENCY_HZ, &label)?;
+        let servo = PwmServo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
             .map_err(setup(&label, BACKEND))?;
         Ok(Box::new(servo))
     }

@@ -7,7 +7,7 @@ use super::{Opener, bridge, setup};
 use crate::backend::OpenError;
 use crate::config::{AdcConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig};
 use crate::device::{Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver};
-use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, Servo, TokioDelay};
+use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
 use crate::hal::PwmOutput;
 use crate::sim::{SimEdgeInput, SimOutputPin, SimPwm, World};
 
@@ -102,7 +102,7 @@ impl Opener for SimOpener {
     fn servo(&mut self, name: &str, s: &ServoConfig) -> Result<Box<dyn ServoDriver>, OpenError> {
         let label = format!("servo {name}");
         let pwm = self.pwm(s.pwm, &label);
-        let servo = Servo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
+        let servo = PwmServo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
             .map_err(setup(&label, "sim"))?;
         Ok(Box::new(servo))
     }

@@ -38,7 +38,7 @@ pub struct WorldConfig {
     /// Where the robot starts.
     pub start: Pose,
     /// The robot's geometry, motors and sensors.
-    pub robot: RobotConfig,
+    pub robot: RobotModel,
     /// Seed of every random thing in the world (sensor noise; obstacle placement in
     /// [`WorldConfig::arena`]).
     pub seed: u64,
@@ -50,10 +50,10 @@ pub struct WorldConfig {
 /// The default robot is a realistic one, not a flattering one: its motors have a deadband and do
 /// not match (it drifts when both get the same duty), its sonars have a wide beam that misses
 /// walls met at a shallow angle and now and then answers nonsense, its gyro has a bias that
-/// drifts. [`RobotConfig::ideal`] turns all of that off, for tests of the kinematics.
+/// drifts. [`RobotModel::ideal`] turns all of that off, for tests of the kinematics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RobotConfig {
+pub struct RobotModel {
     /// Distance between the two wheels in meters (default 0.15).
     pub wheel_base: f64,
     /// Radius of the round body in meters (default 0.10); this is what collides.
@@ -78,11 +78,11 @@ pub struct RobotConfig {
     /// rad/s of turn rate (default 0.06: a fast spin in place, 3 rad/s, overcounts by 18 %).
     pub slip: f64,
     /// How every HC-SR04 senses (range, beam, noise); where each one sits is in `wiring`.
-    pub ultrasonic: UltrasonicConfig,
+    pub ultrasonic: SonarModel,
     /// The reflectance sensors under the front edge.
-    pub line_sensors: LineSensorConfig,
+    pub line_sensors: LineSensorModel,
     /// The MPU-6050.
-    pub imu: ImuConfig,
+    pub imu: ImuModel,
     /// Which pins the sonars, bumpers and servos are wired to, and where they sit on the body.
     pub wiring: Wiring,
 }
@@ -91,7 +91,7 @@ pub struct RobotConfig {
 /// [`SonarMount`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct UltrasonicConfig {
+pub struct SonarModel {
     /// Farthest echo in meters (default 4.0; cheap modules manage 2-4 m). Farther, or no echo
     /// at all, is the module's 38 ms "nothing heard" pulse, which drivers report as out of
     /// range.
@@ -181,7 +181,7 @@ pub struct ServoMount {
 /// sensor `i`, sensor 0 leftmost) or as digital inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct LineSensorConfig {
+pub struct LineSensorModel {
     /// Number of sensors (default 5; at most 8 fit on the MCP3008).
     pub count: usize,
     /// Distance between neighbouring sensors in meters (default 0.015).
@@ -202,7 +202,7 @@ pub struct LineSensorConfig {
 /// An MPU-6050 lying flat, x forward, y left, z up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ImuConfig {
+pub struct ImuModel {
     /// Standard deviation of the accelerometer noise in m/s² (default 0.05).
     pub accel_noise_std: f64,
     /// Standard deviation of the gyro noise in rad/s (default 0.002).
@@ -222,9 +222,9 @@ impl Default for WorldConfig {
     }
 }
 
-impl Default for RobotConfig {
+impl Default for RobotModel {
     fn default() -> Self {
-        RobotConfig {
+        RobotModel {
             wheel_base: 0.15,
             body_radius: 0.10,
             max_wheel_speed: 0.5,
@@ -234,25 +234,25 @@ impl Default for RobotConfig {
             encoder_lines: 20,
             wheel_diameter: 0.065,
             slip: 0.06,
-            ultrasonic: UltrasonicConfig::default(),
-            line_sensors: LineSensorConfig::default(),
-            imu: ImuConfig::default(),
+            ultrasonic: SonarModel::default(),
+            line_sensors: LineSensorModel::default(),
+            imu: ImuModel::default(),
             wiring: Wiring::default(),
         }
     }
 }
 
-impl RobotConfig {
+impl RobotModel {
     /// The robot without the imperfections of real hardware: no deadband, matched motors, no
     /// wheel slip, a
     /// narrow sonar beam (±7.5°) that hears every surface and never lies, a gyro without bias.
     /// Noise stays. For tests of the kinematics; planners are tested on the default robot.
     pub fn ideal() -> Self {
-        let mut robot = RobotConfig {
+        let mut robot = RobotModel {
             deadband: 0.0,
             mismatch: 0.0,
             slip: 0.0,
-            ..RobotConfig::default()
+            ..RobotModel::default()
         };
         robot.ultrasonic.cone_half_angle = 7.5_f64.to_radians();
         robot.ultrasonic.miss_angle = std::f64::consts::FRAC_PI_2;
@@ -277,9 +277,9 @@ impl RobotConfig {
     }
 }
 
-impl Default for UltrasonicConfig {
+impl Default for SonarModel {
     fn default() -> Self {
-        UltrasonicConfig {
+        SonarModel {
             max_range: 4.0,
             min_range: 0.02,
             cone_half_angle: 15_f64.to_radians(),
@@ -317,9 +317,9 @@ impl Default for Wiring {
     }
 }
 
-impl Default for LineSensorConfig {
+impl Default for LineSensorModel {
     fn default() -> Self {
-        LineSensorConfig {
+        LineSensorModel {
             count: 5,
             spacing: 0.015,
             forward_offset: 0.08,
@@ -331,9 +331,9 @@ impl Default for LineSensorConfig {
     }
 }
 
-impl Default for ImuConfig {
+impl Default for ImuModel {
     fn default() -> Self {
-        ImuConfig {
+        ImuModel {
             accel_noise_std: 0.05,
             gyro_noise_std: 0.002,
             gyro_bias_std: 0.02,
@@ -343,7 +343,7 @@ impl Default for ImuConfig {
     }
 }
 
-impl LineSensorConfig {
+impl LineSensorModel {
     /// Where sensor `index` sits in the robot frame (x forward, y left); sensor 0 is leftmost.
     pub fn position(&self, index: usize) -> Point {
         let middle = (self.count as f64 - 1.0) / 2.0;
@@ -352,12 +352,12 @@ impl LineSensorConfig {
 }
 
 impl WorldConfig {
-    /// The same world with an [ideal](RobotConfig::ideal) robot in it (its wiring kept).
+    /// The same world with an [ideal](RobotModel::ideal) robot in it (its wiring kept).
     pub fn ideal(mut self) -> Self {
         let wiring = std::mem::take(&mut self.robot.wiring);
-        self.robot = RobotConfig {
+        self.robot = RobotModel {
             wiring,
-            ..RobotConfig::ideal()
+            ..RobotModel::ideal()
         };
         self
     }
@@ -436,7 +436,7 @@ impl WorldConfig {
             obstacles: Vec::new(),
             track: None,
             start: Pose::new(width / 2.0, height / 2.0, 0.0),
-            robot: RobotConfig::default(),
+            robot: RobotModel::default(),
             seed: 0,
         }
     }

@@ -3,16 +3,13 @@
 //! edges fanned out to every subscribed `SimEdgeInput`). Locks here are leaves: nothing is
 //! locked while one of them is held.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::hal::{Edge, EdgeKind};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::lock;
 
 /// A digital output wire: its level and when it last changed.
 #[derive(Debug)]

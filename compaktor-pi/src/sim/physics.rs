@@ -179,6 +179,8 @@ fn advance(
     s.velocity = velocity;
     s.yaw_rate = omega;
 
+    let clearance = clearance(config, p);
+    s.tracker.motion(velocity, omega, clearance, dt);
     let touching = contact.is_some();
     if let Some(at) = contact
         && !s.in_contact
@@ -208,6 +210,13 @@ fn advance(
         });
     }
     s.bumpers.clone()
+}
+
+/// How far the body centered at `p` is from the nearest wall or obstacle, meters.
+fn clearance(config: &WorldConfig, p: Point) -> f64 {
+    let walls = walls(config.width, config.height, p).map(|s| s.distance);
+    let obstacles = config.obstacles.iter().map(|o| o.surface(p).distance);
+    walls.into_iter().chain(obstacles).fold(f64::INFINITY, f64::min) - config.robot.body_radius
 }
 
 /// Pushes the body centered at `p` out of every wall and obstacle it overlaps (motion into a
@@ -311,6 +320,9 @@ mod tests {
         drive(&mut world.motor_pins(Side::Right), 0.5);
         sleep(Duration::from_millis(600)).await;
         let s = world.snapshot();
+        // All of it turning in place (but the first step), 1.4 m from the nearest wall.
+        assert!(s.stats.turning_in_place >= s.time - STEP, "{:?}", s.stats);
+        assert!((s.stats.closest_approach - 1.4).abs() < 1e-9, "{:?}", s.stats);
         // ω = (0.25 - -0.25) / 0.15 = 3.33 rad/s.
         let expected = 0.5 / 0.15 * s.time.as_secs_f64();
         assert!(
@@ -353,6 +365,8 @@ mod tests {
         assert!(bumper.is_low().unwrap());
         sleep(Duration::from_secs(2)).await;
         let s = world.snapshot();
+        assert!(s.stats.closest_approach < 1e-9, "{:?}", s.stats);
+        assert_eq!(s.stats.turning_in_place, Duration::ZERO);
         assert!((s.pose.x - 1.9).abs() < 1e-9, "{}", s.pose.x);
         assert!(s.bumper && s.velocity.abs() < 1e-9);
         assert_eq!(s.stats.collisions, 1);

@@ -2,7 +2,7 @@
 //! the accessors that hand out pins and buses bound to it. The physics step lives in `physics`,
 //! the sensor models in `sensors`, `ultrasonic`, `mpu6050` and `mcp3008`, drawing in `render`.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -15,6 +15,7 @@ use super::mcp3008::SimSpi;
 use super::mpu6050::{Mpu6050Registers, SimI2c};
 use super::pins::{ButtonPresser, SimEdgeInput, SimInputPin, SimOutputPin, SimPwm};
 use super::stats::{Stats, StatsTracker};
+use crate::lock;
 
 /// A simulated 2-D world with one differential-drive robot in it, on tokio's clock.
 ///
@@ -281,11 +282,7 @@ impl World {
 
     /// Runs `f` on the locked state. Never call back into the world from `f`.
     pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut WorldState, &WorldConfig) -> R) -> R {
-        let mut guard: MutexGuard<'_, WorldState> = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = lock(&self.shared.state);
         f(&mut guard, &self.shared.config)
     }
 

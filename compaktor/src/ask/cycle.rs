@@ -5,8 +5,8 @@
 //! error itself lives in `error`, the ask in `ask`.
 //!
 //! Actors are known here by the address of their cell, which stays put while a handler of
-//! theirs waits on an ask (the asking future borrows the target's cell, and the asker is the
-//! actor running on this thread).
+//! theirs waits on an ask (the asking future borrows the target's cell, or, for a
+//! `PendingReply`, holds its allocation; the asker is the actor running on this thread).
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard, Weak};

@@ -127,10 +127,11 @@ impl<A: Actor> Router<'_, A> {
                         match send_to(cell, worker, message, handler).await {
                             Sent::Delivered => {}
                             // Ended meanwhile: that copy will not be handled.
-                            Sent::Closed(_) => worker
-                                .shared()
-                                .cell
-                                .dead_letter(handler, DeadLetterReason::Stopped),
+                            Sent::Closed(copy) => worker.shared().cell.dead_letter_of(
+                                handler,
+                                DeadLetterReason::Stopped,
+                                copy,
+                            ),
                             Sent::Killed => return false,
                         }
                     }
@@ -149,12 +150,12 @@ impl<A: Actor> Router<'_, A> {
             };
             let Some(worker) = self.pick(cell, key).await else {
                 // Killed (or failed) while waiting for an idle worker.
-                cell.dead_letter(handler, DeadLetterReason::Dropped);
+                cell.dead_letter_of(handler, DeadLetterReason::Dropped, message);
                 return false;
             };
             let Some(worker) = worker else {
-                cell.dead_letter(handler, DeadLetterReason::NoWorker);
-                refuse(message);
+                refuse(&mut message);
+                cell.dead_letter_of(handler, DeadLetterReason::NoWorker, message);
                 return true;
             };
             match send_to(cell, &worker, message, handler).await {
@@ -268,16 +269,19 @@ async fn send_to<A: Actor>(
         Err(TrySend::Full(env)) => env,
         Err(TrySend::Closed(env)) => return Sent::closed(env),
     };
+    let mut waiter = tx.waiter(env);
     let sent = {
-        let send = pin!(tx.send(env));
+        let send = pin!(poll_fn(|cx| waiter.poll_send(cx)));
         until_killed(cell, send).await
     };
     match sent {
         Some(Ok(())) => Sent::Delivered,
         Some(Err(env)) => Sent::closed(env),
         None => {
-            // The send (and its message) is dropped: say so.
-            cell.dead_letter(handler, DeadLetterReason::Dropped);
+            // The send is given up: its message is a dead letter that carries it.
+            if let Some(env) = waiter.take_back() {
+                cell.dead_envelope(handler, DeadLetterReason::Dropped, env);
+            }
             Sent::Killed
         }
     }

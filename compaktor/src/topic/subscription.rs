@@ -236,9 +236,11 @@ impl<A: Actor> Context<A> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let control = self.control();
-        let id = topic
-            .shared
-            .add(self.cell().label.clone(), Arc::downgrade(&control), inbox);
+        let id = topic.shared.add(
+            self.cell().label.clone(),
+            Some(Arc::downgrade(&control)),
+            inbox,
+        );
         let shared = control
             .into_any()
             .downcast::<Shared<A>>()
@@ -282,7 +284,7 @@ enum Waiting<T> {
 /// One subscriber's feeding task: takes values from its inbox and sends them to the actor.
 /// It holds the actor without counting as a reference (like a timer). When it ends, for
 /// whatever reason, it leaves the topic and counts the values it will never deliver.
-struct Feed<A: Actor, T> {
+struct Feed<A: Actor, T: Send + 'static> {
     shared: Arc<Shared<A>>,
     state: Arc<SourceState>,
     topic: Weak<dyn Membership>,
@@ -290,7 +292,7 @@ struct Feed<A: Actor, T> {
     waiting: Waiting<T>,
 }
 
-impl<A: Actor, T> Feed<A, T> {
+impl<A: Actor, T: Send + 'static> Feed<A, T> {
     async fn next_queued(&mut self) -> Option<T> {
         match &mut self.waiting {
             Waiting::Queue(rx) => rx.recv().await,
@@ -324,61 +326,75 @@ impl<A: Actor, T> Feed<A, T> {
             cell: &self.shared.cell,
             state: &self.state,
             handler: Some(std::any::type_name::<T>()),
+            sending: None,
         };
         let (_, handler, message) = make(&me).into_parts();
         in_flight.handler = Some(handler);
         drop(me);
         let env = Envelope::Sourced(Box::new((message, self.state.clone())));
-        let mut sending = Sending::new(&self.shared, handler, env);
+        let sending = in_flight
+            .sending
+            .insert(Sending::new(&self.shared, handler, env));
         let sent = poll_fn(|cx| sending.poll_send(cx)).await.is_ok();
         in_flight.landed();
         sent
     }
 }
 
-impl<A: Actor, T> Drop for Feed<A, T> {
+impl<A: Actor, T: Send + 'static> Drop for Feed<A, T> {
     fn drop(&mut self) {
         // Leave the topic first: no publisher adds to the inbox after this.
         if let Some(topic) = self.topic.upgrade() {
             topic.remove(self.id);
         }
-        let left = match &mut self.waiting {
+        let left: Vec<T> = match &mut self.waiting {
             Waiting::Queue(rx) => {
                 rx.close();
-                std::iter::from_fn(|| rx.try_recv().ok()).count()
+                std::iter::from_fn(|| rx.try_recv().ok()).collect()
             }
-            Waiting::Latest(slot) => usize::from(slot.close().is_some()),
+            Waiting::Latest(slot) => slot.close().into_iter().collect(),
         };
         if !self.state.is_cancelled() {
-            for _ in 0..left {
-                self.shared
-                    .cell
-                    .dead_letter(std::any::type_name::<T>(), DeadLetterReason::Dropped);
+            let cell = &self.shared.cell;
+            let office = cell.system.dead_letter_office();
+            for value in left {
+                office.record_payload(
+                    cell.label.clone(),
+                    std::any::type_name::<T>(),
+                    DeadLetterReason::Dropped,
+                    value,
+                );
             }
         }
     }
 }
 
 /// A value on its way into the mailbox: if the feed is dropped while it waits for room (the
-/// actor stopped or restarted), the value is a dead letter.
-struct InFlight<'a> {
+/// actor stopped or restarted), the value is a dead letter (carrying its message, once made).
+struct InFlight<'a, A: Actor> {
     cell: &'a ActorCell,
     state: &'a SourceState,
     handler: Option<&'static str>,
+    sending: Option<Sending<'a, A>>,
 }
 
-impl InFlight<'_> {
+impl<A: Actor> InFlight<'_, A> {
     fn landed(mut self) {
         self.handler = None;
     }
 }
 
-impl Drop for InFlight<'_> {
+impl<A: Actor> Drop for InFlight<'_, A> {
     fn drop(&mut self) {
         if let Some(handler) = self.handler
             && !self.state.is_cancelled()
         {
-            self.cell.dead_letter(handler, DeadLetterReason::Dropped);
+            match self.sending.as_mut().and_then(Sending::take_envelope) {
+                Some(env) => self
+                    .cell
+                    .dead_envelope(handler, DeadLetterReason::Dropped, env),
+                None => self.cell.dead_letter(handler, DeadLetterReason::Dropped),
+            }
         }
     }
 }
