@@ -17,11 +17,11 @@ use compaktor::prelude::*;
 use futures::stream;
 use tokio::time::Instant;
 
-use crate::sync::lock;
 use crate::config::EncodersConfig;
 use crate::device::{DeviceError, EdgeSource, Imu, WheelEncoder};
 use crate::drivers::{Channel, EncoderCounter, counts_per_rev};
 use crate::hal::Edge;
+use crate::sync::lock;
 
 /// How often the pose is brought up to date.
 pub const UPDATE: Duration = Duration::from_millis(10);

@@ -180,7 +180,7 @@ fn advance(
     s.yaw_rate = omega;
 
     let clearance = clearance(config, p);
-    s.tracker.motion(velocity, omega, clearance, dt);
+    let turning = s.tracker.motion(p, velocity, omega, clearance, dt);
     let touching = contact.is_some();
     if let Some(at) = contact
         && !s.in_contact
@@ -207,6 +207,7 @@ fn advance(
         s.path.push(PathPoint {
             time: s.tracker.stats.time,
             pose: s.pose,
+            turning,
         });
     }
     s.bumpers.clone()
@@ -216,7 +217,11 @@ fn advance(
 fn clearance(config: &WorldConfig, p: Point) -> f64 {
     let walls = walls(config.width, config.height, p).map(|s| s.distance);
     let obstacles = config.obstacles.iter().map(|o| o.surface(p).distance);
-    walls.into_iter().chain(obstacles).fold(f64::INFINITY, f64::min) - config.robot.body_radius
+    walls
+        .into_iter()
+        .chain(obstacles)
+        .fold(f64::INFINITY, f64::min)
+        - config.robot.body_radius
 }
 
 /// Pushes the body centered at `p` out of every wall and obstacle it overlaps (motion into a
@@ -322,7 +327,11 @@ mod tests {
         let s = world.snapshot();
         // All of it turning in place (but the first step), 1.4 m from the nearest wall.
         assert!(s.stats.turning_in_place >= s.time - STEP, "{:?}", s.stats);
-        assert!((s.stats.closest_approach - 1.4).abs() < 1e-9, "{:?}", s.stats);
+        assert!(
+            (s.stats.closest_approach - 1.4).abs() < 1e-9,
+            "{:?}",
+            s.stats
+        );
         // ω = (0.25 - -0.25) / 0.15 = 3.33 rad/s.
         let expected = 0.5 / 0.15 * s.time.as_secs_f64();
         assert!(

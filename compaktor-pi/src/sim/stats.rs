@@ -40,6 +40,8 @@ pub struct Stats {
     /// The closest the body's edge came to a wall or an obstacle, meters (0 when it touched
     /// one).
     pub closest_approach: f64,
+    /// Where the body's center was then.
+    pub closest_approach_at: Point,
 }
 
 /// Turning faster than this (rad/s) ...
@@ -104,11 +106,25 @@ impl StatsTracker {
 
     /// The body moves at `velocity` (m/s) turning at `yaw_rate` (rad/s), `clearance` meters
     /// from the nearest surface, for `dt`.
-    pub(crate) fn motion(&mut self, velocity: f64, yaw_rate: f64, clearance: f64, dt: Duration) {
-        if velocity.abs() < IN_PLACE && yaw_rate.abs() > TURNING {
+    /// Returns whether it turns in place.
+    pub(crate) fn motion(
+        &mut self,
+        at: Point,
+        velocity: f64,
+        yaw_rate: f64,
+        clearance: f64,
+        dt: Duration,
+    ) -> bool {
+        let turning = velocity.abs() < IN_PLACE && yaw_rate.abs() > TURNING;
+        if turning {
             self.stats.turning_in_place += dt;
         }
-        self.stats.closest_approach = self.stats.closest_approach.min(clearance.max(0.0));
+        let clearance = clearance.max(0.0);
+        if clearance < self.stats.closest_approach {
+            self.stats.closest_approach = clearance;
+            self.stats.closest_approach_at = at;
+        }
+        turning
     }
 
     fn visit(&mut self, p: Point) {

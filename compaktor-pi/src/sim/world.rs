@@ -151,6 +151,8 @@ pub struct PathPoint {
     pub time: Duration,
     /// Where the robot was.
     pub pose: Pose,
+    /// Whether it was turning in place (see [`Stats::turning_in_place`]).
+    pub turning: bool,
 }
 
 /// The world at one instant.
@@ -250,6 +252,7 @@ impl World {
             path: vec![PathPoint {
                 time: Duration::ZERO,
                 pose: config.start,
+                turning: false,
             }],
             collision_points: Vec::new(),
             rng,
