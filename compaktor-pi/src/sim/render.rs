@@ -163,6 +163,17 @@ impl World {
         }
         put("</g>\n".into());
 
+        // Where the robot thought it was.
+        let estimates = self.estimates();
+        if estimates.len() > 1 {
+            let points: Vec<String> = estimates.iter().map(|&p| c.point(p)).collect();
+            put(format!(
+                r##"<polyline class="estimate" points="{}" fill="none" stroke="#1565c0" stroke-width="1.5" stroke-dasharray="5 4"/>"##,
+                points.join(" ")
+            ));
+            put("\n".into());
+        }
+
         // Where it turned in place.
         put("<g class=\"turn-in-place\" fill=\"#ef6c00\" fill-opacity=\"0.6\">\n".into());
         for p in path.iter().filter(|p| p.turning) {
@@ -264,7 +275,7 @@ impl World {
             escape(&line1)
         ));
         put(format!(
-            r##"<text x="{MARGIN}" y="{:.0}" fill="#555">path: <tspan fill="{}">■ start</tspan> → <tspan fill="{}">■ now</tspan> · <tspan fill="#2e7d32">○ start pose</tspan> · <tspan fill="#c62828">○ end pose</tspan> · <tspan fill="red">✕ collision</tspan> · <tspan fill="#ef6c00">● turning in place</tspan> · <tspan fill="#6a1b9a">◌ closest approach</tspan> · grid 0.5 m</text>"##,
+            r##"<text x="{MARGIN}" y="{:.0}" fill="#555">path: <tspan fill="{}">■ start</tspan> → <tspan fill="{}">■ now</tspan> · <tspan fill="#2e7d32">○ start pose</tspan> · <tspan fill="#c62828">○ end pose</tspan> · <tspan fill="red">✕ collision</tspan> · <tspan fill="#1565c0">- - odometry</tspan> · <tspan fill="#ef6c00">● turning in place</tspan> · <tspan fill="#6a1b9a">◌ closest approach</tspan> · grid 0.5 m</text>"##,
             legend_y + 22.0,
             gradient(0.0),
             gradient(1.0)
@@ -404,6 +415,18 @@ mod tests {
         for label in [">0 m<", ">3 m<", ">2 m<"] {
             assert!(svg.contains(label), "axis label {label}");
         }
+        // Odometry's path beside the true one, once firmware reports it.
+        assert!(!svg.contains("class=\"estimate\""));
+        world.record_estimate(Point::new(1.0, 1.0));
+        world.record_estimate(Point::new(1.5, 1.25));
+        let svg = world.to_svg();
+        let canvas = Canvas { height: 2.0 };
+        let line = format!(
+            "class=\"estimate\" points=\"{} {}\"",
+            canvas.point(Point::new(1.0, 1.0)),
+            canvas.point(Point::new(1.5, 1.25))
+        );
+        assert!(svg.contains(&line), "{svg}");
     }
 
     #[test]

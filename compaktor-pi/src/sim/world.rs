@@ -113,6 +113,8 @@ pub(crate) struct WorldState {
     pub(crate) tracker: StatsTracker,
     pub(crate) path: Vec<PathPoint>,
     pub(crate) collision_points: Vec<Point>,
+    /// Where the robot thinks it has been (odometry), as firmware reported it.
+    pub(crate) estimates: Vec<Point>,
     pub(crate) rng: SmallRng,
     pub(crate) imu: Mpu6050Registers,
     /// Each HC-SR04 ignores triggers until its echo is over.
@@ -255,6 +257,7 @@ impl World {
                 turning: false,
             }],
             collision_points: Vec::new(),
+            estimates: Vec::new(),
             rng,
             imu: Mpu6050Registers::default(),
             echo_busy_until: vec![None; wiring.sonars.len()],
@@ -325,6 +328,17 @@ impl World {
     /// The path so far: the pose every 50 ms of simulated time, starting with the start pose.
     pub fn path(&self) -> Vec<PathPoint> {
         self.with_state(|s, _| s.path.clone())
+    }
+
+    /// Records where the robot thinks it is (an odometry estimate, in arena coordinates);
+    /// [`World::to_svg`] draws these beside the true path. Firmware under test reports them.
+    pub fn record_estimate(&self, at: Point) {
+        self.with_state(|s, _| s.estimates.push(at));
+    }
+
+    /// The estimates recorded so far.
+    pub fn estimates(&self) -> Vec<Point> {
+        self.with_state(|s, _| s.estimates.clone())
     }
 
     /// Where each collision happened (the touching point on the wall or obstacle).
