@@ -61,3 +61,21 @@ pub enum LookupError {
     #[error("the lookup failed on the network: {0}")]
     Transport(String),
 }
+
+/// Why [`RemoteNode::share_topic`](crate::RemoteNode::share_topic) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShareError {
+    /// The topic's name cannot be a key (empty, an empty `/` segment, or has `*`, `$`, `?`,
+    /// `#` or `@`).
+    #[error(
+        "the topic `{0}` cannot be shared under its name: use letters, digits, `-`, `_`, `.` and `/`"
+    )]
+    BadName(String),
+    /// Another node of this system shares the topic already.
+    #[error("the topic `{0}` is shared by another node of this system already")]
+    SharedElsewhere(String),
+    /// The transport refused the declaration.
+    #[error("the topic could not be shared: {0}")]
+    Transport(String),
+}

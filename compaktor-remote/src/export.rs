@@ -89,6 +89,10 @@ impl<A: RemoteActor> Exporter<A> {
             Ok(frame) => frame,
             Err(e) => return self.refuse(&e, responder),
         };
+        if header.kind == Kind::Topic {
+            // A topic value sent to an actor's key: not a call.
+            return self.refuse(&FrameError::Kind(Kind::Topic as u8), responder);
+        }
         if header.kind == Kind::Describe {
             if let Some(responder) = responder {
                 responder(wire::describe_answer(

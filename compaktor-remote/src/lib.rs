@@ -82,11 +82,12 @@ mod error;
 mod export;
 mod import;
 mod node;
+mod topic;
 mod transport;
 mod wire;
 
 pub use config::{DEFAULT_MAX_FRAME, NodeConfig};
-pub use error::{ExportError, JoinError, LookupError};
+pub use error::{ExportError, JoinError, LookupError, ShareError};
 pub use node::{RemoteNode, RemoteStats};
 pub use transport::memory::MemoryNetwork;
 pub use wire::FrameError;

@@ -8,16 +8,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use compaktor::remote::serde::{Serialize, de::DeserializeOwned};
 use compaktor::remote::{RemoteActor, RemoteMessage, spawn_proxy};
-use compaktor::{ActorRef, ActorSystem};
+use compaktor::{ActorRef, ActorSystem, Topic};
 
 use crate::config::{NodeConfig, TransportChoice};
-use crate::error::{ExportError, JoinError, LookupError};
+use crate::error::{ExportError, JoinError, LookupError, ShareError};
 use crate::transport::memory::MemoryTransport;
 use crate::transport::zenoh::ZenohTransport;
 use crate::transport::{Declared, Transport};
 use crate::wire::{self, Frame, Kind};
-use crate::{export, import};
+use crate::{export, import, topic};
 
 /// One system on the network: export actors under names, look up other nodes' actors.
 ///
@@ -55,8 +56,11 @@ struct Inner {
     config: NodeConfig,
     transport: Arc<dyn Transport>,
     exports: Mutex<HashMap<String, Box<dyn Declared>>>,
+    topics: Mutex<HashMap<String, topic::Shared>>,
     stats: Arc<Stats>,
     next_sender: AtomicU64,
+    /// This node's id in topic frames.
+    origin: u64,
     _presence: Box<dyn Declared>,
 }
 
@@ -66,6 +70,9 @@ pub(crate) struct Stats {
     pub(crate) sent: AtomicU64,
     pub(crate) received: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) topic_sent: AtomicU64,
+    pub(crate) topic_received: AtomicU64,
+    pub(crate) topic_dropped: AtomicU64,
 }
 
 impl Stats {
@@ -78,6 +85,15 @@ impl Stats {
     pub(crate) fn refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn topic_sent(&self) {
+        self.topic_sent.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn topic_received(&self) {
+        self.topic_received.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn topic_dropped(&self) {
+        self.topic_dropped.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A snapshot of a node's remote traffic, from [`RemoteNode::stats`].
@@ -88,8 +104,16 @@ pub struct RemoteStats {
     pub sent: u64,
     /// Frames received for this node's exports (including refused ones).
     pub received: u64,
-    /// Frames refused: bad bytes, another version or actor type, over the size limit.
+    /// Frames refused: bad bytes, another version or actor type, over the size limit (calls
+    /// and topic values).
     pub refused: u64,
+    /// Values of shared topics sent to other nodes.
+    pub topic_sent: u64,
+    /// Values of shared topics received from other nodes and offered to local subscribers.
+    pub topic_received: u64,
+    /// Values of shared topics not sent: over the frame limit, not encodable, or published
+    /// faster than the network took them.
+    pub topic_dropped: u64,
 }
 
 impl fmt::Debug for RemoteNode {
@@ -99,6 +123,11 @@ impl fmt::Debug for RemoteNode {
             .field("system", &self.inner.system.name())
             .finish_non_exhaustive()
     }
+}
+
+/// Whether `name` is `/`-separated chunks, each a valid chunk (a topic name).
+fn valid_path(name: &str) -> bool {
+    name.split('/').all(valid_chunk)
 }
 
 /// Whether `name` can be one chunk of a key expression.
@@ -142,6 +171,8 @@ impl RemoteNode {
                 system: system.clone(),
                 transport,
                 exports: Mutex::new(HashMap::new()),
+                topics: Mutex::new(HashMap::new()),
+                origin: RandomState::new().hash_one((&config.name, seed)),
                 stats: Arc::default(),
                 next_sender: AtomicU64::new(seed),
                 _presence: presence,
@@ -277,13 +308,128 @@ impl RemoteNode {
         Ok(proxy)
     }
 
+    /// Shares `topic` with every node that shares a topic of the same name: values
+    /// published on it here reach their subscribers too, and theirs reach this system's
+    /// subscribers (both every-value and latest-value subscriptions). A value is never sent
+    /// back to where it came from, so nodes do not echo each other.
+    ///
+    /// - Publishing still never waits: each value is encoded at once and queued for the
+    ///   network; a value that cannot go (over the frame limit, or the queue of 1024 is
+    ///   full) is logged and counted in [`RemoteStats::topic_dropped`].
+    /// - Values from the network that do not decode, or are of another payload type (by
+    ///   the type's name without its module path), are refused, logged and counted in
+    ///   [`RemoteStats::refused`]; the topic goes on.
+    /// - Delivery is like Zenoh's: values reach the nodes that share the topic *now*;
+    ///   a node that joins later gets the values published after it was seen. Values from
+    ///   one node arrive in the order they were published.
+    /// - Sharing a topic this node shares already does nothing. The topic stays shared as
+    ///   long as the node (or until [`unshare_topic`](Self::unshare_topic)).
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    /// use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
+    ///
+    /// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    /// struct ObstacleSeen { metres: f32 }
+    ///
+    /// struct Planner { seen: Vec<ObstacleSeen> }
+    ///
+    /// #[actor]
+    /// impl Planner {
+    ///     #[handler]
+    ///     fn listen(&mut self, topic: Topic<ObstacleSeen>, ctx: &mut Context<Self>) {
+    ///         ctx.subscribe(&topic, |me, seen| me.on_obstacle(seen));
+    ///     }
+    ///     #[handler]
+    ///     fn on_obstacle(&mut self, seen: ObstacleSeen) { self.seen.push(seen); }
+    ///     #[handler]
+    ///     fn seen(&self) -> Vec<ObstacleSeen> { self.seen.clone() }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let network = MemoryNetwork::new(); // `NodeConfig::lan(..)` on real robots
+    /// let (r1, r2) = (ActorSystem::new("r1"), ActorSystem::new("r2"));
+    /// let n1 = RemoteNode::join(&r1, NodeConfig::in_memory(&network, "r1")).await?;
+    /// let n2 = RemoteNode::join(&r2, NodeConfig::in_memory(&network, "r2")).await?;
+    /// let on_r1 = r1.topic::<ObstacleSeen>("obstacles")?;
+    /// let on_r2 = r2.topic::<ObstacleSeen>("obstacles")?;
+    /// n1.share_topic(&on_r1).await?;
+    /// n2.share_topic(&on_r2).await?;
+    ///
+    /// let planner = r2.spawn(Planner { seen: vec![] });
+    /// planner.listen(on_r2).ask().await?;
+    /// on_r1.publish(ObstacleSeen { metres: 0.4 }); // on robot 1...
+    /// # while planner.seen().await?.is_empty() { tokio::task::yield_now().await; }
+    /// assert_eq!(planner.seen().await?, [ObstacleSeen { metres: 0.4 }]); // ...seen on robot 2
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ShareError::BadName`] if the topic's name cannot be a key, [`ShareError::SharedElsewhere`]
+    /// if another node of this system shares it, [`ShareError::Transport`].
+    pub async fn share_topic<T>(&self, topic: &Topic<T>) -> Result<(), ShareError>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + 'static,
+    {
+        let name = topic.name();
+        if !valid_path(name) {
+            return Err(ShareError::BadName(name.to_owned()));
+        }
+        if self.lock_topics().contains_key(name) {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let sharing = || topic::Sharing {
+            origin: inner.origin,
+            max_frame: inner.config.max_frame,
+            stats: Arc::clone(&inner.stats),
+        };
+        let key = topic::key(name);
+        let publisher = inner
+            .transport
+            .broadcaster(key.clone())
+            .await
+            .map_err(ShareError::Transport)?;
+        let listening = inner
+            .transport
+            .subscribe(key, topic::listener(topic.clone(), &sharing()))
+            .await
+            .map_err(ShareError::Transport)?;
+        let mut topics = self.lock_topics();
+        if topics.contains_key(name) {
+            return Ok(()); // shared by a concurrent call meanwhile
+        }
+        let shared = topic::share(topic, publisher, listening, sharing())
+            .ok_or_else(|| ShareError::SharedElsewhere(name.to_owned()))?;
+        topics.insert(name.to_owned(), shared);
+        Ok(())
+    }
+
+    /// Stops sharing the topic `name`: its values stay in this system, and other nodes'
+    /// values no longer arrive. False if this node did not share it.
+    pub fn unshare_topic(&self, name: &str) -> bool {
+        let shared = self.lock_topics().remove(name);
+        shared.is_some()
+    }
+
+    fn lock_topics(&self) -> std::sync::MutexGuard<'_, HashMap<String, topic::Shared>> {
+        self.inner
+            .topics
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Counts of this node's remote traffic.
     pub fn stats(&self) -> RemoteStats {
         let stats = &self.inner.stats;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         RemoteStats {
-            sent: stats.sent.load(Ordering::Relaxed),
-            received: stats.received.load(Ordering::Relaxed),
-            refused: stats.refused.load(Ordering::Relaxed),
+            sent: load(&stats.sent),
+            received: load(&stats.received),
+            refused: load(&stats.refused),
+            topic_sent: load(&stats.topic_sent),
+            topic_received: load(&stats.topic_received),
+            topic_dropped: load(&stats.topic_dropped),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The network as `compaktor-remote` uses it: puts to a key, queries to a key with one answer,
-//! serving a key, and claiming a node name. [`Transport`] is internal: the Zenoh
+//! serving a key, broadcasting to and hearing a key (topics), and claiming a node name. [`Transport`] is internal: the Zenoh
 //! implementation (`transport::zenoh`) and the in-memory one for tests (`transport::memory`)
 //! sit behind it, and no type of either reaches the user-facing API.
 
@@ -24,6 +24,9 @@ pub(crate) enum Incoming {
 
 /// Called for everything arriving at a served key, in arrival order. It must not block.
 pub(crate) type Handler = Arc<dyn Fn(Incoming) + Send + Sync>;
+
+/// Called for every put to a subscribed key, in arrival order. It must not block.
+pub(crate) type Listener = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
 
 /// Something declared on the network (a served key, a claimed name): dropping it undeclares.
 pub(crate) trait Declared: Send + Sync {}
@@ -62,6 +65,18 @@ pub(crate) trait Transport: Send + Sync + 'static {
         key: String,
         handler: Handler,
     ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
+
+    /// Hears the puts of *other* nodes to `key` (never this node's own): for topics, where
+    /// every node that shares a topic both publishes and listens on its key.
+    fn subscribe(
+        &self,
+        key: String,
+        listener: Listener,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
+
+    /// A publisher to every *other* node subscribed to `key`, now or later; unlike
+    /// [`publisher`](Self::publisher) it waits for nobody (a value nobody hears is gone).
+    fn broadcaster(&self, key: String) -> BoxFuture<'_, Result<Arc<dyn Publisher>, String>>;
 
     /// Claims `key` as this node's presence; `Ok(None)` if another node holds it already.
     fn claim(

@@ -1,7 +1,8 @@
 //! The envelope around every call on the wire: a format version byte, the kind of frame, the
 //! fingerprint of the actor's handler set, and the sender's id and sequence number (the
 //! receiving side hands each sender's calls to the actor in that order). The call itself (a
-//! handler index and its arguments) is encoded by the code `#[actor(remote)]` generates.
+//! handler index and its arguments) is encoded by the code `#[actor(remote)]` generates; a
+//! topic value by serde, behind the same envelope.
 
 /// The format version this build speaks.
 pub(crate) const VERSION: u8 = 1;
@@ -15,6 +16,9 @@ pub(crate) enum Kind {
     Ask = 1,
     /// "Which actor are you?": answered with the fingerprint and type name.
     Describe = 2,
+    /// A value published on a shared topic: the fingerprint is its payload type's
+    /// ([`payload_fingerprint`]), the sender the publishing node.
+    Topic = 3,
 }
 
 /// One parsed frame; `call` borrows the bytes after the header.
@@ -59,7 +63,18 @@ pub enum FrameError {
         /// The export's.
         expected: u64,
     },
-    /// The call did not decode.
+    /// A topic value of another payload type than the topic's here.
+    #[error(
+        "a topic value of another payload type (fingerprint {got:#018x}, this topic's is \
+         {expected:#018x}); both sides must share it with the same type"
+    )]
+    PayloadType {
+        /// The frame's.
+        got: u64,
+        /// The topic's.
+        expected: u64,
+    },
+    /// The call (or topic value) did not decode.
     #[error("{0}")]
     Call(compaktor::CodecError),
 }
@@ -92,6 +107,7 @@ impl<'a> Frame<'a> {
             0 => Kind::Tell,
             1 => Kind::Ask,
             2 => Kind::Describe,
+            3 => Kind::Topic,
             other => return Err(FrameError::Kind(other)),
         };
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
@@ -123,4 +139,64 @@ pub(crate) fn parse_describe(bytes: &[u8]) -> Option<(u64, String)> {
         fingerprint,
         String::from_utf8_lossy(&bytes[9..]).into_owned(),
     ))
+}
+
+/// The fingerprint of a topic's payload type: FNV-1a of its name with every module path left
+/// out (`Vec<swarm::Seen>` is `Vec<Seen>`), so two binaries that declare the payload in
+/// different crates agree, and a topic of another payload type is refused instead of
+/// mis-decoded.
+pub(crate) fn payload_fingerprint(type_name: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in strip_paths(type_name).bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// `a::b::C<d::E>` as `C<E>`.
+fn strip_paths(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len());
+    let mut word = String::new();
+    let mut chars = type_name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            word.clear(); // a module path segment
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_fingerprints_ignore_module_paths_only() {
+        assert_eq!(
+            strip_paths("alloc::vec::Vec<swarm::Seen>"),
+            "Vec<Seen>".to_owned()
+        );
+        assert_eq!(
+            strip_paths("(f32, core::option::Option<u8>)"),
+            "(f32, Option<u8>)"
+        );
+        assert_eq!(
+            payload_fingerprint("a::Seen"),
+            payload_fingerprint("b::c::Seen")
+        );
+        assert_ne!(payload_fingerprint("f32"), payload_fingerprint("u32"));
+        assert_ne!(
+            payload_fingerprint("a::Seen"),
+            payload_fingerprint("a::Seen2")
+        );
+    }
 }

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatch::{Message, ReplyFailure, ReplyReceiver, ReplyTo};
+use crate::macro_support::{Message, ReplyFailure, ReplyReceiver, ReplyTo};
 use crate::{Actor, CodecError, RemoteFailure};
 
 pub use self::proxy::{ProxyInbox, deliver, spawn_proxy};
@@ -102,7 +102,7 @@ pub fn never_codec() -> Codec<std::convert::Infallible> {
     }
 }
 
-/// Autoref specialisation (as `MaybeClone` in `dispatch`): `(&&Probe::<T>::NEW).codec()`
+/// Autoref specialisation (as `MaybeClone` in `macro_support`): `(&&Probe::<T>::NEW).codec()`
 /// is serde's codec when `T: Serialize + DeserializeOwned`; otherwise the fallback, whose
 /// bound [`RemoteType`] has no impl, so the build fails with one error at the probe's span.
 #[doc(hidden)]
@@ -222,6 +222,60 @@ fn decode_all<T>(codec: Codec<T>, what: &'static str, bytes: &[u8]) -> Result<T,
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(CodecError::TrailingBytes(rest.len())),
         Err(error) => Err(CodecError::Decode { what, error }),
+    }
+}
+
+/// Shares `topic` with the network: every value published on it here is also handed to
+/// `outbound` (which encodes and sends it without waiting, and says whether it took it).
+/// False, and nothing changed, if the topic is shared already. Used by
+/// `compaktor_remote::RemoteNode::share_topic`.
+#[doc(hidden)]
+pub fn set_topic_outbound<T: Clone + Send + 'static>(
+    topic: &crate::Topic<T>,
+    outbound: std::sync::Arc<dyn Fn(&T) -> bool + Send + Sync>,
+) -> bool {
+    topic.set_outbound(outbound)
+}
+
+/// Stops handing `topic`'s values to the network.
+#[doc(hidden)]
+pub fn clear_topic_outbound<T: Clone + Send + 'static>(topic: &crate::Topic<T>) {
+    topic.clear_outbound();
+}
+
+/// Offers a value that arrived from the network to `topic`'s local subscribers, never back
+/// to the network (so a value does not bounce between systems); how many it reached. No
+/// subscriber here is not a dead letter: the value was broadcast.
+#[doc(hidden)]
+pub fn publish_from_network<T: Clone + Send + 'static>(topic: &crate::Topic<T>, value: T) -> usize {
+    topic.publish_from_network(value)
+}
+
+/// Encodes a topic value (postcard), appended to `out`.
+///
+/// # Errors
+/// The value's `Serialize` failed.
+#[doc(hidden)]
+pub fn encode_value<T: Serialize>(value: &T, out: Vec<u8>) -> Result<Vec<u8>, CodecError> {
+    serde_encode(value, out).map_err(|error| CodecError::Encode {
+        what: "a topic value",
+        error,
+    })
+}
+
+/// Decodes all of `bytes` as one topic value.
+///
+/// # Errors
+/// The bytes are not one `T`.
+#[doc(hidden)]
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    match serde_decode::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(CodecError::TrailingBytes(rest.len())),
+        Err(error) => Err(CodecError::Decode {
+            what: "a topic value",
+            error,
+        }),
     }
 }
 
@@ -391,7 +445,7 @@ pub fn reply_waiter<R: Send + 'static, E: Send + 'static>(
     ok: Codec<R>,
     err: Codec<E>,
 ) -> (ReplyTo<R, E>, ReplyWaiter) {
-    let (tx, rx): (_, ReplyReceiver<R, E>) = crate::dispatch::reply_channel();
+    let (tx, rx): (_, ReplyReceiver<R, E>) = crate::macro_support::reply_channel();
     let wait = async move {
         match rx.await {
             Ok(Ok(value)) => match (ok.encode)(&value, vec![AnswerTag::Ok as u8]) {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{BoxFuture, Declared, Handler, Incoming, Publisher, Transport};
+use super::{BoxFuture, Declared, Handler, Incoming, Listener, Publisher, Transport};
 
 /// A network in this process, for tests and examples: nodes joined with
 /// [`NodeConfig::in_memory`](crate::NodeConfig::in_memory) on the same `MemoryNetwork` reach
@@ -25,6 +25,8 @@ struct Inner {
 #[derive(Default)]
 struct State {
     served: HashMap<String, (u64, Handler)>,
+    /// Per key: (subscription id, subscribing node's transport id, listener).
+    subscribed: HashMap<String, Vec<(u64, u64, Listener)>>,
     claimed: HashSet<String>,
     next: u64,
 }
@@ -47,9 +49,13 @@ impl MemoryNetwork {
 
     /// Sends raw bytes as a put to `key` (`compaktor/<node>/<export>`), as a misbehaving peer
     /// could: for tests of what a node does with bad input.
+    /// Topics' keys (`compaktor-topic/<topic>`) reach every node that shares the topic.
     pub fn put_raw(&self, key: &str, payload: Vec<u8>) {
         if let Some(handler) = self.inner.handler(key) {
-            handler(Incoming::Put(payload));
+            handler(Incoming::Put(payload.clone()));
+        }
+        for listener in self.inner.listeners(key, None) {
+            listener(payload.clone());
         }
     }
 
@@ -67,6 +73,25 @@ impl Inner {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The listeners on `key`, except those of the node `except`.
+    fn listeners(&self, key: &str, except: Option<u64>) -> Vec<Listener> {
+        self.lock()
+            .subscribed
+            .get(key)
+            .map_or_else(Vec::new, |all| {
+                all.iter()
+                    .filter(|(_, node, _)| Some(*node) != except)
+                    .map(|(_, _, listener)| Arc::clone(listener))
+                    .collect()
+            })
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut state = self.lock();
+        state.next += 1;
+        state.next
     }
 
     fn handler(&self, key: &str) -> Option<Handler> {
@@ -94,11 +119,49 @@ impl Inner {
 /// The in-memory transport of one node.
 pub(crate) struct MemoryTransport {
     network: MemoryNetwork,
+    /// This node's id on the network: its broadcasts skip its own listeners.
+    id: u64,
 }
 
 impl MemoryTransport {
     pub(crate) fn new(network: MemoryNetwork) -> Self {
-        MemoryTransport { network }
+        let id = network.inner.next_id();
+        MemoryTransport { network, id }
+    }
+}
+
+struct Subscribed {
+    inner: Arc<Inner>,
+    key: String,
+    id: u64,
+}
+
+impl Declared for Subscribed {}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        let mut state = self.inner.lock();
+        if let Some(all) = state.subscribed.get_mut(&self.key) {
+            all.retain(|(id, _, _)| *id != self.id);
+            if all.is_empty() {
+                state.subscribed.remove(&self.key);
+            }
+        }
+    }
+}
+
+struct MemoryBroadcaster {
+    inner: Arc<Inner>,
+    key: String,
+    node: u64,
+}
+
+impl Publisher for MemoryBroadcaster {
+    fn put(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
+        for listener in self.inner.listeners(&self.key, Some(self.node)) {
+            listener(payload.clone());
+        }
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -201,6 +264,33 @@ impl Transport for MemoryTransport {
             };
             inner.changed.notify_waiters();
             Ok(Box::new(Served { inner, key, id }) as Box<dyn Declared>)
+        })
+    }
+
+    fn subscribe(
+        &self,
+        key: String,
+        listener: Listener,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
+        let inner = Arc::clone(&self.network.inner);
+        let node = self.id;
+        Box::pin(async move {
+            let id = inner.next_id();
+            inner
+                .lock()
+                .subscribed
+                .entry(key.clone())
+                .or_default()
+                .push((id, node, listener));
+            Ok(Box::new(Subscribed { inner, key, id }) as Box<dyn Declared>)
+        })
+    }
+
+    fn broadcaster(&self, key: String) -> BoxFuture<'_, Result<Arc<dyn Publisher>, String>> {
+        let inner = Arc::clone(&self.network.inner);
+        let node = self.id;
+        Box::pin(async move {
+            Ok(Arc::new(MemoryBroadcaster { inner, key, node }) as Arc<dyn Publisher>)
         })
     }
 

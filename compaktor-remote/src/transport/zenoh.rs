@@ -1,14 +1,16 @@
 //! The Zenoh transport: one peer-mode session per node. A served key is a subscriber (puts)
 //! and a queryable (queries); a claimed name is a liveliness token; a publisher waits for its
 //! subscriber's matching status before the first put, so nothing is lost to the declaration
-//! race.
+//! race. A topic's key has a subscriber and a publisher that hear and reach other sessions
+//! only (`Locality::Remote`), so a node never hears its own values.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use zenoh::qos::CongestionControl;
+use zenoh::sample::Locality;
 
-use super::{BoxFuture, Declared, Handler, Incoming, Publisher, Transport};
+use super::{BoxFuture, Declared, Handler, Incoming, Listener, Publisher, Transport};
 use crate::config::ZenohOptions;
 
 /// How often a look for peers that may not have answered yet is repeated.
@@ -171,6 +173,36 @@ impl Transport for ZenohTransport {
                 .await
                 .map_err(err)?;
             Ok(Box::new(Holds((subscriber, queryable))) as Box<dyn Declared>)
+        })
+    }
+
+    fn subscribe(
+        &self,
+        key: String,
+        listener: Listener,
+    ) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
+        Box::pin(async move {
+            let subscriber = self
+                .session
+                .declare_subscriber(key)
+                .allowed_origin(Locality::Remote)
+                .callback(move |sample| listener(sample.payload().to_bytes().into_owned()))
+                .await
+                .map_err(err)?;
+            Ok(Box::new(Holds(subscriber)) as Box<dyn Declared>)
+        })
+    }
+
+    fn broadcaster(&self, key: String) -> BoxFuture<'_, Result<Arc<dyn Publisher>, String>> {
+        Box::pin(async move {
+            let publisher = self
+                .session
+                .declare_publisher(key)
+                .congestion_control(CongestionControl::Block)
+                .allowed_destination(Locality::Remote)
+                .await
+                .map_err(err)?;
+            Ok(Arc::new(ZenohPublisher { publisher }) as Arc<dyn Publisher>)
         })
     }
 
