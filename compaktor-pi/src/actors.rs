@@ -9,6 +9,7 @@ pub mod imu;
 pub mod led;
 pub mod line_sensor;
 pub mod motor;
+pub mod odometry;
 pub mod servo;
 pub mod ultrasonic;
 
@@ -17,6 +18,7 @@ pub use imu::ImuSensor;
 pub use led::Led;
 pub use line_sensor::{AdcReader, LineReading, LineSensor};
 pub use motor::{Motor, MotorConfig, MotorError, MotorEvent, SafeCause};
+pub use odometry::{Odometry, OdometryConfig, PoseEstimate};
 pub use servo::{Servo, ServoError};
 pub use ultrasonic::{Distance, Ultrasonic};
 

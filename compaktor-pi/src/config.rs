@@ -98,6 +98,53 @@ pub struct RobotConfig {
     /// A line sensor array read through the ADC.
     #[serde(default)]
     pub line_sensor: Option<LineSensorConfig>,
+    /// Wheel encoders, and the wheel geometry odometry needs.
+    #[serde(default)]
+    pub encoders: Option<EncodersConfig>,
+}
+
+/// Wheel encoders on both drive wheels:
+///
+/// ```toml
+/// [encoders]
+/// left = { a = 14, b = 15 }    # quadrature: two channels; `b` left out: single channel
+/// right = { a = 25, b = 26 }
+/// lines = 20                   # slots (or lines) per wheel turn, per channel
+/// wheel_diameter = 0.065       # m
+/// wheel_base = 0.15            # m between the wheels' contact points
+/// period_ms = 50               # odometry publishes the pose this often
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncodersConfig {
+    /// The left wheel's encoder.
+    pub left: EncoderWiring,
+    /// The right wheel's encoder.
+    pub right: EncoderWiring,
+    /// Lines (slots) per wheel revolution, per channel, after any gearbox.
+    pub lines: u32,
+    /// Wheel diameter, meters.
+    pub wheel_diameter: f32,
+    /// Distance between the wheels' contact points, meters.
+    pub wheel_base: f32,
+    /// How often odometry publishes the pose, ms (default 50).
+    #[serde(default = "odometry_period_ms")]
+    pub period_ms: u64,
+}
+
+fn odometry_period_ms() -> u64 {
+    50
+}
+
+/// One encoder's pins (BCM GPIO numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderWiring {
+    /// Channel A.
+    pub a: u8,
+    /// Channel B of a quadrature encoder; left out for a single-channel one.
+    #[serde(default)]
+    pub b: Option<u8>,
 }
 
 fn sim() -> BackendKind {
@@ -161,7 +208,7 @@ pub struct MotorWiring {
 ///
 /// On a Pi 1-4 the channels are 0 and 1 (GPIO12/13 with
 /// `dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4`); a Pi 5 has four (0-3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum PwmWiring {
     /// A hardware PWM channel.
@@ -187,6 +234,39 @@ pub struct SonarConfig {
     /// Measurement period in ms: at least [`SONAR_MIN_PERIOD_MS`], so the last ping's echoes
     /// have died down (the HC-SR04 datasheet's figure).
     pub period_ms: u64,
+    /// Where it sits and which way it looks (default: the front, looking ahead). The
+    /// simulation casts its beam from there; planners read the angle.
+    #[serde(default)]
+    pub mount: Option<MountConfig>,
+}
+
+/// Where a sensor sits on the robot: `mount = { x = 0.07, y = 0.07, angle = 45.0 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountConfig {
+    /// Meters ahead of the wheel axle's middle (default 0.10).
+    #[serde(default = "mount_x")]
+    pub x: f32,
+    /// Meters to the left of the middle (default 0).
+    #[serde(default)]
+    pub y: f32,
+    /// Degrees counter-clockwise from straight ahead (default 0; 90 looks left).
+    #[serde(default)]
+    pub angle: f32,
+}
+
+fn mount_x() -> f32 {
+    0.10
+}
+
+impl Default for MountConfig {
+    fn default() -> Self {
+        MountConfig {
+            x: mount_x(),
+            y: 0.0,
+            angle: 0.0,
+        }
+    }
 }
 
 /// The shortest HC-SR04 measurement period the datasheet allows, in ms.
@@ -223,6 +303,15 @@ pub struct BumperConfig {
     /// Contact pulls the pin low (with the internal pull-up).
     #[serde(default = "yes")]
     pub active_low: bool,
+    /// The part of the body's rim it covers, `[from, to]` in degrees counter-clockwise from
+    /// straight ahead, within -180..=180 (default all round: `[-180.0, 180.0]`). The
+    /// simulation presses it when the body touches something there.
+    #[serde(default = "all_round")]
+    pub arc: [f32; 2],
+}
+
+fn all_round() -> [f32; 2] {
+    [-180.0, 180.0]
 }
 
 fn yes() -> bool {
@@ -379,6 +468,10 @@ impl RobotConfig {
 /// and an LED (`status`) (see the README's wiring table). Its backend is `sim`; change it to `rppal`
 /// on the Pi.
 pub const STARTER_ROBOT: &str = include_str!("../robots/starter.toml");
+
+/// The rover: the starter robot with a bumper ring (`front`, GPIO 22) and quadrature wheel
+/// encoders (`[encoders]`, GPIO 14/15 left, 25/26 right), as the simulated robot is wired.
+pub const ROVER_ROBOT: &str = include_str!("../robots/rover.toml");
 
 /// A robot with several devices of each kind: three sonars, a pan-tilt head, two bumpers,
 /// two buttons and two LEDs, on the starter drive.

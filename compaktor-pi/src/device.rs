@@ -59,6 +59,22 @@ pub trait EdgeSource: Send + 'static {
     }
 }
 
+/// One wheel encoder's opened channels: A, and B for a quadrature encoder.
+pub struct WheelEncoder {
+    /// Channel A.
+    pub a: Box<dyn EdgeSource>,
+    /// Channel B; `None` for a single-channel encoder.
+    pub b: Option<Box<dyn EdgeSource>>,
+}
+
+impl std::fmt::Debug for WheelEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WheelEncoder")
+            .field("quadrature", &self.b.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A DC motor behind an H-bridge.
 pub trait MotorDriver: Send + 'static {
     /// Speed from -1.0 (full reverse) to 1.0 (full forward); 0.0 coasts.

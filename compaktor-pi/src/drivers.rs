@@ -11,6 +11,8 @@
 //!   compatible chips it accepts ([`MpuChip`]);
 //! - [`line_position`]: where a line is under a row of reflectance sensors;
 //! - [`Debouncer`]: button presses, releases and long presses from bouncy edges;
+//! - [`EncoderCounter`]: a wheel's position from its encoder's edges (quadrature or one
+//!   channel);
 //! - [`Output`], [`EdgeDevice`]: plain pins as [`DigitalOutput`](crate::device::DigitalOutput)
 //!   and [`EdgeSource`](crate::device::EdgeSource).
 //!
@@ -18,6 +20,7 @@
 //! module.
 
 pub mod debounce;
+pub mod encoder;
 pub mod hbridge;
 pub mod hcsr04;
 pub mod line;
@@ -30,6 +33,7 @@ pub mod servo;
 mod testing;
 
 pub use debounce::{ButtonEvent, Debouncer};
+pub use encoder::{Channel, EncoderCounter, counts_per_rev};
 pub use hbridge::{L298n, NoPin, Tb6612fng};
 pub use hcsr04::{HcSr04, SendDelay, TokioDelay};
 pub use line::line_position;

@@ -23,6 +23,7 @@ use crate::config::{
 };
 use crate::device::{
     Adc, DeviceError, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver,
+    WheelEncoder,
 };
 use crate::drivers::{Debouncer, L298n, NoPin, ServoLimits, Tb6612fng};
 use crate::sim::World;
@@ -252,6 +253,28 @@ impl Hardware {
         };
         let limits = servo_limits(servo);
         Ok((self.opener.servo(name, servo)?, limits))
+    }
+
+    /// Opens both wheel encoders of `[encoders]`: `[left, right]`. Each channel is an input
+    /// with its pull-up on (optical encoders often have open-collector outputs).
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has no `[encoders]` or a pin cannot be opened.
+    pub fn encoders(&mut self) -> Result<[WheelEncoder; 2], OpenError> {
+        let Some(encoders) = self.config.encoders.clone() else {
+            return Err(self.missing("encoders".into(), "encoders".into()));
+        };
+        let mut open = |side: &str, pins: crate::config::EncoderWiring| {
+            let a = self
+                .opener
+                .switch(pins.a, true, &format!("encoder {side} A"))?;
+            let b = match pins.b {
+                Some(b) => Some(self.opener.switch(b, true, &format!("encoder {side} B"))?),
+                None => None,
+            };
+            Ok::<_, OpenError>(WheelEncoder { a, b })
+        };
+        Ok([open("left", encoders.left)?, open("right", encoders.right)?])
     }
 
     /// Opens and initialises the `[imu]`.

@@ -54,7 +54,10 @@ mod ultrasonic;
 mod world;
 
 pub use bus::BusError;
-pub use config::{ImuModel, LineSensorModel, RobotModel, SonarModel, WorldConfig};
+pub use config::{
+    BumperMount, EncoderPins, ImuModel, LineSensorModel, RobotModel, ServoMount, SonarModel,
+    SonarMount, Wiring, WorldConfig,
+};
 pub use geometry::{Obstacle, Point, Pose};
 pub use mcp3008::SimSpi;
 pub use mpu6050::SimI2c;

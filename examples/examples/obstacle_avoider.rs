@@ -296,6 +296,10 @@ pub struct Summary {
     pub coverage: f64,
     /// Turns the planner made.
     pub turns: u32,
+    /// Time spent turning in place (simulation).
+    pub turning_in_place: Duration,
+    /// The closest the body came to a wall or an obstacle, meters (simulation).
+    pub closest_approach: f64,
     /// Why the run ended.
     pub ending: Ending,
     /// The E-stop that cut the motors first when the robot was stopped.
@@ -392,8 +396,9 @@ pub async fn run_until(
         Some(path) => RobotConfig::load(path)?,
         None => RobotConfig::from_toml(STARTER_ROBOT)?,
     };
-    let world =
-        (config.backend == BackendKind::Sim).then(|| World::new(WorldConfig::arena(options.seed)));
+    // The simulated robot is wired as the robot file says.
+    let world = (config.backend == BackendKind::Sim)
+        .then(|| World::new(WorldConfig::arena(options.seed).wired_like(&config)));
     let physics = world.as_ref().map(World::start);
     let system = ActorSystem::new(config.name.clone());
     let robot = start_robot(&system, &config, world.as_ref(), options.seed).await?;
@@ -460,6 +465,8 @@ pub async fn run_until(
         distance: 0.0,
         collisions: 0,
         coverage: 0.0,
+        turning_in_place: Duration::ZERO,
+        closest_approach: f64::INFINITY,
         turns,
         ending,
         estop: stopped.estop.ok_or("pulling the E-stop panicked")?,
@@ -470,6 +477,8 @@ pub async fn run_until(
         summary.distance = stats.distance;
         summary.collisions = stats.collisions;
         summary.coverage = stats.coverage;
+        summary.turning_in_place = stats.turning_in_place;
+        summary.closest_approach = stats.closest_approach;
         if let Some(path) = &options.svg {
             world.save_svg(path)?;
         }

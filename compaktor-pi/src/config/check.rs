@@ -17,6 +17,8 @@ pub(crate) const PI_MAX_GPIO: u8 = 27;
 pub(crate) const PI_MAX_PWM_CHANNEL: u8 = 3;
 /// The MCP3008's largest reading (10 bits).
 const MCP3008_MAX: u64 = 1023;
+/// How far from the robot's middle a sensor may sit, meters.
+const MAX_MOUNT_M: f64 = 1.0;
 /// A servo's frame at 50 Hz, µs.
 const SERVO_FRAME_US: u32 = 20_000;
 
@@ -90,6 +92,18 @@ pub enum Problem {
         other: &'static str,
         /// That key's value.
         other_value: f64,
+    },
+    /// A number outside the range that makes sense for it.
+    #[error("must be within {min}..={max}{unit}, not {value}")]
+    OutsideRange {
+        /// The value given.
+        value: f64,
+        /// The smallest that makes sense.
+        min: f64,
+        /// The largest that makes sense.
+        max: f64,
+        /// The unit, with a leading space (` m`, ` degrees`), or empty.
+        unit: &'static str,
     },
     /// A device that needs another section.
     #[error("is read through the ADC: add an `[{section}]` section")]
@@ -203,6 +217,26 @@ impl Checker<'_, '_> {
         Ok(())
     }
 
+    fn within(
+        &self,
+        key: &Key,
+        value: f64,
+        (min, max): (f64, f64),
+        unit: &'static str,
+    ) -> Result<(), ConfigError> {
+        self.finite(key, value)?;
+        if !(min..=max).contains(&value) {
+            let problem = Problem::OutsideRange {
+                value,
+                min,
+                max,
+                unit,
+            };
+            return Err(self.invalid(key, problem));
+        }
+        Ok(())
+    }
+
     fn robot(&mut self, config: &RobotConfig) -> Result<(), ConfigError> {
         self.drive(config)?;
         for (name, sonar) in &config.sonars {
@@ -216,6 +250,20 @@ impl Checker<'_, '_> {
                     device: "HC-SR04",
                 };
                 return Err(self.invalid(&key.child("period_ms"), problem));
+            }
+            if let Some(mount) = &sonar.mount {
+                let key = key.child("mount");
+                // A sensor sits on the robot: a metre from its middle is already a big robot.
+                let on_body = (-MAX_MOUNT_M, MAX_MOUNT_M);
+                self.within(&key.child("x"), f64::from(mount.x), on_body, " m")?;
+                self.within(&key.child("y"), f64::from(mount.y), on_body, " m")?;
+                let turn = (-180.0, 180.0);
+                self.within(
+                    &key.child("angle"),
+                    f64::from(mount.angle),
+                    turn,
+                    " degrees",
+                )?;
             }
         }
         for (name, button) in &config.buttons {
@@ -232,7 +280,18 @@ impl Checker<'_, '_> {
             }
         }
         for (name, bumper) in &config.bumpers {
-            self.gpio(&Key::root("bumpers").child(name).child("pin"), bumper.pin)?;
+            let key = Key::root("bumpers").child(name);
+            self.gpio(&key.child("pin"), bumper.pin)?;
+            let [from, to] = bumper.arc.map(f64::from);
+            let turn = (-180.0, 180.0);
+            self.within(&key.child("arc"), from, turn, " degrees")?;
+            self.within(&key.child("arc"), to, turn, " degrees")?;
+            if to <= from {
+                let problem = Problem::NotForThisDevice(
+                    "an arc goes counter-clockwise: `[from, to]` with `to` above `from`",
+                );
+                return Err(self.invalid(&key.child("arc"), problem));
+            }
         }
         for (name, led) in &config.leds {
             self.gpio(&Key::root("leds").child(name).child("pin"), led.pin)?;
@@ -292,6 +351,27 @@ impl Checker<'_, '_> {
             }
         }
         self.adc(config)?;
+        if let Some(encoders) = &config.encoders {
+            let key = Key::root("encoders");
+            for (side, pins) in [("left", &encoders.left), ("right", &encoders.right)] {
+                let key = key.child(side);
+                self.gpio(&key.child("a"), pins.a)?;
+                if let Some(b) = pins.b {
+                    self.gpio(&key.child("b"), b)?;
+                }
+            }
+            self.positive(&key.child("lines"), f64::from(encoders.lines))?;
+            let size = (0.001, MAX_MOUNT_M);
+            let diameter = f64::from(encoders.wheel_diameter);
+            self.within(&key.child("wheel_diameter"), diameter, size, " m")?;
+            self.within(
+                &key.child("wheel_base"),
+                f64::from(encoders.wheel_base),
+                size,
+                " m",
+            )?;
+            self.positive_ms(&key.child("period_ms"), encoders.period_ms)?;
+        }
         Ok(())
     }
 

@@ -49,6 +49,94 @@ fn a_robot_has_several_devices_of_each_kind_by_name() {
     assert!(robot.bumpers["left"].active_low);
 }
 
+fn explorer_with(from: &str, to: &str) -> String {
+    assert!(EXPLORER_ROBOT.contains(from), "{from}");
+    EXPLORER_ROBOT.replacen(from, to, 1)
+}
+
+#[test]
+fn sonar_mounts_and_bumper_arcs_are_read() {
+    let robot = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+    let left = robot.sonars["left"].mount.unwrap();
+    assert_eq!((left.x, left.y, left.angle), (0.07, 0.07, 45.0));
+    assert_eq!(robot.sonars["front"].mount, None);
+    assert_eq!(robot.bumpers["right"].arc, [-120.0, 0.0]);
+    // Left out: all round.
+    let starter = starter_with(
+        "[leds.status]",
+        "[bumpers.front]\npin = 22\n\n[leds.status]",
+    );
+    let robot = RobotConfig::from_toml(&starter).unwrap();
+    assert_eq!(robot.bumpers["front"].arc, [-180.0, 180.0]);
+}
+
+#[test]
+fn the_rovers_encoders_are_read_and_checked() {
+    let robot = RobotConfig::from_toml(ROVER_ROBOT).unwrap();
+    let encoders = robot.encoders.unwrap();
+    assert_eq!((encoders.left.a, encoders.left.b), (14, Some(15)));
+    assert_eq!((encoders.lines, encoders.period_ms), (20, 50));
+    let rover_with = |from: &str, to: &str| {
+        assert!(ROVER_ROBOT.contains(from), "{from}");
+        ROVER_ROBOT.replacen(from, to, 1)
+    };
+    let text = rover_with("wheel_diameter = 0.065", "wheel_diameter = 0.0");
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(
+        (key.as_str(), line),
+        (
+            "encoders.wheel_diameter",
+            line_of(&text, "wheel_diameter = 0.0")
+        )
+    );
+    assert!(matches!(problem, Problem::OutsideRange { .. }), "{problem}");
+    let text = rover_with("lines = 20", "lines = 0");
+    assert_eq!(invalid(&text).0, "encoders.lines");
+    let text = rover_with("wheel_base = 0.15", "wheel_base = nan");
+    assert!(matches!(invalid(&text).2, Problem::NotFinite { .. }));
+    let text = rover_with("period_ms = 50 ", "period_ms = 0 ");
+    assert_eq!(invalid(&text).0, "encoders.period_ms");
+    // An encoder on the bumper's pin.
+    let text = rover_with("right = { a = 25, b = 26 }", "right = { a = 25, b = 22 }");
+    let err = RobotConfig::from_toml(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("GPIO 22 is wired twice") && err.contains("encoders.right.b"),
+        "{err}"
+    );
+    // Single channel: no `b`.
+    let text = rover_with("left = { a = 14, b = 15 }", "left = { a = 14 }");
+    let robot = RobotConfig::from_toml(&text).unwrap();
+    assert_eq!(robot.encoders.unwrap().left.b, None);
+}
+
+#[test]
+fn sonar_mounts_off_the_body_or_turned_too_far_are_refused() {
+    let text = explorer_with("angle = 45.0", "angle = 270.0");
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(key, "sonars.left.mount.angle");
+    assert_eq!(line, line_of(&text, "angle = 270.0"));
+    assert!(matches!(problem, Problem::OutsideRange { value, .. } if value == 270.0));
+    let text = explorer_with("x = 0.07, y = -0.07", "x = 0.07, y = -7.0");
+    let (key, _, problem) = invalid(&text);
+    assert_eq!(key, "sonars.right.mount.y");
+    assert_eq!(problem.to_string(), "must be within -1..=1 m, not -7");
+    let text = explorer_with("angle = 45.0", "angle = nan");
+    assert!(matches!(invalid(&text).2, Problem::NotFinite { .. }));
+}
+
+#[test]
+fn bumper_arcs_out_of_order_or_past_half_a_turn_are_refused() {
+    let text = explorer_with("arc = [0.0, 120.0]", "arc = [120.0, 0.0]");
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(key, "bumpers.left.arc");
+    assert_eq!(line, line_of(&text, "arc = [120.0, 0.0]"));
+    assert!(matches!(problem, Problem::NotForThisDevice(_)), "{problem}");
+    let text = explorer_with("arc = [-120.0, 0.0]", "arc = [-200.0, 0.0]");
+    let (key, _, problem) = invalid(&text);
+    assert_eq!(key, "bumpers.right.arc");
+    assert!(matches!(problem, Problem::OutsideRange { .. }), "{problem}");
+}
+
 #[test]
 fn the_motor_pwm_frequency_is_a_setting() {
     let robot = RobotConfig::from_toml(&starter_with("pwm_hz = 1000", "pwm_hz = 20000")).unwrap();

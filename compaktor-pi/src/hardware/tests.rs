@@ -155,6 +155,8 @@ async fn devices_are_opened_by_name_on_their_pins() {
     let config = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
     let mut world_config = WorldConfig::empty(2.0, 1.0);
     world_config.start = crate::sim::Pose::new(1.7, 0.5, 0.0);
+    // The starter's wiring, without the encoders (the right one's B is on GPIO 26).
+    world_config.robot.wiring.encoders = None;
     let world = World::new(world_config);
     let mut hardware = Hardware::open(&config, Some(&world)).unwrap();
     // The pan servo is on the simulated robot's servo channel (2); tilt is on 3, where the

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::geometry::{Obstacle, Point, Pose};
 use super::track::LineTrack;
+use crate::config::PwmWiring;
 
 /// Everything a [`World`](super::World) is built from. Fields are public: start from a scenario
 /// ([`WorldConfig::arena`], [`WorldConfig::line_track`], [`WorldConfig::empty`]) and change what
@@ -43,8 +44,13 @@ pub struct WorldConfig {
     pub seed: u64,
 }
 
-/// The robot: a round differential-drive body with an ultrasonic sensor, line sensors and an
-/// IMU.
+/// The robot: a round differential-drive body with ultrasonic sensors, bumpers, servos, line
+/// sensors and an IMU.
+///
+/// The default robot is a realistic one, not a flattering one: its motors have a deadband and do
+/// not match (it drifts when both get the same duty), its sonars have a wide beam that misses
+/// walls met at a shallow angle and now and then answers nonsense, its gyro has a bias that
+/// drifts. [`RobotModel::ideal`] turns all of that off, for tests of the kinematics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RobotModel {
@@ -56,31 +62,119 @@ pub struct RobotModel {
     pub max_wheel_speed: f64,
     /// First-order lag of the wheel speed in seconds; 0 for none (default 0.05).
     pub motor_time_constant: f64,
-    /// The HC-SR04 on the front.
+    /// Duty below which a wheel does not turn at all, `0.0..1.0` (default 0.12); above it the
+    /// speed grows linearly from 0 to `max_wheel_speed` at duty 1.0.
+    pub deadband: f64,
+    /// How much faster the right wheel runs than the left at the same duty, as a fraction
+    /// (default 0.05: the right runs 2.5 % fast, the left 2.5 % slow, so the robot curves left).
+    /// Negative: the left is faster.
+    pub mismatch: f64,
+    /// Lines per wheel revolution of each wheel encoder's disc, per channel (default 20).
+    pub encoder_lines: u32,
+    /// Wheel diameter in meters, what encoder counts are turned into distance with (default
+    /// 0.065).
+    pub wheel_diameter: f64,
+    /// Wheel slip on turns: the encoders count this fraction more than the ground moved, per
+    /// rad/s of turn rate (default 0.06: a fast spin in place, 3 rad/s, overcounts by 18 %).
+    pub slip: f64,
+    /// How every HC-SR04 senses (range, beam, noise); where each one sits is in `wiring`.
     pub ultrasonic: SonarModel,
     /// The reflectance sensors under the front edge.
     pub line_sensors: LineSensorModel,
     /// The MPU-6050.
     pub imu: ImuModel,
+    /// Which pins the sonars, bumpers and servos are wired to, and where they sit on the body.
+    pub wiring: Wiring,
 }
 
-/// An HC-SR04 ultrasonic range finder.
+/// How an HC-SR04 ultrasonic range finder senses. Where each one is mounted is its
+/// [`SonarMount`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SonarModel {
-    /// Mount position in the robot frame (x forward, y left), meters (default (0.10, 0)).
-    pub offset: Point,
-    /// Mount angle relative to the heading, radians, counter-clockwise (default 0).
-    pub angle: f64,
-    /// Farthest echo in meters (default 4.0; cheap modules manage 2-4 m).
+    /// Farthest echo in meters (default 4.0; cheap modules manage 2-4 m). Farther, or no echo
+    /// at all, is the module's 38 ms "nothing heard" pulse, which drivers report as out of
+    /// range.
     pub max_range: f64,
     /// Nearest measurable distance in meters (default 0.02).
     pub min_range: f64,
-    /// Half the opening angle of the beam, radians (default 7.5°): three rays are cast, at
-    /// -half, 0 and +half, and the nearest hit answers.
+    /// Half the opening angle of the beam, radians (default 15°, the HC-SR04's datasheet
+    /// figure): rays are cast every 2.5° across it and the nearest surface that echoes answers.
     pub cone_half_angle: f64,
+    /// A surface met more than this far from head-on (angle between the ray and the surface's
+    /// normal, radians) reflects the sound away and is not heard (default 60°); `π/2` or more:
+    /// every surface echoes.
+    pub miss_angle: f64,
+    /// Chance that one measurement is an outlier: a distance anywhere in range, whatever is
+    /// there (default 0.02).
+    pub outlier_probability: f64,
     /// Standard deviation of the distance noise in meters (default 0.003).
     pub noise_std: f64,
+}
+
+/// The simulated robot's wiring of its named devices: which pins each sonar, bumper and servo
+/// uses and where it sits. The motors, button and LED are the starter robot's (see
+/// [`World::gpio_input`](super::World::gpio_input)).
+///
+/// The default is the starter robot's: one sonar `front`, one bumper `front` all round the
+/// body, one servo `pan` on PWM channel 2. [`WorldConfig::wired_like`] rewires it from a
+/// robot file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Wiring {
+    /// HC-SR04s; [`World::ultrasonic`](super::World::ultrasonic) is the first.
+    pub sonars: Vec<SonarMount>,
+    /// Bumper switches; [`World::bumper`](super::World::bumper) is the first.
+    pub bumpers: Vec<BumperMount>,
+    /// Servos; [`World::servo`](super::World::servo) is the first.
+    pub servos: Vec<ServoMount>,
+    /// The left and right wheel encoders, if the robot has them.
+    pub encoders: Option<[EncoderPins; 2]>,
+}
+
+/// One wheel encoder's pins: A, and B for a quadrature encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncoderPins {
+    /// Channel A's GPIO.
+    pub a: u8,
+    /// Channel B's GPIO; `None` for a single-channel encoder.
+    pub b: Option<u8>,
+}
+
+/// One HC-SR04: its pins and where it looks from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SonarMount {
+    /// Its name (the robot file's `[sonars.<name>]`).
+    pub name: String,
+    /// TRIG GPIO.
+    pub trigger: u8,
+    /// ECHO GPIO.
+    pub echo: u8,
+    /// Position in the robot frame (x forward, y left), meters.
+    pub offset: Point,
+    /// Direction it looks, relative to the heading, radians, counter-clockwise.
+    pub angle: f64,
+}
+
+/// One bumper switch: its pin and the part of the body's rim it covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BumperMount {
+    /// Its name (the robot file's `[bumpers.<name>]`).
+    pub name: String,
+    /// The GPIO (the microswitch closes to ground: low while pressed).
+    pub pin: u8,
+    /// The arc of the rim it covers, from `arc.0` to `arc.1` radians relative to the heading,
+    /// counter-clockwise (`(-π, π)` is all round).
+    pub arc: (f64, f64),
+}
+
+/// One servo: the PWM it listens to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServoMount {
+    /// Its name (the robot file's `[servos.<name>]`).
+    pub name: String,
+    /// Its PWM: a hardware channel (0-3 on GPIO 12, 13, 18, 19) or software PWM on a GPIO.
+    pub pwm: PwmWiring,
 }
 
 /// A row of reflectance sensors across the front, read through the MCP3008 (channel `i` is
@@ -113,6 +207,11 @@ pub struct ImuModel {
     pub accel_noise_std: f64,
     /// Standard deviation of the gyro noise in rad/s (default 0.002).
     pub gyro_noise_std: f64,
+    /// Standard deviation of the gyro's bias at start-up, rad/s, on each axis (default 0.02,
+    /// about 1°/s, an uncalibrated MPU-6050's): drawn from the seed.
+    pub gyro_bias_std: f64,
+    /// How fast the bias wanders (a random walk), rad/s per √s (default 0.000 5).
+    pub gyro_drift: f64,
     /// Die temperature reported, °C (default 25).
     pub temperature: f64,
 }
@@ -130,22 +229,90 @@ impl Default for RobotModel {
             body_radius: 0.10,
             max_wheel_speed: 0.5,
             motor_time_constant: 0.05,
+            deadband: 0.12,
+            mismatch: 0.05,
+            encoder_lines: 20,
+            wheel_diameter: 0.065,
+            slip: 0.06,
             ultrasonic: SonarModel::default(),
             line_sensors: LineSensorModel::default(),
             imu: ImuModel::default(),
+            wiring: Wiring::default(),
         }
+    }
+}
+
+impl RobotModel {
+    /// The robot without the imperfections of real hardware: no deadband, matched motors, no
+    /// wheel slip, a
+    /// narrow sonar beam (±7.5°) that hears every surface and never lies, a gyro without bias.
+    /// Noise stays. For tests of the kinematics; planners are tested on the default robot.
+    pub fn ideal() -> Self {
+        let mut robot = RobotModel {
+            deadband: 0.0,
+            mismatch: 0.0,
+            slip: 0.0,
+            ..RobotModel::default()
+        };
+        robot.ultrasonic.cone_half_angle = 7.5_f64.to_radians();
+        robot.ultrasonic.miss_angle = std::f64::consts::FRAC_PI_2;
+        robot.ultrasonic.outlier_probability = 0.0;
+        robot.imu.gyro_bias_std = 0.0;
+        robot.imu.gyro_drift = 0.0;
+        robot
+    }
+
+    /// The speed the `side` wheel (0 left, 1 right) settles at for `command` (a signed duty),
+    /// m/s: deadband, mismatch and the top speed applied.
+    pub(crate) fn wheel_speed(&self, side: usize, command: f64) -> f64 {
+        let duty = command.abs().min(1.0);
+        let deadband = self.deadband.clamp(0.0, 0.99);
+        let moving = ((duty - deadband) / (1.0 - deadband)).max(0.0);
+        let gain = if side == 0 {
+            1.0 - self.mismatch / 2.0
+        } else {
+            1.0 + self.mismatch / 2.0
+        };
+        command.signum() * moving * gain * self.max_wheel_speed
     }
 }
 
 impl Default for SonarModel {
     fn default() -> Self {
         SonarModel {
-            offset: Point::new(0.10, 0.0),
-            angle: 0.0,
             max_range: 4.0,
             min_range: 0.02,
-            cone_half_angle: 7.5_f64.to_radians(),
+            cone_half_angle: 15_f64.to_radians(),
+            miss_angle: 60_f64.to_radians(),
+            outlier_probability: 0.02,
             noise_std: 0.003,
+        }
+    }
+}
+
+impl Default for Wiring {
+    fn default() -> Self {
+        Wiring {
+            sonars: vec![SonarMount {
+                name: "front".into(),
+                trigger: 23,
+                echo: 24,
+                offset: Point::new(0.10, 0.0),
+                angle: 0.0,
+            }],
+            bumpers: vec![BumperMount {
+                name: "front".into(),
+                pin: 22,
+                arc: (-std::f64::consts::PI, std::f64::consts::PI),
+            }],
+            servos: vec![ServoMount {
+                name: "pan".into(),
+                pwm: PwmWiring::Hardware { channel: 2 },
+            }],
+            encoders: Some([
+                EncoderPins { a: 14, b: Some(15) },
+                EncoderPins { a: 25, b: Some(26) },
+            ]),
         }
     }
 }
@@ -169,6 +336,8 @@ impl Default for ImuModel {
         ImuModel {
             accel_noise_std: 0.05,
             gyro_noise_std: 0.002,
+            gyro_bias_std: 0.02,
+            gyro_drift: 0.000_5,
             temperature: 25.0,
         }
     }
@@ -183,6 +352,82 @@ impl LineSensorModel {
 }
 
 impl WorldConfig {
+    /// The same world with an [ideal](RobotModel::ideal) robot in it (its wiring kept).
+    pub fn ideal(mut self) -> Self {
+        let wiring = std::mem::take(&mut self.robot.wiring);
+        self.robot = RobotModel {
+            wiring,
+            ..RobotModel::ideal()
+        };
+        self
+    }
+
+    /// The same world with its robot's sonars, bumpers and servos wired as the robot file
+    /// `robot` says: the file's pins, each sonar at its `mount` (the front, looking ahead,
+    /// when the file gives none), each bumper over its `arc` (all round by default). A
+    /// device the file wires differently from the simulated robot then behaves as on a real
+    /// robot; a file without bumpers gets none.
+    ///
+    /// ```
+    /// use compaktor_pi::config::{EXPLORER_ROBOT, RobotConfig};
+    /// use compaktor_pi::sim::WorldConfig;
+    ///
+    /// let explorer = RobotConfig::from_toml(EXPLORER_ROBOT)?;
+    /// let world = WorldConfig::arena(1).wired_like(&explorer);
+    /// let sonars: Vec<&str> = world.robot.wiring.sonars.iter().map(|s| s.name.as_str()).collect();
+    /// assert_eq!(sonars, ["front", "left", "right"]);
+    /// assert_eq!(world.robot.wiring.servos.len(), 2);
+    /// # Ok::<(), compaktor_pi::config::ConfigError>(())
+    /// ```
+    pub fn wired_like(mut self, robot: &crate::config::RobotConfig) -> Self {
+        let degrees = |d: f32| f64::from(d).to_radians();
+        self.robot.wiring = Wiring {
+            sonars: robot
+                .sonars
+                .iter()
+                .map(|(name, s)| {
+                    let mount = s.mount.unwrap_or_default();
+                    SonarMount {
+                        name: name.clone(),
+                        trigger: s.trigger,
+                        echo: s.echo,
+                        offset: Point::new(f64::from(mount.x), f64::from(mount.y)),
+                        angle: degrees(mount.angle),
+                    }
+                })
+                .collect(),
+            bumpers: robot
+                .bumpers
+                .iter()
+                .map(|(name, b)| BumperMount {
+                    name: name.clone(),
+                    pin: b.pin,
+                    arc: (degrees(b.arc[0]), degrees(b.arc[1])),
+                })
+                .collect(),
+            servos: robot
+                .servos
+                .iter()
+                .map(|(name, s)| ServoMount {
+                    name: name.clone(),
+                    pwm: s.pwm,
+                })
+                .collect(),
+            encoders: robot.encoders.as_ref().map(|e| {
+                [&e.left, &e.right].map(|pins| EncoderPins {
+                    a: pins.a,
+                    b: pins.b,
+                })
+            }),
+        };
+        if let Some(encoders) = &robot.encoders {
+            self.robot.encoder_lines = encoders.lines;
+            self.robot.wheel_diameter = f64::from(encoders.wheel_diameter);
+            self.robot.wheel_base = f64::from(encoders.wheel_base);
+        }
+        self
+    }
+
     /// A bare `width` × `height` arena, the robot in the middle facing +x, seed 0.
     pub fn empty(width: f64, height: f64) -> Self {
         WorldConfig {

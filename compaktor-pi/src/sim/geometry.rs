@@ -42,7 +42,8 @@ impl Point {
         self.x * other.x + self.y * other.y
     }
 
-    pub(crate) fn scale(self, k: f64) -> Point {
+    /// The vector times `k`.
+    pub fn scale(self, k: f64) -> Point {
         Point::new(self.x * k, self.y * k)
     }
 }

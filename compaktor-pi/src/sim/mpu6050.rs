@@ -173,7 +173,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn at_rest_it_feels_one_g_on_z() {
-        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let world = World::new(WorldConfig::empty(4.0, 3.0).ideal());
         let _physics = world.start();
         tokio::time::sleep(Duration::from_millis(100)).await;
         let (accel, gyro) = read_sample(&mut world.imu());
@@ -184,7 +184,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn turning_shows_on_gyro_z() {
-        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let world = World::new(WorldConfig::empty(4.0, 3.0).ideal());
         let _physics = world.start();
         let mut left = world.motor_pins(Side::Left);
         let mut right = world.motor_pins(Side::Right);

@@ -10,7 +10,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::config::WorldConfig;
 use super::geometry::{Point, Pose, walls, wrap_angle};
-use super::sensors::{any_on_line, sensor_row};
+use super::sensors::{any_on_line, gaussian, sensor_row};
 use super::world::{MotorLines, PathPoint, World, WorldState};
 
 /// Simulated time per physics step.
@@ -77,10 +77,40 @@ impl World {
     pub fn step(&self) {
         let io = &self.shared.io;
         let commands = io.motors.each_ref().map(bridge_output);
-        let contact_changed = self.with_state(|s, config| advance(s, config, commands, STEP));
-        if let Some(touching) = contact_changed {
+        let (travel, pressed) = self.with_state(|s, config| {
+            let before = s.wheel_travel;
+            let pressed = advance(s, config, commands, STEP);
+            ((before, s.wheel_travel), pressed)
+        });
+        if let Some(encoders) = &io.encoders {
+            let robot = &self.shared.config.robot;
+            let end = self.elapsed();
+            for (side, lines) in encoders.iter().enumerate() {
+                let quadrature = lines.b.is_some();
+                let per_meter = crate::drivers::counts_per_rev(robot.encoder_lines, quadrature)
+                    / (std::f64::consts::PI * robot.wheel_diameter);
+                let count = |travel: f64| (travel * per_meter).floor() as i64;
+                let (from, to) = (count(travel.0[side]), count(travel.1[side]));
+                let steps = (to - from).unsigned_abs();
+                let step = if to > from { 1 } else { -1 };
+                for k in 1..=steps {
+                    let at = end.saturating_sub(STEP.mul_f64(1.0 - k as f64 / (steps + 1) as f64));
+                    let position = from + step * k as i64;
+                    match &lines.b {
+                        // Gray code (A, B): 00, 10, 11, 01 going forward.
+                        Some(b) => {
+                            let phase = position.rem_euclid(4);
+                            lines.a.set(phase == 1 || phase == 2, at);
+                            b.set(phase >= 2, at);
+                        }
+                        None => lines.a.set(position.rem_euclid(2) == 1, at),
+                    }
+                }
+            }
+        }
+        for (line, pressed) in io.bumpers.iter().zip(pressed) {
             // The microswitch closes to ground (active low, with a pull-up).
-            io.bumper.set(!touching, self.elapsed());
+            line.set(!pressed, self.elapsed());
         }
     }
 }
@@ -95,13 +125,13 @@ fn bridge_output(lines: &MotorLines) -> f64 {
     }
 }
 
-/// One step of `dt`; returns the new contact state when it changed.
+/// One step of `dt`; returns whether each bumper is pressed.
 fn advance(
     s: &mut WorldState,
     config: &WorldConfig,
     commands: [f64; 2],
     dt: Duration,
-) -> Option<bool> {
+) -> Vec<bool> {
     let robot = &config.robot;
     let secs = dt.as_secs_f64();
     let follow = if robot.motor_time_constant > 0.0 {
@@ -109,8 +139,18 @@ fn advance(
     } else {
         1.0
     };
-    for (speed, command) in s.wheel_speeds.iter_mut().zip(commands) {
-        *speed += (command.clamp(-1.0, 1.0) * robot.max_wheel_speed - *speed) * follow;
+    for (side, (speed, command)) in s.wheel_speeds.iter_mut().zip(commands).enumerate() {
+        *speed += (robot.wheel_speed(side, command) - *speed) * follow;
+    }
+    // The rims turn as far as the wheels roll, and further when turning fast: they slip.
+    let turn_rate = (s.wheel_speeds[1] - s.wheel_speeds[0]) / robot.wheel_base;
+    for (travel, speed) in s.wheel_travel.iter_mut().zip(s.wheel_speeds) {
+        *travel += speed * secs * (1.0 + robot.slip * turn_rate.abs());
+    }
+    // The gyro's bias wanders.
+    let wander = robot.imu.gyro_drift * secs.sqrt();
+    for bias in &mut s.gyro_bias {
+        *bias += gaussian(&mut s.rng, wander);
     }
     let [left, right] = s.wheel_speeds;
     let v = (left + right) / 2.0;
@@ -139,8 +179,9 @@ fn advance(
     s.velocity = velocity;
     s.yaw_rate = omega;
 
+    let clearance = clearance(config, p);
+    let turning = s.tracker.motion(p, velocity, omega, clearance, dt);
     let touching = contact.is_some();
-    let changed = touching != s.in_contact;
     if let Some(at) = contact
         && !s.in_contact
     {
@@ -148,6 +189,14 @@ fn advance(
         s.collision_points.push(at);
     }
     s.in_contact = touching;
+    // Where on the rim the body touches, relative to the heading.
+    let bearing = contact.map(|at| {
+        let towards = at - p;
+        wrap_angle(towards.y.atan2(towards.x) - s.pose.heading)
+    });
+    s.bumpers = (robot.wiring.bumpers.iter())
+        .map(|b| bearing.is_some_and(|a| b.arc.0 <= a && a <= b.arc.1))
+        .collect();
 
     s.on_line = any_on_line(config, s.pose);
     let row = sensor_row(config, s.pose);
@@ -158,9 +207,21 @@ fn advance(
         s.path.push(PathPoint {
             time: s.tracker.stats.time,
             pose: s.pose,
+            turning,
         });
     }
-    changed.then_some(touching)
+    s.bumpers.clone()
+}
+
+/// How far the body centered at `p` is from the nearest wall or obstacle, meters.
+fn clearance(config: &WorldConfig, p: Point) -> f64 {
+    let walls = walls(config.width, config.height, p).map(|s| s.distance);
+    let obstacles = config.obstacles.iter().map(|o| o.surface(p).distance);
+    walls
+        .into_iter()
+        .chain(obstacles)
+        .fold(f64::INFINITY, f64::min)
+        - config.robot.body_radius
 }
 
 /// Pushes the body centered at `p` out of every wall and obstacle it overlaps (motion into a
@@ -213,14 +274,15 @@ mod tests {
         motor.enable.set_duty_cycle(duty).unwrap();
     }
 
-    fn no_lag(mut config: WorldConfig) -> WorldConfig {
+    fn no_lag(config: WorldConfig) -> WorldConfig {
+        let mut config = config.ideal();
         config.robot.motor_time_constant = 0.0;
         config
     }
 
     #[tokio::test(start_paused = true)]
     async fn straight_at_half_duty_for_two_seconds() {
-        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let world = World::new(WorldConfig::empty(4.0, 3.0).ideal());
         let start = world.config().start;
         let _physics = world.start();
         drive(&mut world.motor_pins(Side::Left), 0.5);
@@ -242,7 +304,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn motor_lag_is_first_order() {
-        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let world = World::new(WorldConfig::empty(4.0, 3.0).ideal());
         let _physics = world.start();
         drive(&mut world.motor_pins(Side::Left), 1.0);
         drive(&mut world.motor_pins(Side::Right), 1.0);
@@ -263,6 +325,13 @@ mod tests {
         drive(&mut world.motor_pins(Side::Right), 0.5);
         sleep(Duration::from_millis(600)).await;
         let s = world.snapshot();
+        // All of it turning in place (but the first step), 1.4 m from the nearest wall.
+        assert!(s.stats.turning_in_place >= s.time - STEP, "{:?}", s.stats);
+        assert!(
+            (s.stats.closest_approach - 1.4).abs() < 1e-9,
+            "{:?}",
+            s.stats
+        );
         // ω = (0.25 - -0.25) / 0.15 = 3.33 rad/s.
         let expected = 0.5 / 0.15 * s.time.as_secs_f64();
         assert!(
@@ -288,7 +357,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn stops_at_a_wall_counts_a_collision_and_bumps() {
-        let mut config = WorldConfig::empty(2.0, 1.0);
+        let mut config = WorldConfig::empty(2.0, 1.0).ideal();
         config.start = Pose::new(0.5, 0.5, 0.0);
         let world = World::new(config);
         let mut bumper = world.bumper();
@@ -305,6 +374,8 @@ mod tests {
         assert!(bumper.is_low().unwrap());
         sleep(Duration::from_secs(2)).await;
         let s = world.snapshot();
+        assert!(s.stats.closest_approach < 1e-9, "{:?}", s.stats);
+        assert_eq!(s.stats.turning_in_place, Duration::ZERO);
         assert!((s.pose.x - 1.9).abs() < 1e-9, "{}", s.pose.x);
         assert!(s.bumper && s.velocity.abs() < 1e-9);
         assert_eq!(s.stats.collisions, 1);
@@ -323,7 +394,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn slides_along_a_wall_and_stays_inside_corners() {
-        let mut config = WorldConfig::empty(1.0, 1.0);
+        let mut config = WorldConfig::empty(1.0, 1.0).ideal();
         config.start = Pose::new(0.5, 0.5, PI / 4.0);
         let world = World::new(config);
         let _physics = world.start();
@@ -354,6 +425,65 @@ mod tests {
         // 0.5 s + 20 ms of steps (give or take the step on a shared tick), not twice as many.
         let t = frozen.time.as_secs_f64();
         assert!((0.505..=0.525).contains(&t), "{t}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn below_the_deadband_the_wheels_do_not_turn() {
+        let world = World::new(WorldConfig::empty(4.0, 3.0));
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.1);
+        drive(&mut world.motor_pins(Side::Right), 0.1);
+        sleep(Duration::from_secs(1)).await;
+        let s = world.snapshot();
+        assert_eq!(s.wheel_speeds, [0.0, 0.0]);
+        assert_eq!(s.stats.distance, 0.0);
+        // Above it, the speed grows from 0: (0.56 - 0.12) / 0.88 = half speed, give or take
+        // the mismatch.
+        drive(&mut world.motor_pins(Side::Left), 0.56);
+        drive(&mut world.motor_pins(Side::Right), 0.56);
+        sleep(Duration::from_secs(1)).await;
+        let [left, right] = world.snapshot().wheel_speeds;
+        assert!((left - 0.25 * 0.975).abs() < 1e-3, "{left}");
+        assert!((right - 0.25 * 1.025).abs() < 1e-3, "{right}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn mismatched_motors_drift_off_a_straight_line() {
+        let mut config = WorldConfig::empty(4.0, 3.0);
+        config.start = Pose::new(0.5, 1.5, 0.0);
+        let world = World::new(config);
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.6);
+        drive(&mut world.motor_pins(Side::Right), 0.6);
+        sleep(Duration::from_secs(6)).await;
+        let p = world.snapshot().pose;
+        // The right wheel runs 5 % faster: 1.6 m driven, curving left by some 23°.
+        assert!(p.heading > 18_f64.to_radians(), "{p:?}");
+        assert!(p.y > 1.5 + 0.2, "{p:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_bumper_feels_only_its_own_arc() {
+        use crate::config::{EXPLORER_ROBOT, RobotConfig};
+
+        let explorer = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+        let mut config = WorldConfig::empty(2.0, 2.0).ideal().wired_like(&explorer);
+        // Facing the right wall, turned 30° left of it: the wall is met on the right side.
+        config.start = Pose::new(1.5, 1.0, 30_f64.to_radians());
+        let world = World::new(config);
+        let mut left = world.bumper_named("left").unwrap();
+        let mut right = world.bumper_named("right").unwrap();
+        let _physics = world.start();
+        drive(&mut world.motor_pins(Side::Left), 0.5);
+        drive(&mut world.motor_pins(Side::Right), 0.5);
+        let hit = right.wait_for_edge().await.unwrap();
+        assert_eq!(hit.kind, EdgeKind::Falling);
+        assert!(left.is_high().unwrap() && right.is_low().unwrap());
+        let pressed = world.snapshot().bumpers;
+        assert_eq!(pressed, [("left".into(), false), ("right".into(), true)]);
+        // The robot file's pin reaches the same switch.
+        assert!(world.gpio_input(26).unwrap().is_low().unwrap());
+        assert!(world.gpio_input(22).unwrap().is_high().unwrap());
     }
 
     /// A proportional line follower on the MCP3008 readings, as the firmware would do it.

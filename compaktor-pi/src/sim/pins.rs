@@ -56,7 +56,8 @@ impl pwm::Error for PinError {
 #[derive(Debug)]
 pub struct SimOutputPin {
     line: Arc<OutputLine>,
-    trigger: Option<World>,
+    /// The world and the sonar this pin triggers.
+    trigger: Option<(World, usize)>,
 }
 
 impl SimOutputPin {
@@ -72,10 +73,10 @@ impl SimOutputPin {
         SimOutputPin::new(OutputLine::new())
     }
 
-    pub(crate) fn trigger(line: Arc<OutputLine>, world: World) -> Self {
+    pub(crate) fn trigger(line: Arc<OutputLine>, world: World, sonar: usize) -> Self {
         SimOutputPin {
             line,
-            trigger: Some(world),
+            trigger: Some((world, sonar)),
         }
     }
 
@@ -95,12 +96,12 @@ impl digital::ErrorType for SimOutputPin {
 impl OutputPin for SimOutputPin {
     fn set_low(&mut self) -> Result<(), Self::Error> {
         let before = self.line.set(false);
-        if let Some(world) = &self.trigger
+        if let Some((world, sonar)) = &self.trigger
             && before.high
         {
             let held = before.since.0.elapsed().max(before.since.1.elapsed());
             if held >= MIN_TRIGGER {
-                world.ping();
+                world.ping(*sonar);
             }
         }
         Ok(())

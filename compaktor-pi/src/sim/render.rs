@@ -60,6 +60,7 @@ impl World {
             path.push(PathPoint {
                 time: snapshot.time,
                 pose: snapshot.pose,
+                turning: false,
             });
         }
         let collisions = self.collision_points();
@@ -162,6 +163,63 @@ impl World {
         }
         put("</g>\n".into());
 
+        // Where the robot thought it was.
+        let estimates = self.estimates();
+        if estimates.len() > 1 {
+            let points: Vec<String> = estimates.iter().map(|&p| c.point(p)).collect();
+            put(format!(
+                r##"<polyline class="estimate" points="{}" fill="none" stroke="#1565c0" stroke-width="1.5" stroke-dasharray="5 4"/>"##,
+                points.join(" ")
+            ));
+            put("\n".into());
+        }
+
+        // Where it turned in place.
+        put("<g class=\"turn-in-place\" fill=\"#ef6c00\" fill-opacity=\"0.6\">\n".into());
+        for p in path.iter().filter(|p| p.turning) {
+            let at = p.pose.position();
+            put(format!(
+                r#"<circle cx="{:.1}" cy="{:.1}" r="4"/>"#,
+                c.x(at.x),
+                c.y(at.y)
+            ));
+        }
+        put("</g>\n".into());
+
+        // The closest approach to a wall or an obstacle.
+        let stats = &snapshot.stats;
+        if stats.closest_approach.is_finite() {
+            let at = stats.closest_approach_at;
+            put(format!(
+                r##"<g class="closest"><circle cx="{:.1}" cy="{:.1}" r="{:.1}" fill="none" stroke="#6a1b9a" stroke-width="2" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" fill="#6a1b9a">{:.2} m</text></g>"##,
+                c.x(at.x),
+                c.y(at.y),
+                config.robot.body_radius * SCALE + 4.0,
+                c.x(at.x) + config.robot.body_radius * SCALE + 6.0,
+                c.y(at.y),
+                stats.closest_approach
+            ));
+            put("\n".into());
+        }
+
+        // Axes in metres along the bottom and left walls.
+        put("<g class=\"axes\" fill=\"#555\" font-size=\"11\">".into());
+        for i in 0..=config.width.floor() as usize {
+            put(format!(
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{i} m</text>"#,
+                c.x(i as f64),
+                HEADER + h + 12.0
+            ));
+        }
+        for i in 1..=config.height.floor() as usize {
+            put(format!(
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{i} m</text>"#,
+                MARGIN - 3.0,
+                c.y(i as f64) + 4.0
+            ));
+        }
+        put("</g>\n".into());
+
         let radius = config.robot.body_radius;
         put(robot(&c, config.start, radius, "#2e7d32", "start"));
         put(robot(&c, snapshot.pose, radius, "#c62828", "end"));
@@ -194,6 +252,14 @@ impl World {
             s.cells_visited,
             s.coverage * 100.0
         );
+        let _ = write!(
+            line1,
+            " · turning in place {:.1} s",
+            s.turning_in_place.as_secs_f64()
+        );
+        if s.closest_approach.is_finite() {
+            let _ = write!(line1, " · closest approach {:.2} m", s.closest_approach);
+        }
         if config.track.is_some() {
             let _ = write!(
                 line1,
@@ -209,7 +275,7 @@ impl World {
             escape(&line1)
         ));
         put(format!(
-            r##"<text x="{MARGIN}" y="{:.0}" fill="#555">path: <tspan fill="{}">■ start</tspan> → <tspan fill="{}">■ now</tspan> · <tspan fill="#2e7d32">○ start pose</tspan> · <tspan fill="#c62828">○ end pose</tspan> · <tspan fill="red">✕ collision</tspan> · grid 0.5 m</text>"##,
+            r##"<text x="{MARGIN}" y="{:.0}" fill="#555">path: <tspan fill="{}">■ start</tspan> → <tspan fill="{}">■ now</tspan> · <tspan fill="#2e7d32">○ start pose</tspan> · <tspan fill="#c62828">○ end pose</tspan> · <tspan fill="red">✕ collision</tspan> · <tspan fill="#1565c0">- - odometry</tspan> · <tspan fill="#ef6c00">● turning in place</tspan> · <tspan fill="#6a1b9a">◌ closest approach</tspan> · grid 0.5 m</text>"##,
             legend_y + 22.0,
             gradient(0.0),
             gradient(1.0)
@@ -308,6 +374,59 @@ mod tests {
         world.save_svg(&file).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), world.to_svg());
         std::fs::remove_file(file).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn svg_marks_turns_in_place_the_closest_approach_and_metres() {
+        let mut config = WorldConfig::empty(3.0, 2.0);
+        config.start = Pose::new(1.0, 1.0, 0.0);
+        let world = World::new(config);
+        let _physics = world.start();
+        let mut left = world.motor_pins(Side::Left);
+        let mut right = world.motor_pins(Side::Right);
+        // Spin in place for a second, then drive towards the east wall and stop short of it.
+        left.in2.set_high().unwrap();
+        right.in1.set_high().unwrap();
+        left.enable.set_duty_cycle_percent(60).unwrap();
+        right.enable.set_duty_cycle_percent(60).unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        left.enable.set_duty_cycle_percent(0).unwrap();
+        right.enable.set_duty_cycle_percent(0).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let stats = world.snapshot().stats;
+        assert!(
+            stats.turning_in_place > Duration::from_millis(800),
+            "{stats:?}"
+        );
+        let turning = world.path().iter().filter(|p| p.turning).count();
+        assert!(
+            (16..=24).contains(&turning),
+            "{turning} path points turning"
+        );
+        let svg = world.to_svg();
+        assert_balanced(&svg);
+        let marks = svg.split("class=\"turn-in-place\"").nth(1).unwrap();
+        let marks = &marks[..marks.find("</g>").unwrap()];
+        assert_eq!(marks.matches("<circle").count(), turning);
+        // Nearest: the south and north walls, 0.9 m from the body.
+        assert!((stats.closest_approach - 0.9).abs() < 0.01, "{stats:?}");
+        assert!(svg.contains("class=\"closest\"") && svg.contains(">0.90 m</text>"));
+        assert!(svg.contains("closest approach 0.90 m") && svg.contains("turning in place 1."));
+        for label in [">0 m<", ">3 m<", ">2 m<"] {
+            assert!(svg.contains(label), "axis label {label}");
+        }
+        // Odometry's path beside the true one, once firmware reports it.
+        assert!(!svg.contains("class=\"estimate\""));
+        world.record_estimate(Point::new(1.0, 1.0));
+        world.record_estimate(Point::new(1.5, 1.25));
+        let svg = world.to_svg();
+        let canvas = Canvas { height: 2.0 };
+        let line = format!(
+            "class=\"estimate\" points=\"{} {}\"",
+            canvas.point(Point::new(1.0, 1.0)),
+            canvas.point(Point::new(1.5, 1.25))
+        );
+        assert!(svg.contains(&line), "{svg}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-use super::config::WorldConfig;
+use super::config::{SonarMount, WorldConfig};
 use super::geometry::{Point, Pose, wall_hit};
 use super::world::{World, WorldState};
 
@@ -43,28 +43,61 @@ pub(crate) fn sensor_row(config: &WorldConfig, pose: Pose) -> Point {
     pose.to_world(Point::new(config.robot.line_sensors.forward_offset, 0.0))
 }
 
-/// The nearest surface the ultrasonic beam meets, meters, without noise or range limits.
-pub(crate) fn beam_distance(config: &WorldConfig, pose: Pose) -> f64 {
-    let us = &config.robot.ultrasonic;
-    let origin = pose.to_world(us.offset);
+/// Rays are cast this far apart across a sonar's beam, radians (2.5°).
+const RAY_SPACING: f64 = 0.043_633_231;
+
+/// Where the unit ray from `origin` first meets a wall or an obstacle: the distance and the
+/// surface's outward normal there.
+fn ray_cast(config: &WorldConfig, origin: Point, dir: Point) -> (f64, Point) {
     let (w, h) = (config.width, config.height);
-    [-us.cone_half_angle, 0.0, us.cone_half_angle]
+    let inside = origin.x >= 0.0 && origin.x <= w && origin.y >= 0.0 && origin.y <= h;
+    let mut nearest = if inside {
+        let t = wall_hit(w, h, origin, dir);
+        let hit = origin + dir.scale(t);
+        // The wall the hit lies on: the one it is closest to.
+        let normal = [
+            (hit.x, Point::new(1.0, 0.0)),
+            (w - hit.x, Point::new(-1.0, 0.0)),
+            (hit.y, Point::new(0.0, 1.0)),
+            (h - hit.y, Point::new(0.0, -1.0)),
+        ]
         .into_iter()
-        .map(|spread| {
-            let dir = Point::from_angle(pose.heading + us.angle + spread);
-            let inside = origin.x >= 0.0 && origin.x <= w && origin.y >= 0.0 && origin.y <= h;
-            let wall = if inside {
-                wall_hit(w, h, origin, dir)
-            } else {
-                0.0
-            };
-            config
-                .obstacles
-                .iter()
-                .filter_map(|o| o.ray_hit(origin, dir))
-                .fold(wall, f64::min)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(Point::new(-dir.x, -dir.y), |(_, n)| n);
+        (t, normal)
+    } else {
+        (0.0, Point::new(-dir.x, -dir.y))
+    };
+    for o in &config.obstacles {
+        if let Some(t) = o.ray_hit(origin, dir)
+            && t < nearest.0
+        {
+            nearest = (t, o.surface(origin + dir.scale(t)).normal);
+        }
+    }
+    nearest
+}
+
+/// What one ping of `sonar` hears, without noise: the distance to the nearest surface inside
+/// its beam that sends the sound back (met closer to head-on than `miss_angle`), meters;
+/// `None` when nothing in the beam echoes. Range limits are the caller's.
+pub(crate) fn beam_echo(config: &WorldConfig, pose: Pose, sonar: &SonarMount) -> Option<f64> {
+    let us = &config.robot.ultrasonic;
+    let origin = pose.to_world(sonar.offset);
+    let half = us.cone_half_angle.max(0.0);
+    let gaps = (2.0 * half / RAY_SPACING - 1e-6).ceil().max(1.0) as usize;
+    let heard_within = us.miss_angle.cos();
+    (0..=gaps)
+        .filter_map(|i| {
+            let spread = -half + 2.0 * half * i as f64 / gaps as f64;
+            let dir = Point::from_angle(pose.heading + sonar.angle + spread);
+            let (t, normal) = ray_cast(config, origin, dir);
+            // cos of the angle between the ray coming back and the surface's normal.
+            let head_on = -dir.dot(normal);
+            (t <= 0.0 || us.miss_angle >= std::f64::consts::FRAC_PI_2 || head_on >= heard_within)
+                .then_some(t)
         })
-        .fold(f64::INFINITY, f64::min)
+        .reduce(f64::min)
 }
 
 impl World {
@@ -100,10 +133,11 @@ pub(crate) fn imu_sample(s: &mut WorldState, config: &WorldConfig) -> ([f64; 3],
         s.accel.y + n(imu.accel_noise_std),
         G + n(imu.accel_noise_std),
     ];
+    let bias = s.gyro_bias;
     let gyro = [
-        n(imu.gyro_noise_std),
-        n(imu.gyro_noise_std),
-        s.yaw_rate + n(imu.gyro_noise_std),
+        bias[0] + n(imu.gyro_noise_std),
+        bias[1] + n(imu.gyro_noise_std),
+        s.yaw_rate + bias[2] + n(imu.gyro_noise_std),
     ];
     (accel, gyro)
 }
@@ -125,17 +159,86 @@ mod tests {
         assert!((var.sqrt() - 2.0).abs() < 0.05, "{var}");
     }
 
+    fn front(config: &WorldConfig) -> SonarMount {
+        config.robot.wiring.sonars[0].clone()
+    }
+
     #[test]
     fn beam_sees_the_nearest_thing() {
-        let mut config = WorldConfig::empty(4.0, 3.0);
+        let mut config = WorldConfig::empty(4.0, 3.0).ideal();
         let pose = Pose::new(1.0, 1.5, 0.0);
+        let sonar = front(&config);
         // Wall at x = 4: sensor at x = 1.1.
-        assert!((beam_distance(&config, pose) - 2.9).abs() < 1e-9);
+        assert!((beam_echo(&config, pose, &sonar).unwrap() - 2.9).abs() < 1e-9);
         config.obstacles.push(Obstacle::Circle {
             center: Point::new(2.0, 1.5),
             radius: 0.2,
         });
-        assert!((beam_distance(&config, pose) - 0.7).abs() < 1e-9);
+        assert!((beam_echo(&config, pose, &sonar).unwrap() - 0.7).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_wide_beam_sees_a_post_off_its_axis() {
+        // A post 1 m ahead and 0.2 m to the side: 11° off the axis, outside a ±7.5° beam,
+        // inside the HC-SR04's ±15°.
+        let mut config = WorldConfig::empty(4.0, 3.0);
+        config.obstacles.push(Obstacle::Circle {
+            center: Point::new(2.1, 1.7),
+            radius: 0.04,
+        });
+        let pose = Pose::new(1.0, 1.5, 0.0);
+        let d = beam_echo(&config, pose, &front(&config)).unwrap();
+        assert!((d - 0.98).abs() < 0.02, "{d}");
+        let ideal = config.clone().ideal();
+        let d = beam_echo(&ideal, pose, &front(&ideal)).unwrap();
+        assert!((d - 2.9).abs() < 1e-9, "{d}");
+    }
+
+    #[test]
+    fn a_wall_met_at_a_shallow_angle_is_not_heard() {
+        // Along the bottom wall, 0.3 m from it, turned 10° towards it: the beam (±15°) meets
+        // it at most 25° from grazing, far from head-on; the far wall is 2.9 m away, head-on
+        // enough to echo.
+        let config = WorldConfig::empty(4.0, 3.0);
+        let pose = Pose::new(1.0, 0.3, -10_f64.to_radians());
+        let sonar = front(&config);
+        let far = beam_echo(&config, pose, &sonar).unwrap();
+        assert!(far > 1.5, "{far}");
+        // The ideal sonar hears the near wall.
+        let ideal = config.clone().ideal();
+        let near = beam_echo(&ideal, pose, &sonar).unwrap();
+        assert!(near < 1.0, "{near}");
+        // Turned 60°, the wall comes within 45° of head-on: heard.
+        let steep = Pose::new(1.0, 0.6, -60_f64.to_radians());
+        let d = beam_echo(&config, steep, &sonar).unwrap();
+        assert!(d < 0.7, "{d}");
+    }
+
+    #[test]
+    fn the_gyro_has_a_bias_that_drifts() {
+        let mean_z = |world: &World| {
+            let n = 2_000;
+            let sum: f64 = (0..n)
+                .map(|_| world.with_state(|s, config| imu_sample(s, config).1[2]))
+                .sum();
+            sum / f64::from(n)
+        };
+        // At rest an ideal gyro reads 0 on average; a real one its bias.
+        let ideal = World::new(WorldConfig::empty(4.0, 3.0).ideal());
+        assert!(mean_z(&ideal).abs() < 2e-4);
+        let mut config = WorldConfig::empty(4.0, 3.0);
+        config.robot.imu.gyro_drift = 0.002;
+        let world = World::new(config);
+        let before = mean_z(&world);
+        assert!(before.abs() > 2e-3, "bias {before}");
+        assert!((before - world.with_state(|s, _| s.gyro_bias[2])).abs() < 2e-4);
+        // Ten minutes standing still later, it reads something else.
+        for _ in 0..120_000 {
+            world.step();
+        }
+        let after = mean_z(&world);
+        assert!((after - before).abs() > 5e-3, "{before} then {after}");
+        assert_eq!(world.snapshot().pose, world.config().start);
     }
 
     #[test]

@@ -34,7 +34,20 @@ pub struct Stats {
     pub track_progress: f64,
     /// Time with no line sensor over the tape (0 without a track).
     pub off_line_time: Duration,
+    /// Time spent turning in place: turning faster than 0.5 rad/s while the body moves slower
+    /// than 2 cm/s.
+    pub turning_in_place: Duration,
+    /// The closest the body's edge came to a wall or an obstacle, meters (0 when it touched
+    /// one).
+    pub closest_approach: f64,
+    /// Where the body's center was then.
+    pub closest_approach_at: Point,
 }
+
+/// Turning faster than this (rad/s) ...
+const TURNING: f64 = 0.5;
+/// ... while moving slower than this (m/s) is turning in place.
+const IN_PLACE: f64 = 0.02;
 
 /// The running tally behind [`Stats`].
 #[derive(Debug)]
@@ -78,7 +91,10 @@ impl StatsTracker {
             progress: 0.0,
         });
         let mut tracker = StatsTracker {
-            stats: Stats::default(),
+            stats: Stats {
+                closest_approach: f64::INFINITY,
+                ..Stats::default()
+            },
             start,
             visited: HashSet::new(),
             total_cells,
@@ -86,6 +102,29 @@ impl StatsTracker {
         };
         tracker.visit(start);
         tracker
+    }
+
+    /// The body moves at `velocity` (m/s) turning at `yaw_rate` (rad/s), `clearance` meters
+    /// from the nearest surface, for `dt`.
+    /// Returns whether it turns in place.
+    pub(crate) fn motion(
+        &mut self,
+        at: Point,
+        velocity: f64,
+        yaw_rate: f64,
+        clearance: f64,
+        dt: Duration,
+    ) -> bool {
+        let turning = velocity.abs() < IN_PLACE && yaw_rate.abs() > TURNING;
+        if turning {
+            self.stats.turning_in_place += dt;
+        }
+        let clearance = clearance.max(0.0);
+        if clearance < self.stats.closest_approach {
+            self.stats.closest_approach = clearance;
+            self.stats.closest_approach_at = at;
+        }
+        turning
     }
 
     fn visit(&mut self, p: Point) {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
-use super::sensors::{beam_distance, gaussian};
+use rand::Rng;
+
+use super::sensors::{beam_echo, gaussian};
 use super::world::World;
 
 /// Speed of sound in air at 20 °C, m/s.
@@ -18,29 +20,41 @@ const ECHO_DELAY: Duration = Duration::from_micros(500);
 const NO_ECHO: Duration = Duration::from_millis(38);
 
 impl World {
-    /// The trigger fell: measure and schedule the echo pulse (ignored while an echo is on).
-    pub(crate) fn ping(&self) {
+    /// Sonar `index`'s trigger fell: measure and schedule the echo pulse (ignored while its
+    /// echo is on). Now and then the answer is an outlier, anywhere in range.
+    pub(crate) fn ping(&self, index: usize) {
         let now = Instant::now();
         let width = self.with_state(|s, config| {
-            if s.echo_busy_until.is_some_and(|busy| now < busy) {
+            if s.echo_busy_until[index].is_some_and(|busy| now < busy) {
                 return None;
             }
             let us = &config.robot.ultrasonic;
-            let d = beam_distance(config, s.pose);
-            let width = if d > us.max_range {
-                NO_ECHO
+            let sonar = &config.robot.wiring.sonars[index];
+            let outlier =
+                us.outlier_probability > 0.0 && s.rng.random_bool(us.outlier_probability.min(1.0));
+            let heard = if outlier {
+                Some(
+                    s.rng
+                        .random_range(us.min_range..=us.max_range.max(us.min_range)),
+                )
             } else {
-                let heard =
-                    (d + gaussian(&mut s.rng, us.noise_std)).clamp(us.min_range, us.max_range);
-                Duration::from_secs_f64(2.0 * heard / SPEED_OF_SOUND)
+                beam_echo(config, s.pose, sonar)
+                    .map(|d| d + gaussian(&mut s.rng, us.noise_std))
+                    .filter(|&d| d <= us.max_range)
             };
-            s.echo_busy_until = Some(now + ECHO_DELAY + width);
+            let width = match heard {
+                Some(d) => Duration::from_secs_f64(
+                    2.0 * d.clamp(us.min_range, us.max_range) / SPEED_OF_SOUND,
+                ),
+                None => NO_ECHO,
+            };
+            s.echo_busy_until[index] = Some(now + ECHO_DELAY + width);
             Some(width)
         });
         let Some(width) = width else {
             return;
         };
-        let echo = self.shared.io.echo.clone();
+        let echo = self.shared.io.sonars[index].1.clone();
         let rise = now.saturating_duration_since(self.shared.start) + ECHO_DELAY;
         let fall = rise + width;
         match tokio::runtime::Handle::try_current() {
@@ -85,7 +99,7 @@ mod tests {
     }
 
     fn facing_a_box_at(distance: f64) -> WorldConfig {
-        let mut config = WorldConfig::empty(4.0, 3.0);
+        let mut config = WorldConfig::empty(4.0, 3.0).ideal();
         config.start = Pose::new(1.0, 1.5, 0.0);
         // The sensor sits 0.10 m ahead of the center.
         let face = 1.1 + distance;
@@ -142,5 +156,51 @@ mod tests {
         let world = World::new(config);
         let (mut trigger, mut echo) = world.ultrasonic();
         assert_eq!(measure(&mut trigger, &mut echo).await, NO_ECHO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_realistic_sonar_answers_outliers_now_and_then() {
+        let mut config = facing_a_box_at(0.8);
+        config.robot.ultrasonic.outlier_probability = 0.1;
+        let world = World::new(config);
+        let (mut trigger, mut echo) = world.ultrasonic();
+        let mut outliers = 0;
+        for _ in 0..200 {
+            let d = measure(&mut trigger, &mut echo).await.as_secs_f64() * SPEED_OF_SOUND / 2.0;
+            outliers += usize::from((d - 0.8).abs() > 0.02);
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        assert!((8..=40).contains(&outliers), "{outliers} outliers in 200");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_sonar_looks_from_its_own_mount() {
+        use crate::config::{EXPLORER_ROBOT, RobotConfig};
+
+        let explorer = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+        // A box 0.5 m ahead-left at 45°; the right sonar looks at open floor.
+        let mut config = WorldConfig::empty(4.0, 3.0).ideal().wired_like(&explorer);
+        config.start = Pose::new(1.0, 1.0, 0.0);
+        let at =
+            config.start.to_world(Point::new(0.07, 0.07)) + Point::from_angle(0.785).scale(0.6);
+        config.obstacles.push(Obstacle::Circle {
+            center: at,
+            radius: 0.1,
+        });
+        let world = World::new(config);
+        let distance = |w: Duration| w.as_secs_f64() * SPEED_OF_SOUND / 2.0;
+        let (mut trigger, mut echo) = world.sonar("left").unwrap();
+        let left = distance(measure(&mut trigger, &mut echo).await);
+        assert!((left - 0.5).abs() < 0.02, "{left}");
+        let (mut trigger, mut echo) = world.sonar("right").unwrap();
+        let right = distance(measure(&mut trigger, &mut echo).await);
+        assert!(right > 1.0, "{right}");
+        // The robot file's pins reach the same sonar.
+        let mut trigger = world.gpio_output(25).unwrap();
+        let mut echo = world.gpio_input(8).unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let again = distance(measure(&mut trigger, &mut echo).await);
+        assert!((again - 0.5).abs() < 0.02, "{again}");
+        assert!(world.sonar("back").is_none());
     }
 }

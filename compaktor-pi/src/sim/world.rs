@@ -62,12 +62,23 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Io {
     pub(crate) motors: [MotorLines; 2],
-    pub(crate) trigger: Arc<OutputLine>,
-    pub(crate) echo: Arc<InputLine>,
-    pub(crate) bumper: Arc<InputLine>,
+    /// Each sonar's trigger and echo, in the order of `wiring.sonars`.
+    pub(crate) sonars: Vec<(Arc<OutputLine>, Arc<InputLine>)>,
+    /// In the order of `wiring.bumpers`.
+    pub(crate) bumpers: Vec<Arc<InputLine>>,
     pub(crate) button: Arc<InputLine>,
     pub(crate) led: Arc<OutputLine>,
-    pub(crate) servo: Arc<PwmLine>,
+    /// In the order of `wiring.servos`.
+    pub(crate) servos: Vec<Arc<PwmLine>>,
+    /// Each wheel's encoder channels A and B (B `None` for a single channel).
+    pub(crate) encoders: Option<[EncoderLines; 2]>,
+}
+
+/// One wheel encoder's output wires.
+#[derive(Debug)]
+pub(crate) struct EncoderLines {
+    pub(crate) a: Arc<InputLine>,
+    pub(crate) b: Option<Arc<InputLine>>,
 }
 
 /// One L298N channel's wires.
@@ -91,14 +102,23 @@ pub(crate) struct WorldState {
     /// Acceleration of the body in its own frame (x forward, y left), m/s².
     pub(crate) accel: Point,
     pub(crate) in_contact: bool,
+    /// How far each wheel's rim has turned, meters (more than the ground moved when it slips),
+    /// `[left, right]`.
+    pub(crate) wheel_travel: [f64; 2],
+    /// Whether each bumper is pressed, in the order of `wiring.bumpers`.
+    pub(crate) bumpers: Vec<bool>,
+    /// The gyro's bias now, rad/s on x, y, z: drawn from the seed, then wandering.
+    pub(crate) gyro_bias: [f64; 3],
     pub(crate) on_line: bool,
     pub(crate) tracker: StatsTracker,
     pub(crate) path: Vec<PathPoint>,
     pub(crate) collision_points: Vec<Point>,
+    /// Where the robot thinks it has been (odometry), as firmware reported it.
+    pub(crate) estimates: Vec<Point>,
     pub(crate) rng: SmallRng,
     pub(crate) imu: Mpu6050Registers,
-    /// The HC-SR04 ignores triggers until its echo is over.
-    pub(crate) echo_busy_until: Option<tokio::time::Instant>,
+    /// Each HC-SR04 ignores triggers until its echo is over.
+    pub(crate) echo_busy_until: Vec<Option<tokio::time::Instant>>,
     /// Which `start()` owns the physics; older tasks stop when it changes.
     pub(crate) epoch: u64,
     pub(crate) steps: u64,
@@ -133,6 +153,8 @@ pub struct PathPoint {
     pub time: Duration,
     /// Where the robot was.
     pub pose: Pose,
+    /// Whether it was turning in place (see [`Stats::turning_in_place`]).
+    pub turning: bool,
 }
 
 /// The world at one instant.
@@ -151,14 +173,18 @@ pub struct Snapshot {
     pub velocity: f64,
     /// Turn rate, rad/s, counter-clockwise.
     pub yaw_rate: f64,
-    /// Whether the body touches a wall or an obstacle (the bumper level).
+    /// Whether the body touches a wall or an obstacle.
     pub bumper: bool,
+    /// Which bumpers are pressed, by name, in the order of the wiring.
+    pub bumpers: Vec<(String, bool)>,
     /// Whether any line sensor sees tape.
     pub on_line: bool,
     /// The LED's level.
     pub led: bool,
-    /// The servo's pulse width in µs, `None` while it gets no pulses.
+    /// The first servo's pulse width in µs, `None` while it gets no pulses.
     pub servo_pulse_us: Option<f64>,
+    /// Every servo's pulse width in µs, by name, in the order of the wiring.
+    pub servo_pulses_us: Vec<(String, Option<f64>)>,
 }
 
 /// The simulated robot's wiring, in BCM GPIO numbers (the starter robot's).
@@ -167,11 +193,10 @@ mod wiring {
     pub(super) const LEFT_IN2: u8 = 6;
     pub(super) const RIGHT_IN1: u8 = 16;
     pub(super) const RIGHT_IN2: u8 = 20;
-    pub(super) const TRIGGER: u8 = 23;
-    pub(super) const ECHO: u8 = 24;
     pub(super) const BUTTON: u8 = 17;
-    pub(super) const BUMPER: u8 = 22;
     pub(super) const LED: u8 = 27;
+    /// The GPIO of hardware PWM channel 0, 1, 2, 3.
+    pub(super) const PWM_GPIO: [u8; 4] = [12, 13, 18, 19];
 }
 
 /// Motor enable PWMs start at this frequency.
@@ -188,15 +213,32 @@ impl World {
             in2: OutputLine::new(),
             enable: PwmLine::new(SimPwm::MAX_DUTY, MOTOR_PWM_HZ),
         };
+        let wiring = &config.robot.wiring;
         let io = Io {
             motors: [motor(), motor()],
-            trigger: OutputLine::new(),
-            echo: InputLine::new(false),
-            bumper: InputLine::new(true),
+            sonars: (wiring.sonars.iter())
+                .map(|_| (OutputLine::new(), InputLine::new(false)))
+                .collect(),
+            bumpers: wiring
+                .bumpers
+                .iter()
+                .map(|_| InputLine::new(true))
+                .collect(),
             button: InputLine::new(true),
             led: OutputLine::new(),
-            servo: PwmLine::new(SimPwm::MAX_DUTY, SERVO_PWM_HZ),
+            servos: (wiring.servos.iter())
+                .map(|_| PwmLine::new(SimPwm::MAX_DUTY, SERVO_PWM_HZ))
+                .collect(),
+            encoders: wiring.encoders.map(|pins| {
+                pins.map(|p| EncoderLines {
+                    a: InputLine::new(false),
+                    b: p.b.map(|_| InputLine::new(false)),
+                })
+            }),
         };
+        let mut rng = SmallRng::seed_from_u64(config.seed);
+        let bias = config.robot.imu.gyro_bias_std;
+        let gyro_bias = [(); 3].map(|()| super::sensors::gaussian(&mut rng, bias));
         let state = WorldState {
             pose: config.start,
             wheel_speeds: [0.0; 2],
@@ -204,16 +246,21 @@ impl World {
             yaw_rate: 0.0,
             accel: Point::default(),
             in_contact: false,
+            bumpers: vec![false; wiring.bumpers.len()],
+            wheel_travel: [0.0; 2],
+            gyro_bias,
             on_line: false,
             tracker: StatsTracker::new(&config),
             path: vec![PathPoint {
                 time: Duration::ZERO,
                 pose: config.start,
+                turning: false,
             }],
             collision_points: Vec::new(),
-            rng: SmallRng::seed_from_u64(config.seed),
+            estimates: Vec::new(),
+            rng,
             imu: Mpu6050Registers::default(),
-            echo_busy_until: None,
+            echo_busy_until: vec![None; wiring.sonars.len()],
             epoch: 0,
             steps: 0,
         };
@@ -248,10 +295,18 @@ impl World {
     /// The world now.
     pub fn snapshot(&self) -> Snapshot {
         let io = &self.shared.io;
-        let servo = io.servo.get();
-        let servo_pulse_us = (servo.duty > 0).then(|| servo.fraction() * 1e6 / f64::from(servo.hz));
+        let wiring = &self.shared.config.robot.wiring;
+        let servo_pulses_us: Vec<(String, Option<f64>)> = (wiring.servos.iter())
+            .zip(&io.servos)
+            .map(|(mount, line)| {
+                let pwm = line.get();
+                let pulse = (pwm.duty > 0).then(|| pwm.fraction() * 1e6 / f64::from(pwm.hz));
+                (mount.name.clone(), pulse)
+            })
+            .collect();
+        let servo_pulse_us = servo_pulses_us.first().and_then(|(_, pulse)| *pulse);
         let led = io.led.is_high();
-        self.with_state(|s, _| Snapshot {
+        self.with_state(|s, config| Snapshot {
             pose: s.pose,
             time: s.tracker.stats.time,
             stats: s.tracker.stats.clone(),
@@ -259,15 +314,31 @@ impl World {
             velocity: s.velocity,
             yaw_rate: s.yaw_rate,
             bumper: s.in_contact,
+            bumpers: (config.robot.wiring.bumpers.iter())
+                .zip(&s.bumpers)
+                .map(|(mount, &pressed)| (mount.name.clone(), pressed))
+                .collect(),
             on_line: s.on_line,
             led,
             servo_pulse_us,
+            servo_pulses_us,
         })
     }
 
     /// The path so far: the pose every 50 ms of simulated time, starting with the start pose.
     pub fn path(&self) -> Vec<PathPoint> {
         self.with_state(|s, _| s.path.clone())
+    }
+
+    /// Records where the robot thinks it is (an odometry estimate, in arena coordinates);
+    /// [`World::to_svg`] draws these beside the true path. Firmware under test reports them.
+    pub fn record_estimate(&self, at: Point) {
+        self.with_state(|s, _| s.estimates.push(at));
+    }
+
+    /// The estimates recorded so far.
+    pub fn estimates(&self) -> Vec<Point> {
+        self.with_state(|s, _| s.estimates.clone())
     }
 
     /// Where each collision happened (the touching point on the wall or obstacle).
@@ -286,22 +357,51 @@ impl World {
         }
     }
 
-    /// The HC-SR04's trigger and echo pins. When the trigger falls after at least 10 µs high,
-    /// the world casts the beam from the sensor's mount and raises the echo 0.5 ms later for
-    /// the round trip `2·d / 343 m/s` (with noise); with nothing in range, the echo is a 38 ms
-    /// pulse, as on the real module. Triggers during an echo are ignored.
+    /// The first HC-SR04's trigger and echo pins (see [`World::sonar`]).
+    ///
+    /// # Panics
+    ///
+    /// When the robot has no sonar.
     pub fn ultrasonic(&self) -> (SimOutputPin, SimEdgeInput) {
-        let io = &self.shared.io;
+        self.sonar_at(0)
+    }
+
+    /// The trigger and echo pins of the HC-SR04 `name` of the wiring, or `None`. When the
+    /// trigger falls after at least 10 µs high, the world casts the beam from the sensor's
+    /// mount and raises the echo 0.5 ms later for the round trip `2·d / 343 m/s` (with noise);
+    /// with nothing that echoes in range, the echo is a 38 ms pulse, as on the real module.
+    /// Triggers during an echo are ignored.
+    pub fn sonar(&self, name: &str) -> Option<(SimOutputPin, SimEdgeInput)> {
+        let wiring = &self.shared.config.robot.wiring;
+        let index = wiring.sonars.iter().position(|s| s.name == name)?;
+        Some(self.sonar_at(index))
+    }
+
+    fn sonar_at(&self, index: usize) -> (SimOutputPin, SimEdgeInput) {
+        let (trigger, echo) = &self.shared.io.sonars[index];
         (
-            SimOutputPin::trigger(io.trigger.clone(), self.clone()),
-            SimEdgeInput::new(io.echo.clone(), self.shared.start),
+            SimOutputPin::trigger(trigger.clone(), self.clone(), index),
+            SimEdgeInput::new(echo.clone(), self.shared.start),
         )
     }
 
-    /// The bumper switch, wired like a microswitch to ground with a pull-up: low while the body
-    /// touches a wall or an obstacle, an edge each time contact starts or ends.
+    /// The first bumper switch (see [`World::bumper_named`]), or an input that never changes
+    /// when the robot has none.
     pub fn bumper(&self) -> SimEdgeInput {
-        SimEdgeInput::new(self.shared.io.bumper.clone(), self.shared.start)
+        match self.shared.io.bumpers.first() {
+            Some(line) => SimEdgeInput::new(line.clone(), self.shared.start),
+            None => SimEdgeInput::unconnected(true),
+        }
+    }
+
+    /// The bumper switch `name` of the wiring, or `None`. It is wired like a microswitch to
+    /// ground with a pull-up: low while the body touches a wall or an obstacle within the
+    /// bumper's arc, an edge each time that contact starts or ends.
+    pub fn bumper_named(&self, name: &str) -> Option<SimEdgeInput> {
+        let wiring = &self.shared.config.robot.wiring;
+        let index = wiring.bumpers.iter().position(|b| b.name == name)?;
+        let line = self.shared.io.bumpers[index].clone();
+        Some(SimEdgeInput::new(line, self.shared.start))
     }
 
     /// The push button (active low: high when released) and the finger that presses it.
@@ -323,10 +423,14 @@ impl World {
         SimOutputPin::new(self.shared.io.led.clone())
     }
 
-    /// The servo's PWM channel (starts at 50 Hz, no pulses); [`Snapshot::servo_pulse_us`] shows
+    /// The first servo's PWM (starts at 50 Hz, no pulses); [`Snapshot::servo_pulse_us`] shows
     /// it.
+    ///
+    /// # Panics
+    ///
+    /// When the robot has no servo.
     pub fn servo(&self) -> SimPwm {
-        SimPwm::new(self.shared.io.servo.clone())
+        SimPwm::new(self.shared.io.servos[0].clone())
     }
 
     /// The I2C bus with the MPU-6050 at 0x68.
@@ -343,13 +447,16 @@ impl World {
     /// the whole wiring), or `None` when nothing there listens.
     pub fn gpio_output(&self, gpio: u8) -> Option<SimOutputPin> {
         let io = &self.shared.io;
+        let sonars = &self.shared.config.robot.wiring.sonars;
+        if let Some(index) = sonars.iter().position(|s| s.trigger == gpio) {
+            return Some(self.sonar_at(index).0);
+        }
         let line = match gpio {
             wiring::LEFT_IN1 => &io.motors[0].in1,
             wiring::LEFT_IN2 => &io.motors[0].in2,
             wiring::RIGHT_IN1 => &io.motors[1].in1,
             wiring::RIGHT_IN2 => &io.motors[1].in2,
             wiring::LED => &io.led,
-            wiring::TRIGGER => return Some(self.ultrasonic().0),
             _ => return None,
         };
         Some(SimOutputPin::new(line.clone()))
@@ -357,18 +464,40 @@ impl World {
 
     /// The input wired to BCM `gpio` on the simulated robot, or `None` when nothing drives it.
     ///
-    /// The simulated robot is wired like the starter robot (`robots/starter.toml`): left motor
-    /// IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0 (GPIO 12), right motor on GPIO
-    /// 16/20 and PWM channel 1 (GPIO 13), the HC-SR04's TRIG/ECHO on GPIO 23/24, the button on
-    /// GPIO 17, the bumper on GPIO 22, the LED on GPIO 27 and the servo on PWM channel 2
-    /// (GPIO 18). A robot file that says otherwise finds nothing there, as on a real robot.
+    /// The simulated robot's motors, button and LED are wired like the starter robot
+    /// (`robots/starter.toml`): left motor IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0
+    /// (GPIO 12), right motor on GPIO 16/20 and PWM channel 1 (GPIO 13), the button on GPIO
+    /// 17, the LED on GPIO 27. Sonars, bumpers and servos are where its
+    /// [`Wiring`](super::Wiring) puts them: by default the starter's HC-SR04 on TRIG/ECHO GPIO
+    /// 23/24, a bumper on GPIO 22 and a servo on PWM channel 2 (GPIO 18);
+    /// [`WorldConfig::wired_like`](super::WorldConfig::wired_like) takes them from a robot
+    /// file. A robot file that says otherwise finds nothing there, as on a real robot.
     pub fn gpio_input(&self, gpio: u8) -> Option<SimEdgeInput> {
         let io = &self.shared.io;
-        let line = match gpio {
-            wiring::ECHO => &io.echo,
-            wiring::BUTTON => &io.button,
-            wiring::BUMPER => &io.bumper,
-            _ => return None,
+        let wiring = &self.shared.config.robot.wiring;
+        let encoder_line = |i: usize, pins: &super::EncoderPins| {
+            let lines = io.encoders.as_ref()?.get(i)?;
+            if pins.a == gpio {
+                Some(&lines.a)
+            } else if pins.b == Some(gpio) {
+                lines.b.as_ref()
+            } else {
+                None
+            }
+        };
+        let encoder = (wiring.encoders.iter())
+            .flat_map(|pins| pins.iter().enumerate())
+            .find_map(|(i, pins)| encoder_line(i, pins));
+        let line = if gpio == wiring::BUTTON {
+            &io.button
+        } else if let Some(line) = encoder {
+            line
+        } else if let Some(i) = wiring.sonars.iter().position(|s| s.echo == gpio) {
+            &io.sonars[i].1
+        } else if let Some(i) = wiring.bumpers.iter().position(|b| b.pin == gpio) {
+            &io.bumpers[i]
+        } else {
+            return None;
         };
         Some(SimEdgeInput::new(line.clone(), self.shared.start))
     }
@@ -376,24 +505,45 @@ impl World {
     /// The hardware PWM `channel` of the simulated robot, or `None` when nothing is on it.
     pub fn pwm_channel(&self, channel: u8) -> Option<SimPwm> {
         let io = &self.shared.io;
+        let servos = &self.shared.config.robot.wiring.servos;
         let line = match channel {
             0 => &io.motors[0].enable,
             1 => &io.motors[1].enable,
-            2 => &io.servo,
-            _ => return None,
+            _ => {
+                let hardware = crate::config::PwmWiring::Hardware { channel };
+                let i = servos.iter().position(|s| s.pwm == hardware)?;
+                &io.servos[i]
+            }
         };
         Some(SimPwm::new(line.clone()))
     }
 
-    /// Software PWM on BCM `gpio`: the PWM pins of the simulated robot (GPIO 12, 13 and 18
-    /// are hardware channels 0, 1 and 2), or `None`.
+    /// Software PWM on BCM `gpio`: a servo wired to software PWM there, or the hardware
+    /// channel on that pin (GPIO 12, 13, 18 and 19 are channels 0-3), or `None`.
     pub fn pwm_pin(&self, gpio: u8) -> Option<SimPwm> {
-        match gpio {
-            12 => self.pwm_channel(0),
-            13 => self.pwm_channel(1),
-            18 => self.pwm_channel(2),
-            _ => None,
+        let servos = &self.shared.config.robot.wiring.servos;
+        let software = crate::config::PwmWiring::Software { pin: gpio };
+        if let Some(i) = servos.iter().position(|s| s.pwm == software) {
+            return Some(SimPwm::new(self.shared.io.servos[i].clone()));
         }
+        let channel = wiring::PWM_GPIO.iter().position(|&g| g == gpio)?;
+        self.pwm_channel(channel as u8)
+    }
+
+    /// The `side` wheel's encoder channels A and B (B `None` for a single-channel encoder), or
+    /// `None` when the robot has no encoders. Channel A leads B when the wheel turns forward;
+    /// a single channel changes level at every count. Edges are stamped within the physics
+    /// step they happen in.
+    pub fn encoder(&self, side: Side) -> Option<(SimEdgeInput, Option<SimEdgeInput>)> {
+        let lines = &self.shared.io.encoders.as_ref()?[side as usize];
+        let input = |line: &Arc<InputLine>| SimEdgeInput::new(line.clone(), self.shared.start);
+        Some((input(&lines.a), lines.b.as_ref().map(input)))
+    }
+
+    /// How far each wheel's rim has turned so far, meters, `[left, right]`: what a perfect
+    /// encoder counts, slip included.
+    pub fn wheel_travel(&self) -> [f64; 2] {
+        self.with_state(|s, _| s.wheel_travel)
     }
 
     /// The line sensors as digital inputs (high over the tape), sensor 0 leftmost.
