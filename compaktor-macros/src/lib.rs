@@ -63,9 +63,19 @@ use crate::ctxt::Ctxt;
 ///
 /// # Handlers
 /// A `#[handler]` method takes `&mut self` or `&self` (also written `self: &mut Self`), then
-/// owned arguments (they are moved into the message, so they must be `Send + 'static`; a type
-/// that is not is one error, on that type), and optionally `ctx: &mut Context<Self>` anywhere
-/// among them. It may be `async` or not.
+/// owned arguments (they are moved into the message, so they must be `Send + 'static`), and
+/// optionally `ctx: &mut Context<Self>` anywhere among them. It may be `async` or not.
+///
+/// An argument or reply that is not `Send + 'static` is reported first, on its type. For a
+/// type made of std types (`Rc<u8>`, `RefCell<Vec<u8>>`) that is the only error. For a type of
+/// your own (`struct Reading { value: Rc<u8> }`) the same mistake is then reported again where
+/// the generated message enum must be `Send` (some five more errors at `#[actor]`): fix the
+/// first one and they all go. This is a limit of the type system, not an oversight: your type
+/// may hold this actor's own `ActorRef` (a `struct Link { next: ActorRef<Node> }`), and then
+/// whether it is `Send` depends on whether the message enum is. Naming the field through a
+/// check (as for std types) would make the enum depend on that proof: rustc reports a cycle
+/// (E0391) through a constant, or an overflow (E0275) through a trait projection, for every
+/// such type, including those that are `Send`.
 ///
 /// `#[actor]` reads the markers as written in its block: a marker behind `cfg_attr` is an
 /// error (put `#[cfg(..)]` on the method instead), and a method a `macro_rules!` macro produces

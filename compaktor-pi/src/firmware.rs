@@ -1,8 +1,8 @@
 //! The firmware runner the robot programs share: their command line ([`FirmwareArgs`], with
 //! clap), logging at `info` by default, errors printed as one line ([`exit`]), waiting for the
 //! run's end or a signal ([`run_until`]), stopping safely ([`stop_robot`]: the E-stop first,
-//! then the actors in reverse start order) and systemd's service notifications and watchdog
-//! ([`Service`]). The actors and their start order live in [`crate::robot`].
+//! as the system's shutdown step, then the actors in reverse start order) and systemd's service
+//! notifications and watchdog ([`Service`]). Signals and runtimes live in [`crate::robot`].
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -29,13 +29,13 @@ use std::error::Error;
 use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compaktor::{ActorSystem, StopReason};
 
 use crate::config::{BackendKind, ConfigError, RobotConfig};
-use crate::robot::{StartOrder, shutdown_signal};
+use crate::robot::shutdown_signal;
 use crate::safety::{EStop, EStopReport};
 
 /// How long a simulated run lasts unless `--duration` says otherwise.
@@ -195,26 +195,40 @@ pub async fn run_until(run_for: Option<Duration>) -> Ending {
 /// How a robot was stopped by [`stop_robot`].
 #[derive(Debug, Clone)]
 pub struct Stopped {
-    /// The E-stop that cut every actuator first.
-    pub estop: EStopReport,
-    /// Every actor and why it stopped, in the order they stopped (the last started first).
+    /// The E-stop that cut every actuator first; `None` only if pulling it panicked (an
+    /// actuator's safe-state action panicked; logged at error level).
+    pub estop: Option<EStopReport>,
+    /// Every top-level actor and why it stopped, in the order they stopped (the last started
+    /// first).
     pub actors: Vec<(String, StopReason)>,
 }
 
-/// Stops a robot safely: the E-stop first, so every actuator is in its safe state at once
-/// (motors at duty 0, servos released), straight on the hardware; then the actors in reverse
-/// start order, each killed if it has not stopped within `deadline`.
+/// Stops a robot safely with the runtime's [`ActorSystem::shutdown`]: its first step is the
+/// E-stop ([`ActorSystem::on_shutdown`]), so every actuator is in its safe state at once
+/// (motors at duty 0, servos released), straight on the hardware, before any actor is told
+/// to stop; then the actors stop in reverse start order, and whatever has not stopped within
+/// `deadline` is killed.
 pub async fn stop_robot(
+    system: &ActorSystem,
     estop: &EStop,
-    order: StartOrder,
     why: &str,
     deadline: Duration,
 ) -> Stopped {
-    let report = estop.trigger(&format!("stopping: {why}"));
-    let actors = order.shutdown(deadline).await;
+    let report = Arc::new(Mutex::new(None));
+    let (estop, reason, pulled) = (estop.clone(), format!("stopping: {why}"), report.clone());
+    system.on_shutdown("E-stop", move || {
+        let report = estop.trigger(&reason);
+        *crate::lock(&pulled) = Some(report);
+    });
+    let shutdown = system.shutdown(deadline).await;
+    let estop = crate::lock(&report).take();
     Stopped {
-        estop: report,
-        actors,
+        estop,
+        actors: shutdown
+            .ended
+            .into_iter()
+            .map(|(actor, reason)| (actor.to_string(), reason))
+            .collect(),
     }
 }
 

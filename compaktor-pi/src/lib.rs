@@ -5,7 +5,8 @@
 //! runs on a laptop, and safety built in (safe states, dead-man watchdogs, E-stop).
 //!
 //! - [`actors`]: the peripheral actors (`Motor`, `Servo`, `Ultrasonic`, `ImuSensor`,
-//!   `LineSensor`, `AdcReader`, `Button`, `Led`), and [`events`], how sensors publish;
+//!   `LineSensor`, `AdcReader`, `Button`, `Led`); sensors and motors publish on the system's
+//!   topics ([`compaktor::Topic`]);
 //! - [`safety`]: the E-stop (each actuator's watchdog and safe state live with the actuator);
 //! - [`config`]: the robot description file (TOML); [`hardware`]: opening it on its backend;
 //! - [`robot`]: ordered start and shutdown, signals, the runtime for sim or hardware;
@@ -53,7 +54,6 @@ pub mod backend;
 pub mod config;
 pub mod device;
 pub mod drivers;
-pub mod events;
 pub mod firmware;
 pub mod hal;
 pub mod hardware;

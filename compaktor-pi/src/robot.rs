@@ -1,91 +1,9 @@
-//! Running a robot: actors started in order and stopped in reverse, so actuators stop before the
-//! buses and sensors they use; and the signal handler that does it on Ctrl-C / SIGTERM.
-
-use std::time::Duration;
-
-use compaktor::{Actor, ActorRef, StopReason};
+//! Running a robot: the signal handler (Ctrl-C / SIGTERM) and the runtime for sim or hardware.
+//! Stopping the actors is the runtime's [`ActorSystem::shutdown`](compaktor::ActorSystem::shutdown)
+//! (the newest actor first, so actuators stop before the buses and sensors they use), with the
+//! E-stop as its first step ([`crate::firmware::stop_robot`]).
 
 use crate::config::BackendKind;
-use futures::future::BoxFuture;
-
-/// An actor of any type, as far as stopping it goes.
-trait Stoppable: Send + Sync {
-    fn label(&self) -> String;
-    fn stop(&self);
-    fn kill(&self);
-    fn stopped(&self) -> BoxFuture<'static, StopReason>;
-}
-
-impl<A: Actor> Stoppable for ActorRef<A> {
-    fn label(&self) -> String {
-        self.label().to_string()
-    }
-    fn stop(&self) {
-        ActorRef::stop(self);
-    }
-    fn kill(&self) {
-        ActorRef::kill(self);
-    }
-    fn stopped(&self) -> BoxFuture<'static, StopReason> {
-        Box::pin(ActorRef::stopped(self))
-    }
-}
-
-/// The actors of a robot in the order they were started.
-///
-/// ```
-/// # use compaktor::prelude::*;
-/// # use compaktor_pi::robot::StartOrder;
-/// # struct Bus; #[actor] impl Bus {}
-/// # struct Motor; #[actor] impl Motor {}
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let system = ActorSystem::new("robot");
-/// let mut order = StartOrder::default();
-/// order.push(&system.spawn(Bus));   // buses first
-/// order.push(&system.spawn(Motor)); // then what uses them
-/// let report = order.shutdown(std::time::Duration::from_secs(1)).await; // motor first
-/// assert_eq!(report.len(), 2);
-/// # }
-/// ```
-#[derive(Default)]
-pub struct StartOrder {
-    actors: Vec<Box<dyn Stoppable>>,
-}
-
-impl std::fmt::Debug for StartOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.actors.iter().map(|a| a.label()))
-            .finish()
-    }
-}
-
-impl StartOrder {
-    /// Records an actor as started (after those pushed before it).
-    pub fn push<A: Actor>(&mut self, actor: &ActorRef<A>) {
-        self.actors.push(Box::new(actor.clone()));
-    }
-
-    /// Stops every actor in reverse start order, each after the one started after it has
-    /// stopped; one that does not stop within `deadline` is killed. Returns each actor's label
-    /// and stop reason, in the order they stopped.
-    pub async fn shutdown(self, deadline: Duration) -> Vec<(String, StopReason)> {
-        let mut report = Vec::with_capacity(self.actors.len());
-        for actor in self.actors.into_iter().rev() {
-            actor.stop();
-            let reason = match tokio::time::timeout(deadline, actor.stopped()).await {
-                Ok(reason) => reason,
-                Err(_) => {
-                    actor.kill();
-                    actor.stopped().await
-                }
-            };
-            tracing::info!(actor = %actor.label(), %reason, "stopped");
-            report.push((actor.label(), reason));
-        }
-        report
-    }
-}
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
 pub async fn shutdown_signal() {

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use compaktor::TopicStream;
 use compaktor::prelude::*;
-use compaktor_pi::actors::{AdcReader, Button, ImuSensor, LineSensor, Ultrasonic};
+use compaktor_pi::actors::{AdcReader, Button, Distance, ImuSensor, LineSensor, Ultrasonic};
 use compaktor_pi::device::{DeviceError, Range};
 use compaktor_pi::drivers::{
     ButtonEvent, Debouncer, EdgeDevice, HcSr04, Mcp3008, Mpu6050, NoPin, TokioDelay,
 };
-use compaktor_pi::events::Subscription;
 use compaktor_pi::sim::{Pose, Side, World, WorldConfig};
 use embedded_hal::digital::OutputPin;
 use embedded_hal::pwm::SetDutyCycle;
@@ -18,7 +18,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::time::{Instant, timeout};
 
 /// The next event, failing the test if none comes within `within` (of paused time).
-async fn next_within<T>(events: &mut Subscription<T>, within: Duration) -> T {
+async fn next_within<T>(events: &mut TopicStream<T>, within: Duration) -> T {
     timeout(within, events.next())
         .await
         .expect("no event in time")
@@ -26,7 +26,7 @@ async fn next_within<T>(events: &mut Subscription<T>, within: Duration) -> T {
 }
 
 /// Events already published, without waiting.
-fn drain<T>(events: &mut Subscription<T>) -> Vec<T> {
+fn drain<T>(events: &mut TopicStream<T>) -> Vec<T> {
     std::iter::from_fn(|| events.next().now_or_never().flatten()).collect()
 }
 
@@ -72,7 +72,7 @@ async fn ultrasonic_publishes_a_reading_every_period() {
     let _physics = world.start();
     let system = ActorSystem::new("sensors");
     let sonar = system.start(sonar(&world)).await.unwrap();
-    let mut events = sonar.subscribe().await.unwrap();
+    let mut events = sonar.topic().await.unwrap().stream();
 
     let mut readings = Vec::new();
     for _ in 0..6 {
@@ -89,6 +89,36 @@ async fn ultrasonic_publishes_a_reading_every_period() {
     assert_eq!(sonar.last().await.unwrap(), readings.last().copied());
 }
 
+/// A peripheral publishes on the system topic `<its path>/<what>`, which keeps the newest
+/// value: readable without subscribing, not lost (no dead letter) while nobody listens, and
+/// the same topic after a restart.
+#[tokio::test(start_paused = true)]
+async fn a_sensors_topic_is_named_after_its_path_and_keeps_the_newest_reading() {
+    let world = World::new(facing_the_wall());
+    let _physics = world.start();
+    let system = ActorSystem::new("sensors");
+    let sonar = system
+        .builder(sonar(&world))
+        .name("front_sonar")
+        .start()
+        .await
+        .unwrap();
+    let topic = sonar.topic().await.unwrap();
+    assert_eq!(topic.name(), "/front_sonar/distance");
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let last = sonar.last().await.unwrap();
+    assert!(last.is_some());
+    assert_eq!(topic.latest(), last);
+    let by_name = system.topic::<Distance>("/front_sonar/distance").unwrap();
+    assert_eq!(by_name.latest(), last);
+    assert_eq!(
+        system.dead_letter_count(),
+        0,
+        "readings nobody took were lost"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn ultrasonic_reports_open_floor_as_out_of_range_not_as_a_failure() {
     // 6.9 m of open floor ahead of the sensor: past the HC-SR04's 4 m, so every echo is the
@@ -99,7 +129,7 @@ async fn ultrasonic_reports_open_floor_as_out_of_range_not_as_a_failure() {
     let _physics = world.start();
     let system = ActorSystem::new("sensors");
     let sonar = system.start(sonar(&world)).await.unwrap();
-    let mut events = sonar.subscribe().await.unwrap();
+    let mut events = sonar.topic().await.unwrap().stream();
 
     for _ in 0..5 {
         let reading = next_within(&mut events, Duration::from_millis(200)).await;
@@ -193,7 +223,7 @@ async fn button_press_and_release_ignoring_bounce() {
     let system = ActorSystem::new("sensors");
     let button = button(&world, &system).await;
     let (_, finger) = world.button();
-    let mut events = button.subscribe().await.unwrap();
+    let mut events = button.topic().await.unwrap().stream();
 
     // The contact chatters for 4 ms on the way down...
     finger.press();
@@ -235,7 +265,7 @@ async fn button_long_press_comes_after_the_long_press_time() {
     let system = ActorSystem::new("sensors");
     let button = button(&world, &system).await;
     let (_, finger) = world.button();
-    let mut events = button.subscribe().await.unwrap();
+    let mut events = button.topic().await.unwrap().stream();
 
     tokio::time::sleep(ms(50)).await;
     finger.press();
@@ -273,7 +303,7 @@ async fn button_released_before_the_long_press_time_gives_none() {
     let system = ActorSystem::new("sensors");
     let button = button(&world, &system).await;
     let (_, finger) = world.button();
-    let mut events = button.subscribe().await.unwrap();
+    let mut events = button.topic().await.unwrap().stream();
 
     finger.click(ms(900)).await;
     assert_eq!(next_within(&mut events, ms(10)).await, ButtonEvent::Pressed);
@@ -300,7 +330,7 @@ async fn button_tap_shorter_than_the_settle_time_does_not_stick() {
     let system = ActorSystem::new("sensors");
     let button = button(&world, &system).await;
     let (mut level, finger) = world.button();
-    let mut events = button.subscribe().await.unwrap();
+    let mut events = button.topic().await.unwrap().stream();
 
     finger.click(ms(10)).await;
     tokio::time::sleep(ms(2_000)).await;
@@ -336,7 +366,7 @@ async fn imu_at_rest_feels_one_g_on_z() {
     assert!(sample.gyro.iter().all(|g| g.abs() < 0.05), "{sample:?}");
 
     // Periodic samples, to subscribers and as `last`.
-    let mut events = imu.subscribe().await.unwrap();
+    let mut events = imu.topic().await.unwrap().stream();
     let published = next_within(&mut events, ms(50)).await;
     assert!((published.accel[2] - 9.81).abs() < 0.3, "{published:?}");
     assert!(imu.last().await.unwrap().is_some());
@@ -363,7 +393,7 @@ async fn line_sensor_sees_the_line_under_its_middle_at_the_start() {
     assert!(position.abs() < 0.1, "{reading:?}");
     assert!(reading.raw[2] > 800, "{reading:?}");
 
-    let mut events = line.subscribe().await.unwrap();
+    let mut events = line.topic().await.unwrap().stream();
     let published = next_within(&mut events, ms(50)).await;
     assert!(
         published.position.is_some_and(|p| p.abs() < 0.1),

@@ -9,7 +9,6 @@ use compaktor::prelude::*;
 use compaktor_pi::actors::{Motor, MotorConfig};
 use compaktor_pi::drivers::L298n;
 use compaktor_pi::firmware::{Notice, Service, stop_robot};
-use compaktor_pi::robot::StartOrder;
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{Side, World, WorldConfig};
 
@@ -50,38 +49,35 @@ async fn the_estop_cuts_the_motors_before_any_actor_stops() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("robot");
     let estop = EStop::new();
-    let mut order = StartOrder::default();
     let left = system
         .builder(motor(&world, Side::Left, &estop, "left"))
         .name("left_motor")
         .start()
         .await
         .unwrap();
-    order.push(&left);
     let right = system
         .builder(motor(&world, Side::Right, &estop, "right"))
         .name("right_motor")
         .start()
         .await
         .unwrap();
-    order.push(&right);
     let seen = Seen::default();
     let planner = Planner {
         world: world.clone(),
         estop: estop.clone(),
         seen: seen.clone(),
     };
-    let planner = system
+    let _planner = system
         .builder(planner)
         .name("planner")
         .start()
         .await
         .unwrap();
-    order.push(&planner);
     left.set_speed(0.5).await.unwrap();
     right.set_speed(0.5).await.unwrap();
 
-    let stopped = stop_robot(&estop, order, "SIGTERM", Duration::from_secs(1)).await;
+    let stopped = stop_robot(&system, &estop, "SIGTERM", Duration::from_secs(1)).await;
+    let cut = stopped.estop.expect("the E-stop step ran");
 
     let (duties, engaged) = seen.lock().unwrap().expect("the planner stopped");
     assert_eq!(
@@ -90,14 +86,9 @@ async fn the_estop_cuts_the_motors_before_any_actor_stops() {
         "the motors still drove when the planner stopped"
     );
     assert!(engaged);
-    assert_eq!(stopped.estop.reason, "stopping: SIGTERM");
-    assert!(stopped.estop.all_safe());
-    let cut: Vec<&str> = stopped
-        .estop
-        .actuators
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect();
+    assert_eq!(cut.reason, "stopping: SIGTERM");
+    assert!(cut.all_safe());
+    let cut: Vec<&str> = cut.actuators.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(cut, ["left", "right"]);
     let order: Vec<&str> = stopped.actors.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(order.len(), 3);

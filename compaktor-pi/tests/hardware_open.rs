@@ -104,7 +104,7 @@ async fn the_starter_robot_drives_through_its_actors() {
         .start(Motor::new(right_motor, estop.clone(), config("right")))
         .await
         .unwrap();
-    let mut events = left.subscribe().await.unwrap();
+    let mut events = left.topic().await.unwrap().stream();
 
     // Forward for one second, feeding the 300 ms watchdog; the ramp (4/s) takes 100 ms to 0.4.
     for _ in 0..10 {

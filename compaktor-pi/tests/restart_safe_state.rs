@@ -278,6 +278,22 @@ fn lookup<A: Actor>(system: &ActorSystem, path: &str) -> ActorRef<A> {
 // A failed actuator restarts from zero.
 // ---------------------------------------------------------------------------------------------
 
+/// The events up to and including the motor's safe state on stopping (its last word).
+async fn until_stopping(mut events: compaktor::TopicStream<MotorEvent>) -> Vec<MotorEvent> {
+    let mut seen = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("the stopping motor's safe state in time")
+    {
+        let last = matches!(event, MotorEvent::SafeState(SafeCause::Stopping(_)));
+        seen.push(event);
+        if last {
+            break;
+        }
+    }
+    seen
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_motor_is_at_zero_before_its_restart_and_restarts_at_zero() {
     let rig = Rig::new();
@@ -290,7 +306,7 @@ async fn a_failed_motor_is_at_zero_before_its_restart_and_restarts_at_zero() {
         .unwrap();
     let left = lookup::<Motor>(&system, "/controller/left");
     let right = lookup::<Motor>(&system, "/controller/right");
-    let events = left.subscribe().await.unwrap();
+    let events = left.topic().await.unwrap().stream();
 
     left.set_speed(0.6).await.unwrap();
     right.set_speed(0.4).await.unwrap();
@@ -306,7 +322,7 @@ async fn a_failed_motor_is_at_zero_before_its_restart_and_restarts_at_zero() {
     );
 
     // The old instance's last word, when it ended: the safe state, and why.
-    let events: Vec<MotorEvent> = events.collect().await;
+    let events = until_stopping(events).await;
     let reason = StopReason::Panicked {
         handler: "set_speed",
         message: format!("left bridge fault at speed {FAULT_SPEED}"),

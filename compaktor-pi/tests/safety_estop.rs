@@ -259,7 +259,7 @@ async fn a_button_press_pulls_the_estop() {
         )
         .await
         .unwrap();
-    let mut presses = button.subscribe().await.unwrap();
+    let mut presses = button.topic().await.unwrap().stream();
     motor.set_speed(0.7).await.unwrap();
     assert_duty(&world, Side::Left, 0.7);
 

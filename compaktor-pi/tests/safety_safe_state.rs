@@ -126,7 +126,7 @@ async fn drive_then_end(end: impl FnOnce(ActorRef<Motor>), expected: StopReason)
         .await
         .unwrap();
     assert_eq!(estop.actuators(), ["left"]);
-    let events = motor.subscribe().await.unwrap();
+    let events = motor.topic().await.unwrap().stream();
 
     motor.set_speed(0.6).await.unwrap();
     assert_duty(&world, Side::Left, 0.6);
@@ -136,8 +136,8 @@ async fn drive_then_end(end: impl FnOnce(ActorRef<Motor>), expected: StopReason)
     assert_eq!(stopped.await, expected);
 
     assert_duty(&world, Side::Left, 0.0);
-    // The stream ends with the motor; its last word is the safe state and why.
-    let events: Vec<MotorEvent> = events.collect().await;
+    // Its last word is the safe state and why.
+    let events = until_stopping(events).await;
     assert_eq!(
         events,
         [
@@ -146,6 +146,22 @@ async fn drive_then_end(end: impl FnOnce(ActorRef<Motor>), expected: StopReason)
         ]
     );
     assert!(estop.actuators().is_empty(), "{:?}", estop.actuators());
+}
+
+/// The events up to and including the motor's safe state on stopping (its last word).
+async fn until_stopping(mut events: compaktor::TopicStream<MotorEvent>) -> Vec<MotorEvent> {
+    let mut seen = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("the stopping motor's safe state in time")
+    {
+        let last = matches!(event, MotorEvent::SafeState(SafeCause::Stopping(_)));
+        seen.push(event);
+        if last {
+            break;
+        }
+    }
+    seen
 }
 
 #[tokio::test(start_paused = true)]
@@ -176,7 +192,7 @@ async fn a_panicking_driver_still_ends_in_the_safe_state() {
         ))
         .await
         .unwrap();
-    let events = motor.subscribe().await.unwrap();
+    let events = motor.topic().await.unwrap().stream();
 
     motor.set_speed(0.6).await.unwrap();
     assert_eq!(bridge.duty(), 0.6);
@@ -210,7 +226,7 @@ async fn a_panicking_driver_still_ends_in_the_safe_state() {
         .unwrap();
     assert!(calls[after_panic..].contains(&Call::Coast), "{calls:?}");
 
-    let events: Vec<MotorEvent> = events.collect().await;
+    let events = until_stopping(events).await;
     assert_eq!(
         events.last(),
         Some(&MotorEvent::SafeState(SafeCause::Stopping(

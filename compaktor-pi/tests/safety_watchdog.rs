@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use compaktor::TopicStream;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Motor, MotorConfig, MotorEvent, SafeCause};
 use compaktor_pi::drivers::L298n;
-use compaktor_pi::events::Subscription;
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{Side, World, WorldConfig};
 use futures::{FutureExt, StreamExt};
@@ -31,7 +31,7 @@ fn duty(world: &World) -> f64 {
 }
 
 /// Waits for the next safe-state event, skipping speed changes.
-async fn next_safe_state(events: &mut Subscription<MotorEvent>) -> SafeCause {
+async fn next_safe_state(events: &mut TopicStream<MotorEvent>) -> SafeCause {
     loop {
         match events.next().await.expect("the motor stopped") {
             MotorEvent::SafeState(cause) => return cause,
@@ -41,7 +41,7 @@ async fn next_safe_state(events: &mut Subscription<MotorEvent>) -> SafeCause {
 }
 
 /// Events already published, without waiting.
-fn drain(events: &mut Subscription<MotorEvent>) -> Vec<MotorEvent> {
+fn drain(events: &mut TopicStream<MotorEvent>) -> Vec<MotorEvent> {
     std::iter::from_fn(|| events.next().now_or_never().flatten()).collect()
 }
 
@@ -50,7 +50,7 @@ async fn a_silent_motor_goes_safe_within_the_window_and_reports_it() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("watchdog");
     let motor = system.start(sim_motor(&world, Some(WINDOW))).await.unwrap();
-    let mut events = motor.subscribe().await.unwrap();
+    let mut events = motor.topic().await.unwrap().stream();
 
     // Start at an odd instant, so the command does not fall on a watchdog tick.
     tokio::time::sleep(Duration::from_millis(37)).await;
@@ -90,7 +90,7 @@ async fn reaction_time_over_every_command_phase() {
         let world = World::new(WorldConfig::empty(4.0, 3.0));
         let system = ActorSystem::new("watchdog");
         let motor = system.start(sim_motor(&world, Some(WINDOW))).await.unwrap();
-        let mut events = motor.subscribe().await.unwrap();
+        let mut events = motor.topic().await.unwrap().stream();
         tokio::time::sleep(Duration::from_millis(offset_ms)).await;
         motor.set_speed(0.5).await.unwrap();
         let last_command = Instant::now();
@@ -118,7 +118,7 @@ async fn commands_every_100ms_keep_it_running_for_2s() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("watchdog");
     let motor = system.start(sim_motor(&world, Some(WINDOW))).await.unwrap();
-    let mut events = motor.subscribe().await.unwrap();
+    let mut events = motor.topic().await.unwrap().stream();
 
     let began = Instant::now();
     let mut feed = tokio::time::interval(Duration::from_millis(100));
@@ -147,7 +147,7 @@ async fn a_new_command_rearms_the_watchdog() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("watchdog");
     let motor = system.start(sim_motor(&world, Some(WINDOW))).await.unwrap();
-    let mut events = motor.subscribe().await.unwrap();
+    let mut events = motor.topic().await.unwrap().stream();
 
     for round in 0..3 {
         motor.set_speed(-0.4).await.unwrap();
@@ -166,7 +166,7 @@ async fn without_a_watchdog_a_silent_motor_keeps_going() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("watchdog");
     let motor = system.start(sim_motor(&world, None)).await.unwrap();
-    let mut events = motor.subscribe().await.unwrap();
+    let mut events = motor.topic().await.unwrap().stream();
     motor.set_speed(0.5).await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!((duty(&world) - 0.5).abs() < 1e-6);
@@ -180,7 +180,7 @@ async fn real_clock_reaction_time() {
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("watchdog");
     let motor = system.start(sim_motor(&world, Some(window))).await.unwrap();
-    let mut events = motor.subscribe().await.unwrap();
+    let mut events = motor.topic().await.unwrap().stream();
 
     motor.set_speed(0.5).await.unwrap();
     let last_command = std::time::Instant::now();

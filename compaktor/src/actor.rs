@@ -20,8 +20,44 @@ use crate::{Context, FailureAction, HandlerFailure, Mailbox, RestartInfo, StopRe
 /// assert_ne!(a.id(), b.id());
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(test), derive(PartialEq, Eq, PartialOrd, Ord, Hash))]
 pub struct ActorId(pub(crate) u64);
+
+// In unit tests, ids count their comparisons, so a test can see how much a walk over the
+// actors does (a search through a list of ids shows up as quadratic work); see `health`.
+#[cfg(test)]
+impl PartialEq for ActorId {
+    fn eq(&self, other: &Self) -> bool {
+        crate::health::count_work();
+        self.0 == other.0
+    }
+}
+
+#[cfg(test)]
+impl Eq for ActorId {}
+
+#[cfg(test)]
+impl std::hash::Hash for ActorId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+#[cfg(test)]
+impl PartialOrd for ActorId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+impl Ord for ActorId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        crate::health::count_work();
+        self.0.cmp(&other.0)
+    }
+}
 
 impl ActorId {
     /// The id as a number.

@@ -732,7 +732,7 @@ impl<A: Actor> Shared<A> {
     ) -> Result<(), SendError> {
         if tokio::runtime::Handle::try_current().is_ok() {
             self.cell
-                .dead_letter(handler, DeadLetterReason::WouldDeadlock);
+                .dead_envelope(handler, DeadLetterReason::WouldDeadlock, env);
             return Err(SendError::BlockingInRuntime {
                 actor: self.cell.label.clone(),
                 handler,

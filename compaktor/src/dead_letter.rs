@@ -55,13 +55,15 @@ impl DeadLetterReason {
 /// so a subscriber can log it or send it again.
 ///
 /// The message is there when a handler call to an actor went undelivered: sent or asked
-/// (awaited, blocking) to an actor that had stopped, still queued when it stopped, sent to
-/// itself while its mailbox was full, an ask to itself or one that closed a cycle of waiting
-/// actors, an ask's `try_send` into a full mailbox, or one a pool's router could not hand to a
-/// worker (none there, killed meanwhile). A topic's value that reached no one (no subscriber,
-/// a subscriber lagging, still waiting for a subscriber that stopped) is there as the value
-/// published ([`with_payload`](Self::with_payload), [`take_payload`](Self::take_payload)).
-/// It is not there when `try_send` or `try_tell` gave it back to its sender (in
+/// (awaited, blocking) to an actor that had stopped, still queued when it stopped (or, from a
+/// timer or stream, still waiting for room when its instance ended), sent to itself while its
+/// mailbox was full, an ask to itself or one that closed a cycle of waiting actors, a blocking
+/// send refused inside a runtime, an ask's `try_send` into a full mailbox, or one a pool's
+/// router could not hand to a worker (none there, killed meanwhile). A topic's
+/// value that reached no one (no subscriber, a subscriber lagging, still waiting for a
+/// subscriber that stopped) is there as the value published
+/// ([`with_payload`](Self::with_payload), [`take_payload`](Self::take_payload)). It is not
+/// there when `try_send` or `try_tell` gave it back to its sender (in
 /// [`TrySendError`](crate::TrySendError), [`TryTellError`](crate::TryTellError)), when it was
 /// never made (a message source's closure that panicked), or once a subscriber has taken it.
 /// An ask's message has its reply channel dropped first: its asker learns at once that no

@@ -83,6 +83,19 @@ pub struct Stall {
     pub handled: u64,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Steps of work done on this thread by health reports (and id comparisons anywhere):
+    /// what the tests below measure instead of time.
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one step of work (see [`WORK`]).
+#[cfg(test)]
+pub(crate) fn count_work() {
+    WORK.with(|w| w.set(w.get() + 1));
+}
+
 /// When each busy actor was first seen in its current handler, for one system's health reports
 /// and stall detectors.
 ///
@@ -125,6 +138,8 @@ struct Sweep<'a> {
 impl Sweep<'_> {
     /// How long `id` has been seen in the handler numbered `handled` (`None` when not busy).
     fn observe(&mut self, id: ActorId, handled: u64, busy: bool, now: Instant) -> Option<Duration> {
+        #[cfg(test)]
+        count_work();
         let sweep = self.map.sweep;
         if !busy {
             self.map.seen.remove(&id);
@@ -141,7 +156,11 @@ impl Sweep<'_> {
     /// Forgets the actors this sweep did not see: they have ended.
     fn finish(mut self) {
         let sweep = self.map.sweep;
-        self.map.seen.retain(|_, seen| seen.2 == sweep);
+        self.map.seen.retain(|_, seen| {
+            #[cfg(test)]
+            count_work();
+            seen.2 == sweep
+        });
     }
 }
 
@@ -250,7 +269,58 @@ impl ActorSystem {
 
 #[cfg(test)]
 mod tests {
+    use tokio::sync::Notify;
+
     use super::*;
+    use crate::prelude::*;
+
+    struct Stuck;
+
+    #[crate::actor]
+    impl Stuck {
+        #[handler]
+        async fn wait(&self, gate: Arc<Notify>) {
+            gate.notified().await;
+        }
+    }
+
+    /// The steps of work one `health()` report over `n` actors, all busy, takes (its second
+    /// report: every actor is remembered from the first).
+    async fn work_of_a_report(n: usize) -> u64 {
+        let system = ActorSystem::new("health");
+        let gate = Arc::new(Notify::new());
+        let mut actors = Vec::with_capacity(n);
+        for _ in 0..n {
+            let actor = system.spawn(Stuck);
+            actor.wait(Arc::clone(&gate)).await.expect("queued");
+            actors.push(actor);
+        }
+        while system.health().iter().any(|h| h.in_handler_for.is_none()) {
+            tokio::task::yield_now().await;
+        }
+        // Health is synchronous: nothing else runs on this thread while it counts.
+        WORK.with(|w| w.set(0));
+        let report = system.health();
+        let work = WORK.with(std::cell::Cell::get);
+        assert_eq!(report.len(), n);
+        assert!(report.iter().all(|h| h.in_handler_for.is_some()));
+        gate.notify_waiters();
+        work
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_report_over_busy_actors_does_work_linear_in_their_number() {
+        let small = work_of_a_report(500).await;
+        let large = work_of_a_report(5_000).await;
+        // Ten times the actors: ten times the work for a linear walk (a little more for
+        // sorting them by age), a hundred times for one that searches a list per actor.
+        let ratio = large as f64 / small as f64;
+        assert!(
+            ratio < 16.0,
+            "{small} steps for 500 actors, {large} for 5000: {ratio:.1}x"
+        );
+        assert!(large > 5_000, "every actor is visited: {large}");
+    }
 
     fn id(n: u64) -> ActorId {
         ActorId(n)

@@ -125,6 +125,7 @@ mod registry;
 pub mod remote;
 mod runner;
 mod shutdown;
+mod shutdown_hook;
 mod stop;
 mod supervision;
 mod supervisor;
@@ -157,7 +158,7 @@ pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision
 pub use system::{ActorBuilder, ActorSystem};
 pub use tell::{Tell, TellFuture};
 pub use timer::{MissedTick, TaskHandle};
-pub use topic::{Subscription, Topic, TopicError};
+pub use topic::{Subscription, Topic, TopicError, TopicStream};
 pub use watch::{LinkExit, Terminated};
 
 /// The README's examples, compiled and run as doc tests.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ActorSystem;
 use crate::actor_ref::Control;
+use crate::{ActorLabel, ActorSystem, StopReason};
 
 /// What [`ActorSystem::shutdown`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +35,16 @@ pub struct ShutdownReport {
     pub overrun: Duration,
     /// How long it took.
     pub elapsed: Duration,
+    /// The top-level actors, in the order they ended, and why (children end before their
+    /// parent and are not listed).
+    pub ended: Vec<(ActorLabel, StopReason)>,
+    /// The [shutdown steps](ActorSystem::on_shutdown) that panicked, by name.
+    pub panicked_steps: Vec<String>,
 }
 
 impl ActorSystem {
-    /// Stops every actor, the newest top-level actor first, each after its children (which
+    /// Runs the [shutdown steps](Self::on_shutdown) first (a robot's E-stop), then stops
+    /// every actor, the newest top-level actor first, each after its children (which
     /// stop in reverse start order, each within its shutdown time). Stopping is the poison
     /// pill: what was queued is handled first. Whatever has not ended by `deadline` is killed.
     /// Afterwards the system starts no new actors ([`SpawnError::ShuttingDown`]).
@@ -72,14 +78,16 @@ impl ActorSystem {
     /// ```
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         let began = Instant::now();
+        let panicked_steps = self.shutdown_hooks().run();
         self.begin_shutdown();
         let (killed_before, stopped_before) = self.ends();
         let dead_before = self.dead_letter_count();
 
+        let mut ended_in_order = Vec::new();
         let graceful = async {
             for actor in self.registry().top_level_newest_first() {
                 Arc::clone(&actor).stop();
-                ended(&actor).await;
+                ended_in_order.push(ended(&actor).await);
             }
         };
         let timed_out = tokio::time::timeout(deadline, graceful).await.is_err();
@@ -91,7 +99,7 @@ impl ActorSystem {
             }
             let all_ended = async {
                 for actor in &left {
-                    ended(actor).await;
+                    ended_in_order.push(ended(actor).await);
                 }
             };
             // A handler that blocks its thread never sees the kill: do not wait for it forever.
@@ -117,10 +125,13 @@ impl ActorSystem {
             deadline_passed: timed_out || !overrun.is_zero(),
             overrun,
             elapsed,
+            ended: ended_in_order,
+            panicked_steps,
         }
     }
 }
 
-async fn ended(actor: &Arc<dyn Control>) {
-    actor.cell().stopped().await;
+async fn ended(actor: &Arc<dyn Control>) -> (ActorLabel, StopReason) {
+    let reason = actor.cell().stopped().await;
+    (actor.cell().label.clone(), reason)
 }

@@ -68,6 +68,7 @@ struct SystemInner {
     ended_otherwise: AtomicU64,
     busy_since: BusySince,
     topics: crate::topic::TopicRegistry,
+    shutdown_hooks: crate::shutdown_hook::ShutdownHooks,
     /// The runtime of the first spawn, for work queued from outside any runtime (a stop sent
     /// to a full mailbox from a plain thread). One per system, not one per actor.
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
@@ -87,6 +88,7 @@ impl ActorSystem {
                 ended_otherwise: AtomicU64::new(0),
                 busy_since: BusySince::default(),
                 topics: crate::topic::TopicRegistry::default(),
+                shutdown_hooks: crate::shutdown_hook::ShutdownHooks::default(),
                 runtime: std::sync::OnceLock::new(),
             }),
         }
@@ -333,6 +335,10 @@ impl ActorSystem {
 
     pub(crate) fn topics(&self) -> &crate::topic::TopicRegistry {
         &self.inner.topics
+    }
+
+    pub(crate) fn shutdown_hooks(&self) -> &crate::shutdown_hook::ShutdownHooks {
+        &self.inner.shutdown_hooks
     }
 
     pub(crate) fn begin_shutdown(&self) {

@@ -98,10 +98,38 @@ impl<A: Actor> Source<A> {
         lost.disarm();
         drop(me);
         let env = Envelope::Sourced(Box::new((message, self.state.clone())));
-        let mut sending = Sending::new(&self.shared, handler, env);
-        std::future::poll_fn(|cx| sending.poll_send(cx))
-            .await
-            .is_ok()
+        let mut landing = Landing {
+            cell: &self.shared.cell,
+            state: &self.state,
+            handler,
+            sending: Some(Sending::new(&self.shared, handler, env)),
+        };
+        let sending = landing.sending.as_mut().expect("just set");
+        let sent = std::future::poll_fn(|cx| sending.poll_send(cx)).await;
+        landing.sending = None; // sent, or refused and counted
+        sent.is_ok()
+    }
+}
+
+/// A message on its way into the mailbox: if the source is dropped while it waits for room
+/// (its instance ended, as at a restart, where the mailbox stays), the message is a dead
+/// letter that carries it, unless the source was cancelled.
+struct Landing<'a, A: Actor> {
+    cell: &'a ActorCell,
+    state: &'a SourceState,
+    handler: &'static str,
+    sending: Option<Sending<'a, A>>,
+}
+
+impl<A: Actor> Drop for Landing<'_, A> {
+    fn drop(&mut self) {
+        if self.state.is_cancelled() {
+            return;
+        }
+        if let Some(env) = self.sending.as_mut().and_then(Sending::take_envelope) {
+            self.cell
+                .dead_envelope(self.handler, DeadLetterReason::Dropped, env);
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! subscribes, and the task that feeds each subscriber, live in `topic/subscription`; a handle
 //! to one actor for one payload type is a [`Recipient`](crate::Recipient) instead.
 
+mod latest;
+mod stream;
 mod subscription;
 
 use std::any::Any;
@@ -17,6 +19,7 @@ use crate::actor_ref::Control;
 use crate::dead_letter::DeadLetterReason;
 use crate::{ActorId, ActorLabel, ActorSystem};
 
+pub use stream::TopicStream;
 pub use subscription::Subscription;
 
 /// How many values a subscriber may fall behind before new ones are dropped for it, unless it
@@ -125,6 +128,7 @@ impl<T: Clone + Send + 'static> Topic<T> {
     fn distribute(&self, value: T, elsewhere: bool) -> usize {
         let mut reached = 0;
         let mut lagged = Vec::new();
+        let kept = self.shared.latest.keep(&value);
         // The value no subscriber took, for the dead letter if none did.
         let mut unsent = None;
         {
@@ -148,7 +152,7 @@ impl<T: Clone + Send + 'static> Topic<T> {
         }
         let office = self.system.dead_letter_office();
         let payload = std::any::type_name::<T>();
-        if reached == 0 && lagged.is_empty() && !elsewhere {
+        if reached == 0 && lagged.is_empty() && !kept && !elsewhere {
             let topic = ActorLabel {
                 id: ActorId(0),
                 name: Some(Arc::clone(&self.shared.name)),
@@ -278,11 +282,12 @@ impl fmt::Debug for TopicRegistry {
     }
 }
 
-/// One topic: its subscribers, each with its own inbox.
+/// One topic: its subscribers, each with its own inbox, and its newest value if it keeps one.
 struct TopicShared<T> {
     name: Arc<str>,
     subscribers: Mutex<Vec<Subscriber<T>>>,
     next_id: AtomicU64,
+    latest: latest::LatestValue<T>,
     /// Where locally published values go to the network, when the topic is shared.
     #[cfg(feature = "remote")]
     outbound: std::sync::RwLock<Option<Outbound<T>>>,
@@ -298,12 +303,14 @@ impl<T: Send + 'static> TopicShared<T> {
             name,
             subscribers: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
+            latest: latest::LatestValue::default(),
             #[cfg(feature = "remote")]
             outbound: std::sync::RwLock::new(None),
         }
     }
 
-    fn add(&self, actor: ActorLabel, control: Weak<dyn Control>, inbox: Inbox<T>) -> u64 {
+    /// Adds a subscriber: an actor (`control`), or a [`TopicStream`] (`None`).
+    fn add(&self, actor: ActorLabel, control: Option<Weak<dyn Control>>, inbox: Inbox<T>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().push(Subscriber {
             id,
@@ -391,8 +398,9 @@ struct Subscriber<T> {
     id: u64,
     actor: ActorLabel,
     /// The subscribing actor, without keeping it alive: a stopped actor is dropped from the
-    /// list at the next publish or count, even before its feeding task has ended.
-    control: Weak<dyn Control>,
+    /// list at the next publish or count, even before its feeding task has ended. `None` for
+    /// a [`TopicStream`], which is open while its inbox is.
+    control: Option<Weak<dyn Control>>,
     inbox: Inbox<T>,
 }
 
@@ -409,10 +417,11 @@ impl<T> Subscriber<T> {
             Inbox::Queue(tx) => !tx.is_closed(),
             Inbox::Latest(slot) => !slot.closed.load(Ordering::Acquire),
         };
-        open && self
-            .control
-            .upgrade()
-            .is_some_and(|actor| actor.cell().is_running())
+        open && self.control.as_ref().is_none_or(|control| {
+            control
+                .upgrade()
+                .is_some_and(|actor| actor.cell().is_running())
+        })
     }
 
     fn offer(&self, value: T) -> Offer<T> {

@@ -33,7 +33,7 @@ use compaktor_pi::actors::{Led, LineReading, LineSensor, Motor, MotorConfig, Mot
 use compaktor_pi::config::{BackendKind, RobotConfig};
 use compaktor_pi::firmware::{self, Ending, FirmwareArgs, Service};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::{StartOrder, runtime_for};
+use compaktor_pi::robot::runtime_for;
 use compaktor_pi::safety::{EStop, EStopReport};
 use compaktor_pi::sim::{World, WorldConfig};
 use tokio::time::Instant;
@@ -207,16 +207,13 @@ impl Follower {
 #[actor]
 impl Follower {
     #[on_start]
-    async fn start(
-        &mut self,
-        ctx: &mut Context<Self>,
-    ) -> Result<(), AskError<std::convert::Infallible>> {
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), AskError<TopicError>> {
         // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
         // wheel driving.
         ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
         ctx.watch(&self.right, |me, notice| me.motor_stopped(notice));
-        let readings = self.line.subscribe().await?;
-        ctx.attach_stream(readings, |me, r| me.reading(r));
+        let readings = self.line.topic().await?;
+        ctx.subscribe(&readings, |me, r| me.reading(r));
         // A control loop wants the latest reading, not a backlog: late ticks are skipped.
         ctx.every_with(TICK, MissedTick::Skip, |me| me.tick());
         Ok(())
@@ -347,10 +344,9 @@ pub struct Summary {
     pub stopped: Vec<(String, StopReason)>,
 }
 
-/// The running robot: its actors, in start order, and what the example needs to watch.
+/// The running robot: what the example needs to watch. Its actors stop with its system
+/// (`firmware::stop_robot`), the last started first.
 pub struct Robot {
-    /// The actors, to stop in reverse order.
-    pub order: StartOrder,
     /// The follower.
     pub follower: ActorRef<Follower>,
     /// The drive motors.
@@ -374,7 +370,6 @@ pub async fn start_robot(
     let mut hw = Hardware::open(config, world)?;
     let adc = hw.adc()?;
     let estop = EStop::new();
-    let mut order = StartOrder::default();
 
     let led = match config.leds.contains_key("status") {
         true => Some(
@@ -385,9 +380,6 @@ pub async fn start_robot(
         ),
         false => None,
     };
-    if let Some(led) = &led {
-        order.push(led);
-    }
     let motor_config = |name: &str, invert: bool| MotorConfig {
         watchdog: Some(Duration::from_millis(config.drive.watchdog_ms)),
         ramp_per_second: config.drive.ramp_per_second,
@@ -401,14 +393,12 @@ pub async fn start_robot(
         .name("left_motor")
         .start()
         .await?;
-    order.push(&left);
     let right_config = motor_config("right_motor", config.drive.right.invert);
     let right = system
         .builder(Motor::new(right_motor, estop.clone(), right_config))
         .name("right_motor")
         .start()
         .await?;
-    order.push(&right);
     let line = LineSensor::new(
         adc,
         sensor.channels.clone(),
@@ -416,7 +406,6 @@ pub async fn start_robot(
         Duration::from_millis(sensor.period_ms),
     );
     let line = system.builder(line).name("line_sensor").spawn()?;
-    order.push(&line);
     let follower = Follower::new(
         left.clone(),
         right.clone(),
@@ -427,9 +416,7 @@ pub async fn start_robot(
         estop.clone(),
     );
     let follower = system.builder(follower).name("follower").start().await?;
-    order.push(&follower);
     Ok(Robot {
-        order,
         follower,
         motors: [left, right],
         line,
@@ -502,8 +489,8 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         .await
         .map_or(0, |status| status.lost);
     let stopped = firmware::stop_robot(
+        &system,
         &robot.estop,
-        robot.order,
         &ending.to_string(),
         Duration::from_secs(1),
     )
@@ -518,7 +505,7 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         collisions: 0,
         lost,
         ending,
-        estop: stopped.estop,
+        estop: stopped.estop.ok_or("pulling the E-stop panicked")?,
         stopped: stopped.actors,
     };
     if let Some(world) = &world {

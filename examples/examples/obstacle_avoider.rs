@@ -31,7 +31,7 @@ use compaktor_pi::config::{BackendKind, RobotConfig, STARTER_ROBOT};
 use compaktor_pi::device::Range;
 use compaktor_pi::firmware::{self, Ending, FirmwareArgs, Service};
 use compaktor_pi::hardware::Hardware;
-use compaktor_pi::robot::{StartOrder, runtime_for};
+use compaktor_pi::robot::runtime_for;
 use compaktor_pi::safety::{EStop, EStopReport};
 use compaktor_pi::sim::{World, WorldConfig};
 use rand::rngs::SmallRng;
@@ -157,10 +157,7 @@ impl Planner {
 #[actor]
 impl Planner {
     #[on_start]
-    async fn start(
-        &mut self,
-        ctx: &mut Context<Self>,
-    ) -> Result<(), AskError<std::convert::Infallible>> {
+    async fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), AskError<TopicError>> {
         // Death watch: a motor actor that stops (panic, kill, failure) must not leave the other
         // wheel driving.
         ctx.watch(&self.left, |me, notice| me.motor_stopped(notice));
@@ -169,8 +166,8 @@ impl Planner {
         if let Some(button) = &self.estop_button {
             ctx.watch(button, |me, notice| me.motor_stopped(notice));
         }
-        let readings = self.sonar.subscribe().await?;
-        ctx.attach_stream(readings, |me, d| me.distance(d));
+        let readings = self.sonar.topic().await?;
+        ctx.subscribe(&readings, |me, d| me.distance(d));
         ctx.every(TICK, |me| me.tick());
         Ok(())
     }
@@ -307,10 +304,9 @@ pub struct Summary {
     pub stopped: Vec<(String, StopReason)>,
 }
 
-/// The running robot: its actors, in start order, and what the example needs to watch.
+/// The running robot: what the example needs to watch. Its actors stop with its system
+/// (`firmware::stop_robot`), the last started first.
 pub struct Robot {
-    /// The actors, to stop in reverse order.
-    pub order: StartOrder,
     /// The planner.
     pub planner: ActorRef<Planner>,
     /// The drive motors.
@@ -328,7 +324,6 @@ pub async fn start_robot(
 ) -> Result<Robot, Box<dyn Error>> {
     let mut hw = Hardware::open(config, world)?;
     let estop = EStop::new();
-    let mut order = StartOrder::default();
 
     let led = match config.leds.contains_key("status") {
         true => Some(
@@ -339,9 +334,6 @@ pub async fn start_robot(
         ),
         false => None,
     };
-    if let Some(led) = &led {
-        order.push(led);
-    }
     let motor_config = |name: &str, invert: bool| MotorConfig {
         watchdog: Some(Duration::from_millis(config.drive.watchdog_ms)),
         ramp_per_second: config.drive.ramp_per_second,
@@ -355,21 +347,18 @@ pub async fn start_robot(
         .name("left_motor")
         .start()
         .await?;
-    order.push(&left);
     let right_config = motor_config("right_motor", config.drive.right.invert);
     let right = system
         .builder(Motor::new(right_motor, estop.clone(), right_config))
         .name("right_motor")
         .start()
         .await?;
-    order.push(&right);
     let period = Duration::from_millis(config.sonars.get("front").map_or(60, |s| s.period_ms));
     let sensor = hw.sonar("front")?;
     let sonar = system
         .builder(Ultrasonic::new(sensor, period))
         .name("sonar")
         .spawn()?;
-    order.push(&sonar);
     let mut planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
     if config.buttons.contains_key("estop") {
         let (source, debouncer) = hw.button("estop")?;
@@ -377,13 +366,10 @@ pub async fn start_robot(
         // pulled the E-stop before anything drives.
         let button = Button::new("button", source, debouncer).triggers(estop.clone());
         let button = system.builder(button).name("estop_button").start().await?;
-        order.push(&button);
         planner = planner.with_estop_button(button);
     }
     let planner = system.builder(planner).name("planner").start().await?;
-    order.push(&planner);
     Ok(Robot {
-        order,
         planner,
         motors: [left, right],
         estop,
@@ -462,8 +448,8 @@ pub async fn run_until(
         .await
         .map_or(0, |(_, _, turns)| turns);
     let stopped = firmware::stop_robot(
+        &system,
         &robot.estop,
-        robot.order,
         &ending.to_string(),
         Duration::from_secs(1),
     )
@@ -476,7 +462,7 @@ pub async fn run_until(
         coverage: 0.0,
         turns,
         ending,
-        estop: stopped.estop,
+        estop: stopped.estop.ok_or("pulling the E-stop panicked")?,
         stopped: stopped.actors,
     };
     if let Some(world) = &world {

@@ -86,7 +86,7 @@ async fn finds_the_line_again_after_sharp_corners() {
     }
     let status = robot.follower.status().await.unwrap();
     let stats = world.snapshot().stats;
-    robot.order.shutdown(Duration::from_secs(1)).await;
+    system.shutdown(Duration::from_secs(1)).await;
     if let Ok(path) = std::env::var("LINE_FOLLOWER_SVG") {
         world.save_svg(path).unwrap();
     }
@@ -108,7 +108,7 @@ async fn killing_the_follower_stops_the_motors_within_the_watchdog_window() {
     let _physics = world.start();
     let system = ActorSystem::new("test");
     let robot = start_robot(&system, &config, Some(&world)).await.unwrap();
-    let mut events = robot.motors[0].subscribe().await.unwrap();
+    let mut events = robot.motors[0].topic().await.unwrap().stream();
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let before = world.snapshot();

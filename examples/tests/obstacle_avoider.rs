@@ -55,7 +55,7 @@ async fn killing_the_planner_stops_the_motors_within_the_watchdog_window() {
     let robot = start_robot(&system, &config, Some(&world), 3)
         .await
         .unwrap();
-    let mut events = robot.motors[0].subscribe().await.unwrap();
+    let mut events = robot.motors[0].topic().await.unwrap().stream();
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let before = world.snapshot();
@@ -115,7 +115,7 @@ async fn open_floor_past_the_sonars_range_is_driven_into_not_a_halt() {
     assert!(cruising > 0, "never cruised");
     assert!(stats.distance > 1.0, "drove only {:.2} m", stats.distance);
     assert_eq!(stats.collisions, 0);
-    robot.order.shutdown(Duration::from_secs(1)).await;
+    system.shutdown(Duration::from_secs(1)).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -41,6 +41,7 @@ fn within_limit<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
 /// Every blocking call from async code, with room and then with a full mailbox.
 async fn every_blocking_call_is_refused() {
     let system = ActorSystem::new("test");
+    let mut letters = system.dead_letters();
     let counter = system.spawn(Counter { total: 0 });
     let recipient: Recipient<u64> = Recipient::new(&counter, |c, n| c.add(n));
     for full in [false, true] {
@@ -75,11 +76,24 @@ async fn every_blocking_call_is_refused() {
     }
     let text = counter.add(1).blocking_send().unwrap_err().to_string();
     assert!(text.contains("`.await` the send instead"), "{text}");
-    // Each refused message is counted as a dead letter.
+    // Each refused message is counted as a dead letter, which carries it.
     assert_eq!(
         system.dead_letter_count_for(DeadLetterReason::WouldDeadlock),
         7
     );
+    let mut refused = 0;
+    while refused < 7 {
+        let letter = futures::StreamExt::next(&mut letters)
+            .await
+            .expect("a letter");
+        if letter.reason == DeadLetterReason::WouldDeadlock {
+            assert!(
+                letter.with_message::<Counter, _>(|_| ()).is_some(),
+                "{letter:?}"
+            );
+            refused += 1;
+        }
+    }
 }
 
 #[test]

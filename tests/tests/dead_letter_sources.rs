@@ -1,8 +1,9 @@
 //! Every source of dead letters hands over the lost message where it exists: a pool's router
 //! (no worker, killed while it waited for an idle worker or for room), an ask refused because
 //! it would deadlock (to the actor itself, or closing a cycle), and a topic (no subscriber, a
-//! lagging subscriber, values still on their way to a subscriber that stops). A subscriber
-//! takes the message and sends it again.
+//! lagging subscriber, values still on their way to a subscriber that stops), and a stream
+//! whose actor restarts while an item waits for room. A subscriber takes the message and sends
+//! it again.
 
 use std::sync::Arc;
 
@@ -299,4 +300,65 @@ async fn values_lost_by_a_lagging_or_stopping_subscriber_are_in_their_letters() 
     }
     lost.sort();
     assert_eq!(lost, [Some(1), Some(2), Some(3)]);
+}
+
+/// A sensor fed by a stream, with a mailbox of one, whose bus can reset (a panic).
+struct Probe {
+    seen: Vec<u32>,
+}
+
+#[actor(mailbox = 1)]
+impl Probe {
+    #[handler]
+    fn attach(
+        &mut self,
+        samples: futures::channel::mpsc::UnboundedReceiver<u32>,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.attach_stream(samples, |me, sample| me.see(sample));
+    }
+
+    /// Busy until `gate` opens, then fails.
+    #[handler]
+    async fn reset(&self, gate: Arc<Notify>) {
+        gate.notified().await;
+        panic!("bus reset");
+    }
+
+    #[handler]
+    fn see(&mut self, sample: u32) {
+        self.seen.push(sample);
+    }
+
+    #[handler]
+    fn seen(&self) -> Vec<u32> {
+        self.seen.clone()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_item_waiting_for_room_when_its_actor_restarts_is_in_its_letter() {
+    let system = ActorSystem::new("test");
+    let probe = system.spawn_with(|| Probe { seen: Vec::new() }).unwrap();
+    let (samples, rx) = futures::channel::mpsc::unbounded();
+    probe.attach(rx).ask().await.unwrap();
+    let gate = Arc::new(Notify::new());
+    probe.reset(Arc::clone(&gate)).await.unwrap();
+    settle().await; // busy
+    let mut letters = system.dead_letters();
+    samples.unbounded_send(1).unwrap(); // into the mailbox of one
+    settle().await;
+    samples.unbounded_send(2).unwrap(); // waits for room
+    settle().await;
+    gate.notify_one(); // the bus resets: the instance fails, and its stream with it
+    let letter = letter_for(&mut letters, "see").await;
+    assert_eq!(letter.reason, DeadLetterReason::Dropped);
+    type ProbeMsg = <Probe as Actor>::Message;
+    let sample = letter.with_message::<Probe, _>(|message| match message {
+        ProbeMsg::See(sample, _) => Some(*sample),
+        _ => None,
+    });
+    assert_eq!(sample, Some(Some(2)));
+    // The next instance handles what stayed in the mailbox.
+    assert_eq!(probe.seen().await.unwrap(), [1]);
 }

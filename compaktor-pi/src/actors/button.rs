@@ -9,9 +9,9 @@ use compaktor::prelude::*;
 use futures::stream;
 use tokio::time::Instant;
 
+use super::{own_topic, publish};
 use crate::device::{DeviceError, EdgeSource};
 use crate::drivers::{ButtonEvent, Debouncer};
-use crate::events::{Events, Subscription};
 use crate::hal::{Edge, EdgeKind};
 use crate::safety::EStop;
 
@@ -23,7 +23,8 @@ pub struct Button {
     name: String,
     source: Option<Box<dyn EdgeSource>>,
     debouncer: Debouncer,
-    events: Events<ButtonEvent>,
+    /// Where it publishes: `<its path>/events`, made when it starts.
+    topic: Option<Topic<ButtonEvent>>,
     presses: u64,
     estop: Option<EStop>,
     /// Raw edges seen so far: a settle check acts only if no edge came after its own.
@@ -37,7 +38,7 @@ impl Button {
             name: name.into(),
             source: Some(source),
             debouncer,
-            events: Events::default(),
+            topic: None,
             presses: 0,
             estop: None,
             edges: 0,
@@ -73,25 +74,29 @@ impl Button {
                 ctx.send_after(wait, move |me| me.check_long_press(deadline));
             }
         }
-        self.events.publish(event);
+        publish(&self.topic, event);
     }
 }
+
+/// The last part of this actor's topic name.
+const TOPIC: &str = "events";
 
 #[actor]
 impl Button {
     /// Reads the level before the first edge: a button held down at start is pressed (a
     /// latching E-stop pressed at boot keeps the robot stopped).
     #[on_start]
-    fn start(&mut self, ctx: &mut Context<Self>) {
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), TopicError> {
+        self.topic = Some(own_topic(ctx, TOPIC)?);
         let Some(mut source) = self.source.take() else {
-            return;
+            return Ok(());
         };
         match source.is_high() {
             Ok(high) => {
                 if self.debouncer.start_level(high).is_some() {
                     self.presses += 1;
                     self.pull("held down at start", None);
-                    self.events.publish(ButtonEvent::Pressed);
+                    publish(&self.topic, ButtonEvent::Pressed);
                 }
             }
             Err(e) => {
@@ -120,6 +125,7 @@ impl Button {
             Some((received, (source, failed)))
         });
         ctx.attach_stream(edges, |me, received| me.edge(received));
+        Ok(())
     }
 
     #[handler]
@@ -166,7 +172,7 @@ impl Button {
         // Fires once `long_press` has passed since the press; if the button was released (or
         // pressed again) meanwhile, the debouncer has a later deadline or none.
         if let Some(event) = self.debouncer.poll_long_press(deadline) {
-            self.events.publish(event);
+            publish(&self.topic, event);
         }
     }
 
@@ -182,10 +188,14 @@ impl Button {
         self.presses
     }
 
-    /// Presses, releases and long presses from now on.
+    /// Presses, releases and long presses, on the topic `<path>/events` (it keeps the newest). Subscribe an actor with
+    /// `ctx.subscribe(&topic, ..)`, or follow it with `topic.stream()`.
+    ///
+    /// # Errors
+    /// [`TopicError::WrongType`] if the system has a topic of that name for another type.
     #[handler]
-    pub fn subscribe(&self) -> Subscription<ButtonEvent> {
-        self.events.subscribe()
+    pub fn topic(&mut self, ctx: &mut Context<Self>) -> Result<Topic<ButtonEvent>, TopicError> {
+        own_topic(ctx, TOPIC)
     }
 }
 

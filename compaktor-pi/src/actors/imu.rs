@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use compaktor::prelude::*;
 
+use super::{own_topic, publish};
 use crate::device::{DeviceError, Imu, ImuSample};
-use crate::events::{Events, Subscription};
 use crate::lock;
 
 /// An IMU as an actor.
 pub struct ImuSensor {
     device: Arc<Mutex<Box<dyn Imu>>>,
     period: Duration,
-    events: Events<ImuSample>,
+    /// Where it publishes: `<its path>/samples`, made when it starts.
+    topic: Option<Topic<ImuSample>>,
     last: Option<ImuSample>,
 }
 
@@ -24,17 +25,22 @@ impl ImuSensor {
         ImuSensor {
             device: Arc::new(Mutex::new(device)),
             period,
-            events: Events::default(),
+            topic: None,
             last: None,
         }
     }
 }
 
+/// The last part of this actor's topic name.
+const TOPIC: &str = "samples";
+
 #[actor]
 impl ImuSensor {
     #[on_start]
-    fn start(&mut self, ctx: &mut Context<Self>) {
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), TopicError> {
+        self.topic = Some(own_topic(ctx, TOPIC)?);
         ctx.every_with(self.period, MissedTick::Skip, |me| me.read().tell());
+        Ok(())
     }
 
     /// Reads one sample now (off the event loop) and publishes it.
@@ -43,7 +49,7 @@ impl ImuSensor {
         let device = self.device.clone();
         let sample = ctx.blocking(move || lock(&device).read()).await?;
         self.last = Some(sample);
-        self.events.publish(sample);
+        publish(&self.topic, sample);
         Ok(sample)
     }
 
@@ -53,10 +59,14 @@ impl ImuSensor {
         self.last
     }
 
-    /// Every sample from now on.
+    /// Every sample, on the topic `<path>/samples` (it keeps the newest). Subscribe an actor with
+    /// `ctx.subscribe(&topic, ..)`, or follow it with `topic.stream()`.
+    ///
+    /// # Errors
+    /// [`TopicError::WrongType`] if the system has a topic of that name for another type.
     #[handler]
-    pub fn subscribe(&self) -> Subscription<ImuSample> {
-        self.events.subscribe()
+    pub fn topic(&mut self, ctx: &mut Context<Self>) -> Result<Topic<ImuSample>, TopicError> {
+        own_topic(ctx, TOPIC)
     }
 
     #[on_failure]

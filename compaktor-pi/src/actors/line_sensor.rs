@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use compaktor::prelude::*;
 
+use super::{own_topic, publish};
 use crate::device::{Adc, DeviceError};
 use crate::drivers::line_position;
-use crate::events::{Events, Subscription};
 use crate::lock;
 
 /// One reading of the array.
@@ -28,7 +28,8 @@ pub struct LineSensor {
     channels: Vec<u8>,
     threshold: u16,
     period: Duration,
-    events: Events<LineReading>,
+    /// Where it publishes: `<its path>/readings`, made when it starts.
+    topic: Option<Topic<LineReading>>,
     last: Option<LineReading>,
 }
 
@@ -41,17 +42,22 @@ impl LineSensor {
             channels,
             threshold,
             period,
-            events: Events::default(),
+            topic: None,
             last: None,
         }
     }
 }
 
+/// The last part of this actor's topic name.
+const TOPIC: &str = "readings";
+
 #[actor]
 impl LineSensor {
     #[on_start]
-    fn start(&mut self, ctx: &mut Context<Self>) {
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), TopicError> {
+        self.topic = Some(own_topic(ctx, TOPIC)?);
         ctx.every_with(self.period, MissedTick::Skip, |me| me.read().tell());
+        Ok(())
     }
 
     /// Reads the array now and publishes the reading.
@@ -72,7 +78,7 @@ impl LineSensor {
             raw,
         };
         self.last = Some(reading.clone());
-        self.events.publish(reading.clone());
+        publish(&self.topic, reading.clone());
         Ok(reading)
     }
 
@@ -82,10 +88,14 @@ impl LineSensor {
         self.last.clone()
     }
 
-    /// Every reading from now on.
+    /// Every reading, on the topic `<path>/readings` (it keeps the newest). Subscribe an actor with
+    /// `ctx.subscribe(&topic, ..)`, or follow it with `topic.stream()`.
+    ///
+    /// # Errors
+    /// [`TopicError::WrongType`] if the system has a topic of that name for another type.
     #[handler]
-    pub fn subscribe(&self) -> Subscription<LineReading> {
-        self.events.subscribe()
+    pub fn topic(&mut self, ctx: &mut Context<Self>) -> Result<Topic<LineReading>, TopicError> {
+        own_topic(ctx, TOPIC)
     }
 
     #[on_failure]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use tokio::time::Instant;
 
+use super::{own_topic, publish};
 use crate::device::{DeviceError, MotorDriver};
-use crate::events::{Events, Subscription};
 use crate::lock;
 use crate::safety::{EStop, Registration};
 
@@ -75,6 +75,10 @@ pub enum MotorError {
     /// The driver failed.
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// The motor's topic (`<its path>/events`) could not be made: the system has a topic of
+    /// that name for another type.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
 }
 
 /// A DC motor behind an H-bridge, as an actor.
@@ -90,7 +94,8 @@ pub struct Motor {
     /// Set by the E-stop's action when it cut this motor, so the actor can bring its own state
     /// in line (speed 0, an event) the next time it runs.
     cut: Arc<AtomicBool>,
-    events: Events<MotorEvent>,
+    /// Where it publishes: `<its path>/events`, made when it starts.
+    topic: Option<Topic<MotorEvent>>,
 }
 
 const RAMP_STEP: Duration = Duration::from_millis(20);
@@ -108,7 +113,7 @@ impl Motor {
             last_command: Instant::now(),
             safe: true,
             cut: Arc::default(),
-            events: Events::default(),
+            topic: None,
         }
     }
 
@@ -127,7 +132,7 @@ impl Motor {
         }
         if speed != self.applied {
             self.applied = speed;
-            self.events.publish(MotorEvent::Speed(speed));
+            publish(&self.topic, MotorEvent::Speed(speed));
         }
         Ok(())
     }
@@ -142,7 +147,7 @@ impl Motor {
         if !self.safe {
             self.safe = true;
             tracing::warn!(motor = %self.config.name, ?cause, "motor in safe state");
-            self.events.publish(MotorEvent::SafeState(cause));
+            publish(&self.topic, MotorEvent::SafeState(cause));
         }
     }
 
@@ -152,7 +157,7 @@ impl Motor {
             self.target = 0.0;
             self.applied = 0.0;
             self.safe = true;
-            self.events.publish(MotorEvent::SafeState(SafeCause::EStop));
+            publish(&self.topic, MotorEvent::SafeState(SafeCause::EStop));
         }
     }
 
@@ -166,10 +171,14 @@ impl Motor {
     }
 }
 
+/// The last part of this actor's topic name.
+const TOPIC: &str = "events";
+
 #[actor]
 impl Motor {
     #[on_start]
-    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), DeviceError> {
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), MotorError> {
+        self.topic = Some(own_topic(ctx, TOPIC)?);
         lock(&self.driver).coast()?;
         // A ramp of NaN or below 0 would panic on its first step (`clamp`); 0 never moves.
         if let Some(rate) = self
@@ -177,10 +186,10 @@ impl Motor {
             .ramp_per_second
             .filter(|r| !(r.is_finite() && *r > 0.0))
         {
-            return Err(DeviceError::OutOfRange(format!(
+            return Err(MotorError::Device(DeviceError::OutOfRange(format!(
                 "motor {}: ramp_per_second must be above 0, not {rate}",
                 self.config.name
-            )));
+            ))));
         }
         let (driver, cut) = (self.driver.clone(), self.cut.clone());
         self.registration = Some(self.estop.register(self.config.name.clone(), move || {
@@ -222,7 +231,7 @@ impl Motor {
         lock(&self.driver).brake()?;
         self.target = 0.0;
         self.applied = 0.0;
-        self.events.publish(MotorEvent::Braked);
+        publish(&self.topic, MotorEvent::Braked);
         Ok(())
     }
 
@@ -236,7 +245,7 @@ impl Motor {
         self.target = 0.0;
         if self.applied != 0.0 {
             self.applied = 0.0;
-            self.events.publish(MotorEvent::Speed(0.0));
+            publish(&self.topic, MotorEvent::Speed(0.0));
         }
         Ok(())
     }
@@ -248,10 +257,14 @@ impl Motor {
         self.applied
     }
 
-    /// Speed changes and safe-state events from now on.
+    /// Speed changes and safe-state events, on the topic `<path>/events` (it keeps the newest). Subscribe an actor with
+    /// `ctx.subscribe(&topic, ..)`, or follow it with `topic.stream()`.
+    ///
+    /// # Errors
+    /// [`TopicError::WrongType`] if the system has a topic of that name for another type.
     #[handler]
-    pub fn subscribe(&self) -> Subscription<MotorEvent> {
-        self.events.subscribe()
+    pub fn topic(&mut self, ctx: &mut Context<Self>) -> Result<Topic<MotorEvent>, TopicError> {
+        own_topic(ctx, TOPIC)
     }
 
     #[handler]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use tokio::time::Instant;
 
+use super::{own_topic, publish};
 use crate::device::{DeviceError, Range, RangeFinder};
-use crate::events::{Events, Subscription};
 
 /// One distance reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,7 +23,8 @@ pub struct Distance {
 pub struct Ultrasonic {
     sensor: Box<dyn RangeFinder>,
     period: Duration,
-    events: Events<Distance>,
+    /// Where it publishes: `<its path>/distance`, made when it starts.
+    topic: Option<Topic<Distance>>,
     last: Option<Distance>,
     failures: u64,
 }
@@ -34,7 +35,7 @@ impl Ultrasonic {
         Ultrasonic {
             sensor,
             period,
-            events: Events::default(),
+            topic: None,
             last: None,
             failures: 0,
         }
@@ -47,16 +48,21 @@ impl Ultrasonic {
             at: Instant::now(),
         };
         self.last = Some(reading);
-        self.events.publish(reading);
+        publish(&self.topic, reading);
         Ok(reading)
     }
 }
 
+/// The last part of this actor's topic name.
+const TOPIC: &str = "distance";
+
 #[actor]
 impl Ultrasonic {
     #[on_start]
-    fn start(&mut self, ctx: &mut Context<Self>) {
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), TopicError> {
+        self.topic = Some(own_topic(ctx, TOPIC)?);
         ctx.every_with(self.period, MissedTick::Skip, |me| me.poll());
+        Ok(())
     }
 
     #[handler]
@@ -86,10 +92,14 @@ impl Ultrasonic {
         self.failures
     }
 
-    /// Every reading from now on, out-of-range ones included.
+    /// Every reading, out-of-range ones included, on the topic `<path>/distance` (it keeps the newest). Subscribe an actor with
+    /// `ctx.subscribe(&topic, ..)`, or follow it with `topic.stream()`.
+    ///
+    /// # Errors
+    /// [`TopicError::WrongType`] if the system has a topic of that name for another type.
     #[handler]
-    pub fn subscribe(&self) -> Subscription<Distance> {
-        self.events.subscribe()
+    pub fn topic(&mut self, ctx: &mut Context<Self>) -> Result<Topic<Distance>, TopicError> {
+        own_topic(ctx, TOPIC)
     }
 }
 

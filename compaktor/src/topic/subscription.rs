@@ -236,9 +236,11 @@ impl<A: Actor> Context<A> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let control = self.control();
-        let id = topic
-            .shared
-            .add(self.cell().label.clone(), Arc::downgrade(&control), inbox);
+        let id = topic.shared.add(
+            self.cell().label.clone(),
+            Some(Arc::downgrade(&control)),
+            inbox,
+        );
         let shared = control
             .into_any()
             .downcast::<Shared<A>>()
