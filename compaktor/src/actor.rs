@@ -1,10 +1,22 @@
-//! The [`Actor`] trait and actor identity. The trait is written by `#[actor]`; what a handler
-//! does with a message lives in `dispatch`, how the actor runs lives in `runner`.
+//! The actor itself, the ground the other layers stand on: the [`Actor`] trait (written by
+//! `#[actor]`) and actor identity here; below, the cell every reference shares (`cell`), the
+//! allocation that holds it beside the mailbox and the send paths into it (`shared`,
+//! `mailbox`), how an actor ends (`stop_reason`), what it could not deliver (`dead_letter`),
+//! and which actor this thread is running (`running`). What a handler does with a message
+//! lives in `macro_support`; the task that runs an actor lives in `task`.
+
+pub(crate) mod cell;
+pub(crate) mod dead_letter;
+pub(crate) mod mailbox;
+pub(crate) mod running;
+pub(crate) mod shared;
+pub(crate) mod stop_reason;
 
 use std::fmt;
 use std::future::Future;
 
-use crate::__private::{Handlers, Message, Outcome};
+use crate::actor::shared::RefCore;
+use crate::macro_support::{Message, Outcome};
 use crate::{Context, FailureAction, HandlerFailure, Mailbox, RestartInfo, StopReason};
 
 /// A unique number for every actor spawned in this process.
@@ -29,7 +41,7 @@ pub struct ActorId(pub(crate) u64);
 #[cfg(test)]
 impl PartialEq for ActorId {
     fn eq(&self, other: &Self) -> bool {
-        crate::health::count_work();
+        count_work();
         self.0 == other.0
     }
 }
@@ -54,9 +66,22 @@ impl PartialOrd for ActorId {
 #[cfg(test)]
 impl Ord for ActorId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        crate::health::count_work();
+        count_work();
         self.0.cmp(&other.0)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Steps of work done on this thread by health reports (and id comparisons anywhere):
+    /// what the tests of `system::health` measure instead of time.
+    pub(crate) static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one step of work (see [`WORK`]).
+#[cfg(test)]
+pub(crate) fn count_work() {
+    WORK.with(|w| w.set(w.get() + 1));
 }
 
 impl ActorId {
@@ -167,4 +192,11 @@ pub trait Actor: Sized + Send + 'static {
         let _ = (ctx, failure);
         async { FailureAction::Fail }
     }
+}
+
+/// The generated struct that holds an actor's handler methods.
+#[doc(hidden)]
+pub trait Handlers<A: Actor>: Send + Sync + 'static {
+    fn __from_core(core: RefCore<A>) -> Self;
+    fn __core(&self) -> &RefCore<A>;
 }

@@ -1,7 +1,9 @@
 //! [`Context`]: what a handler or hook can do besides changing its own state: reach its own
 //! ref and system, stop, start timers and streams, run blocking work, and spawn and supervise
 //! children. Watches and links are in `watch`; the message loop that owns the context lives in
-//! `runner`.
+//! `task`.
+
+pub(crate) mod timer;
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,9 +12,12 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::task::JoinSet;
 
-use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
-use crate::supervisor::SupervisorNode;
-use crate::timer::{self, MissedTick, TaskHandle};
+use self::timer::{MissedTick, TaskHandle};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
+use crate::actor::shared::RefCore;
+use crate::actor::shared::Shared;
+use crate::tree::node::SupervisorNode;
 use crate::{
     Actor, ActorId, ActorRef, ActorSystem, ChildBuilder, MessageSource, Subscription, Supervision,
     Tell,

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::actor_ref::Handlers as _;
+use crate::actor::Handlers as _;
 use crate::{Actor, ActorId, ActorRef, Tell};
 
 /// Which actor an error is about: its id and, if it has one, its name.

@@ -109,57 +109,43 @@
 extern crate self as compaktor;
 
 mod actor;
-mod actor_ref;
-mod ask;
-mod child;
+mod address;
 mod context;
-mod dead_letter;
-mod dispatch;
 mod error;
-mod health;
-mod mailbox;
-mod pool;
-mod recipient;
-mod registry;
+mod macro_support;
+mod patterns;
 #[cfg(feature = "remote")]
 pub mod remote;
-mod runner;
-mod shutdown;
-mod shutdown_hook;
-mod stop;
-mod supervision;
-mod supervisor;
 mod system;
-mod tell;
+mod task;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-mod timer;
-mod topic;
-mod watch;
+mod tree;
 
+pub use actor::cell::ActorState;
+pub use actor::dead_letter::{DeadLetter, DeadLetterReason};
+pub use actor::mailbox::Mailbox;
+pub use actor::stop_reason::{FailureAction, HandlerFailure, MessageSource, StopReason};
+pub use actor::stop_reason::{LinkExit, Terminated};
 pub use actor::{Actor, ActorId};
-pub use actor_ref::ActorRef;
-pub use ask::{Ask, AskFuture, PendingReply};
-pub use child::ChildBuilder;
+pub use address::actor_ref::ActorRef;
+pub use address::ask::{Ask, AskFuture, PendingReply};
+pub use address::recipient::Recipient;
+pub use address::tell::{Tell, TellFuture};
 pub use compaktor_macros::{actor, handler, on_failure, on_restart, on_start, on_stop};
 pub use context::Context;
-pub use dead_letter::{DeadLetter, DeadLetterReason};
+pub use context::timer::{MissedTick, TaskHandle};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
     TrySendError, TryTellError,
 };
-pub use health::{ActorHealth, ActorState, Stall};
-pub use mailbox::Mailbox;
-pub use pool::{Pool, PoolBuilder, Routing};
-pub use recipient::Recipient;
-pub use shutdown::ShutdownReport;
-pub use stop::{FailureAction, HandlerFailure, MessageSource, StopReason};
-pub use supervision::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
+pub use patterns::pool::{Pool, PoolBuilder, Routing};
+pub use patterns::topic::{Subscription, Topic, TopicError, TopicStream};
+pub use system::health::{ActorHealth, Stall};
+pub use system::shutdown::ShutdownReport;
 pub use system::{ActorBuilder, ActorSystem};
-pub use tell::{Tell, TellFuture};
-pub use timer::{MissedTick, TaskHandle};
-pub use topic::{Subscription, Topic, TopicError, TopicStream};
-pub use watch::{LinkExit, Terminated};
+pub use tree::child::ChildBuilder;
+pub use tree::policy::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervision};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]
@@ -183,8 +169,9 @@ pub mod prelude {
 pub mod __private {
     #[cfg(feature = "remote")]
     pub use crate::CodecError;
-    pub use crate::actor_ref::{Handlers, RefCore};
-    pub use crate::dispatch::{
+    pub use crate::actor::Handlers;
+    pub use crate::actor::shared::RefCore;
+    pub use crate::macro_support::{
         AssertActor, AssertHandlerError, AssertMessageSend, Checked, CloneFallback, CloneWhenClone,
         FailureHookResult, HookResult, MaybeClone, Message, Outcome, ReplyFailure, ReplyReceiver,
         ReplyTo, SplitResult, assert_actor, assert_handler_error, assert_message_send,

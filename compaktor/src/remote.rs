@@ -11,7 +11,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatch::{Message, ReplyFailure, ReplyReceiver, ReplyTo};
+use crate::macro_support::{Message, ReplyFailure, ReplyReceiver, ReplyTo};
 use crate::{Actor, CodecError, RemoteFailure};
 
 pub use self::proxy::{ProxyInbox, deliver, spawn_proxy};
@@ -102,7 +102,7 @@ pub fn never_codec() -> Codec<std::convert::Infallible> {
     }
 }
 
-/// Autoref specialisation (as `MaybeClone` in `dispatch`): `(&&Probe::<T>::NEW).codec()`
+/// Autoref specialisation (as `MaybeClone` in `macro_support`): `(&&Probe::<T>::NEW).codec()`
 /// is serde's codec when `T: Serialize + DeserializeOwned`; otherwise the fallback, whose
 /// bound [`RemoteType`] has no impl, so the build fails with one error at the probe's span.
 #[doc(hidden)]
@@ -445,7 +445,7 @@ pub fn reply_waiter<R: Send + 'static, E: Send + 'static>(
     ok: Codec<R>,
     err: Codec<E>,
 ) -> (ReplyTo<R, E>, ReplyWaiter) {
-    let (tx, rx): (_, ReplyReceiver<R, E>) = crate::dispatch::reply_channel();
+    let (tx, rx): (_, ReplyReceiver<R, E>) = crate::macro_support::reply_channel();
     let wait = async move {
         match rx.await {
             Ok(Ok(value)) => match (ok.encode)(&value, vec![AnswerTag::Ok as u8]) {

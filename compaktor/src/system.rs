@@ -1,6 +1,12 @@
 //! [`ActorSystem`]: where actors are spawned, looked up by path, and counted (live, dead
-//! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, children in
-//! `child` and `supervisor`; how one actor runs lives in `runner`.
+//! letters). The tree's data lives in `registry`, its shutdown in `shutdown`, its health
+//! reports in `health`; children in `tree`; how one actor runs lives in `task`. The dead-letter
+//! office it keeps lives in `actor::dead_letter`, where every layer records to it.
+
+pub(crate) mod health;
+pub(crate) mod registry;
+pub(crate) mod shutdown;
+pub(crate) mod shutdown_hook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,13 +15,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use futures::stream::BoxStream;
 use tokio::sync::oneshot;
 
-use crate::actor_ref::{ActorCell, Control, RefCore, Shared};
-use crate::dead_letter::DeadLetterOffice;
-use crate::health::BusySince;
-use crate::mailbox::MailboxReceiver;
-use crate::registry::Registry;
-use crate::runner::{self, Factory};
-use crate::supervisor::{ChildTerms, SupervisorNode};
+use crate::actor::cell::ActorCell;
+use crate::actor::cell::Control;
+use crate::actor::dead_letter::DeadLetterOffice;
+use crate::actor::mailbox::MailboxReceiver;
+use crate::actor::shared::RefCore;
+use crate::actor::shared::Shared;
+use crate::system::health::BusySince;
+use crate::system::registry::Registry;
+use crate::task::{self, Factory};
+use crate::tree::node::{ChildTerms, StartReport, SupervisorNode};
 use crate::{
     Actor, ActorId, ActorLabel, ActorRef, DeadLetter, DeadLetterReason, LookupError, Mailbox,
     RestartPolicy, SpawnError, StopReason, Supervision,
@@ -67,8 +76,8 @@ struct SystemInner {
     ended_killed: AtomicU64,
     ended_otherwise: AtomicU64,
     busy_since: BusySince,
-    topics: crate::topic::TopicRegistry,
-    shutdown_hooks: crate::shutdown_hook::ShutdownHooks,
+    topics: crate::patterns::topic::TopicRegistry,
+    shutdown_hooks: self::shutdown_hook::ShutdownHooks,
     /// The runtime of the first spawn, for work queued from outside any runtime (a stop sent
     /// to a full mailbox from a plain thread). One per system, not one per actor.
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
@@ -87,8 +96,8 @@ impl ActorSystem {
                 ended_killed: AtomicU64::new(0),
                 ended_otherwise: AtomicU64::new(0),
                 busy_since: BusySince::default(),
-                topics: crate::topic::TopicRegistry::default(),
-                shutdown_hooks: crate::shutdown_hook::ShutdownHooks::default(),
+                topics: crate::patterns::topic::TopicRegistry::default(),
+                shutdown_hooks: self::shutdown_hook::ShutdownHooks::default(),
                 runtime: std::sync::OnceLock::new(),
             }),
         }
@@ -333,11 +342,11 @@ impl ActorSystem {
         &self.inner.registry
     }
 
-    pub(crate) fn topics(&self) -> &crate::topic::TopicRegistry {
+    pub(crate) fn topics(&self) -> &crate::patterns::topic::TopicRegistry {
         &self.inner.topics
     }
 
-    pub(crate) fn shutdown_hooks(&self) -> &crate::shutdown_hook::ShutdownHooks {
+    pub(crate) fn shutdown_hooks(&self) -> &crate::system::shutdown_hook::ShutdownHooks {
         &self.inner.shutdown_hooks
     }
 
@@ -536,7 +545,7 @@ impl<A: Actor> ActorBuilder<A> {
                         },
                         error: format!(
                             "the factory panicked: {}",
-                            crate::stop::panic_message(&*payload)
+                            crate::actor::stop_reason::panic_message(&*payload)
                         ),
                     })?;
                 let node = SupervisorNode::top_level(self.system.clone(), self.supervision);
@@ -596,10 +605,7 @@ impl<A: Actor> Spawn<A> {
         }
     }
 
-    pub(crate) fn launch(
-        self,
-        started: Option<runner::StartReport>,
-    ) -> Result<ActorRef<A>, SpawnError> {
+    pub(crate) fn launch(self, started: Option<StartReport>) -> Result<ActorRef<A>, SpawnError> {
         let (shared, rx) = self
             .system
             .new_actor::<A>(self.name, self.parent_path, self.mailbox);
@@ -621,13 +627,13 @@ impl<A: Actor> Spawn<A> {
             Control::kill(&*shared);
         }
         let actor_ref = ActorRef::from_core(RefCore::new(shared.clone()));
-        let launch = runner::Launch {
+        let launch = task::Launch {
             actor: self.actor,
             factory,
             parent,
             started,
         };
-        runner::spawn(launch, shared, rx);
+        task::spawn(launch, shared, rx);
         Ok(actor_ref)
     }
 }

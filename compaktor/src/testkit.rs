@@ -67,7 +67,7 @@ impl<T: Send + 'static> Probe<T> {
     }
 }
 
-/// A recorder for tests: hand out [`actor_ref`](Self::actor_ref) (its `record(value)` handler
+/// A recorder for tests: hand out [`actor::shared`](Self::actor_ref) (its `record(value)` handler
 /// takes a `T`), then assert on what arrived.
 pub struct TestProbe<T: Send + 'static> {
     actor: ActorRef<Probe<T>>,

@@ -1,14 +1,16 @@
 //! Proxies: an [`ActorRef<A>`] whose mailbox is drained by a forwarding task instead of an
-//! actor, the way a pool's router drains its own (`pool::router`). `compaktor-remote` puts the
+//! actor, the way a pool's router drains its own (`pool/router`). `compaktor-remote` puts the
 //! network behind one; the local send path is the same code as for any actor.
 
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
 
-use crate::actor_ref::{Control, RefCore, Shared};
-use crate::mailbox::{Envelope, MailboxReceiver};
-use crate::runner::{Next, next_envelope, shutdown};
+use crate::actor::cell::Control;
+use crate::actor::mailbox::{Envelope, MailboxReceiver};
+use crate::actor::shared::RefCore;
+use crate::actor::shared::Shared;
+use crate::task::{Next, next_envelope, shutdown};
 use crate::{Actor, ActorRef, ActorSystem, Mailbox, SendError, SpawnError, StopReason};
 
 /// The receiving end of a proxy's mailbox: the forwarding task takes each message from it in
@@ -143,13 +145,15 @@ impl<A: Actor> Drop for ProxyInbox<A> {
 /// # Errors
 /// [`SendError::Full`], [`SendError::Stopped`].
 pub fn deliver<A: Actor>(target: &ActorRef<A>, message: A::Message) -> Result<(), SendError> {
-    use crate::__private::Message as _;
+    use crate::macro_support::Message as _;
     let handler = message.handler_name();
     let shared = target.shared();
     match shared.try_enqueue(Envelope::Message(message)) {
         Ok(()) => Ok(()),
-        Err(crate::actor_ref::Refused::Stopped(env)) => Err(shared.cell.stopped_with(handler, env)),
-        Err(crate::actor_ref::Refused::Full(env)) => {
+        Err(crate::actor::shared::Refused::Stopped(env)) => {
+            Err(shared.cell.stopped_with(handler, env))
+        }
+        Err(crate::actor::shared::Refused::Full(env)) => {
             // Nobody on this side can take the message back: the dead letter carries it.
             shared
                 .cell
