@@ -33,6 +33,46 @@ pub(crate) struct ZenohOptions {
     pub(crate) listen: Vec<String>,
     pub(crate) connect: Vec<String>,
     pub(crate) multicast_scouting: bool,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Tls>,
+}
+
+/// Mutual TLS for a node's Zenoh links (feature `tls`): the certificate authority every peer
+/// must be signed by, and this node's own certificate and private key (PEM files). A node
+/// with TLS listens and connects on `tls/HOST:PORT` endpoints; a peer is only accepted if
+/// its certificate is signed by the authority (in both directions), and the name it was
+/// reached by (`HOST`) must be in the listening peer's certificate.
+///
+/// ```no_run
+/// use compaktor_remote::{NodeConfig, Tls};
+///
+/// let config = NodeConfig::zenoh("robot-1")
+///     .listen("tls/0.0.0.0:7447")
+///     .tls(Tls::new("/etc/robot/ca.pem", "/etc/robot/robot-1.pem", "/etc/robot/robot-1.key"));
+/// ```
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub(crate) authority: std::path::PathBuf,
+    pub(crate) certificate: std::path::PathBuf,
+    pub(crate) private_key: std::path::PathBuf,
+}
+
+#[cfg(feature = "tls")]
+impl Tls {
+    /// The authority's certificate, this node's certificate (signed by it) and this node's
+    /// private key, each a PEM file. They are read when the node joins.
+    pub fn new(
+        authority: impl Into<std::path::PathBuf>,
+        certificate: impl Into<std::path::PathBuf>,
+        private_key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        Tls {
+            authority: authority.into(),
+            certificate: certificate.into(),
+            private_key: private_key.into(),
+        }
+    }
 }
 
 /// The default [lease](NodeConfig::lease): 2 s.
@@ -62,6 +102,8 @@ impl NodeConfig {
                 listen: vec!["tcp/0.0.0.0:0".into()],
                 connect: Vec::new(),
                 multicast_scouting: true,
+                #[cfg(feature = "tls")]
+                tls: None,
             }),
         )
     }
@@ -76,6 +118,8 @@ impl NodeConfig {
                 listen: Vec::new(),
                 connect: Vec::new(),
                 multicast_scouting: false,
+                #[cfg(feature = "tls")]
+                tls: None,
             }),
         )
     }
@@ -110,6 +154,17 @@ impl NodeConfig {
     pub fn multicast_scouting(mut self, on: bool) -> Self {
         if let TransportChoice::Zenoh(options) = &mut self.transport {
             options.multicast_scouting = on;
+        }
+        self
+    }
+
+    /// Mutual TLS on this node's `tls/..` endpoints (feature `tls`): see [`Tls`]. A file
+    /// that cannot be read, or is not PEM, fails the join with `JoinError::Transport`.
+    /// Ignored in memory.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Tls) -> Self {
+        if let TransportChoice::Zenoh(options) = &mut self.transport {
+            options.tls = Some(tls);
         }
         self
     }

@@ -87,6 +87,8 @@ mod topic;
 mod transport;
 mod wire;
 
+#[cfg(feature = "tls")]
+pub use config::Tls;
 pub use config::{DEFAULT_LEASE, DEFAULT_MAX_FRAME, NodeConfig};
 pub use error::{ExportError, JoinError, LookupError, ShareError};
 pub use node::{RemoteNode, RemoteStats};

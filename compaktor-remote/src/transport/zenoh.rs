@@ -55,6 +55,32 @@ impl ZenohTransport {
                 },
             )
             .map_err(err)?;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &options.tls {
+            let path = |p: &std::path::Path| serde_json_array(&[p.display().to_string()]);
+            // One string, not an array: take it out of `path`'s brackets.
+            let one = |p: &std::path::Path| {
+                let quoted = path(p);
+                quoted[1..quoted.len() - 1].to_owned()
+            };
+            for (key, file) in [
+                ("root_ca_certificate", &tls.authority),
+                ("listen_certificate", &tls.certificate),
+                ("listen_private_key", &tls.private_key),
+                ("connect_certificate", &tls.certificate),
+                ("connect_private_key", &tls.private_key),
+            ] {
+                config
+                    .insert_json5(&format!("transport/link/tls/{key}"), &one(file))
+                    .map_err(err)?;
+            }
+            config
+                .insert_json5("transport/link/tls/enable_mtls", "true")
+                .map_err(err)?;
+            config
+                .insert_json5("transport/link/tls/verify_name_on_connect", "true")
+                .map_err(err)?;
+        }
         let session = zenoh::open(config).await.map_err(err)?;
         Ok(ZenohTransport { session })
     }
