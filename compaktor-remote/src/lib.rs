@@ -80,6 +80,8 @@
 mod config;
 mod error;
 mod export;
+#[cfg(test)]
+mod fuzz_rng;
 mod import;
 mod node;
 mod presence;

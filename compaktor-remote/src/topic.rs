@@ -218,19 +218,7 @@ mod fuzz {
         Robot(String, Vec<u8>),
     }
 
-    /// xorshift64*: a fixed seed makes every run feed the same frames.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n.max(1)
-        }
-    }
+    use crate::fuzz_rng::Rng;
 
     fn valid(rng: &mut Rng) -> Vec<u8> {
         let value = if rng.below(2) == 0 {
