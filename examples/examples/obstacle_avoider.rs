@@ -26,21 +26,29 @@ use std::time::Duration;
 
 use clap::Parser;
 use compaktor::prelude::*;
-use compaktor_pi::actors::{Button, Distance, Led, Motor, MotorConfig, MotorError, Ultrasonic};
-use compaktor_pi::config::{BackendKind, RobotConfig, STARTER_ROBOT};
+use compaktor_pi::actors::{
+    Button, Distance, Led, Motor, MotorConfig, MotorError, Odometry, OdometryConfig, PoseEstimate,
+    Ultrasonic,
+};
+use compaktor_pi::config::{BackendKind, ROVER_ROBOT, RobotConfig};
 use compaktor_pi::device::Range;
+use compaktor_pi::drivers::ButtonEvent;
 use compaktor_pi::firmware::{self, Ending, FirmwareArgs, Service};
 use compaktor_pi::hardware::Hardware;
 use compaktor_pi::robot::runtime_for;
 use compaktor_pi::safety::{EStop, EStopReport};
-use compaktor_pi::sim::{World, WorldConfig};
+use compaktor_pi::sim::{Point, World, WorldConfig};
+use futures::StreamExt;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// Anything closer than this ahead makes the robot turn away.
+/// Cruising, anything closer than this ahead makes the robot turn away.
 const TURN_BELOW_M: f32 = 0.85;
-/// It turns until the way ahead is this clear.
+/// Turning, a reading farther than this is a clear direction.
 const CLEAR_ABOVE_M: f32 = 0.95;
+/// After an escape (see [`Mode::Escape`]) the robot cruises until something is this close
+/// (or 60 % of the clearest reading, if that is farther).
+const STOP_BELOW_M: f32 = 0.45;
 /// Cruising and turning duties.
 const CRUISE: f32 = 0.5;
 const SPIN: f32 = 0.4;
@@ -50,14 +58,29 @@ const TICK: Duration = Duration::from_millis(50);
 const BLIND_AFTER: Duration = Duration::from_millis(300);
 
 /// Clear readings needed while sweeping, before turning back to the middle of the clear sector.
-/// The beam is narrow (±7.5°): a direction is only taken once a wide sector around it is clear,
-/// so nothing close beside the robot's path goes unseen.
+/// A direction is only taken once a wide sector around it is clear, so nothing close beside the
+/// robot's path goes unseen.
 const SWEEP_TICKS: u32 = 6;
 /// Ticks spent turning back to the middle of the swept sector (half of it, plus the ramp's lag).
 const CENTER_TICKS: u32 = SWEEP_TICKS / 2 + 2;
 /// In a tight spot no sector is that wide: every this many ticks of spinning, one clear reading
 /// fewer is asked for (down to 2).
 const RELAX_EVERY: u32 = 40;
+/// Turning to a chosen heading ends this close to it, radians.
+const FACE_WITHIN: f64 = 0.07;
+/// Turning in place this much (a full turn, radians) without getting anywhere is being stuck:
+/// the robot then heads for the clearest direction it saw instead of waiting for a wide one.
+const STUCK_AFTER_TURNING: f64 = std::f64::consts::TAU;
+/// Driving this far (meters, from where the last look-around began) is getting somewhere.
+const PROGRESS_M: f64 = 0.3;
+/// A bumper press backs the robot off this far (meters) ...
+const BACK_OFF_M: f64 = 0.12;
+/// ... or for at most this many ticks.
+const BACK_TICKS: u32 = 20;
+/// Without encoders the planner dead-reckons from its own commands: a wheel's speed at duty
+/// 1.0 (m/s) and the distance between the wheels (m) of the starter robot.
+const NOMINAL_WHEEL_SPEED: f64 = 0.45;
+const NOMINAL_WHEEL_BASE: f64 = 0.15;
 
 /// What the planner is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,11 +93,41 @@ pub enum Mode {
     Sweep { left: bool, clear: u32 },
     /// Spinning back to the middle of the clear sector.
     Center { left: bool, ticks: u32 },
+    /// A full turn found no wide clear sector: turning in place to the clearest direction
+    /// seen, to drive there.
+    Escape { left: bool },
+    /// A bumper was hit: backing off before turning away.
+    Back,
     /// No recent distance reading, or the E-stop is engaged: motors at 0.
     Halt,
 }
 
-/// Decides where to go from the distance readings.
+/// Where the robot thinks it is: odometry's pose when it has encoders, else dead-reckoned from
+/// the planner's own commands (good enough to measure its turns roughly).
+#[derive(Debug, Clone, Copy, Default)]
+struct Whereabouts {
+    x: f64,
+    y: f64,
+    heading: f64,
+}
+
+impl Whereabouts {
+    fn distance(&self, from: (f64, f64)) -> f64 {
+        (self.x - from.0).hypot(self.y - from.1)
+    }
+}
+
+/// `a` wrapped into `(-π, π]`.
+fn wrap(a: f64) -> f64 {
+    let a = a.rem_euclid(std::f64::consts::TAU);
+    if a > std::f64::consts::PI {
+        a - std::f64::consts::TAU
+    } else {
+        a
+    }
+}
+
+/// Decides where to go from the distance readings, the odometry and the bumpers.
 pub struct Planner {
     left: ActorRef<Motor>,
     right: ActorRef<Motor>,
@@ -82,8 +135,6 @@ pub struct Planner {
     led: Option<ActorRef<Led>>,
     mode: Mode,
     last: Option<Distance>,
-    /// Ticks spent spinning since the last cruise.
-    spinning: u32,
     rng: SmallRng,
     turns: u32,
     /// Pulled when a drive motor or the E-stop button stops: the other wheel must not drive
@@ -93,6 +144,36 @@ pub struct Planner {
     estop_button: Option<ActorRef<Button>>,
     /// A drive motor or the E-stop button has stopped: the planner drives no more.
     motor_lost: bool,
+    /// Odometry's poses, when the robot has encoders.
+    odometry: Option<Topic<PoseEstimate>>,
+    /// Bumper events, when the robot has bumpers.
+    bumpers: Vec<Topic<ButtonEvent>>,
+    /// Where the robot is now, and its heading at the previous tick.
+    now: Whereabouts,
+    last_heading: f64,
+    /// Radians turned in place since the robot last got somewhere.
+    turned: f64,
+    /// Where getting somewhere is measured from.
+    progress_from: (f64, f64),
+    /// The clearest reading while turning since then, and the heading it was taken at.
+    best: Option<(f32, f64)>,
+    /// Ticks spent spinning since the last cruise.
+    spinning: u32,
+    /// The previous tick's clearance, while spinning.
+    previous_reading: Option<f32>,
+    /// The heading [`Mode::Escape`] turns to.
+    target: f64,
+    /// Cruising turns away below this: [`TURN_BELOW_M`], or [`STOP_BELOW_M`] after an escape.
+    turn_below: f32,
+    /// A bumper was pressed since the last tick.
+    bumped: bool,
+    /// Where backing off began, and ticks spent backing.
+    back_from: (f64, f64),
+    back_ticks: u32,
+    /// The last (left, right) duties commanded, for dead reckoning without encoders.
+    command: (f32, f32),
+    /// Mode changes, for whoever draws the path.
+    modes: Option<Topic<Mode>>,
 }
 
 impl Planner {
@@ -112,18 +193,51 @@ impl Planner {
             led,
             mode: Mode::Halt,
             last: None,
-            spinning: 0,
             rng: SmallRng::seed_from_u64(seed),
             turns: 0,
             estop,
             estop_button: None,
             motor_lost: false,
+            odometry: None,
+            bumpers: Vec::new(),
+            now: Whereabouts::default(),
+            last_heading: 0.0,
+            turned: 0.0,
+            progress_from: (0.0, 0.0),
+            best: None,
+            spinning: 0,
+            previous_reading: None,
+            target: 0.0,
+            turn_below: TURN_BELOW_M,
+            bumped: false,
+            back_from: (0.0, 0.0),
+            back_ticks: 0,
+            command: (0.0, 0.0),
+            modes: None,
         }
     }
 
     /// Watches `button`, the robot's E-stop button, too: if it stops, so does the robot.
     pub fn with_estop_button(mut self, button: ActorRef<Button>) -> Self {
         self.estop_button = Some(button);
+        self
+    }
+
+    /// Measures its turns and progress with odometry's `poses` instead of dead reckoning.
+    pub fn with_odometry(mut self, poses: Topic<PoseEstimate>) -> Self {
+        self.odometry = Some(poses);
+        self
+    }
+
+    /// Backs off and turns away when a bumper publishing on `events` is pressed.
+    pub fn with_bumper(mut self, events: Topic<ButtonEvent>) -> Self {
+        self.bumpers.push(events);
+        self
+    }
+
+    /// Publishes each new mode on `modes` (the path picture shows them).
+    pub fn with_mode_topic(mut self, modes: Topic<Mode>) -> Self {
+        self.modes = Some(modes);
         self
     }
 
@@ -152,6 +266,102 @@ impl Planner {
             let _ = led.blink(pattern).tell().await;
         }
     }
+
+    /// Dead reckoning from the last command, when there is no odometry.
+    fn reckon(&mut self) {
+        if self.odometry.is_some() {
+            return;
+        }
+        let speed = |duty: f32| f64::from(duty) * NOMINAL_WHEEL_SPEED;
+        let (l, r) = (speed(self.command.0), speed(self.command.1));
+        let dt = TICK.as_secs_f64();
+        let h = self.now.heading;
+        self.now.x += (l + r) / 2.0 * h.cos() * dt;
+        self.now.y += (l + r) / 2.0 * h.sin() * dt;
+        self.now.heading = wrap(h + (r - l) / NOMINAL_WHEEL_BASE * dt);
+    }
+
+    /// Starts measuring progress (and the turns made without it) from here.
+    fn got_somewhere(&mut self) {
+        self.progress_from = (self.now.x, self.now.y);
+        self.turned = 0.0;
+        self.best = None;
+    }
+
+    /// The next mode, from the current one and the clearance ahead.
+    fn decide(&mut self, clearance: f32) -> Mode {
+        let spin_left = |rng: &mut SmallRng| rng.random_bool(0.5);
+        let heading = self.now.heading;
+        let clear = clearance > CLEAR_ABOVE_M;
+        let wide = SWEEP_TICKS
+            .saturating_sub(self.spinning / RELAX_EVERY)
+            .max(2);
+        match self.mode {
+            // Starting, or after a halt: look around before driving anywhere.
+            Mode::Halt => Mode::Turn {
+                left: spin_left(&mut self.rng),
+            },
+            Mode::Back => {
+                let backed = self.now.distance(self.back_from) >= BACK_OFF_M;
+                if backed || self.back_ticks >= BACK_TICKS {
+                    self.turns += 1;
+                    Mode::Turn {
+                        left: spin_left(&mut self.rng),
+                    }
+                } else {
+                    Mode::Back
+                }
+            }
+            Mode::Cruise | Mode::Center { .. } if clearance < self.turn_below => {
+                self.turns += 1;
+                self.turn_below = TURN_BELOW_M;
+                Mode::Turn {
+                    left: spin_left(&mut self.rng),
+                }
+            }
+            Mode::Cruise => Mode::Cruise,
+            Mode::Turn { .. } | Mode::Sweep { .. } if self.turned >= STUCK_AFTER_TURNING => {
+                // A full turn and no wide clear sector: head for the clearest direction seen,
+                // and cruise until something is really close.
+                let (best, towards) = self.best.unwrap_or((clearance, heading));
+                tracing::debug!(best, "no wide clear sector; heading for the clearest");
+                self.target = towards;
+                self.turn_below = (best * 0.6).clamp(STOP_BELOW_M, TURN_BELOW_M);
+                self.turned = 0.0;
+                self.best = None;
+                let to_go = wrap(towards - heading);
+                if to_go.abs() <= FACE_WITHIN {
+                    Mode::Cruise
+                } else {
+                    Mode::Escape { left: to_go > 0.0 }
+                }
+            }
+            Mode::Turn { left } | Mode::Sweep { left, .. } if !clear => Mode::Turn { left },
+            Mode::Turn { left } => Mode::Sweep { left, clear: 1 },
+            Mode::Sweep { left, clear } if clear < wide => Mode::Sweep {
+                left,
+                clear: clear + 1,
+            },
+            Mode::Sweep { left, .. } => Mode::Center {
+                left,
+                ticks: CENTER_TICKS,
+            },
+            Mode::Center { left, ticks } if ticks > 1 => Mode::Center {
+                left,
+                ticks: ticks - 1,
+            },
+            Mode::Center { .. } => Mode::Cruise,
+            Mode::Escape { left } => {
+                let to_go = wrap(self.target - heading);
+                // Close enough, or past it.
+                if to_go.abs() <= FACE_WITHIN || (to_go > 0.0) != left {
+                    Mode::Cruise
+                } else {
+                    Mode::Escape { left }
+                }
+            }
+        }
+    }
 }
 
 #[actor]
@@ -168,6 +378,12 @@ impl Planner {
         }
         let readings = self.sonar.topic().await?;
         ctx.subscribe(&readings, |me, d| me.distance(d));
+        if let Some(poses) = &self.odometry {
+            ctx.subscribe(poses, |me, pose| me.pose(pose));
+        }
+        for bumper in &self.bumpers {
+            ctx.subscribe(bumper, |me, event| me.bumper(event));
+        }
         ctx.every(TICK, |me| me.tick());
         Ok(())
     }
@@ -188,7 +404,23 @@ impl Planner {
         self.last = Some(reading);
     }
 
-    /// One decision: cruise, turn, or halt.
+    #[handler]
+    fn pose(&mut self, pose: PoseEstimate) {
+        self.now = Whereabouts {
+            x: pose.x,
+            y: pose.y,
+            heading: pose.heading,
+        };
+    }
+
+    #[handler]
+    fn bumper(&mut self, event: ButtonEvent) {
+        if event == ButtonEvent::Pressed {
+            self.bumped = true;
+        }
+    }
+
+    /// One decision: cruise, turn, back off or halt.
     #[handler]
     async fn tick(&mut self) {
         if self.motor_lost || self.estop.is_engaged() {
@@ -198,44 +430,40 @@ impl Planner {
             }
             return;
         }
+        self.reckon();
+        let heading = self.now.heading;
+        let moved = wrap(heading - self.last_heading);
+        self.last_heading = heading;
         let fresh = self
             .last
             .filter(|d| d.at.elapsed() < BLIND_AFTER)
             // Nothing in range is open space: clear as far as the sensor can tell.
             .map(|d| d.range.clearance());
         let previous = self.mode;
-        let wide = SWEEP_TICKS
-            .saturating_sub(self.spinning / RELAX_EVERY)
-            .max(2);
-        self.mode = match (self.mode, fresh) {
-            (_, None) => Mode::Halt,
-            // Starting, or after a halt: look around before driving anywhere.
-            (Mode::Halt, Some(_)) => Mode::Turn {
-                left: self.rng.random_bool(0.5),
-            },
-            (Mode::Cruise | Mode::Center { .. }, Some(d)) if d < TURN_BELOW_M => {
-                self.turns += 1;
-                Mode::Turn {
-                    left: self.rng.random_bool(0.5),
+        let bumped = std::mem::take(&mut self.bumped);
+        self.mode = match fresh {
+            None => Mode::Halt,
+            Some(_) if bumped && previous != Mode::Halt => {
+                self.back_from = (self.now.x, self.now.y);
+                self.back_ticks = 0;
+                Mode::Back
+            }
+            Some(d) => {
+                let spinning = matches!(previous, Mode::Turn { .. } | Mode::Sweep { .. });
+                // Two readings in a row vouch for a direction: one may be an outlier.
+                let confirmed = self.previous_reading.map_or(0.0, |p| p.min(d));
+                self.previous_reading = spinning.then_some(d);
+                if spinning {
+                    self.turned += moved.abs();
+                    if self.best.is_none_or(|(best, _)| confirmed > best) {
+                        self.best = Some((confirmed, heading));
+                    }
                 }
+                if self.now.distance(self.progress_from) >= PROGRESS_M {
+                    self.got_somewhere();
+                }
+                self.decide(d)
             }
-            (Mode::Turn { left } | Mode::Sweep { left, .. }, Some(d)) if d <= CLEAR_ABOVE_M => {
-                Mode::Turn { left }
-            }
-            (Mode::Turn { left }, Some(_)) => Mode::Sweep { left, clear: 1 },
-            (Mode::Sweep { left, clear }, Some(_)) if clear < wide => Mode::Sweep {
-                left,
-                clear: clear + 1,
-            },
-            (Mode::Sweep { left, .. }, Some(_)) => Mode::Center {
-                left,
-                ticks: CENTER_TICKS,
-            },
-            (Mode::Center { left, ticks }, Some(_)) if ticks > 1 => Mode::Center {
-                left,
-                ticks: ticks - 1,
-            },
-            (_, Some(_)) => Mode::Cruise,
         };
         self.spinning = match self.mode {
             Mode::Turn { .. } | Mode::Sweep { .. } => self.spinning + 1,
@@ -244,15 +472,24 @@ impl Planner {
         let spin = |left: bool| if left { (-SPIN, SPIN) } else { (SPIN, -SPIN) };
         let (l, r) = match self.mode {
             Mode::Cruise => (CRUISE, CRUISE),
-            Mode::Turn { left } | Mode::Sweep { left, .. } => spin(left),
+            Mode::Turn { left } | Mode::Sweep { left, .. } | Mode::Escape { left } => spin(left),
             Mode::Center { left, .. } => spin(!left),
+            Mode::Back => {
+                self.back_ticks += 1;
+                (-CRUISE, -CRUISE)
+            }
             Mode::Halt => (0.0, 0.0),
         };
+        self.command = (l, r);
         if let Err(e) = self.drive(l, r).await {
             tracing::warn!(error = %e, "driving refused");
             self.mode = Mode::Halt;
+            self.command = (0.0, 0.0);
         }
         if self.mode != previous {
+            if let Some(modes) = &self.modes {
+                modes.publish(self.mode);
+            }
             match self.mode {
                 Mode::Cruise => self.show(&[900, 100]).await,
                 Mode::Halt => self.show(&[]).await,
@@ -300,6 +537,9 @@ pub struct Summary {
     pub turning_in_place: Duration,
     /// The closest the body came to a wall or an obstacle, meters (simulation).
     pub closest_approach: f64,
+    /// How far odometry's position was from the true one at the end, meters (simulation, a
+    /// robot with encoders).
+    pub odometry_error: Option<f64>,
     /// Why the run ended.
     pub ending: Ending,
     /// The E-stop that cut the motors first when the robot was stopped.
@@ -317,6 +557,13 @@ pub struct Robot {
     pub motors: [ActorRef<Motor>; 2],
     /// The E-stop shared by the actuators and the button.
     pub estop: EStop,
+    /// Odometry, when the robot has encoders, and its poses.
+    pub odometry: Option<ActorRef<Odometry>>,
+    pub poses: Option<Topic<PoseEstimate>>,
+    /// The bumpers' actors.
+    pub bumpers: Vec<ActorRef<Button>>,
+    /// The planner's mode changes.
+    pub modes: Topic<Mode>,
 }
 
 /// Opens the hardware and starts every actor: outputs and sensors first, the planner last.
@@ -363,7 +610,34 @@ pub async fn start_robot(
         .builder(Ultrasonic::new(sensor, period))
         .name("sonar")
         .spawn()?;
-    let mut planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
+    let modes = system.topic::<Mode>("planner/modes")?;
+    let mut planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed)
+        .with_mode_topic(modes.clone());
+    let (mut poses, mut odometry_ref) = (None, None);
+    if let Some(encoders) = &config.encoders {
+        let topic = system.topic::<PoseEstimate>("odometry")?.keep_latest();
+        let odometry = Odometry::new(
+            hw.encoders()?,
+            None,
+            OdometryConfig::from_robot(encoders),
+            topic.clone(),
+        );
+        odometry_ref = Some(system.builder(odometry).name("odometry").start().await?);
+        planner = planner.with_odometry(topic.clone());
+        poses = Some(topic);
+    }
+    let mut bumpers = Vec::new();
+    for name in config.bumpers.keys() {
+        let (source, debouncer) = hw.bumper(name)?;
+        let bumper = Button::new(format!("bumper {name}"), source, debouncer);
+        let bumper = system
+            .builder(bumper)
+            .name(format!("bumper_{name}"))
+            .start()
+            .await?;
+        planner = planner.with_bumper(bumper.topic().await?);
+        bumpers.push(bumper);
+    }
     if config.buttons.contains_key("estop") {
         let (source, debouncer) = hw.button("estop")?;
         // Started (not just spawned) before the planner: a button held down at boot has
@@ -377,6 +651,10 @@ pub async fn start_robot(
         planner,
         motors: [left, right],
         estop,
+        odometry: odometry_ref,
+        poses,
+        bumpers,
+        modes,
     })
 }
 
@@ -394,7 +672,7 @@ pub async fn run_until(
 ) -> Result<Summary, Box<dyn Error>> {
     let config = match &options.robot {
         Some(path) => RobotConfig::load(path)?,
-        None => RobotConfig::from_toml(STARTER_ROBOT)?,
+        None => RobotConfig::from_toml(ROVER_ROBOT)?,
     };
     // The simulated robot is wired as the robot file says.
     let world = (config.backend == BackendKind::Sim)
@@ -406,6 +684,25 @@ pub async fn run_until(
     let service = Service::from_env();
     service.ready();
     let _watchdog = service.spawn_watchdog(&system);
+    // Odometry's path, drawn beside the true one: odometry starts at (0, 0) facing +x, which
+    // is the world's start pose.
+    let recorder = match (&world, &robot.poses) {
+        (Some(world), Some(poses)) => {
+            let (world, mut poses) = (world.clone(), poses.stream());
+            let start = world.config().start;
+            Some(tokio::spawn(async move {
+                while let Some(pose) = poses.next().await {
+                    world.record_estimate(start.to_world(Point::new(pose.x, pose.y)));
+                }
+            }))
+        }
+        _ => None,
+    };
+    let estimate = || {
+        let pose = robot.poses.as_ref()?.latest()?;
+        let start = world.as_ref()?.config().start;
+        Some(start.to_world(Point::new(pose.x, pose.y)))
+    };
 
     let progress = async {
         let mut second = tokio::time::interval(Duration::from_secs(1));
@@ -428,9 +725,12 @@ pub async fn run_until(
                         p.heading.to_degrees()
                     )
                 });
+                let thinks = estimate().map_or_else(String::new, |p| {
+                    format!("odometry=({:4.2}, {:4.2})  ", p.x, p.y)
+                });
                 let ahead = distance.map_or_else(|| "  -  ".to_owned(), |d| d.to_string());
                 println!(
-                    "t={:5.1}s  {where_}ahead={ahead}  mode={mode:?}",
+                    "t={:5.1}s  {where_}{thinks}ahead={ahead}  mode={mode:?}",
                     started.elapsed().as_secs_f32()
                 );
             }
@@ -460,6 +760,9 @@ pub async fn run_until(
     )
     .await;
     drop(physics);
+    if let Some(recorder) = recorder {
+        recorder.abort();
+    }
     let mut summary = Summary {
         time: started.elapsed(),
         distance: 0.0,
@@ -467,6 +770,7 @@ pub async fn run_until(
         coverage: 0.0,
         turning_in_place: Duration::ZERO,
         closest_approach: f64::INFINITY,
+        odometry_error: None,
         turns,
         ending,
         estop: stopped.estop.ok_or("pulling the E-stop panicked")?,
@@ -479,6 +783,7 @@ pub async fn run_until(
         summary.coverage = stats.coverage;
         summary.turning_in_place = stats.turning_in_place;
         summary.closest_approach = stats.closest_approach;
+        summary.odometry_error = estimate().map(|p| p.distance(world.snapshot().pose.position()));
         if let Some(path) = &options.svg {
             world.save_svg(path)?;
         }
@@ -509,7 +814,7 @@ pub struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     firmware::exit(|| {
-        let config = cli.firmware.robot_config(STARTER_ROBOT)?;
+        let config = cli.firmware.robot_config(ROVER_ROBOT)?;
         let simulated = config.backend == BackendKind::Sim;
         let options = Options {
             robot: cli.firmware.robot.clone(),
@@ -530,6 +835,14 @@ fn main() -> ExitCode {
                 summary.collisions,
                 summary.coverage * 100.0
             );
+            println!(
+                "turned in place for {:.1} s, came within {:.2} m of an obstacle",
+                summary.turning_in_place.as_secs_f32(),
+                summary.closest_approach
+            );
+            if let Some(error) = summary.odometry_error {
+                println!("odometry ended {error:.2} m from the true position");
+            }
             if let Some(svg) = &options.svg {
                 println!("path drawn to {}", svg.display());
             }

@@ -11,7 +11,7 @@ use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{MotorEvent, SafeCause};
 use compaktor_pi::config::BackendKind;
-use compaktor_pi::config::{RobotConfig, STARTER_ROBOT};
+use compaktor_pi::config::{ROVER_ROBOT, RobotConfig, STARTER_ROBOT};
 use compaktor_pi::device::Range;
 use compaktor_pi::firmware::Ending;
 use compaktor_pi::sim::{Pose, Side, World, WorldConfig};
@@ -28,21 +28,70 @@ fn options(seed: u64, secs: u64) -> Options {
     }
 }
 
+/// Twenty seeded arenas on the realistic simulated rover (deadband, mismatched motors, the
+/// HC-SR04's wide beam with misses and outliers, wheel slip): no collision, real distance, and
+/// not stuck turning in place. Seeds 21 and 23 are known to fail still (a collision; 83 % of the
+/// time turning in a tight corner), see the issue.
 #[tokio::test(start_paused = true)]
-async fn never_collides_and_covers_ground_over_seeded_arenas() {
+async fn never_collides_nor_gets_stuck_over_twenty_seeded_arenas() {
     let mut total = 0.0;
-    for seed in 1..=10 {
+    for seed in 1..=20 {
         let summary = run(options(seed, 90)).await.unwrap();
         assert_eq!(summary.collisions, 0, "seed {seed}: {summary:?}");
-        assert!(summary.distance > 3.0, "seed {seed} drove only {summary:?}");
+        assert!(summary.distance > 6.0, "seed {seed} drove only {summary:?}");
+        let turning = summary.turning_in_place.as_secs_f64() / summary.time.as_secs_f64();
+        assert!(
+            turning < 0.5,
+            "seed {seed} turned in place {:.0} % of the time: {summary:?}",
+            turning * 100.0
+        );
         assert!(summary.turns > 3, "seed {seed}: {summary:?}");
         assert!(summary.coverage > 0.05, "seed {seed}: {summary:?}");
+        // The rover has encoders: odometry's position ends within 3 m of the truth (it has no
+        // gyro, and its wheels slip on every spin).
+        let error = summary.odometry_error.expect("the rover has odometry");
+        assert!(error < 3.0, "seed {seed}: odometry {error:.2} m off");
         total += summary.distance;
         // Stopped in reverse start order: the planner first, the LED (started first) last.
         let order: Vec<&str> = summary.stopped.iter().map(|(a, _)| a.as_str()).collect();
         assert!(order[0].contains("planner") && order[order.len() - 1].contains("led"));
     }
-    assert!(total > 100.0, "10 runs of 90 s drove {total:.1} m in all");
+    assert!(total > 200.0, "20 runs of 90 s drove {total:.1} m in all");
+}
+
+/// A sonar that hears nothing (every surface "missed"): the robot drives into a wall, and its
+/// bumper backs it off and turns it away instead of pushing on.
+#[tokio::test(start_paused = true)]
+async fn a_bumper_press_backs_off_and_turns_away() {
+    let config = RobotConfig::from_toml(ROVER_ROBOT).unwrap();
+    let mut arena = WorldConfig::empty(3.0, 3.0).wired_like(&config);
+    arena.robot.ultrasonic.miss_angle = 0.0;
+    arena.robot.ultrasonic.outlier_probability = 0.0;
+    let world = World::new(arena);
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 2)
+        .await
+        .unwrap();
+    let (mut backed, mut touching, mut longest) = (0, 0, 0);
+    for _ in 0..400 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (mode, _, _) = robot.planner.status().await.unwrap();
+        backed += u32::from(mode == Mode::Back);
+        touching = if world.snapshot().bumper {
+            touching + 1
+        } else {
+            0
+        };
+        longest = longest.max(touching);
+    }
+    let stats = world.snapshot().stats;
+    assert!(stats.collisions >= 2, "never bumped: {stats:?}");
+    assert!(backed > 0, "never backed off");
+    // Never pushing against the wall for more than half a second.
+    assert!(longest <= 10, "touched a wall for {longest} ticks of 50 ms");
+    assert!(stats.distance > 3.0, "{stats:?}");
+    system.shutdown(Duration::from_secs(1)).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -177,6 +226,8 @@ async fn a_signal_cuts_the_motors_first_then_stops_the_actors_in_order() {
         [
             "planner",
             "estop_button",
+            "bumper_front",
+            "odometry",
             "sonar",
             "right_motor",
             "left_motor",
