@@ -46,8 +46,7 @@ use rand::{Rng, SeedableRng};
 const TURN_BELOW_M: f32 = 0.85;
 /// Turning, a reading farther than this is a clear direction.
 const CLEAR_ABOVE_M: f32 = 0.95;
-/// After an escape (see [`Mode::Escape`]) the robot cruises until something is this close
-/// (or 60 % of the clearest reading, if that is farther).
+/// After an escape (see [`Mode::Escape`]) the robot cruises until something is this close.
 const STOP_BELOW_M: f32 = 0.45;
 /// Cruising and turning duties.
 const CRUISE: f32 = 0.5;
@@ -73,6 +72,10 @@ const FACE_WITHIN: f64 = 0.07;
 const STUCK_AFTER_TURNING: f64 = std::f64::consts::TAU;
 /// Driving this far (meters, from where the last look-around began) is getting somewhere.
 const PROGRESS_M: f64 = 0.3;
+/// Cruising holds its heading (the motors do not match: left alone the robot curves):
+/// duty difference per radian off, and at most this much difference.
+const HOLD_GAIN: f64 = 0.8;
+const HOLD_MAX: f64 = 0.1;
 /// A bumper press backs the robot off this far (meters) ...
 const BACK_OFF_M: f64 = 0.12;
 /// ... or for at most this many ticks.
@@ -163,6 +166,8 @@ pub struct Planner {
     previous_reading: Option<f32>,
     /// The heading [`Mode::Escape`] turns to.
     target: f64,
+    /// The heading cruising holds: where it was when the cruise began.
+    cruise_heading: f64,
     /// Cruising turns away below this: [`TURN_BELOW_M`], or [`STOP_BELOW_M`] after an escape.
     turn_below: f32,
     /// A bumper was pressed since the last tick.
@@ -208,6 +213,7 @@ impl Planner {
             spinning: 0,
             previous_reading: None,
             target: 0.0,
+            cruise_heading: 0.0,
             turn_below: TURN_BELOW_M,
             bumped: false,
             back_from: (0.0, 0.0),
@@ -326,7 +332,7 @@ impl Planner {
                 let (best, towards) = self.best.unwrap_or((clearance, heading));
                 tracing::debug!(best, "no wide clear sector; heading for the clearest");
                 self.target = towards;
-                self.turn_below = (best * 0.6).clamp(STOP_BELOW_M, TURN_BELOW_M);
+                self.turn_below = STOP_BELOW_M;
                 self.turned = 0.0;
                 self.best = None;
                 let to_go = wrap(towards - heading);
@@ -470,8 +476,18 @@ impl Planner {
             _ => 0,
         };
         let spin = |left: bool| if left { (-SPIN, SPIN) } else { (SPIN, -SPIN) };
+        if self.mode == Mode::Cruise && previous != Mode::Cruise {
+            self.cruise_heading = match previous {
+                Mode::Escape { .. } => self.target,
+                _ => heading,
+            };
+        }
         let (l, r) = match self.mode {
-            Mode::Cruise => (CRUISE, CRUISE),
+            Mode::Cruise => {
+                let off = wrap(self.cruise_heading - heading);
+                let steer = (HOLD_GAIN * off).clamp(-HOLD_MAX, HOLD_MAX) as f32;
+                (CRUISE - steer, CRUISE + steer)
+            }
             Mode::Turn { left } | Mode::Sweep { left, .. } | Mode::Escape { left } => spin(left),
             Mode::Center { left, .. } => spin(!left),
             Mode::Back => {

@@ -28,14 +28,14 @@ fn options(seed: u64, secs: u64) -> Options {
     }
 }
 
-/// Twenty seeded arenas on the realistic simulated rover (deadband, mismatched motors, the
-/// HC-SR04's wide beam with misses and outliers, wheel slip): no collision, real distance, and
-/// not stuck turning in place. Seeds 21 and 23 are known to fail still (a collision; 83 % of the
-/// time turning in a tight corner), see the issue.
+/// Twenty-four seeded arenas on the realistic simulated rover (deadband, mismatched motors,
+/// the HC-SR04's wide beam with misses and outliers, wheel slip): no collision, real distance,
+/// and not stuck turning in place. Seeds 1-28 all pass; 29 and 30 still graze a box that sits
+/// beside the body, outside the sonar's beam (one collision each).
 #[tokio::test(start_paused = true)]
-async fn never_collides_nor_gets_stuck_over_twenty_seeded_arenas() {
+async fn never_collides_nor_gets_stuck_over_seeded_arenas() {
     let mut total = 0.0;
-    for seed in 1..=20 {
+    for seed in 1..=24 {
         let summary = run(options(seed, 90)).await.unwrap();
         assert_eq!(summary.collisions, 0, "seed {seed}: {summary:?}");
         assert!(summary.distance > 6.0, "seed {seed} drove only {summary:?}");
@@ -56,7 +56,7 @@ async fn never_collides_nor_gets_stuck_over_twenty_seeded_arenas() {
         let order: Vec<&str> = summary.stopped.iter().map(|(a, _)| a.as_str()).collect();
         assert!(order[0].contains("planner") && order[order.len() - 1].contains("led"));
     }
-    assert!(total > 200.0, "20 runs of 90 s drove {total:.1} m in all");
+    assert!(total > 240.0, "24 runs of 90 s drove {total:.1} m in all");
 }
 
 /// A sonar that hears nothing (every surface "missed"): the robot drives into a wall, and its
