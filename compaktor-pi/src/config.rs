@@ -525,6 +525,11 @@ pub const STARTER_ROBOT: &str = include_str!("../robots/starter.toml");
 /// encoders (`[encoders]`, GPIO 14/15 left, 25/26 right), as the simulated robot is wired.
 pub const ROVER_ROBOT: &str = include_str!("../robots/rover.toml");
 
+/// The starter robot with its PWM on I2C boards and its battery watched: the motors' speed
+/// inputs on a PCA9685 at 0x60 (1 kHz), a pan-tilt head (`pan`, `tilt`) on a PCA9685 at 0x40
+/// (50 Hz), and an INA219 on the battery at 0x41 (`[battery]`), all on I2C bus 1.
+pub const BOARDS_ROBOT: &str = include_str!("../robots/boards.toml");
+
 /// A robot with several devices of each kind: three sonars, a pan-tilt head, two bumpers,
 /// two buttons and two LEDs, on the starter drive.
 pub const EXPLORER_ROBOT: &str = include_str!("../robots/explorer.toml");
