@@ -16,8 +16,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use check::Problem;
 pub(crate) use check::PCA9685_HZ;
+pub use check::Problem;
 
 /// Where the devices are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -58,7 +58,11 @@ async fn duty_written_to_a_board_channel_reaches_the_simulated_motor_and_servo()
     assert!((i32::from(off) - 2458).abs() <= 1, "{regs:?}");
     // On the motors' speed inputs, at the board's frequency (25 MHz / 4096 / 6 for 1 kHz).
     let enable = world.motor_pins(Side::Left).enable;
-    assert!((enable.fraction() - 0.6).abs() < 0.001, "{}", enable.fraction());
+    assert!(
+        (enable.fraction() - 0.6).abs() < 0.001,
+        "{}",
+        enable.fraction()
+    );
     assert_eq!(enable.frequency(), 1017);
     let right_enable = world.motor_pins(Side::Right).enable;
     assert!((right_enable.fraction() - 0.3).abs() < 0.001);

@@ -154,7 +154,7 @@ impl Battery {
             }
             if !self.estop.is_engaged() {
                 let reason = format!(
-                    "battery {} critical: {voltage:.2} V, below {} V",
+                    "{} critical: {voltage:.2} V, below {} V",
                     policy.name, policy.safe_below
                 );
                 self.estop.trigger(&reason);
@@ -227,5 +227,73 @@ impl std::fmt::Debug for Battery {
             .field("level", &self.level)
             .field("last", &self.last)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::device::PowerReading;
+
+    /// A battery that reads the voltages it is given, one per read.
+    struct Script(VecDeque<f32>);
+
+    impl PowerMonitor for Script {
+        fn read(&mut self) -> Result<PowerReading, DeviceError> {
+            let voltage = self.0.pop_front().expect("a voltage for each read");
+            Ok(PowerReading {
+                voltage,
+                current: 1.0,
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sag_is_not_a_flat_battery_and_a_reset_while_flat_stops_the_robot_again() {
+        let volts = [
+            8.0, 6.0, 6.0, 8.0, // a sag of two readings: nothing
+            6.9, 6.9, 6.9, // low, confirmed on the third
+            6.5, 6.5, 6.5, // critical, confirmed on the third: the E-stop
+            7.2, // the motors are off: it recovers, and stays critical
+            6.5, 6.5, 6.5, // after a reset, driving again: the E-stop again
+        ];
+        let system = ActorSystem::new("battery");
+        let estop = EStop::new();
+        let policy = BatteryPolicy {
+            name: "battery".into(),
+            period: Duration::from_secs(3600), // read by hand below
+            warn_below: 7.0,
+            safe_below: 6.6,
+            confirm: 3,
+        };
+        let device = Box::new(Script(volts.into()));
+        let battery = system
+            .start(Battery::new(device, estop.clone(), policy))
+            .await
+            .unwrap();
+        let mut levels = Vec::new();
+        for i in 0..volts.len() {
+            if i == 11 {
+                assert!(estop.is_engaged());
+                estop.reset().unwrap();
+            }
+            levels.push(battery.read().await.unwrap().level);
+            if i == 12 {
+                assert!(!estop.is_engaged(), "two readings are not confirmed");
+            }
+            if i == 9 {
+                let reason = estop.last_report().unwrap().reason;
+                assert_eq!(reason, "battery critical: 6.50 V, below 6.6 V");
+            }
+        }
+        use BatteryLevel::{Critical, Low, Ok};
+        let expected = [
+            Ok, Ok, Ok, Ok, Ok, Ok, Low, Low, Low, Critical, Critical, Critical, Critical, Critical,
+        ];
+        assert_eq!(levels, expected);
+        assert!(estop.is_engaged());
+        system.shutdown(Duration::from_secs(1)).await;
     }
 }

@@ -543,8 +543,10 @@ impl Checker<'_, '_> {
         self.positive(&key.child("shunt_ohms"), f64::from(battery.shunt_ohms))?;
         self.positive_ms(&key.child("period_ms"), battery.period_ms)?;
         let volts = (0.0, INA219_MAX_V);
-        let warn = f64::from(battery.warn_below);
-        let safe = f64::from(battery.safe_below);
+        // As written in the file (6.6, not the f32's 6.599999904632568).
+        let decimal = |v: f32| v.to_string().parse().unwrap_or(f64::from(v));
+        let warn = decimal(battery.warn_below);
+        let safe = decimal(battery.safe_below);
         self.within(&key.child("warn_below"), warn, volts, " V")?;
         self.positive(&key.child("safe_below"), safe)?;
         if warn <= safe {

@@ -456,7 +456,10 @@ fn motors_and_servos_on_pca9685_boards_and_the_battery_are_read() {
 
 #[test]
 fn pca9685_addresses_and_channels_that_do_not_exist_are_refused_at_their_line() {
-    let text = boards_with("address = 0x60, channel = 1", "address = 0x60, channel = 16");
+    let text = boards_with(
+        "address = 0x60, channel = 1",
+        "address = 0x60, channel = 16",
+    );
     let (key, line, problem) = invalid(&text);
     assert_eq!(key, "drive.right.pwm.pca9685.channel");
     assert_eq!(line, line_of(&text, "channel = 16"));
@@ -565,7 +568,10 @@ fn battery_thresholds_out_of_order_and_other_bad_values_are_refused() {
     let (key, line, problem) = invalid(&text);
     assert_eq!(key, "battery.warn_below");
     assert_eq!(line, line_of(&text, "warn_below = 6.0"));
-    assert_eq!(problem.to_string(), "must be above `safe_below` (6.599999904632568), not 6");
+    assert_eq!(
+        problem.to_string(),
+        "must be above `safe_below` (6.6), not 6"
+    );
     let text = boards_with("address = 0x41 ", "address = 0x50 ");
     let (key, _, problem) = invalid(&text);
     assert_eq!(key, "battery.address");

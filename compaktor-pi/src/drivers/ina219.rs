@@ -58,7 +58,9 @@ impl<I2C: I2c> Ina219<I2C> {
             )));
         }
         let at = Address::from_byte(address).map_err(|_| {
-            DeviceError::OutOfRange(format!("{address:#04x} is not an INA219 address (0x40-0x4F)"))
+            DeviceError::OutOfRange(format!(
+                "{address:#04x} is not an INA219 address (0x40-0x4F)"
+            ))
         })?;
         let chip = SyncIna219::new(i2c, at).map_err(|e| match e.reason {
             InitializationErrorReason::I2cError(e) => {
@@ -82,7 +84,10 @@ impl<I2C: I2c + Send + 'static> PowerMonitor for Ina219<I2C> {
         let failed = |what: &str, e: &dyn std::fmt::Debug| {
             DeviceError::Bus(format!("INA219 {address:#04x} {what}: {e:?}"))
         };
-        let bus = self.chip.bus_voltage().map_err(|e| failed("bus voltage", &e))?;
+        let bus = self
+            .chip
+            .bus_voltage()
+            .map_err(|e| failed("bus voltage", &e))?;
         let shunt = self
             .chip
             .shunt_voltage()

@@ -60,7 +60,8 @@ impl LinuxOpener {
                 bus,
             } => {
                 let open_bus = |bus| board::i2c(format!("/dev/i2c-{bus}"), label);
-                let pwm = (self.boards).channel(BACKEND, (bus, address, channel), hz, label, open_bus)?;
+                let pwm =
+                    (self.boards).channel(BACKEND, (bus, address, channel), hz, label, open_bus)?;
                 return Ok(AnyPwm::Board(pwm));
             }
             PwmWiring::Software { pin } => {

@@ -66,7 +66,8 @@ impl RppalOpener {
                 _,
             ) => {
                 let open_bus = |bus| pi::i2c(bus, label);
-                let pwm = (self.boards).channel(BACKEND, (bus, address, channel), hz, label, open_bus)?;
+                let pwm =
+                    (self.boards).channel(BACKEND, (bus, address, channel), hz, label, open_bus)?;
                 return Ok(AnyPwm::Board(pwm));
             }
         }))

@@ -64,7 +64,8 @@ impl SimOpener {
             } => {
                 let world = &self.world;
                 let open_bus = |_bus: u8| Ok(world.i2c());
-                let pwm = (self.boards).channel("sim", (bus, address, channel), hz, label, open_bus)?;
+                let pwm =
+                    (self.boards).channel("sim", (bus, address, channel), hz, label, open_bus)?;
                 return Ok(AnyPwm::Board(pwm));
             }
         };

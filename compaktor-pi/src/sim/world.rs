@@ -8,12 +8,12 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use super::bus::BusError;
 use super::config::WorldConfig;
 use super::geometry::{Point, Pose};
+use super::ina219::{Ina219Registers, Measured};
 use super::lines::{InputLine, OutputLine, PwmLine};
 use super::mcp3008::SimSpi;
-use super::bus::BusError;
-use super::ina219::{Ina219Registers, Measured};
 use super::mpu6050::{Mpu6050Registers, SimI2c};
 use super::pca9685::Pca9685Registers;
 use super::pins::{ButtonPresser, SimEdgeInput, SimInputPin, SimOutputPin, SimPwm};
@@ -519,8 +519,11 @@ impl World {
                     }
                 }
                 // The lines are leaves: locking one under the state's lock is fine.
-                let lines = (wiring.motor_pwm.iter().zip(io.motors.iter().map(|m| &m.enable)))
-                    .chain(wiring.servos.iter().map(|s| &s.pwm).zip(&io.servos));
+                let lines = (wiring
+                    .motor_pwm
+                    .iter()
+                    .zip(io.motors.iter().map(|m| &m.enable)))
+                .chain(wiring.servos.iter().map(|s| &s.pwm).zip(&io.servos));
                 for (pwm, line) in lines {
                     if let crate::config::PwmWiring::Pca9685 {
                         address: at,
