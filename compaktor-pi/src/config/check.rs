@@ -288,9 +288,9 @@ impl Checker<'_, '_> {
                 self.claim_as(format!("GPIO {gpio}"), Some(role.into()), &key.child("bus"))?;
             }
         }
-        let shared = chip == "PCA9685";
         match self.i2c_devices.get(&(bus, address)) {
-            Some(&first) if first == chip && shared => Ok(()),
+            // Another channel of a board already claimed (only a PCA9685 has several users).
+            Some(&first) if first == chip => Ok(()),
             _ => {
                 self.i2c_devices.insert((bus, address), chip);
                 let resource = format!("I2C{bus} address {address:#04x}");
