@@ -229,3 +229,77 @@ pub fn all_off<I2C: I2c>(i2c: I2C, address: u8) -> Result<(), DeviceError> {
     chip.enable().map_err(bus)?;
     chip.set_channel_full_off(Channel::All).map_err(bus)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PwmWiring;
+    use crate::sim::{Side, SimI2c, World, WorldConfig};
+
+    /// A simulated robot whose left motor's speed input is channel 4 of a board at 0x41.
+    fn board() -> (World, Pca9685Board<SimI2c>) {
+        let mut config = WorldConfig::empty(4.0, 3.0);
+        config.robot.wiring.motor_pwm[0] = PwmWiring::Pca9685 {
+            address: 0x41,
+            channel: 4,
+            bus: 1,
+        };
+        config.robot.wiring.battery_monitor = None;
+        let world = World::new(config);
+        let board = Pca9685Board::new(world.i2c(), 0x41).unwrap();
+        (world, board)
+    }
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Pca9685Board<SimI2c>>();
+        send_sync::<Pca9685Channel<SimI2c>>();
+    }
+
+    #[test]
+    fn full_on_full_off_and_too_much() {
+        let (world, board) = board();
+        let mut motor = board.channel(4, "motor left").unwrap();
+        let duty = || world.motor_pins(Side::Left).enable.fraction();
+        motor.set_duty_cycle(STEPS).unwrap();
+        assert_eq!(duty(), 1.0);
+        motor.set_duty_cycle(1024).unwrap();
+        assert_eq!(duty(), 0.25);
+        motor.set_duty_cycle(0).unwrap();
+        assert_eq!(duty(), 0.0);
+        let err = motor.set_duty_cycle(STEPS + 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "PCA9685 0x41 channel 4 (motor left): duty cycle 4097 is above 4096"
+        );
+        assert!(board.channel(16, "nothing").is_err());
+    }
+
+    #[test]
+    fn one_frequency_for_the_whole_board() {
+        let (world, board) = board();
+        let mut motor = board.channel(4, "motor left").unwrap();
+        let mut servo = board.channel(5, "servo pan").unwrap();
+        motor.set_frequency(1000).unwrap();
+        motor.set_duty_cycle(2048).unwrap();
+        // 25 MHz / 4096 / (prescale 5 + 1).
+        assert_eq!(world.motor_pins(Side::Left).enable.frequency(), 1017);
+        let err = servo.set_frequency(50).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "PCA9685 0x41 channel 5 (servo pan): the board runs at 1000 Hz for channel 4; all \
+             its channels share one frequency, 50 Hz cannot be set"
+        );
+        // The same frequency is fine, and so is a change by the only user.
+        servo.set_frequency(1000).unwrap();
+        let mut alone = Pca9685Board::new(world.i2c(), 0x41)
+            .unwrap()
+            .channel(4, "motor left")
+            .unwrap();
+        alone.set_frequency(500).unwrap();
+        alone.set_duty_cycle(2048).unwrap();
+        assert_eq!(world.motor_pins(Side::Left).enable.frequency(), 509);
+        assert!(alone.set_frequency(2000).is_err());
+    }
+}

@@ -115,7 +115,8 @@ pub struct SonarModel {
 }
 
 /// The simulated robot's wiring of its named devices: which pins each sonar, bumper and servo
-/// uses and where it sits. The motors, button and LED are the starter robot's (see
+/// uses and where it sits, the motors' PWM and the battery monitor's address. The motors'
+/// direction pins, the button and the LED are the starter robot's (see
 /// [`World::gpio_input`](super::World::gpio_input)).
 ///
 /// The default is the starter robot's: one sonar `front`, one bumper `front` all round the
@@ -432,11 +433,13 @@ impl WorldConfig {
         self
     }
 
-    /// The same world with its robot's sonars, bumpers and servos wired as the robot file
-    /// `robot` says: the file's pins, each sonar at its `mount` (the front, looking ahead,
-    /// when the file gives none), each bumper over its `arc` (all round by default). A
-    /// device the file wires differently from the simulated robot then behaves as on a real
-    /// robot; a file without bumpers gets none.
+    /// The same world with its robot's sonars, bumpers, servos, encoders, motor PWM and
+    /// battery monitor wired as the robot file `robot` says: the file's pins, each sonar at its
+    /// `mount` (the front, looking ahead, when the file gives none), each bumper over its `arc`
+    /// (all round by default), a simulated PCA9685 for each board a motor or servo is wired
+    /// to, the INA219 at the file's `[battery]` address behind its shunt. A device the file
+    /// wires differently from the simulated robot then behaves as on a real robot; a file
+    /// without bumpers (or a battery monitor) gets none.
     ///
     /// ```
     /// use compaktor_pi::config::{EXPLORER_ROBOT, RobotConfig};
