@@ -90,11 +90,11 @@ mod topic;
 mod transport;
 mod wire;
 
+pub use compaktor::remote::RemoteStats;
 #[cfg(feature = "tls")]
 pub use config::Tls;
 pub use config::{DEFAULT_LEASE, DEFAULT_MAX_FRAME, NodeConfig};
 pub use error::{ExportError, JoinError, LookupError, ShareError};
-pub use compaktor::remote::RemoteStats;
 pub use node::RemoteNode;
 pub use presence::Presence;
 pub use transport::memory::MemoryNetwork;

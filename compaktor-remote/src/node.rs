@@ -301,25 +301,28 @@ impl RemoteNode {
             .ok_or_else(|| JoinError::NameTaken(config.name.clone()))?;
         let seed = RandomState::new().hash_one(&config.name);
         let inner = Arc::new(Inner {
-                system: system.clone(),
-                transport,
-                exports: Mutex::new(HashMap::new()),
-                topics: Mutex::new(HashMap::new()),
-                origin: RandomState::new().hash_one((&config.name, seed)),
-                stats: Arc::default(),
-                next_sender: AtomicU64::new(seed),
-                next_export: AtomicU64::new(0),
-                presence: Mutex::new(Some(presence)),
-                config,
+            system: system.clone(),
+            transport,
+            exports: Mutex::new(HashMap::new()),
+            topics: Mutex::new(HashMap::new()),
+            origin: RandomState::new().hash_one((&config.name, seed)),
+            stats: Arc::default(),
+            next_sender: AtomicU64::new(seed),
+            next_export: AtomicU64::new(0),
+            presence: Mutex::new(Some(presence)),
+            config,
         });
         let source: Weak<dyn TrafficSource> = Arc::downgrade(&inner) as Weak<Inner>;
         report_traffic(system, source);
         let node = Arc::downgrade(&inner);
-        system.on_shutdown(format!("node `{}` leaves the network", inner.config.name), move || {
-            if let Some(inner) = node.upgrade() {
-                inner.leave();
-            }
-        });
+        system.on_shutdown(
+            format!("node `{}` leaves the network", inner.config.name),
+            move || {
+                if let Some(inner) = node.upgrade() {
+                    inner.leave();
+                }
+            },
+        );
         Ok(RemoteNode { inner })
     }
 

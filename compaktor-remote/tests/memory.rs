@@ -368,7 +368,10 @@ async fn a_system_reports_its_nodes_remote_traffic() {
     let network = MemoryNetwork::new();
     let (robot, node, base, base_node) = two_nodes(&network).await;
     assert_eq!(robot.remote_stats(), RemoteStats::default());
-    assert_eq!(ActorSystem::new("alone").remote_stats(), RemoteStats::default());
+    assert_eq!(
+        ActorSystem::new("alone").remote_stats(),
+        RemoteStats::default()
+    );
     let log = robot.spawn(Log::default());
     node.export(&log, "log").await.unwrap();
     let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();

@@ -350,7 +350,8 @@ pub trait RemoteReply: Send + fmt::Debug {
     fn is_abandoned(&self) -> bool;
     /// Resolves once the asker gives up (at once if it has already): the sending side then
     /// drops the ask's network query instead of waiting for an answer nobody will read.
-    fn abandoned(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
+    fn abandoned(&mut self)
+    -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
 }
 
 /// The sending side's slot for one ask: completes the local asker from the answer.
@@ -418,7 +419,9 @@ impl<R: Send + 'static, E: Send + 'static> RemoteReply for Slot<R, E> {
         self.reply.is_abandoned()
     }
 
-    fn abandoned(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+    fn abandoned(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         Box::pin(self.reply.abandoned())
     }
 }

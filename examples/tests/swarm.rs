@@ -14,8 +14,8 @@ mod process;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use compaktor::prelude::*;
 use compaktor::RemoteEnd;
+use compaktor::prelude::*;
 use compaktor_remote::{NodeConfig, RemoteNode};
 use process::{TestProcess, free_port};
 

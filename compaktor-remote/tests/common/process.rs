@@ -19,7 +19,12 @@ impl TestProcess {
     ///
     /// # Panics
     /// If it does not start, ends before it is ready, or is not ready `within`.
-    pub async fn start(test: &str, (var, value): (&str, &str), ready: &str, within: Duration) -> Self {
+    pub async fn start(
+        test: &str,
+        (var, value): (&str, &str),
+        ready: &str,
+        within: Duration,
+    ) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(var, value)
