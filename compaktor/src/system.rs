@@ -553,10 +553,10 @@ impl<A: Actor> ActorBuilder<A> {
                             id: ActorId(0),
                             name: self.name.clone(),
                         },
-                        error: format!(
+                        error: crate::StartError::panicked(format!(
                             "the factory panicked: {}",
                             crate::actor::stop_reason::panic_message(&*payload)
-                        ),
+                        )),
                     })?;
                 let node = SupervisorNode::top_level(self.system.clone(), self.supervision);
                 (actor, Some((node, factory, self.terms)))
@@ -610,7 +610,9 @@ impl<A: Actor> Spawn<A> {
             }),
             Err(_) => Err(SpawnError::StartFailed {
                 actor: actor.label().clone(),
-                error: "the actor's task ended before its start hook finished".into(),
+                error: crate::StartError::from(
+                    "the actor's task ended before its start hook finished",
+                ),
             }),
         }
     }

@@ -19,8 +19,9 @@ pub enum StopReason {
     Released,
     /// [`ActorRef::kill`](crate::ActorRef::kill): stopped at once.
     Killed,
-    /// The start hook returned an error (or panicked); the actor never handled a message.
-    StartFailed(String),
+    /// The start hook returned an error (or panicked); the actor never handled a message. The
+    /// [`StartError`](crate::StartError) keeps the hook's own error.
+    StartFailed(crate::StartError),
     /// A handler panicked.
     Panicked {
         /// The handler that panicked.
