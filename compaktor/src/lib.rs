@@ -139,7 +139,7 @@ pub use context::Context;
 pub use context::timer::{MissedTick, TaskHandle};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
-    TrySendError, TryTellError,
+    StartError, TrySendError, TryTellError,
 };
 pub use patterns::pool::{Pool, PoolBuilder, Routing};
 pub use patterns::topic::{Subscription, Topic, TopicError, TopicStream};

@@ -143,10 +143,10 @@ impl<A: Actor> ChildBuilder<A> {
                     id: crate::ActorId(0),
                     name: self.name.clone(),
                 },
-                error: format!(
+                error: crate::StartError::panicked(format!(
                     "the factory panicked: {}",
                     crate::actor::stop_reason::panic_message(&*payload)
-                ),
+                )),
             })?;
         Ok(Spawn {
             system,
