@@ -1,10 +1,12 @@
 //! The main job: a two-wheeled robot wanders around without hitting anything.
 //!
 //! Actors: two motors (each with its dead-man watchdog), the ultrasonic sensor, a status LED, a
-//! button that pulls the E-stop, and the planner, which turns when something is ahead. By
-//! default it all runs in the simulated world on tokio's paused clock (a minute of robot time
-//! takes about a second), prints progress once per simulated second, and draws the path to
-//! `target/obstacle_avoider.svg`.
+//! button that pulls the E-stop, odometry and a bumper when the robot file has them (the rover,
+//! the default, has both), and the planner, which turns when something is ahead, holds its
+//! heading by odometry, escapes tight corners and backs off when bumped. By default it all runs
+//! in the simulated world on tokio's paused clock (a minute of robot time takes about a
+//! second), prints progress once per simulated second, and draws the path (the true one,
+//! odometry's, the planner's modes) to `target/obstacle_avoider.svg`.
 //!
 //! ```text
 //! cargo run --example obstacle_avoider                         # simulated, seed 1, 60 s
@@ -15,7 +17,8 @@
 //!
 //! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C or
 //! SIGTERM (or for `--duration`). Then the E-stop cuts both motors at once, and the actors stop
-//! in reverse start order: the planner, the E-stop button, the sonar, the motors, the LED.
+//! in reverse start order: the planner, the E-stop button, the bumper, odometry, the sonar,
+//! the motors, the LED.
 //! Under systemd (`deploy/compaktor-robot.service`) it tells systemd when it is ready and
 //! pings its watchdog.
 
