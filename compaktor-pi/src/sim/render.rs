@@ -1,6 +1,8 @@
 //! Drawing a run as SVG: the arena and its walls, obstacles, the line track, the path coloured
-//! from blue (start) to red (now), start and end poses, collisions as red crosses, and a title
-//! and legend with the stats. Plain string building, no dependencies.
+//! from blue (start) to red (now), start and end poses, collisions as red crosses, odometry's
+//! path, where the robot turned in place, where the firmware changed modes, the closest
+//! approach, axes in metres, and a title and legend with the stats. Plain string building, no
+//! dependencies.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,7 +17,11 @@ const MARGIN: f64 = 20.0;
 /// Title band above the arena, px.
 const HEADER: f64 = 30.0;
 /// Legend band below the arena, px.
-const FOOTER: f64 = 70.0;
+const FOOTER: f64 = 92.0;
+/// One colour per mode, in the order the modes first appear.
+const MODE_COLOURS: [&str; 8] = [
+    "#2e7d32", "#ef6c00", "#0277bd", "#6a1b9a", "#c2185b", "#5d4037", "#00838f", "#455a64",
+];
 /// The path is drawn in this many coloured pieces.
 const PIECES: usize = 24;
 
@@ -186,6 +192,32 @@ impl World {
         }
         put("</g>\n".into());
 
+        // Where the firmware changed what it was doing: one colour per mode.
+        let modes = self.modes();
+        let mut names: Vec<&str> = Vec::new();
+        for mark in &modes {
+            if !names.contains(&mark.mode.as_str()) {
+                names.push(&mark.mode);
+            }
+        }
+        let colour = |mode: &str| {
+            let i = names.iter().position(|m| *m == mode).unwrap_or(0);
+            MODE_COLOURS[i % MODE_COLOURS.len()]
+        };
+        put("<g class=\"modes\" stroke=\"white\" stroke-width=\"0.8\">\n".into());
+        for mark in &modes {
+            let mode = escape(&mark.mode);
+            put(format!(
+                r#"<rect data-mode="{mode}" x="{:.1}" y="{:.1}" width="7" height="7" fill="{}"><title>{mode} from {:.2} s</title></rect>"#,
+                c.x(mark.at.x) - 3.5,
+                c.y(mark.at.y) - 3.5,
+                colour(&mark.mode),
+                mark.time.as_secs_f64()
+            ));
+            put("\n".into());
+        }
+        put("</g>\n".into());
+
         // The closest approach to a wall or an obstacle.
         let stats = &snapshot.stats;
         if stats.closest_approach.is_finite() {
@@ -280,6 +312,17 @@ impl World {
             gradient(0.0),
             gradient(1.0)
         ));
+        if !names.is_empty() {
+            let legend: Vec<String> = names
+                .iter()
+                .map(|m| format!(r#"<tspan fill="{}">■ {}</tspan>"#, colour(m), escape(m)))
+                .collect();
+            svg.push_str(&format!(
+                "\n<text class=\"mode-legend\" x=\"{MARGIN}\" y=\"{:.0}\" fill=\"#555\">modes (where each began): {}</text>",
+                legend_y + 44.0,
+                legend.join(" · ")
+            ));
+        }
         svg.push_str("\n</svg>\n");
         svg
     }
@@ -427,6 +470,54 @@ mod tests {
             canvas.point(Point::new(1.5, 1.25))
         );
         assert!(svg.contains(&line), "{svg}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn svg_marks_where_each_mode_began_one_colour_per_mode() {
+        let mut config = WorldConfig::empty(3.0, 2.0);
+        config.start = Pose::new(0.5, 1.0, 0.0);
+        let world = World::new(config);
+        let _physics = world.start();
+        assert!(!world.to_svg().contains("mode-legend"));
+        let mut left = world.motor_pins(Side::Left);
+        let mut right = world.motor_pins(Side::Right);
+        left.in1.set_high().unwrap();
+        right.in1.set_high().unwrap();
+        for mode in ["cruise", "cruise", "turn", "cruise", "back"] {
+            world.record_mode(mode);
+            left.enable.set_duty_cycle_percent(60).unwrap();
+            right.enable.set_duty_cycle_percent(60).unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let marks = world.modes();
+        let names: Vec<&str> = marks.iter().map(|m| m.mode.as_str()).collect();
+        assert_eq!(names, ["cruise", "turn", "cruise", "back"], "repeats are not changes");
+        assert!(marks[1].at.x > marks[0].at.x + 0.2, "{marks:?}");
+
+        let svg = world.to_svg();
+        assert_balanced(&svg);
+        let group = svg.split("class=\"modes\"").nth(1).unwrap();
+        let group = &group[..group.find("</g>").unwrap()];
+        let rects: Vec<&str> = group.split("<rect ").skip(1).collect();
+        assert_eq!(rects.len(), 4);
+        let canvas = Canvas { height: 2.0 };
+        let attr = |rect: &str, name: &str| -> String {
+            let from = rect.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            rect[from..from + rect[from..].find('"').unwrap()].to_owned()
+        };
+        for (rect, mark) in rects.iter().zip(&marks) {
+            assert_eq!(attr(rect, "data-mode"), mark.mode);
+            let x: f64 = attr(rect, "x").parse().unwrap();
+            assert!((x + 3.5 - canvas.x(mark.at.x)).abs() < 0.1, "{rect}");
+        }
+        // One colour per mode: both cruises alike, the others different.
+        let fills: Vec<String> = rects.iter().map(|r| attr(r, "fill")).collect();
+        assert_eq!(fills[0], fills[2]);
+        assert!(fills[0] != fills[1] && fills[1] != fills[3] && fills[0] != fills[3]);
+        let legend = svg.split("class=\"mode-legend\"").nth(1).unwrap();
+        for (name, fill) in [("cruise", &fills[0]), ("turn", &fills[1]), ("back", &fills[3])] {
+            assert!(legend.contains(&format!("fill=\"{fill}\">■ {name}<")), "{legend}");
+        }
     }
 
     #[test]

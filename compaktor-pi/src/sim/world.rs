@@ -118,6 +118,8 @@ pub(crate) struct WorldState {
     pub(crate) collision_points: Vec<Point>,
     /// Where the robot thinks it has been (odometry), as firmware reported it.
     pub(crate) estimates: Vec<Point>,
+    /// What the firmware said it was doing, from where on.
+    pub(crate) modes: Vec<ModeMark>,
     pub(crate) rng: SmallRng,
     pub(crate) imu: Mpu6050Registers,
     /// Each PCA9685 board the wiring has, by I2C address.
@@ -166,6 +168,17 @@ pub struct PathPoint {
     pub pose: Pose,
     /// Whether it was turning in place (see [`Stats::turning_in_place`]).
     pub turning: bool,
+}
+
+/// Where the firmware said it began doing something (see [`World::record_mode`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeMark {
+    /// Simulated time.
+    pub time: Duration,
+    /// Where the robot truly was then.
+    pub at: Point,
+    /// What it began doing, as the firmware names it (`"cruise"`, `"turn"`, ...).
+    pub mode: String,
 }
 
 /// The world at one instant.
@@ -296,6 +309,7 @@ impl World {
             }],
             collision_points: Vec::new(),
             estimates: Vec::new(),
+            modes: Vec::new(),
             rng,
             imu: Mpu6050Registers::default(),
             pca9685: pca9685_boards(wiring),
@@ -376,6 +390,27 @@ impl World {
     /// [`World::to_svg`] draws these beside the true path. Firmware under test reports them.
     pub fn record_estimate(&self, at: Point) {
         self.with_state(|s, _| s.estimates.push(at));
+    }
+
+    /// Records that the firmware began doing `mode` (a planner's mode: `"cruise"`, `"turn"`,
+    /// ...) here and now; [`World::to_svg`] marks each change along the path, one colour per
+    /// mode. The same mode again is not a change and is not recorded.
+    pub fn record_mode(&self, mode: &str) {
+        self.with_state(|s, _| {
+            if s.modes.last().is_some_and(|m| m.mode == mode) {
+                return;
+            }
+            s.modes.push(ModeMark {
+                time: s.tracker.stats.time,
+                at: s.pose.position(),
+                mode: mode.to_owned(),
+            });
+        });
+    }
+
+    /// The mode changes recorded so far.
+    pub fn modes(&self) -> Vec<ModeMark> {
+        self.with_state(|s, _| s.modes.clone())
     }
 
     /// The estimates recorded so far.
