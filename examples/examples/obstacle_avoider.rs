@@ -108,6 +108,22 @@ pub enum Mode {
     Halt,
 }
 
+impl Mode {
+    /// What the mode is called in the path picture: `"cruise"`, `"turn"`, `"sweep"`,
+    /// `"center"`, `"escape"`, `"back"` or `"halt"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Cruise => "cruise",
+            Mode::Turn { .. } => "turn",
+            Mode::Sweep { .. } => "sweep",
+            Mode::Center { .. } => "center",
+            Mode::Escape { .. } => "escape",
+            Mode::Back => "back",
+            Mode::Halt => "halt",
+        }
+    }
+}
+
 /// Where the robot thinks it is: odometry's pose when it has encoders, else dead-reckoned from
 /// the planner's own commands (good enough to measure its turns roughly).
 #[derive(Debug, Clone, Copy, Default)]
@@ -703,20 +719,26 @@ pub async fn run_until(
     let service = Service::from_env();
     service.ready();
     let _watchdog = service.spawn_watchdog(&system);
-    // Odometry's path, drawn beside the true one: odometry starts at (0, 0) facing +x, which
-    // is the world's start pose.
-    let recorder = match (&world, &robot.poses) {
-        (Some(world), Some(poses)) => {
-            let (world, mut poses) = (world.clone(), poses.stream());
+    // The planner's modes and odometry's path, drawn beside the true one: odometry starts at
+    // (0, 0) facing +x, which is the world's start pose.
+    let mut recorders = Vec::new();
+    if let Some(world) = &world {
+        let (w, mut modes) = (world.clone(), robot.modes.stream());
+        recorders.push(tokio::spawn(async move {
+            while let Some(mode) = modes.next().await {
+                w.record_mode(mode.label());
+            }
+        }));
+        if let Some(poses) = &robot.poses {
+            let (w, mut poses) = (world.clone(), poses.stream());
             let start = world.config().start;
-            Some(tokio::spawn(async move {
+            recorders.push(tokio::spawn(async move {
                 while let Some(pose) = poses.next().await {
-                    world.record_estimate(start.to_world(Point::new(pose.x, pose.y)));
+                    w.record_estimate(start.to_world(Point::new(pose.x, pose.y)));
                 }
-            }))
+            }));
         }
-        _ => None,
-    };
+    }
     let estimate = || {
         let pose = robot.poses.as_ref()?.latest()?;
         let start = world.as_ref()?.config().start;
@@ -779,7 +801,7 @@ pub async fn run_until(
     )
     .await;
     drop(physics);
-    if let Some(recorder) = recorder {
+    for recorder in recorders {
         recorder.abort();
     }
     let mut summary = Summary {

@@ -94,6 +94,49 @@ async fn a_bumper_press_backs_off_and_turns_away() {
     system.shutdown(Duration::from_secs(1)).await;
 }
 
+/// The path picture: the true path, odometry's beside it, where the robot turned in place,
+/// where the planner's modes began, the closest approach and axes in metres.
+#[tokio::test(start_paused = true)]
+async fn the_path_picture_shows_odometry_turns_modes_the_closest_approach_and_metres() {
+    let file = std::env::temp_dir().join(format!("avoider-{}.svg", std::process::id()));
+    let mut options = options(3, 30);
+    options.svg = Some(file.clone());
+    let summary = run(options).await.unwrap();
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    // The part of the document inside the first element with `class`, up to `end`.
+    let element = |class: &str, end: &str| -> String {
+        let from = svg
+            .find(&format!("class=\"{class}\""))
+            .unwrap_or_else(|| panic!("no {class} in the picture"));
+        let rest = &svg[from..];
+        rest[..rest.find(end).unwrap()].to_owned()
+    };
+    let estimate = element("estimate", "/>");
+    let points = estimate.split("points=\"").nth(1).unwrap();
+    assert!(points.split(' ').count() > 200, "odometry: {estimate}");
+    assert!(element("path", "</g>").matches("<polyline").count() >= 10);
+    let turning = element("turn-in-place", "</g>").matches("<circle").count();
+    assert!(turning > 10, "{turning} turn-in-place marks");
+    let modes = element("modes", "</g>");
+    for mode in ["cruise", "turn", "sweep", "center"] {
+        assert!(
+            modes.contains(&format!("data-mode=\"{mode}\"")),
+            "{mode}: {modes}"
+        );
+    }
+    assert!(element("mode-legend", "</text>").contains("cruise"));
+    let closest = element("closest", "</g>");
+    assert!(
+        closest.contains(&format!(">{:.2} m</text>", summary.closest_approach)),
+        "{closest} vs {summary:?}"
+    );
+    let axes = element("axes", "</g>");
+    for label in ["0 m", "1 m", "2 m", "3 m", "4 m"] {
+        assert!(axes.contains(&format!(">{label}<")), "{label}: {axes}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn killing_the_planner_stops_the_motors_within_the_watchdog_window() {
     let config = RobotConfig::from_toml(STARTER_ROBOT).unwrap();

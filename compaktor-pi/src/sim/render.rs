@@ -491,7 +491,11 @@ mod tests {
         }
         let marks = world.modes();
         let names: Vec<&str> = marks.iter().map(|m| m.mode.as_str()).collect();
-        assert_eq!(names, ["cruise", "turn", "cruise", "back"], "repeats are not changes");
+        assert_eq!(
+            names,
+            ["cruise", "turn", "cruise", "back"],
+            "repeats are not changes"
+        );
         assert!(marks[1].at.x > marks[0].at.x + 0.2, "{marks:?}");
 
         let svg = world.to_svg();
@@ -515,8 +519,15 @@ mod tests {
         assert_eq!(fills[0], fills[2]);
         assert!(fills[0] != fills[1] && fills[1] != fills[3] && fills[0] != fills[3]);
         let legend = svg.split("class=\"mode-legend\"").nth(1).unwrap();
-        for (name, fill) in [("cruise", &fills[0]), ("turn", &fills[1]), ("back", &fills[3])] {
-            assert!(legend.contains(&format!("fill=\"{fill}\">■ {name}<")), "{legend}");
+        for (name, fill) in [
+            ("cruise", &fills[0]),
+            ("turn", &fills[1]),
+            ("back", &fills[3]),
+        ] {
+            assert!(
+                legend.contains(&format!("fill=\"{fill}\">■ {name}<")),
+                "{legend}"
+            );
         }
     }
 
