@@ -186,7 +186,7 @@ impl Battery {
     #[handler]
     pub async fn read(&mut self, ctx: &mut Context<Self>) -> Result<BatteryReading, DeviceError> {
         let device = self.device.clone();
-        let power = ctx.blocking(move || lock(&device).read()).await?;
+        let power = ctx.spawn_blocking(move || lock(&device).read()).await?;
         self.apply_policy(power.voltage, power.current);
         let reading = BatteryReading {
             voltage: power.voltage,
