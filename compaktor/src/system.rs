@@ -209,6 +209,7 @@ impl ActorSystem {
     ///
     /// ```
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Lidar;
     /// #[actor]

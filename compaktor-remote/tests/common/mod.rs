@@ -1,6 +1,8 @@
 //! Actors shared by the remote tests.
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use serde::{Deserialize, Serialize};
 
