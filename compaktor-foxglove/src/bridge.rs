@@ -23,8 +23,10 @@ use crate::RobotClock;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BridgeError {
-    /// A channel could not be made (the bridge already has a channel of that name with another
-    /// schema).
+    /// The bridge already has a channel of that name: one topic (or sampler) per channel.
+    #[error("the bridge already has a Foxglove channel `{0}`; give this one another name")]
+    ChannelTaken(String),
+    /// The Foxglove SDK could not make a channel.
     #[error("cannot make the Foxglove channel `{channel}`: {source}")]
     Channel {
         /// The channel's name.
@@ -180,7 +182,7 @@ impl Bridge {
     /// Foxglove's well-known messages.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge has a channel of that name for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has a channel of that name.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -196,7 +198,7 @@ impl Bridge {
     /// well-known message, or a `Serialize + JsonSchema` type of your own).
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge has a channel of that name for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has a channel of that name.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -217,7 +219,7 @@ impl Bridge {
     /// channel's task follows the stream until it ends or the bridge closes.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge has a channel of that name for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has a channel of that name.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -259,7 +261,7 @@ impl Bridge {
     /// that has no topic: the E-stop, the health report, the simulated world.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge has a channel of that name for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has a channel of that name.
     ///
     /// # Panics
     /// If `every` is zero; outside a tokio runtime.
@@ -383,6 +385,9 @@ impl Bridge {
     }
 
     fn outlet<M: Encode>(&mut self, channel: &str) -> Result<Arc<Outlet>, BridgeError> {
+        if self.channels.iter().any(|c| c.raw.topic() == channel) {
+            return Err(BridgeError::ChannelTaken(channel.to_owned()));
+        }
         let raw = self
             .context
             .channel_builder(channel)

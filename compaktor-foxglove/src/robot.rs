@@ -171,7 +171,7 @@ impl Bridge {
     /// to a one-ray `LaserScan` channel named like the topic.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -184,7 +184,7 @@ impl Bridge {
     /// [`MotorState`] channel named like the topic.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -196,7 +196,7 @@ impl Bridge {
     /// like the topic.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -210,7 +210,7 @@ impl Bridge {
     /// Bridges an IMU's samples to an [`ImuState`] channel named like the topic.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -221,7 +221,7 @@ impl Bridge {
     /// Bridges a line sensor's readings to a [`LineState`] channel named like the topic.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel for another type.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// Outside a tokio runtime.
@@ -232,7 +232,7 @@ impl Bridge {
     /// The E-stop's state ([`EStopState`]) on the channel `/estop`, every `every`.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// If `every` is zero; outside a tokio runtime.

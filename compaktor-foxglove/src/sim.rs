@@ -33,7 +33,7 @@ impl Bridge {
     /// ([`ARENA_CHANNEL`]) once a second (so a live viewer who connects later sees it too).
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has one of those channels.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has one of those channels.
     ///
     /// # Panics
     /// If `every` is zero; outside a tokio runtime.
@@ -97,7 +97,7 @@ pub fn arena(world: &World) -> SceneUpdate {
             y: sy,
             z: HEIGHT,
         }),
-        color: Some(color.clone()),
+        color: Some(*color),
     };
     let mut cubes = vec![
         cube(w / 2.0, 0.0, w, WALL, &grey),
@@ -117,7 +117,7 @@ pub fn arena(world: &World) -> SceneUpdate {
                 }),
                 bottom_scale: 1.0,
                 top_scale: 1.0,
-                color: Some(orange.clone()),
+                color: Some(orange),
             }),
             Obstacle::Rect { min, max } => cubes.push(cube(
                 (min.x + max.x) / 2.0,

@@ -110,7 +110,7 @@ impl Bridge {
     /// linear in the actors; every 500 ms is plenty for a person watching.
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// If `every` is zero; outside a tokio runtime.
@@ -128,7 +128,7 @@ impl Bridge {
     /// [`HealthReport::dead_letters`] still counts them).
     ///
     /// # Errors
-    /// [`BridgeError::Channel`] if the bridge already has that channel.
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
     ///
     /// # Panics
     /// Outside a tokio runtime.
