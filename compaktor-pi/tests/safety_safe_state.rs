@@ -6,6 +6,7 @@
 //! Restart (the actor's state rebuilt by a supervisor) is tested in `restart_safe_state.rs`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use compaktor::SpawnError;
 use compaktor::prelude::*;

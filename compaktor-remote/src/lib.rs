@@ -7,6 +7,7 @@
 //!
 //! ```
 //! use compaktor::prelude::*;
+//! use std::time::Duration;
 //! use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
 //!
 //! struct Sonar { cm: f32 }

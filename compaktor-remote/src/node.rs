@@ -28,6 +28,7 @@ use crate::{export, import, topic};
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 /// use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
 ///
 /// struct Sonar { cm: f32 }

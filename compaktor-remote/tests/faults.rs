@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Log, watcher};
 use compaktor::prelude::*;
 use compaktor::{RemoteEnd, RemoteFailure, Terminated};

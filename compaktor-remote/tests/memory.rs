@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Log, Odd, Other, Secret};
 use compaktor::prelude::*;
 use compaktor::{DeadLetter, RemoteFailure};

@@ -8,6 +8,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::process::{TestProcess, free_port};
 use common::{Log, watcher};
 use compaktor::prelude::*;

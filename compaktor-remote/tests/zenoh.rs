@@ -6,6 +6,7 @@ mod common;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use common::{Log, Odd, watcher};
 use compaktor::prelude::*;

@@ -27,6 +27,7 @@ use crate::{
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 ///
 /// struct Blinker { blinks: u32 }
 ///
@@ -75,6 +76,7 @@ use crate::{
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 /// use compaktor::MessageSource;
 ///
 /// struct Led;

@@ -214,6 +214,7 @@ impl ActorSystem {
     ///
     /// ```
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Lidar;
     /// #[actor]

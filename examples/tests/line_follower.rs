@@ -31,7 +31,10 @@ fn options(seed: u64, secs: u64) -> Options {
 #[tokio::test(start_paused = true)]
 async fn goes_round_the_oval_over_seeded_tracks() {
     let model = WorldConfig::line_track(1).robot;
-    assert!(model.deadband >= 0.1 && model.mismatch.abs() >= 0.05, "{model:?}");
+    assert!(
+        model.deadband >= 0.1 && model.mismatch.abs() >= 0.05,
+        "{model:?}"
+    );
     for seed in 1..=4 {
         let summary = run(options(seed, 60)).await.unwrap();
         // 0.25 m/s on 7.3 m of track: a lap takes about 30 s.

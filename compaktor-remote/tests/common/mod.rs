@@ -3,6 +3,8 @@
 
 pub mod process;
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -60,6 +60,7 @@ impl ActorSystem {
     ///
     /// ```
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Bus;
     /// #[actor] impl Bus {}

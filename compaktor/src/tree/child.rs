@@ -21,6 +21,7 @@ use crate::{Actor, ActorRef, Mailbox, RestartPolicy, SpawnError};
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 ///
 /// struct Sensor { reads: u32 }
 ///
