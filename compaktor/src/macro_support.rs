@@ -127,6 +127,14 @@ impl<R: 'static, E: 'static> ReplyTo<R, E> {
         self.tx.as_ref().is_none_or(|tx| tx.is_closed())
     }
 
+    /// Resolves once the asker has given up on the reply (at once if it has already).
+    #[cfg(feature = "remote")]
+    pub(crate) async fn abandoned(&mut self) {
+        if let Some(tx) = self.tx.as_mut() {
+            tx.closed().await;
+        }
+    }
+
     #[inline]
     pub(crate) fn send(mut self, result: Result<R, ReplyFailure<E>>) {
         if let Some(tx) = self.tx.take()

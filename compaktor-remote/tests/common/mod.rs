@@ -1,6 +1,8 @@
 //! Actors shared by the remote tests.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::time::Duration;
 
 use compaktor::prelude::*;
