@@ -11,7 +11,15 @@
 //! cargo run --example obstacle_avoider -- --seed 7 --duration 2m
 //! cargo run --example obstacle_avoider -- --help
 //! cargo run --release --example obstacle_avoider --features rppal -- --robot robot.toml
+//! cargo run --example obstacle_avoider -- --record target/run.mcap   # replay it in Foxglove
+//! cargo run --example obstacle_avoider -- --foxglove                 # live: ws://127.0.0.1:8765
 //! ```
+//!
+//! With `--record FILE` every channel (both motors' duties, the sonar, the E-stop, the actors'
+//! health, dead letters, and in simulation the true pose and the arena) is written to an MCAP
+//! file for Foxglove; with `--foxglove [ADDR]` the same channels are served live to the
+//! Foxglove app (a simulation then runs in real time, so there is something to watch). Both
+//! come from `compaktor-foxglove` (the examples' `foxglove` feature, on by default).
 //!
 //! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C or
 //! SIGTERM (or for `--duration`). Then the E-stop cuts both motors at once, and the actors stop
@@ -288,6 +296,9 @@ pub struct Options {
     pub svg: Option<PathBuf>,
     /// Print progress once per second.
     pub progress: bool,
+    /// `--record` and `--foxglove`: what to show Foxglove.
+    #[cfg(feature = "foxglove")]
+    pub foxglove: compaktor_foxglove::FoxgloveArgs,
 }
 
 /// How a run went.
@@ -313,6 +324,9 @@ pub struct Summary {
     pub estop: EStopReport,
     /// Every actor and why it stopped, in the order they stopped (after the E-stop).
     pub stopped: Vec<(String, StopReason)>,
+    /// What went to Foxglove, if anything did.
+    #[cfg(feature = "foxglove")]
+    pub foxglove: Option<compaktor_foxglove::BridgeReport>,
 }
 
 /// The running robot: what the example needs to watch. Its actors stop with its system
@@ -322,6 +336,8 @@ pub struct Robot {
     pub planner: ActorRef<Planner>,
     /// The drive motors.
     pub motors: [ActorRef<Motor>; 2],
+    /// The front sonar.
+    pub sonar: ActorRef<Ultrasonic>,
     /// The E-stop shared by the actuators and the button.
     pub estop: EStop,
 }
@@ -370,7 +386,14 @@ pub async fn start_robot(
         .builder(Ultrasonic::new(sensor, period))
         .name("sonar")
         .spawn()?;
-    let mut planner = Planner::new(left.clone(), right.clone(), sonar, led, estop.clone(), seed);
+    let mut planner = Planner::new(
+        left.clone(),
+        right.clone(),
+        sonar.clone(),
+        led,
+        estop.clone(),
+        seed,
+    );
     if config.buttons.contains_key("estop") {
         let (source, debouncer) = hw.button("estop")?;
         // Started (not just spawned) before the planner: a button held down at boot has
@@ -383,6 +406,7 @@ pub async fn start_robot(
     Ok(Robot {
         planner,
         motors: [left, right],
+        sonar,
         estop,
     })
 }
@@ -409,6 +433,8 @@ pub async fn run_until(
     let physics = world.as_ref().map(World::start);
     let system = ActorSystem::new(config.name.clone());
     let robot = start_robot(&system, &config, world.as_ref(), options.seed).await?;
+    #[cfg(feature = "foxglove")]
+    let bridge = bridge(&options.foxglove, &system, &robot, world.as_ref()).await?;
     let started = tokio::time::Instant::now();
     let service = Service::from_env();
     service.ready();
@@ -467,6 +493,11 @@ pub async fn run_until(
     )
     .await;
     drop(physics);
+    #[cfg(feature = "foxglove")]
+    let foxglove = match bridge {
+        Some(bridge) => Some(bridge.close().await?),
+        None => None,
+    };
     let mut summary = Summary {
         time: started.elapsed(),
         distance: 0.0,
@@ -478,6 +509,8 @@ pub async fn run_until(
         ending,
         estop: stopped.estop.ok_or("pulling the E-stop panicked")?,
         stopped: stopped.actors,
+        #[cfg(feature = "foxglove")]
+        foxglove,
     };
     if let Some(world) = &world {
         let stats = world.snapshot().stats;
@@ -491,6 +524,36 @@ pub async fn run_until(
         }
     }
     Ok(summary)
+}
+
+/// Shows the robot to Foxglove as `args` ask (`None` when they ask for nothing): both motors,
+/// the sonar, the E-stop, the actors' health and dead letters, and the simulated world.
+#[cfg(feature = "foxglove")]
+pub async fn bridge(
+    args: &compaktor_foxglove::FoxgloveArgs,
+    system: &ActorSystem,
+    robot: &Robot,
+    world: Option<&World>,
+) -> Result<Option<compaktor_foxglove::Bridge>, Box<dyn Error>> {
+    if args.is_off() {
+        return Ok(None);
+    }
+    let mut bridge = compaktor_foxglove::Bridge::new();
+    for motor in &robot.motors {
+        bridge.motor(&motor.topic().await?)?;
+    }
+    bridge
+        .sonar(&robot.sonar.topic().await?)?
+        .estop(&robot.estop, Duration::from_millis(100))?
+        .health(system, Duration::from_millis(500))?
+        .dead_letters(system)?;
+    if let Some(world) = world {
+        bridge.simulation(world, Duration::from_millis(50))?;
+    }
+    if let Some(addr) = args.start(&mut bridge).await? {
+        println!("Foxglove: open a connection to ws://{addr} (Foxglove WebSocket)");
+    }
+    Ok(Some(bridge))
 }
 
 /// A two-wheeled robot that wanders around without hitting anything: the starter robot in a
@@ -511,6 +574,10 @@ pub struct Cli {
     /// No progress lines, only the summary
     #[arg(long)]
     pub quiet: bool,
+    /// `--record`, `--foxglove`.
+    #[cfg(feature = "foxglove")]
+    #[command(flatten)]
+    pub foxglove: compaktor_foxglove::FoxgloveArgs,
 }
 
 fn main() -> ExitCode {
@@ -524,8 +591,20 @@ fn main() -> ExitCode {
             run_for: cli.firmware.run_for(config.backend),
             svg: Some(cli.svg.clone()),
             progress: !cli.quiet,
+            #[cfg(feature = "foxglove")]
+            foxglove: cli.foxglove.clone(),
         };
-        let runtime = runtime_for(config.backend)?;
+        #[cfg(feature = "foxglove")]
+        let live_simulation = simulated && cli.foxglove.foxglove.is_some();
+        #[cfg(not(feature = "foxglove"))]
+        let live_simulation = false;
+        let runtime = match live_simulation {
+            // Watched live: the simulation runs in real time, not on the paused clock.
+            true => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+            false => runtime_for(config.backend)?,
+        };
         let summary = runtime.block_on(run(options.clone()))?;
         println!();
         println!("ran {:.1} s of robot time", summary.time.as_secs_f32());
@@ -539,6 +618,17 @@ fn main() -> ExitCode {
             );
             if let Some(svg) = &options.svg {
                 println!("path drawn to {}", svg.display());
+            }
+        }
+        #[cfg(feature = "foxglove")]
+        if let Some(report) = &summary.foxglove {
+            let messages: u64 = report.channels.iter().map(|c| c.messages).sum();
+            if let Some(path) = &report.recording {
+                println!(
+                    "recorded {messages} messages on {} channels to {} (open it in Foxglove)",
+                    report.channels.len(),
+                    path.display()
+                );
             }
         }
         println!("stopped: {}", summary.estop);

@@ -25,6 +25,8 @@ fn options(seed: u64, secs: u64) -> Options {
         run_for: Some(Duration::from_secs(secs)),
         svg: None,
         progress: false,
+        #[cfg(feature = "foxglove")]
+        foxglove: Default::default(),
     }
 }
 
@@ -253,4 +255,67 @@ async fn losing_the_estop_button_stops_the_robot() {
     assert_eq!((duty(Side::Left), duty(Side::Right)), (0.0, 0.0));
     let reason = robot.estop.last_report().unwrap().reason;
     assert!(reason.contains("estop_button"), "{reason}");
+}
+
+#[cfg(feature = "foxglove")]
+#[tokio::test(start_paused = true)]
+async fn record_writes_every_channel_of_the_run_to_an_mcap_file() {
+    use std::collections::BTreeMap;
+
+    let path = std::env::temp_dir().join(format!(
+        "compaktor-avoider-{}-record.mcap",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    let cli =
+        Cli::try_parse_from(["obstacle_avoider", "--record", path.to_str().unwrap()]).unwrap();
+    let summary = run(Options {
+        foxglove: cli.foxglove,
+        ..options(4, 10)
+    })
+    .await
+    .unwrap();
+    let report = summary.foxglove.expect("the run was bridged");
+    assert_eq!(report.recording.as_deref(), Some(path.as_path()));
+
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for message in mcap::MessageStream::new(&bytes).unwrap() {
+        *counts
+            .entry(message.unwrap().channel.topic.clone())
+            .or_default() += 1;
+    }
+    // Dead letters have a channel too; it is in the file only if the run had one.
+    let channels: Vec<&str> = counts
+        .keys()
+        .map(String::as_str)
+        .filter(|c| *c != "/compaktor/dead_letters")
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            "/compaktor/health",
+            "/estop",
+            "/left_motor/events",
+            "/right_motor/events",
+            "/sim/arena",
+            "/sim/robot_frame",
+            "/sim/true_pose",
+            "/sonar/distance",
+        ],
+        "{counts:?}"
+    );
+    // What the bridge handed over is what the file holds.
+    for channel in &report.channels {
+        assert_eq!(
+            counts.get(&channel.channel).copied().unwrap_or(0),
+            channel.messages,
+            "{}",
+            channel.channel
+        );
+    }
+    // Ten seconds of the sonar (every 60 ms) and of the true pose (every 50 ms).
+    assert!(counts["/sonar/distance"] >= 150, "{counts:?}");
+    assert!(counts["/sim/true_pose"] >= 200, "{counts:?}");
 }
