@@ -47,8 +47,6 @@
 //! assert!(matches!(left.set_speed(0.5).await, Err(AskError::Handler(_))));
 //! # Ok(()) }
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 pub mod actors;
 pub mod backend;

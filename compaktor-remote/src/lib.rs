@@ -71,13 +71,6 @@
 //!
 //! [`RemoteFailure::Unreachable`]: compaktor::RemoteFailure::Unreachable
 //! [`RemoteFailure::Refused`]: compaktor::RemoteFailure::Refused
-#![forbid(unsafe_code)]
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    unreachable_pub,
-    rust_2018_idioms
-)]
 
 mod config;
 mod error;

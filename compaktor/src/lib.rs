@@ -99,13 +99,6 @@
 //!   ([`Context::subscribe`], [`Context::subscribe_latest`], [`Subscription`]), and to code
 //!   that is not an actor ([`Topic::stream`], [`TopicStream`]; [`Topic::latest`] of a topic
 //!   that keeps its newest value); [`Recipient`] sends one payload type to one actor of any type.
-#![forbid(unsafe_code)]
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    unreachable_pub,
-    rust_2018_idioms
-)]
 
 // Lets the generated `::compaktor::…` paths resolve inside this crate's own tests and docs.
 #[allow(unused_extern_crates)]

@@ -13,6 +13,13 @@
 //! cargo run --example blink -- --help
 //! cargo run --release --example blink --features rppal -- --robot robot.toml   # [led] pin
 //! ```
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "example code, not a library: its items are `pub` for its test, which includes \
+              this file as a module"
+)]
 
 use std::error::Error;
 use std::path::PathBuf;

@@ -21,6 +21,13 @@
 //! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C or
 //! SIGTERM (or for `--duration`). Then the E-stop cuts both motors at once, and the actors stop
 //! in reverse start order: the follower, the line sensor, the motors, the LED.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "example code, not a library: its items are `pub` for its test, which includes \
+              this file as a module"
+)]
 
 use std::error::Error;
 use std::path::PathBuf;

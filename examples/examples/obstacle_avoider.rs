@@ -29,6 +29,13 @@
 //! the motors, the LED.
 //! Under systemd (`deploy/compaktor-robot.service`) it tells systemd when it is ready and
 //! pings its watchdog.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "example code, not a library: its items are `pub` for its test, which includes \
+              this file as a module"
+)]
 
 use std::error::Error;
 use std::path::PathBuf;

@@ -23,6 +23,13 @@
 //!
 //! Past the limit the supervisor stops the sonar for good and fails itself
 //! (`StopReason::Escalated`), stopping its other children too: the motors end at duty 0.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "example code, not a library: its items are `pub` for its test, which includes \
+              this file as a module"
+)]
 
 use std::error::Error;
 use std::process::ExitCode;

@@ -19,6 +19,13 @@
 //!
 //! Multicast scouting is off: the nodes find each other by the endpoints given. On a LAN of
 //! real robots, `NodeConfig::lan(name)` listens everywhere and scouts instead.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "example code, not a library: its items are `pub` for its test, which includes \
+              this file as a module"
+)]
 
 #[allow(dead_code)]
 #[path = "obstacle_avoider.rs"]

@@ -8,6 +8,10 @@
 mod swarm;
 
 // The process helper of compaktor-remote's own process test, shared by path.
+#[allow(
+    unreachable_pub,
+    reason = "shared by path: written for compaktor-remote's tests"
+)]
 #[path = "../../compaktor-remote/tests/common/process.rs"]
 mod process;
 

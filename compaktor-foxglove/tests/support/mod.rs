@@ -1,6 +1,10 @@
 //! A simulated rover for the tests: two motors (with their dead-man watchdogs), the front
 //! sonar and odometry on the wheel encoders, in the seeded arena, driven by a fixed pattern
 //! (forward, then spin) from a task; everything bridged to Foxglove.
+#![allow(
+    unreachable_pub,
+    reason = "a module of each test binary, shared by path"
+)]
 
 use std::time::Duration;
 

@@ -1,5 +1,9 @@
 //! Actors shared by the remote tests.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses part of what is shared"
+)]
 
 pub mod process;
 
