@@ -89,15 +89,19 @@ use crate::ctxt::Ctxt;
 /// - returning `T`: an `Ask<.., T, Infallible>`;
 /// - returning `Result<T, E>` (also through an alias such as `io::Result<T>`): an
 ///   `Ask<.., T, E>`, whose `Err` arrives as `AskError::Handler(e)`. `E` must be
-///   `Display + Send + Sync`; a boxed error is `Box<dyn Error + Send + Sync>`.
+///   `Display + Send + Sync`; a boxed error is `Box<dyn Error + Send + Sync>`. When `E` is a
+///   `std::error::Error`, so is `AskError<E>`, and its `source()` is `e` (a `Box<dyn Error>`
+///   is not an `Error` itself: match `AskError::Handler(e)` to reach it).
 ///
 /// One value argument may be marked `#[key]` (`fn place(&self, #[key] robot: u32, ..)`): a
 /// pool with `Routing::ConsistentHash` sends each message to the worker its key hashes to. The
 /// argument must be `Hash`.
 ///
 /// # Hooks
-/// - `#[on_start]`: `(&mut self[, ctx])`, returning `()` or `Result<(), E: Display>`; an `Err`
-///   means the actor never runs.
+/// - `#[on_start]`: `(&mut self[, ctx])`, returning `()` or `Result<(), E>` where `E` is an
+///   error (a `std::error::Error + Send + Sync + 'static`, a boxed one, a `String` or a
+///   `&'static str`); an `Err` means the actor never runs, and reaches the caller whole
+///   (`SpawnError::StartFailed`, whose `source()` is the error, or `StopReason::StartFailed`).
 /// - `#[on_stop]`: `(&mut self[, ctx][, reason: &StopReason])`; runs once, whatever the reason.
 /// - `#[on_failure]`: `(&mut self, failure: &HandlerFailure[, ctx]) -> FailureAction`; called
 ///   when a told handler returns `Err` (the default, `FailureAction::Fail`, restarts an actor

@@ -4,6 +4,7 @@
 //! watch for silence with a dead-man watchdog. Device access goes through [`crate::device`]
 //! traits, so the same actors run on the simulation and on a Pi.
 
+pub mod battery;
 pub mod button;
 pub mod imu;
 pub mod led;
@@ -13,6 +14,7 @@ pub mod odometry;
 pub mod servo;
 pub mod ultrasonic;
 
+pub use battery::{Battery, BatteryLevel, BatteryPolicy, BatteryReading};
 pub use button::Button;
 pub use imu::ImuSensor;
 pub use led::Led;

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub(crate) use check::PCA9685_HZ;
 pub use check::Problem;
 
 /// Where the devices are.
@@ -101,6 +102,38 @@ pub struct RobotConfig {
     /// Wheel encoders, and the wheel geometry odometry needs.
     #[serde(default)]
     pub encoders: Option<EncodersConfig>,
+    /// An INA219 battery monitor on I2C, and the low-battery policy.
+    #[serde(default)]
+    pub battery: Option<BatteryConfig>,
+}
+
+/// An INA219 current and voltage monitor on the battery's lead, and what to do when the
+/// battery runs low:
+///
+/// ```toml
+/// [battery]
+/// address = 0x41      # 0x40-0x4F (A0, A1); bus = 1 by default (SDA GPIO2, SCL GPIO3)
+/// shunt_ohms = 0.1    # the breakout's shunt resistor (R100)
+/// period_ms = 500     # voltage and current are published this often
+/// warn_below = 7.0    # V: a warning (logged, and `Low` on the topic)
+/// safe_below = 6.6    # V: the robot goes to its safe state (the E-stop)
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatteryConfig {
+    /// I2C bus number (`/dev/i2c-1` is 1, the default).
+    #[serde(default = "i2c_bus")]
+    pub bus: u8,
+    /// The INA219's I2C address, 0x40-0x4F.
+    pub address: u8,
+    /// The shunt resistor, ohms (0.1 on the common breakouts).
+    pub shunt_ohms: f32,
+    /// How often the voltage and current are read and published, ms.
+    pub period_ms: u64,
+    /// Below this many volts the battery is low: a warning.
+    pub warn_below: f32,
+    /// Below this many volts (under `warn_below`) the robot goes to its safe state.
+    pub safe_below: f32,
 }
 
 /// Wheel encoders on both drive wheels:
@@ -204,10 +237,13 @@ pub struct MotorWiring {
     pub invert: bool,
 }
 
-/// A PWM output: a hardware channel of the PWM chip, or software PWM on any pin.
+/// A PWM output: a hardware channel of the PWM chip, software PWM on any pin, or a channel of
+/// a PCA9685 board on I2C.
 ///
 /// On a Pi 1-4 the channels are 0 and 1 (GPIO12/13 with
-/// `dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4`); a Pi 5 has four (0-3).
+/// `dtoverlay=pwm-2chan,pin=12,func=4,pin2=13,func2=4`); a Pi 5 has four (0-3). A PCA9685
+/// adds 16 more, on the I2C bus (SDA GPIO2, SCL GPIO3):
+/// `pwm = { pca9685 = { address = 0x40, channel = 3 } }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum PwmWiring {
@@ -221,6 +257,22 @@ pub enum PwmWiring {
         /// The GPIO.
         pin: u8,
     },
+    /// A channel of a PCA9685 16-channel PWM board. All 16 channels of one board run at one
+    /// frequency: servos (50 Hz) and motors (`drive.pwm_hz`) share a board only when those
+    /// agree.
+    Pca9685 {
+        /// The board's I2C address: 0x40-0x7F (0x40 with A0-A5 open), not 0x70.
+        address: u8,
+        /// The channel, 0-15.
+        channel: u8,
+        /// The I2C bus (`/dev/i2c-1` is 1, the default: SDA GPIO2, SCL GPIO3).
+        #[serde(default = "i2c_bus")]
+        bus: u8,
+    },
+}
+
+fn i2c_bus() -> u8 {
+    1
 }
 
 /// HC-SR04 wiring.
@@ -472,6 +524,11 @@ pub const STARTER_ROBOT: &str = include_str!("../robots/starter.toml");
 /// The rover: the starter robot with a bumper ring (`front`, GPIO 22) and quadrature wheel
 /// encoders (`[encoders]`, GPIO 14/15 left, 25/26 right), as the simulated robot is wired.
 pub const ROVER_ROBOT: &str = include_str!("../robots/rover.toml");
+
+/// The starter robot with its PWM on I2C boards and its battery watched: the motors' speed
+/// inputs on a PCA9685 at 0x60 (1 kHz), a pan-tilt head (`pan`, `tilt`) on a PCA9685 at 0x40
+/// (50 Hz), and an INA219 on the battery at 0x41 (`[battery]`), all on I2C bus 1.
+pub const BOARDS_ROBOT: &str = include_str!("../robots/boards.toml");
 
 /// A robot with several devices of each kind: three sonars, a pan-tilt head, two bumpers,
 /// two buttons and two LEDs, on the starter drive.

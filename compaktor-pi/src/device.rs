@@ -170,3 +170,18 @@ pub trait Adc: Send + 'static {
     /// Reads one channel; the raw value (0..=1023 for a 10-bit ADC).
     fn read(&mut self, channel: u8) -> Result<u16, DeviceError>;
 }
+
+/// One reading of a battery monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PowerReading {
+    /// The battery's voltage, V.
+    pub voltage: f32,
+    /// The current drawn from it, A (negative while it charges).
+    pub current: f32,
+}
+
+/// A battery monitor on a bus (INA219 over I2C). Blocking: call it from the blocking pool.
+pub trait PowerMonitor: Send + 'static {
+    /// Reads the voltage and the current now.
+    fn read(&mut self) -> Result<PowerReading, DeviceError>;
+}

@@ -7,6 +7,7 @@
 //! [`crate::device`] trait objects, so firmware does not care which backend made them. The
 //! per-backend openers live in `hardware/sim`, `hardware/rppal` and `hardware/linux`.
 
+mod boards;
 mod sim;
 
 #[cfg(feature = "linux")]
@@ -18,12 +19,12 @@ use std::time::Duration;
 
 use crate::backend::OpenError;
 use crate::config::{
-    AdcConfig, BackendKind, BridgeKind, ButtonConfig, ImuConfig, MotorWiring, RobotConfig,
-    ServoConfig, SonarConfig,
+    AdcConfig, BackendKind, BatteryConfig, BridgeKind, ButtonConfig, ImuConfig, MotorWiring,
+    RobotConfig, ServoConfig, SonarConfig,
 };
 use crate::device::{
-    Adc, DeviceError, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver,
-    WheelEncoder,
+    Adc, DeviceError, DigitalOutput, EdgeSource, Imu, MotorDriver, PowerMonitor, RangeFinder,
+    ServoDriver, WheelEncoder,
 };
 use crate::drivers::{Debouncer, L298n, NoPin, ServoLimits, Tb6612fng};
 use crate::sim::World;
@@ -66,6 +67,8 @@ trait Opener: Send {
     fn imu(&mut self, imu: &ImuConfig) -> Result<Box<dyn Imu>, OpenError>;
     /// The MCP3008.
     fn adc(&mut self, adc: &AdcConfig) -> Result<Box<dyn Adc>, OpenError>;
+    /// The INA219 battery monitor (reset and checked).
+    fn battery(&mut self, battery: &BatteryConfig) -> Result<Box<dyn PowerMonitor>, OpenError>;
 }
 
 /// The two drive motors, `(left, right)`.
@@ -297,6 +300,20 @@ impl Hardware {
             return Err(self.missing("adc".into(), "adc".into()));
         };
         self.opener.adc(adc)
+    }
+
+    /// Opens the `[battery]` monitor (an INA219), reset and checked. Hand it to a
+    /// [`Battery`](crate::actors::Battery) with the file's policy
+    /// ([`BatteryPolicy::from_config`](crate::actors::BatteryPolicy::from_config)).
+    ///
+    /// # Errors
+    /// [`OpenError`] if the file has none, or it cannot be opened or does not answer as an
+    /// INA219.
+    pub fn battery(&mut self) -> Result<Box<dyn PowerMonitor>, OpenError> {
+        let Some(battery) = &self.config.battery else {
+            return Err(self.missing("battery".into(), "battery".into()));
+        };
+        self.opener.battery(battery)
     }
 }
 

@@ -5,8 +5,8 @@
 //! runs on a laptop, and safety built in (safe states, dead-man watchdogs, E-stop).
 //!
 //! - [`actors`]: the peripheral actors (`Motor`, `Servo`, `Ultrasonic`, `ImuSensor`,
-//!   `LineSensor`, `AdcReader`, `Button`, `Led`); sensors and motors publish on the system's
-//!   topics ([`compaktor::Topic`]);
+//!   `LineSensor`, `AdcReader`, `Button`, `Led`, `Odometry`, `Battery`); sensors and motors
+//!   publish on the system's topics ([`compaktor::Topic`]);
 //! - [`safety`]: the E-stop (each actuator's watchdog and safe state live with the actuator);
 //! - [`config`]: the robot description file (TOML); [`hardware`]: opening it on its backend;
 //! - [`robot`]: signals and the runtime for sim or hardware (the actors stop with the runtime's
@@ -18,7 +18,7 @@
 //! - [`hal`]: the two traits embedded-hal lacks (timestamped edges, PWM frequency);
 //! - [`device`]: object-safe device traits the actors hold;
 //! - [`drivers`]: embedded-hal drivers (L298N / TB6612FNG, servo, HC-SR04, MCP3008, MPU-6050,
-//!   line position, debouncing);
+//!   PCA9685, INA219, line position, debouncing);
 //! - [`sim`]: the simulated world and its pins and buses (always built, the default backend);
 //! - [`backend`]: `rppal` / `linux` (cargo features of the same names): real hardware.
 //!

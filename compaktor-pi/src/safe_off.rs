@@ -7,7 +7,9 @@
 //! It opens only the motors' pins (direction, standby, enable), from the robot file (read and
 //! validated before any pin is touched), and drives each low, going on past a pin that fails.
 //! On the `linux` backend a hardware-PWM enable line is zeroed and disabled through the
-//! kernel's PWM sysfs interface ([`sysfs_pwm_off`]).
+//! kernel's PWM sysfs interface ([`sysfs_pwm_off`]). A PCA9685 board keeps its outputs when the
+//! process dies too: every board a motor or servo of the file is wired to gets all 16 channels
+//! full off over I2C ([`pca9685::all_off`](crate::drivers::pca9685::all_off)).
 
 use std::fmt;
 use std::path::Path;
@@ -59,7 +61,11 @@ impl fmt::Display for SafeOffReport {
 pub fn safe_off(config: &RobotConfig, world: Option<&World>) -> Result<SafeOffReport, OpenError> {
     let motors = [("left", &config.drive.left), ("right", &config.drive.right)];
     match (config.backend, world) {
-        (BackendKind::Sim, Some(world)) => Ok(sim(world)),
+        (BackendKind::Sim, Some(world)) => {
+            let mut report = sim(world);
+            boards_off(config, &mut report, |_bus, _label| Ok(world.i2c()));
+            Ok(report)
+        }
         (BackendKind::Sim, None) => Err(OpenError::new(
             "sim",
             "the simulated world",
@@ -152,6 +158,40 @@ pub fn sysfs_pwm_off(config: &RobotConfig, root: &Path) -> SafeOffReport {
     report
 }
 
+/// The PCA9685 boards the drive motors and servos of `config` are wired to, `(bus, address)`,
+/// each once.
+fn pca9685_boards(config: &RobotConfig) -> Vec<(u8, u8)> {
+    let mut boards: Vec<(u8, u8)> = [config.drive.left.pwm, config.drive.right.pwm]
+        .into_iter()
+        .chain(config.servos.values().map(|s| s.pwm))
+        .filter_map(|pwm| match pwm {
+            PwmWiring::Pca9685 { address, bus, .. } => Some((bus, address)),
+            _ => None,
+        })
+        .collect();
+    boards.sort_unstable();
+    boards.dedup();
+    boards
+}
+
+/// Every channel of each PCA9685 board of `config` full off, on the bus `open` opens; a step
+/// each.
+fn boards_off<I2C: embedded_hal::i2c::I2c>(
+    config: &RobotConfig,
+    report: &mut SafeOffReport,
+    open: impl Fn(u8, &str) -> Result<I2C, OpenError>,
+) {
+    for (bus, address) in pca9685_boards(config) {
+        let label = format!("PCA9685 {address:#04x}");
+        let result = open(bus, &label)
+            .map_err(|e| e.to_string())
+            .and_then(|i2c| {
+                crate::drivers::pca9685::all_off(i2c, address).map_err(|e| e.to_string())
+            });
+        report.step(format!("{label} on I2C bus {bus}: all 16 channels"), result);
+    }
+}
+
 /// The GPIO numbers of one motor's wiring that must go low, named.
 #[cfg_attr(not(any(feature = "rppal", feature = "linux")), allow(dead_code))]
 fn pins(wiring: &MotorWiring) -> Vec<(&'static str, u8)> {
@@ -193,6 +233,7 @@ mod real {
         // chip the robot file names or the one found by its label, any of its channels.
         let pwm = sysfs_pwm_off(config, crate::backend::sysfs_pwm::SYSFS_PWM.as_ref());
         report.steps.extend(pwm.steps);
+        boards_off(config, &mut report, pi::i2c);
         report
     }
 
@@ -215,6 +256,9 @@ mod real {
         }
         let pwm = sysfs_pwm_off(config, crate::backend::sysfs_pwm::SYSFS_PWM.as_ref());
         report.steps.extend(pwm.steps);
+        boards_off(config, &mut report, |bus, label| {
+            lx::i2c(format!("/dev/i2c-{bus}"), label)
+        });
         report
     }
 }

@@ -3,7 +3,8 @@
 //! ([`WorldConfig`], with ready scenarios), the running [`World`] with a differential-drive
 //! robot in it, the physics task that moves it on tokio's clock ([`World::start`]), and the pins
 //! and buses bound to it — [`SimOutputPin`], [`SimPwm`], [`SimInputPin`], [`SimEdgeInput`],
-//! [`SimI2c`] (an MPU-6050), [`SimSpi`] (an MCP3008) — which implement the embedded-hal 1.0
+//! [`SimI2c`] (an MPU-6050, PCA9685 PWM boards, an INA219 on a battery that drains as the
+//! motors drive), [`SimSpi`] (an MCP3008) — which implement the embedded-hal 1.0
 //! traits and [`crate::hal`]'s, so the drivers in [`crate::drivers`] run on them unchanged. Runs
 //! are scored ([`Stats`]) and drawn ([`World::to_svg`]).
 //!
@@ -41,9 +42,11 @@
 mod bus;
 mod config;
 mod geometry;
+mod ina219;
 mod lines;
 mod mcp3008;
 mod mpu6050;
+mod pca9685;
 mod physics;
 mod pins;
 mod render;
@@ -55,8 +58,8 @@ mod world;
 
 pub use bus::BusError;
 pub use config::{
-    BumperMount, EncoderPins, ImuModel, LineSensorModel, RobotModel, ServoMount, SonarModel,
-    SonarMount, Wiring, WorldConfig,
+    BatteryModel, BumperMount, EncoderPins, ImuModel, LineSensorModel, RobotModel, ServoMount,
+    SonarModel, SonarMount, Wiring, WorldConfig,
 };
 pub use geometry::{Obstacle, Point, Pose};
 pub use mcp3008::SimSpi;
@@ -66,7 +69,7 @@ pub use pins::{ButtonPresser, PinError, SimEdgeInput, SimInputPin, SimOutputPin,
 pub use stats::{CELL_SIZE, Stats};
 pub use track::LineTrack;
 pub use ultrasonic::SPEED_OF_SOUND;
-pub use world::{MotorPins, PathPoint, Side, Snapshot, World};
+pub use world::{BatteryState, MotorPins, PathPoint, Side, Snapshot, World};
 
 #[cfg(test)]
 mod tests {

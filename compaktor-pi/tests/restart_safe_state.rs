@@ -10,6 +10,7 @@
 //! every zero is the safe state's doing.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Motor, MotorConfig, MotorEvent, SafeCause, Servo};

@@ -6,6 +6,7 @@
 //! Restart (the actor's state rebuilt by a supervisor) is tested in `restart_safe_state.rs`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use compaktor::SpawnError;
 use compaktor::prelude::*;
@@ -285,7 +286,7 @@ async fn a_failed_start_is_reported_and_coasts() {
     let Err(SpawnError::StartFailed { error, .. }) = started else {
         panic!("the start must fail: {started:?}");
     };
-    assert!(error.contains("ENA stuck high"), "{error}");
+    assert!(error.to_string().contains("ENA stuck high"), "{error}");
     assert!(estop.actuators().is_empty());
 }
 
@@ -304,7 +305,9 @@ async fn a_failed_start_still_ends_at_duty_zero() {
         MotorConfig::new("left"),
     ));
     let reason = motor.stopped().await; // resolves after the actor value was dropped
-    assert!(matches!(&reason, StopReason::StartFailed(e) if e.contains("ENA stuck high")));
+    assert!(
+        matches!(&reason, StopReason::StartFailed(e) if e.to_string().contains("ENA stuck high"))
+    );
     // The start hook's coast failed; the drop's coast is the last call and got through.
     assert_eq!(bridge.calls(), [Call::Coast, Call::Coast]);
     assert_eq!(bridge.duty(), 0.0);

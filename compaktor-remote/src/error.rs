@@ -28,6 +28,9 @@ pub enum ExportError {
     /// The transport refused the declaration.
     #[error("the export could not be declared: {0}")]
     Transport(String),
+    /// This node has left the network ([`RemoteNode::leave`](crate::RemoteNode::leave)).
+    #[error("this node has left the network; join again to export")]
+    Left,
 }
 
 /// Why [`RemoteNode::lookup`](crate::RemoteNode::lookup) found no actor.
@@ -60,6 +63,9 @@ pub enum LookupError {
     /// The transport failed.
     #[error("the lookup failed on the network: {0}")]
     Transport(String),
+    /// This node has left the network ([`RemoteNode::leave`](crate::RemoteNode::leave)).
+    #[error("this node has left the network; join again to look actors up")]
+    Left,
 }
 
 /// Why [`RemoteNode::share_topic`](crate::RemoteNode::share_topic) failed.
@@ -78,4 +84,7 @@ pub enum ShareError {
     /// The transport refused the declaration.
     #[error("the topic could not be shared: {0}")]
     Transport(String),
+    /// This node has left the network ([`RemoteNode::leave`](crate::RemoteNode::leave)).
+    #[error("this node has left the network; join again to share a topic")]
+    Left,
 }

@@ -6,7 +6,8 @@
 //! It also follows the actor's presence (`presence::follow`): when the actor stops there, is
 //! unexported, or its node goes, the reference ends with `StopReason::Remote` (so `stopped()`,
 //! watchers and links see it), what is still queued becomes dead letters, and if the node
-//! went, asks in flight fail at once with `Unreachable` instead of at their timeout.
+//! went (or left), asks in flight fail at once with `Unreachable` instead of at their timeout.
+//! An ask whose asker gives up drops its query at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,18 +93,27 @@ pub(crate) async fn run<A: RemoteActor>(
                     .query(importer.key.clone(), out, importer.ask_limit);
                 let limit = importer.ask_limit;
                 let mut watching = follow.ended.clone();
+                let stats = Arc::clone(&importer.stats);
+                let mut reply = reply;
                 tokio::spawn(async move {
                     // Only a lost node fails an ask at once: an actor that stopped or was
                     // unexported still answers what it was sent (or says it stopped).
                     let node_gone = async {
                         match presence::ended(&mut watching).await {
-                            end @ RemoteEnd::NodeGone { .. } => end,
+                            end @ (RemoteEnd::NodeGone { .. } | RemoteEnd::NodeLeft { .. }) => end,
                             _ => std::future::pending().await,
                         }
                     };
+                    // An asker that gives up (timeout, dropped future) drops the query too:
+                    // it does not wait for the node's ask limit for an answer nobody reads.
                     let answer = tokio::select! {
-                        answer = query => answer,
-                        end = node_gone => Err(end.to_string()),
+                        answer = query => Some(answer),
+                        end = node_gone => Some(Err(end.to_string())),
+                        () = reply.abandoned() => None,
+                    };
+                    let Some(answer) = answer else {
+                        stats.abandoned();
+                        return;
                     };
                     match answer {
                         Ok(Some(answer)) => reply.answer(&answer),

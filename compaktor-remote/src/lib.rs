@@ -7,6 +7,7 @@
 //!
 //! ```
 //! use compaktor::prelude::*;
+//! use std::time::Duration;
 //! use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
 //!
 //! struct Sonar { cm: f32 }
@@ -48,7 +49,8 @@
 //! ```
 //!
 //! ## What lives where
-//! - [`RemoteNode`]: `join`, `export`, `lookup`, traffic counts ([`RemoteStats`]).
+//! - [`RemoteNode`]: `join`, `export`, `lookup`, `leave`, traffic counts ([`RemoteStats`],
+//!   also added up per system by `ActorSystem::remote_stats`, next to `health()`).
 //! - [`NodeConfig`]: the node's name, its transport (Zenoh peer mode, or a [`MemoryNetwork`]
 //!   for tests), the frame size limit and the ask limit.
 //! - [`JoinError`], [`ExportError`], [`LookupError`], [`FrameError`]: what goes wrong.
@@ -89,11 +91,12 @@ mod topic;
 mod transport;
 mod wire;
 
+pub use compaktor::remote::RemoteStats;
 #[cfg(feature = "tls")]
 pub use config::Tls;
 pub use config::{DEFAULT_LEASE, DEFAULT_MAX_FRAME, NodeConfig};
 pub use error::{ExportError, JoinError, LookupError, ShareError};
-pub use node::{RemoteNode, RemoteStats};
+pub use node::RemoteNode;
 pub use presence::Presence;
 pub use transport::memory::MemoryNetwork;
 pub use wire::FrameError;

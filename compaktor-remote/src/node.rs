@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use compaktor::remote::serde::{Serialize, de::DeserializeOwned};
-use compaktor::remote::{RemoteActor, RemoteMessage, spawn_proxy};
+use compaktor::remote::{
+    RemoteActor, RemoteMessage, RemoteStats, TrafficSource, report_traffic, spawn_proxy,
+};
 use compaktor::{ActorRef, ActorSystem, StopReason, Topic};
 use tokio::task::AbortHandle;
 
@@ -26,6 +28,7 @@ use crate::{export, import, topic};
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 /// use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
 ///
 /// struct Sonar { cm: f32 }
@@ -64,7 +67,82 @@ struct Inner {
     next_export: AtomicU64,
     /// This node's id in topic frames.
     origin: u64,
-    _presence: Box<dyn Declared>,
+    /// The node's presence token while it is on the network; taken when it leaves.
+    presence: Mutex<Option<Box<dyn Declared>>>,
+}
+
+/// What a node holds on the network, taken from it when it leaves.
+struct OnNetwork {
+    presence: Box<dyn Declared>,
+    exports: HashMap<String, Export>,
+    topics: HashMap<String, topic::Shared>,
+}
+
+impl Inner {
+    /// Takes what the node holds on the network; `None` if it has left already.
+    fn take_network(&self) -> Option<OnNetwork> {
+        let mut on_network = self.lock_presence();
+        let presence = on_network.take()?;
+        let exports = std::mem::take(&mut *self.lock_exports());
+        let topics = std::mem::take(
+            &mut *self
+                .topics
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        drop(on_network);
+        Some(OnNetwork {
+            presence,
+            exports,
+            topics,
+        })
+    }
+
+    /// The presence token; `None` once the node has left. Locked before the exports or the
+    /// topics when both are.
+    fn lock_presence(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn Declared>>> {
+        self.presence
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn has_left(&self) -> bool {
+        self.lock_presence().is_none()
+    }
+
+    /// Leaves the network if it has not: says goodbye, then withdraws everything it held.
+    /// The goodbye token goes up first, so every node following this one sees it before the
+    /// presence and export tokens go (one node's declarations arrive in order), and ends its
+    /// references with `RemoteEnd::NodeLeft` at once.
+    fn leave(&self) {
+        let Some(held) = self.take_network() else {
+            return;
+        };
+        let name = &self.config.name;
+        let bye = match self.transport.token(presence::goodbye_key(name)) {
+            Ok(bye) => Some(bye),
+            Err(e) => {
+                tracing::warn!(node = %name, error = %e, "the node's goodbye was not said");
+                None
+            }
+        };
+        let OnNetwork {
+            presence,
+            exports,
+            topics,
+        } = held;
+        drop(exports);
+        drop(topics);
+        drop(presence);
+        // Last: a node of this name may join again afterwards.
+        drop(bye);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.leave();
+    }
 }
 
 /// One served export: its key, its presence token, and the task that withdraws it when its
@@ -92,6 +170,7 @@ pub(crate) struct Stats {
     pub(crate) topic_sent: AtomicU64,
     pub(crate) topic_received: AtomicU64,
     pub(crate) topic_dropped: AtomicU64,
+    pub(crate) abandoned: AtomicU64,
 }
 
 impl Stats {
@@ -116,30 +195,29 @@ impl Stats {
     pub(crate) fn topic_dropped(&self) {
         self.topic_dropped.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn abandoned(&self) {
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> RemoteStats {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut stats = RemoteStats::default();
+        stats.sent = load(&self.sent);
+        stats.received = load(&self.received);
+        stats.refused = load(&self.refused);
+        stats.dead_letters = load(&self.dead_letters);
+        stats.abandoned = load(&self.abandoned);
+        stats.topic_sent = load(&self.topic_sent);
+        stats.topic_received = load(&self.topic_received);
+        stats.topic_dropped = load(&self.topic_dropped);
+        stats
+    }
 }
 
-/// A snapshot of a node's remote traffic, from [`RemoteNode::stats`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct RemoteStats {
-    /// Calls sent to other nodes' actors.
-    pub sent: u64,
-    /// Frames received for this node's exports (including refused ones).
-    pub received: u64,
-    /// Frames refused: bad bytes (decode failures), another version or actor type, over the
-    /// size limit (calls and topic values).
-    pub refused: u64,
-    /// Calls that arrived for this node's exports but that their actor did not take: its
-    /// mailbox was full (`MailboxFull`) or it had stopped (`Stopped`). Each is also a dead
-    /// letter of this node's system, with that reason, as for a local `try_send`.
-    pub dead_letters: u64,
-    /// Values of shared topics sent to other nodes.
-    pub topic_sent: u64,
-    /// Values of shared topics received from other nodes and offered to local subscribers.
-    pub topic_received: u64,
-    /// Values of shared topics not sent: over the frame limit, not encodable, or published
-    /// faster than the network took them.
-    pub topic_dropped: u64,
+impl TrafficSource for Inner {
+    fn traffic(&self) -> RemoteStats {
+        self.stats.snapshot()
+    }
 }
 
 impl fmt::Debug for RemoteNode {
@@ -223,20 +301,61 @@ impl RemoteNode {
             .map_err(JoinError::Transport)?
             .ok_or_else(|| JoinError::NameTaken(config.name.clone()))?;
         let seed = RandomState::new().hash_one(&config.name);
-        Ok(RemoteNode {
-            inner: Arc::new(Inner {
-                system: system.clone(),
-                transport,
-                exports: Mutex::new(HashMap::new()),
-                topics: Mutex::new(HashMap::new()),
-                origin: RandomState::new().hash_one((&config.name, seed)),
-                stats: Arc::default(),
-                next_sender: AtomicU64::new(seed),
-                next_export: AtomicU64::new(0),
-                _presence: presence,
-                config,
-            }),
-        })
+        let inner = Arc::new(Inner {
+            system: system.clone(),
+            transport,
+            exports: Mutex::new(HashMap::new()),
+            topics: Mutex::new(HashMap::new()),
+            origin: RandomState::new().hash_one((&config.name, seed)),
+            stats: Arc::default(),
+            next_sender: AtomicU64::new(seed),
+            next_export: AtomicU64::new(0),
+            presence: Mutex::new(Some(presence)),
+            config,
+        });
+        let source: Weak<dyn TrafficSource> = Arc::downgrade(&inner) as Weak<Inner>;
+        report_traffic(system, source);
+        let node = Arc::downgrade(&inner);
+        system.on_shutdown(
+            format!("node `{}` leaves the network", inner.config.name),
+            move || {
+                if let Some(inner) = node.upgrade() {
+                    inner.leave();
+                }
+            },
+        );
+        Ok(RemoteNode { inner })
+    }
+
+    /// Leaves the network, saying goodbye first: other nodes' references to this node's
+    /// actors and presence end at once with `StopReason::Remote(RemoteEnd::NodeLeft)` (their
+    /// watchers get `Terminated`, their links fire, their asks in flight fail), not when a
+    /// lease runs out. Every export and shared topic is withdrawn and the node's name is free
+    /// again. The same happens when the node's last handle is dropped, and when its system
+    /// shuts down (first thing, with the safety steps), so a robot whose commander leaves
+    /// learns it at once. Afterwards `export`, `lookup`, `presence` and `share_topic` fail
+    /// with their `Left` error; references this node looked up before keep working while a
+    /// handle of it lives. Leaving twice does nothing.
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    /// use compaktor::RemoteEnd;
+    /// use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let network = MemoryNetwork::new();
+    /// let (base, robot) = (ActorSystem::new("base"), ActorSystem::new("robot"));
+    /// let base_node = RemoteNode::join(&base, NodeConfig::in_memory(&network, "base")).await?;
+    /// let robot_node = RemoteNode::join(&robot, NodeConfig::in_memory(&network, "robot-1")).await?;
+    /// let commander = robot_node.presence("base").await?;
+    ///
+    /// base_node.leave();
+    /// let reason = commander.stopped().await;
+    /// assert_eq!(reason, StopReason::Remote(RemoteEnd::NodeLeft { node: "base".into() }));
+    /// # Ok(()) }
+    /// ```
+    pub fn leave(&self) {
+        self.inner.leave();
     }
 
     /// The node's name.
@@ -251,7 +370,8 @@ impl RemoteNode {
     /// `Terminated`, their links fire if it failed).
     ///
     /// # Errors
-    /// [`ExportError::NameTaken`], [`ExportError::BadName`], [`ExportError::Transport`].
+    /// [`ExportError::NameTaken`], [`ExportError::BadName`], [`ExportError::Transport`],
+    /// [`ExportError::Left`].
     pub async fn export<A: RemoteActor>(
         &self,
         actor: &ActorRef<A>,
@@ -259,6 +379,9 @@ impl RemoteNode {
     ) -> Result<(), ExportError> {
         if !valid_chunk(name) {
             return Err(ExportError::BadName(name.to_owned()));
+        }
+        if self.inner.has_left() {
+            return Err(ExportError::Left);
         }
         if self.lock_exports().contains_key(name) {
             return Err(ExportError::NameTaken(name.to_owned()));
@@ -268,7 +391,6 @@ impl RemoteNode {
         let token = inner
             .transport
             .token(presence::export_token_key(self.name(), name))
-            .await
             .map_err(ExportError::Transport)?;
         let handler = export::start(
             actor.clone(),
@@ -298,6 +420,12 @@ impl RemoteNode {
             _token: token,
             on_stop,
         };
+        // Held while it is added (as `take_network` holds it while taking them), so a leave
+        // meanwhile cannot miss it.
+        let on_network = self.inner.lock_presence();
+        if on_network.is_none() {
+            return Err(ExportError::Left);
+        }
         let mut exports = self.lock_exports();
         if exports.contains_key(name) {
             return Err(ExportError::NameTaken(name.to_owned()));
@@ -327,13 +455,17 @@ impl RemoteNode {
     /// # Errors
     /// [`LookupError::NotFound`] if no node exports `path` (within the node's discovery
     /// time), [`LookupError::WrongType`] if it is another actor type or handler set,
-    /// [`LookupError::BadPath`], [`LookupError::ShuttingDown`], [`LookupError::Transport`].
+    /// [`LookupError::BadPath`], [`LookupError::ShuttingDown`], [`LookupError::Transport`],
+    /// [`LookupError::Left`].
     pub async fn lookup<A: RemoteActor>(&self, path: &str) -> Result<ActorRef<A>, LookupError> {
         let Some((node, export)) = path.split_once('/') else {
             return Err(LookupError::BadPath(path.to_owned()));
         };
         if !valid_chunk(node) || !valid_chunk(export) {
             return Err(LookupError::BadPath(path.to_owned()));
+        }
+        if self.inner.has_left() {
+            return Err(LookupError::Left);
         }
         let inner = &self.inner;
         let key = export_key(node, export);
@@ -407,10 +539,13 @@ impl RemoteNode {
     /// # Errors
     /// [`LookupError::NotFound`] if no node of that name is seen within the discovery time,
     /// [`LookupError::BadPath`] for a name that cannot be a node's, [`LookupError::ShuttingDown`],
-    /// [`LookupError::Transport`].
+    /// [`LookupError::Transport`], [`LookupError::Left`].
     pub async fn presence(&self, node: &str) -> Result<ActorRef<Presence>, LookupError> {
         if !valid_chunk(node) {
             return Err(LookupError::BadPath(node.to_owned()));
+        }
+        if self.inner.has_left() {
+            return Err(LookupError::Left);
         }
         let inner = &self.inner;
         let follow = presence::follow(&inner.transport, node, None, inner.config.discovery)
@@ -485,7 +620,7 @@ impl RemoteNode {
     ///
     /// # Errors
     /// [`ShareError::BadName`] if the topic's name cannot be a key, [`ShareError::SharedElsewhere`]
-    /// if another node of this system shares it, [`ShareError::Transport`].
+    /// if another node of this system shares it, [`ShareError::Transport`], [`ShareError::Left`].
     pub async fn share_topic<T>(&self, topic: &Topic<T>) -> Result<(), ShareError>
     where
         T: Serialize + DeserializeOwned + Clone + Send + 'static,
@@ -493,6 +628,9 @@ impl RemoteNode {
         let name = topic.name();
         if !valid_path(name) {
             return Err(ShareError::BadName(name.to_owned()));
+        }
+        if self.inner.has_left() {
+            return Err(ShareError::Left);
         }
         if self.lock_topics().contains_key(name) {
             return Ok(());
@@ -514,6 +652,10 @@ impl RemoteNode {
             .subscribe(key, topic::listener(topic.clone(), &sharing()))
             .await
             .map_err(ShareError::Transport)?;
+        let on_network = self.inner.lock_presence();
+        if on_network.is_none() {
+            return Err(ShareError::Left);
+        }
         let mut topics = self.lock_topics();
         if topics.contains_key(name) {
             return Ok(()); // shared by a concurrent call meanwhile
@@ -538,18 +680,34 @@ impl RemoteNode {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts of this node's remote traffic.
+    /// Counts of this node's remote traffic: calls sent and received, frames refused
+    /// (decode failures and the like), dead letters on the receiving side, abandoned asks, and
+    /// shared-topic values. The system's [`remote_stats`](ActorSystem::remote_stats) (next to
+    /// its `health()`) adds these up over the nodes it has joined as.
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    /// use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode};
+    ///
+    /// struct Sonar;
+    /// #[actor(remote)]
+    /// impl Sonar { #[handler] fn distance(&self) -> f32 { 0.5 } }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let network = MemoryNetwork::new();
+    /// let (robot, base) = (ActorSystem::new("robot"), ActorSystem::new("base"));
+    /// let robot_node = RemoteNode::join(&robot, NodeConfig::in_memory(&network, "robot-1")).await?;
+    /// robot_node.export(&robot.spawn(Sonar), "sonar").await?;
+    /// let base_node = RemoteNode::join(&base, NodeConfig::in_memory(&network, "base")).await?;
+    /// let sonar: ActorRef<Sonar> = base_node.lookup("robot-1/sonar").await?;
+    /// sonar.distance().await?;
+    ///
+    /// assert_eq!(base_node.stats().sent, 1);
+    /// assert_eq!(base.remote_stats(), base_node.stats());
+    /// assert_eq!(robot.remote_stats().received, 2); // the lookup's question, and the call
+    /// # Ok(()) }
+    /// ```
     pub fn stats(&self) -> RemoteStats {
-        let stats = &self.inner.stats;
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        RemoteStats {
-            sent: load(&stats.sent),
-            received: load(&stats.received),
-            refused: load(&stats.refused),
-            dead_letters: load(&stats.dead_letters),
-            topic_sent: load(&stats.topic_sent),
-            topic_received: load(&stats.topic_received),
-            topic_dropped: load(&stats.topic_dropped),
-        }
+        self.inner.stats.snapshot()
     }
 }

@@ -2,8 +2,10 @@
 //! its actor is gone. Each node holds a token `compaktor-node/<node>` and each export a token
 //! `compaktor-export/<node>/<export>`; a node that withdraws an export first says why on
 //! `compaktor-end/<node>/<export>` (the actor stopped, with its reason, or it was
-//! unexported). [`follow`] turns these into one [`RemoteEnd`]: the farewell if one came, else
-//! `NodeGone` when the node's token went (process ended, crashed, or silent past its lease).
+//! unexported). A node that leaves cleanly declares a goodbye token `compaktor-bye/<node>`
+//! before its other tokens go. [`follow`] turns these into one [`RemoteEnd`]: the farewell if
+//! one came, `NodeLeft` if the goodbye did, else `NodeGone` when the node's token went
+//! (process ended, crashed, or silent past its lease).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,11 @@ pub(crate) fn export_token_key(node: &str, export: &str) -> String {
 
 pub(crate) fn farewell_key(node: &str, export: &str) -> String {
     format!("compaktor-end/{node}/{export}")
+}
+
+/// The token a node declares as its goodbye, just before its presence goes.
+pub(crate) fn goodbye_key(node: &str) -> String {
+    format!("compaktor-bye/{node}")
 }
 
 /// What one reference follows: `ended` becomes `Some` once, when the actor (or, for a node's
@@ -99,6 +106,8 @@ pub(crate) async fn follow(
         }
         None => None,
     };
+    // Before the presence token is watched: the goodbye comes before the token goes.
+    let mut left = transport.appears(goodbye_key(node)).await?;
     let mut node_gone = transport.watch(node_key(node), discovery).await?;
     let mut export_gone = match export {
         Some(export) => Some(
@@ -115,27 +124,34 @@ pub(crate) async fn follow(
             .poll(&mut std::task::Context::from_waker(waker))
             .is_ready()
     };
-    if absent(&mut node_gone) || export_gone.as_mut().is_some_and(absent) {
+    // (`absent` on the goodbye: it is there already, the node is leaving.)
+    if absent(&mut left) || absent(&mut node_gone) || export_gone.as_mut().is_some_and(absent) {
         return Ok(None);
     }
     let mut settled = ended.clone();
     let node = node.to_owned();
     let task = tokio::spawn(async move {
         let gone = RemoteEnd::NodeGone { node: node.clone() };
+        let bye = RemoteEnd::NodeLeft { node: node.clone() };
         let export_gone = async {
             match export_gone {
                 Some(gone) => gone.await,
                 None => std::future::pending().await,
             }
         };
+        // Biased, the goodbye first: when it and the token's end are both in, it says why.
         tokio::select! {
+            biased;
             _ = settled.changed() => return,
+            () = &mut left => return settle(&tx, bye),
             _ = &mut node_gone => return settle(&tx, gone),
             () = export_gone => {}
         }
         // The export's token went: its farewell says why, unless the whole node went.
         tokio::select! {
+            biased;
             _ = settled.changed() => {}
+            () = &mut left => settle(&tx, bye),
             _ = &mut node_gone => settle(&tx, gone),
             () = tokio::time::sleep(FAREWELL_GRACE) => settle(&tx, RemoteEnd::Unexported { node }),
         }
@@ -149,7 +165,8 @@ pub(crate) async fn follow(
 
 /// Another node's presence on the network, as an actor reference: what
 /// [`RemoteNode::presence`](crate::RemoteNode::presence) gives. It has no handlers; it ends
-/// when the node goes (`StopReason::Remote(RemoteEnd::NodeGone)`, a failure), or when it is
+/// when the node goes (`StopReason::Remote(RemoteEnd::NodeGone)`, or `NodeLeft` when it said
+/// goodbye; both failures), or when it is
 /// stopped or killed, but not when its last reference is dropped (a watch or link on it
 /// cannot lapse by accident), so
 /// `ctx.watch` and `ctx.link` on it react to the node's loss as to an actor's: the way to stop

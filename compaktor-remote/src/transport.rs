@@ -1,7 +1,7 @@
 //! The network as `compaktor-remote` uses it: puts to a key, queries to a key with one answer,
 //! serving a key, broadcasting to and hearing a key (topics), claiming a node name, and
 //! presence: tokens that vanish when their holder undeclares them, dies, or falls silent for
-//! its lease, and watches that learn it. [`Transport`] is internal: the Zenoh
+//! its lease, and watches that learn it (or that one appears). [`Transport`] is internal: the Zenoh
 //! implementation (`transport::zenoh`) and the in-memory one for tests (`transport::memory`)
 //! sit behind it, and no type of either reaches the user-facing API.
 
@@ -29,6 +29,9 @@ pub(crate) type Handler = Arc<dyn Fn(Incoming) + Send + Sync>;
 
 /// Resolves once a watched token is gone.
 pub(crate) type Gone = BoxFuture<'static, ()>;
+
+/// Resolves once a token is seen held.
+pub(crate) type Appeared = BoxFuture<'static, ()>;
 
 /// Called for every put to a subscribed key, in arrival order. It must not block.
 pub(crate) type Listener = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
@@ -92,11 +95,17 @@ pub(crate) trait Transport: Send + Sync + 'static {
 
     /// Declares a presence token at `key` (no check for another holder): it vanishes when the
     /// returned declaration is dropped, or when this node dies or falls silent for its lease.
-    fn token(&self, key: String) -> BoxFuture<'_, Result<Box<dyn Declared>, String>>;
+    /// Synchronous, so a node can say goodbye from `Drop`.
+    fn token(&self, key: String) -> Result<Box<dyn Declared>, String>;
 
     /// Watches the token at `key`: the returned future resolves once nobody holds it (at once
     /// if nobody was seen holding it within `timeout`).
     fn watch(&self, key: String, timeout: Duration) -> BoxFuture<'_, Result<Gone, String>>;
+
+    /// Watches for a token at `key` to be declared: the returned future resolves once
+    /// somebody holds it (at once if somebody does now). Tokens of one node are seen in the
+    /// order it declared and undeclared them (the goodbye relies on it).
+    fn appears(&self, key: String) -> BoxFuture<'_, Result<Appeared, String>>;
 
     /// One put to `key`, to the *other* nodes that [`subscribe`](Self::subscribe) to it now.
     fn put(&self, key: String, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>>;

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Log, watcher};
 use compaktor::prelude::*;
 use compaktor::{RemoteEnd, RemoteFailure, Terminated};
@@ -234,4 +236,146 @@ async fn a_node_presence_ends_when_the_node_dies_and_is_not_found_when_absent() 
         })
     );
     assert_eq!(killed.elapsed(), Duration::ZERO);
+}
+
+/// How a robot can leave the network cleanly: `leave()`, dropping its node's last handle, or
+/// shutting its system down.
+#[derive(Debug, Clone, Copy)]
+enum Leaving {
+    Leave,
+    Drop,
+    Shutdown,
+}
+
+/// A robot that leaves cleanly says goodbye: the base's watchers of its actor and of its
+/// presence learn `NodeLeft` at once (not `NodeGone`, not at a lease's end, and not the
+/// actor's own stop during a shutdown), and an ask in flight fails at once.
+async fn a_node_that_leaves_says_goodbye(how: Leaving) {
+    let network = MemoryNetwork::new();
+    let (robot, node, log, base, base_node, remote) = robot_and_base(&network).await;
+    let (watching, mut notices) = watcher(&base);
+    watching.watch(remote.clone()).await.unwrap();
+    let (watching_node, mut node_notices) = watcher(&base);
+    let presence = base_node.presence("robot-1").await.unwrap();
+    watching_node.watch_node(presence).await.unwrap();
+    let asking = remote.clone();
+    let in_flight = tokio::spawn(async move { asking.wait("never".into()).timeout(T).await });
+    busy(&robot, &log).await;
+
+    let started = Instant::now();
+    match how {
+        Leaving::Leave => {
+            node.leave();
+            // Left: nothing more is exported, and leaving again does nothing.
+            assert_eq!(
+                node.export(&log, "again").await,
+                Err(compaktor_remote::ExportError::Left)
+            );
+            assert!(matches!(
+                node.lookup::<Log>("base/x").await,
+                Err(LookupError::Left)
+            ));
+            node.leave();
+        }
+        Leaving::Drop => drop(node),
+        Leaving::Shutdown => {
+            // In the background: it waits up to its bound for the busy actor.
+            let robot = robot.clone();
+            tokio::spawn(async move { robot.shutdown(Duration::from_secs(1)).await });
+        }
+    }
+
+    let left = StopReason::Remote(RemoteEnd::NodeLeft {
+        node: "robot-1".into(),
+    });
+    assert_eq!(next(&mut notices).await.reason, left, "{how:?}");
+    assert_eq!(next(&mut node_notices).await.reason, left, "{how:?}");
+    match in_flight.await.unwrap() {
+        Err(AskError::Remote { failure, .. }) => match *failure {
+            RemoteFailure::Unreachable(why) => assert!(why.contains("left"), "{why}"),
+            other => panic!("expected unreachable, got {other:?}"),
+        },
+        other => panic!("{how:?}: expected the ask to fail as unreachable, got {other:?}"),
+    }
+    // At once: well inside the 300 ms lease (the clock is paused).
+    assert!(started.elapsed() < Duration::from_millis(300), "{how:?}");
+    // A failure, as a lost node is: links fire, so a robot commanded from there stops.
+    assert!(left.is_failure());
+    // The name is free again.
+    let (_again, _again_node) = join(&network, "robot-1", Duration::from_millis(300)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_that_leaves_says_goodbye_and_references_end_at_once() {
+    a_node_that_leaves_says_goodbye(Leaving::Leave).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_nodes_last_handle_says_goodbye() {
+    a_node_that_leaves_says_goodbye(Leaving::Drop).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_system_shutdown_says_goodbye_before_its_actors_stop() {
+    a_node_that_leaves_says_goodbye(Leaving::Shutdown).await;
+}
+
+/// An ask whose asker gives up (its timeout) drops its query at once: it does not wait for
+/// the node's ask limit, and the give-up is counted.
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_ask_drops_its_query() {
+    let network = MemoryNetwork::new();
+    let (robot, node) = join(&network, "robot-1", Duration::from_millis(300)).await;
+    let log = robot.spawn(Log::default());
+    node.export(&log, "log").await.unwrap();
+    let base = ActorSystem::new("base");
+    let base_node = RemoteNode::join(
+        &base,
+        NodeConfig::in_memory(&network, "base").ask_limit(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
+    assert_eq!(network.queries_waiting(), 0);
+
+    // Never answered (the handler sleeps an hour): the asker gives up after a second.
+    let asked = Instant::now();
+    assert!(matches!(
+        remote
+            .wait("never".into())
+            .timeout(Duration::from_secs(1))
+            .await,
+        Err(AskError::Timeout { .. })
+    ));
+    // Its query goes at once, long before the 30 s ask limit.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while network.queries_waiting() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the abandoned ask's query was dropped");
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    assert_eq!(base_node.stats().abandoned, 1);
+    assert_eq!(base.remote_stats().abandoned, 1);
+
+    // A dropped ask future is abandoned too.
+    let asking = remote.clone();
+    let dropped = tokio::spawn(async move { asking.wait("never".into()).await });
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while network.queries_waiting() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the second ask's query waits");
+    dropped.abort();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while network.queries_waiting() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the dropped ask's query was dropped");
+    assert_eq!(base_node.stats().abandoned, 2);
 }

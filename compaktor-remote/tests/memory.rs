@@ -3,11 +3,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Log, Odd, Other, Secret};
 use compaktor::prelude::*;
 use compaktor::{DeadLetter, RemoteFailure};
 use compaktor_remote::{
-    ExportError, JoinError, LookupError, MemoryNetwork, NodeConfig, RemoteNode,
+    ExportError, JoinError, LookupError, MemoryNetwork, NodeConfig, RemoteNode, RemoteStats,
 };
 use futures::StreamExt;
 
@@ -345,6 +347,9 @@ async fn a_tell_to_a_full_remote_mailbox_is_a_dead_letter_there() {
     // The one slot holds `push(1)`; `push(2)`, the ask and the flood were refused.
     assert_eq!(stats.dead_letters, FLOOD + 2);
     assert_eq!(stats.refused, 0);
+    // The receiving system's own report says the same (next to its `health()`).
+    assert_eq!(robot.remote_stats(), stats);
+    assert_eq!(robot.remote_stats().dead_letters, FLOOD + 2);
     assert_eq!(
         robot.dead_letter_count_for(compaktor::DeadLetterReason::MailboxFull),
         FLOOD + 2
@@ -356,4 +361,49 @@ async fn a_tell_to_a_full_remote_mailbox_is_a_dead_letter_there() {
         .into_iter()
         .find(|h| h.actor.id == remote.id());
     assert!(proxy_health.is_none_or(|h| h.mailbox_len == 0));
+}
+
+/// A system's remote traffic report, the sibling of its `health()`: its nodes' counts added
+/// up (sent, received, refused), and a node that is gone no longer counted.
+#[tokio::test]
+async fn a_system_reports_its_nodes_remote_traffic() {
+    let network = MemoryNetwork::new();
+    let (robot, node, base, base_node) = two_nodes(&network).await;
+    assert_eq!(robot.remote_stats(), RemoteStats::default());
+    assert_eq!(
+        ActorSystem::new("alone").remote_stats(),
+        RemoteStats::default()
+    );
+    let log = robot.spawn(Log::default());
+    node.export(&log, "log").await.unwrap();
+    let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
+    assert_eq!(remote.push_and_count(1).timeout(T).await.unwrap(), 1);
+
+    // A second node of the base system sends a call too.
+    let second = RemoteNode::join(&base, NodeConfig::in_memory(&network, "base-2"))
+        .await
+        .unwrap();
+    let again: ActorRef<Log> = second.lookup("robot-1/log").await.unwrap();
+    assert_eq!(again.push_and_count(2).timeout(T).await.unwrap(), 2);
+    // And bytes that do not decode reach the robot.
+    network.put_raw("compaktor/robot-1/log", vec![0xde, 0xad]);
+    tokio::time::timeout(T, async {
+        while robot.remote_stats().refused == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the bad frame was refused");
+
+    let report = base.remote_stats();
+    assert_eq!(report.sent, 2);
+    assert_eq!(report, base_node.stats() + second.stats());
+    let report = robot.remote_stats();
+    assert_eq!(report, node.stats());
+    // Two lookups' describe frames, two calls, one bad frame.
+    assert_eq!((report.received, report.refused), (2 + 2 + 1, 1));
+    assert_eq!(report.dead_letters, 0);
+
+    drop(second);
+    assert_eq!(base.remote_stats(), base_node.stats());
 }

@@ -8,9 +8,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
+use common::process::{TestProcess, free_port};
 use common::{Log, watcher};
 use compaktor::prelude::*;
 use compaktor::{RemoteEnd, RemoteFailure};
@@ -46,55 +46,9 @@ fn peer() {
     });
 }
 
-/// The peer's process, killed when dropped (also when the test fails).
-struct PeerProcess(Child);
-
-impl PeerProcess {
-    /// SIGKILL: the process ends with no chance to say goodbye.
-    fn kill(&mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for PeerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the peer and waits (off the runtime) until it says it is ready.
-async fn start_peer(endpoint: &str) -> PeerProcess {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "peer", "--nocapture", "--test-threads=1"])
-        .env(PEER, endpoint)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the test binary starts again as the peer");
-    let stdout = child.stdout.take().unwrap();
-    let child = PeerProcess(child);
-    let ready = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|line| line.contains(READY))
-    });
-    assert!(
-        tokio::time::timeout(T, ready).await.unwrap().unwrap(),
-        "the peer did not get ready"
-    );
-    child
-}
-
-/// A TCP port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts the peer and waits until it says it is ready.
+async fn start_peer(endpoint: &str) -> TestProcess {
+    TestProcess::start("peer", (PEER, endpoint), READY, T).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 //! link to it is cut (then within the commander's lease). compaktor-pi's simulated motor, on
 //! the in-memory network and tokio's paused clock.
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use compaktor_pi::actors::{Motor, MotorConfig};
 use compaktor_pi::drivers::L298n;

@@ -2,6 +2,8 @@
 //! subscriptions, and bad frames are refused and counted. On the in-memory transport and on
 //! real Zenoh sessions (loopback TCP, multicast scouting off).
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use compaktor_remote::{MemoryNetwork, NodeConfig, RemoteNode, ShareError};
 use serde::{Deserialize, Serialize};

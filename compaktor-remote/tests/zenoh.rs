@@ -6,6 +6,7 @@ mod common;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use common::{Log, Odd, watcher};
 use compaktor::prelude::*;
@@ -147,7 +148,7 @@ async fn a_watcher_over_zenoh_learns_the_remote_actor_stopped_and_why() {
 }
 
 /// The robot's node leaves the network while an ask is in flight: the ask fails as
-/// unreachable long before its timeout, and the watcher learns the node is gone.
+/// unreachable long before its timeout, and the watcher learns the node left (its goodbye).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_leaves_fails_asks_in_flight_and_notifies_watchers() {
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
@@ -174,7 +175,7 @@ async fn a_node_that_leaves_fails_asks_in_flight_and_notifies_watchers() {
     .expect("the call reached the robot");
 
     let left = std::time::Instant::now();
-    drop(node); // the robot's session closes; its actor keeps running, unreachable
+    drop(node); // the robot says goodbye, its session closes; its actor runs on, unreachable
     match tokio::time::timeout(T, in_flight).await.unwrap().unwrap() {
         Err(AskError::Remote { failure, .. }) => {
             assert!(
@@ -188,13 +189,14 @@ async fn a_node_that_leaves_fails_asks_in_flight_and_notifies_watchers() {
         .await
         .unwrap()
         .unwrap();
+    // The goodbye token went up before its other tokens went: the reason says it left.
     assert_eq!(
         notice.reason,
-        StopReason::Remote(RemoteEnd::NodeGone {
+        StopReason::Remote(RemoteEnd::NodeLeft {
             node: "robot-1".into()
         })
     );
-    eprintln!("node gone noticed after {:?}", left.elapsed());
+    eprintln!("node left noticed after {:?}", left.elapsed());
     assert!(left.elapsed() < T);
 }
 

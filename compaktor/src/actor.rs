@@ -154,7 +154,7 @@ pub trait Actor: Sized + Send + 'static {
     fn on_start(
         &mut self,
         ctx: &mut Context<Self>,
-    ) -> impl Future<Output = Result<(), String>> + Send {
+    ) -> impl Future<Output = Result<(), crate::StartError>> + Send {
         let _ = ctx;
         async { Ok(()) }
     }

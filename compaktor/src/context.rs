@@ -27,6 +27,7 @@ use crate::{
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 ///
 /// struct Blinker { blinks: u32 }
 ///
@@ -75,6 +76,7 @@ use crate::{
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 /// use compaktor::MessageSource;
 ///
 /// struct Led;
@@ -375,11 +377,38 @@ impl<A: Actor> Context<A> {
     }
 
     /// Runs blocking work (a bus transfer, a file, heavy maths) on tokio's blocking pool, so
-    /// other actors keep running. This actor waits for it: it handles one message at a time.
+    /// other actors keep running, and returns its result. This actor waits for it: it handles
+    /// one message at a time. Named after [`tokio::task::spawn_blocking`], which it uses; it
+    /// sends nothing (the `blocking_*` sends, such as [`Tell::blocking_send`], are for plain
+    /// threads).
     ///
     /// A panic in `work` is a panic of the handler that awaited it. If the actor is killed
     /// meanwhile, the work still runs to its end on the pool.
-    pub async fn blocking<T, F>(&self, work: F) -> T
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use compaktor::prelude::*;
+    ///
+    /// struct Sensor;
+    ///
+    /// #[actor]
+    /// impl Sensor {
+    ///     #[handler]
+    ///     async fn read(&mut self, ctx: &mut Context<Self>) -> u32 {
+    ///         // A slow bus transfer that blocks its thread.
+    ///         ctx.spawn_blocking(|| 40 + 2).await
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let system = ActorSystem::new("robot");
+    /// let sensor = system.spawn(Sensor);
+    /// assert_eq!(sensor.read().await.unwrap(), 42);
+    /// # }
+    /// ```
+    pub async fn spawn_blocking<T, F>(&self, work: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,

@@ -303,9 +303,10 @@ impl<T> From<TryTellError<T>> for SendError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AskError<E> {
-    /// The handler ran and returned this `Err`.
+    /// The handler ran and returned this `Err`; it is also this error's
+    /// [`source`](std::error::Error::source).
     #[error("the handler returned an error: {0}")]
-    Handler(E),
+    Handler(#[source] E),
     /// The actor has stopped, or stopped before it replied.
     #[error("{actor} stopped before `{handler}` replied")]
     Stopped {
@@ -455,35 +456,186 @@ fn cycle_text(cycle: &[ActorLabel]) -> String {
 }
 
 /// A spawn whose actor did not start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// [`StartFailed`](SpawnError::StartFailed) keeps the start hook's own error:
+/// [`source`](std::error::Error::source) returns it, so its type and its source chain reach
+/// the caller.
+///
+/// ```
+/// use std::error::Error as _;
+///
+/// use compaktor::prelude::*;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("no IMU on the bus")]
+/// struct NoImu;
+///
+/// struct Imu;
+///
+/// #[actor]
+/// impl Imu {
+///     #[on_start]
+///     fn probe(&mut self) -> Result<(), NoImu> {
+///         Err(NoImu)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let system = ActorSystem::new("robot");
+/// let error = system.builder(Imu).name("imu").start().await.unwrap_err();
+/// assert!(matches!(error, SpawnError::StartFailed { .. }));
+/// assert!(error.source().unwrap().is::<NoImu>());
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SpawnError {
-    /// The start hook returned an error or panicked; the actor never handled a message.
-    #[error("{actor} failed to start: {error}")]
+    /// The start hook returned an error or panicked (or the factory panicked); the actor never
+    /// handled a message. The hook's error itself is this one's
+    /// [`source`](std::error::Error::source).
     StartFailed {
         /// The actor.
         actor: ActorLabel,
-        /// The start hook's error, or the panic message.
-        error: String,
+        /// The start hook's error, or the panic.
+        error: StartError,
     },
     /// Another running actor already has this path: names are unique among siblings.
-    #[error("the path `{path}` is taken by a running actor; choose another name")]
     NameTaken {
         /// The path asked for.
         path: Arc<str>,
     },
     /// The parent (or pool) is stopping, or has stopped, and takes no new children.
-    #[error("{parent} is stopping; it takes no new children")]
     ParentStopping {
         /// The parent.
         parent: ActorLabel,
     },
     /// The system is shutting down and takes no new actors.
-    #[error("actor system `{system}` is shutting down; no new actors are started")]
     ShuttingDown {
         /// The system's name.
         system: Arc<str>,
     },
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::StartFailed { actor, error } => {
+                write!(f, "{actor} failed to start: {error}")
+            }
+            SpawnError::NameTaken { path } => {
+                write!(
+                    f,
+                    "the path `{path}` is taken by a running actor; choose another name"
+                )
+            }
+            SpawnError::ParentStopping { parent } => {
+                write!(f, "{parent} is stopping; it takes no new children")
+            }
+            SpawnError::ShuttingDown { system } => write!(
+                f,
+                "actor system `{system}` is shutting down; no new actors are started"
+            ),
+        }
+    }
+}
+
+// Written out instead of derived: the source is the hook's error itself (so callers can
+// downcast it), not the `StartError` around it, which `#[source]` would give.
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpawnError::StartFailed { error, .. } => Some(error.get_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// Why an actor did not start: the error its start hook (`#[on_start]`) returned, kept whole,
+/// or the panic of the hook or of the factory. In [`SpawnError::StartFailed`] and
+/// [`StopReason::StartFailed`](crate::StopReason::StartFailed).
+///
+/// It is transparent: it shows the hook's error's message, and its
+/// [`source`](std::error::Error::source) is that error's source. [`get_ref`](Self::get_ref)
+/// and [`downcast_ref`](Self::downcast_ref) give the error itself. Cloning shares it.
+///
+/// Two start errors are equal when their messages are (a hook's error need not be
+/// `PartialEq`); `StartError::from("no device")` compares equal to a hook's error that says
+/// `no device`.
+///
+/// ```
+/// use compaktor::StartError;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("no device on /dev/i2c-1")]
+/// struct NoDevice;
+///
+/// let error = StartError::new(NoDevice);
+/// assert!(error.downcast_ref::<NoDevice>().is_some());
+/// assert_eq!(error.to_string(), "no device on /dev/i2c-1");
+/// assert_eq!(error, StartError::from("no device on /dev/i2c-1"));
+/// ```
+#[derive(Clone)]
+pub struct StartError(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl StartError {
+    /// Wraps a start hook's error (any error type, a `String` or a `&str`).
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        StartError(Arc::from(error.into()))
+    }
+
+    /// The start hook's error (for a panic, an error carrying the panic message).
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The start hook's error as a `T`, if it is one.
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+
+    /// A panic (of the start hook, or of the factory that made the actor), by its message.
+    pub(crate) fn panicked(message: String) -> Self {
+        StartError::new(message)
+    }
+}
+
+impl fmt::Debug for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for StartError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for StartError {}
+
+impl From<String> for StartError {
+    fn from(message: String) -> Self {
+        StartError::new(message)
+    }
+}
+
+impl From<&str> for StartError {
+    fn from(message: &str) -> Self {
+        StartError::new(message)
+    }
 }
 
 /// Why [`ActorSystem::try_lookup`](crate::ActorSystem::try_lookup) found no actor.

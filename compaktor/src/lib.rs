@@ -6,6 +6,7 @@
 //!
 //! ```
 //! use compaktor::prelude::*;
+//! use std::time::Duration;
 //!
 //! struct Counter {
 //!     total: u64,
@@ -139,7 +140,7 @@ pub use context::Context;
 pub use context::timer::{MissedTick, TaskHandle};
 pub use error::{
     ActorLabel, AskError, CodecError, LookupError, RemoteFailure, SendError, SpawnError,
-    TrySendError, TryTellError,
+    StartError, TrySendError, TryTellError,
 };
 pub use patterns::pool::{Pool, PoolBuilder, Routing};
 pub use patterns::topic::{Subscription, Topic, TopicError, TopicStream};
@@ -154,16 +155,24 @@ pub use tree::policy::{Backoff, RestartInfo, RestartPolicy, Strategy, Supervisio
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-/// Everything an actor module usually needs: `use compaktor::prelude::*;`.
+/// What an actor module usually needs: `use compaktor::prelude::*;`. The macros, the actor,
+/// its refs and context, what sends return ([`Tell`], [`Ask`], [`TaskHandle`]) and their
+/// errors, supervision, pools and topics. Only this crate's items: import
+/// `std::time::Duration` yourself.
+///
+/// ```compile_fail,E0433
+/// use compaktor::prelude::*;
+///
+/// let _ = Duration::from_millis(50); // not in the prelude
+/// ```
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Ask, AskError, Backoff, Context, DeadLetter,
         FailureAction, HandlerFailure, LinkExit, Mailbox, MissedTick, Pool, Recipient, RestartInfo,
         RestartPolicy, Routing, SendError, SpawnError, StopReason, Strategy, Subscription,
-        Supervision, Tell, Terminated, Topic, TopicError, TrySendError, TryTellError, actor,
-        handler, on_failure, on_restart, on_start, on_stop,
+        Supervision, TaskHandle, Tell, Terminated, Topic, TopicError, TrySendError, TryTellError,
+        actor, handler, on_failure, on_restart, on_start, on_stop,
     };
-    pub use std::time::Duration;
 }
 
 /// Support for the code that `#[actor]` generates. Not public API: it may change in any release.

@@ -9,7 +9,7 @@ use std::fmt::Display;
 
 use tokio::sync::oneshot;
 
-use crate::HandlerFailure;
+use crate::{HandlerFailure, StartError};
 
 /// The generated message enum of an actor.
 #[doc(hidden)]
@@ -125,6 +125,14 @@ impl<R: 'static, E: 'static> ReplyTo<R, E> {
     #[cfg(feature = "remote")]
     pub(crate) fn is_abandoned(&self) -> bool {
         self.tx.as_ref().is_none_or(|tx| tx.is_closed())
+    }
+
+    /// Resolves once the asker has given up on the reply (at once if it has already).
+    #[cfg(feature = "remote")]
+    pub(crate) async fn abandoned(&mut self) {
+        if let Some(tx) = self.tx.as_mut() {
+            tx.closed().await;
+        }
     }
 
     #[inline]
@@ -361,25 +369,27 @@ impl<T, E> SplitResult for Result<T, E> {
     }
 }
 
-/// What a start hook may return: nothing, or `Result<(), E>` with a displayable `E`.
+/// What a start hook may return: nothing, or `Result<(), E>` with an error `E` (any
+/// `std::error::Error + Send + Sync + 'static`, a `String` or a `&'static str`), which is kept
+/// whole in a [`StartError`].
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "a start hook returns `()` or `Result<(), E>` where `E: Display`, not `{Self}`",
+    message = "a start hook returns `()` or `Result<(), E>` where `E` is an error, not `{Self}`",
     label = "unsupported start hook return type"
 )]
 pub trait HookResult {
-    fn into_start_result(self) -> Result<(), String>;
+    fn into_start_result(self) -> Result<(), StartError>;
 }
 
 impl HookResult for () {
-    fn into_start_result(self) -> Result<(), String> {
+    fn into_start_result(self) -> Result<(), StartError> {
         Ok(())
     }
 }
 
-impl<E: Display> HookResult for Result<(), E> {
-    fn into_start_result(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
+impl<E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>> HookResult for Result<(), E> {
+    fn into_start_result(self) -> Result<(), StartError> {
+        self.map_err(StartError::new)
     }
 }
 

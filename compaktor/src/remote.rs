@@ -5,6 +5,7 @@
 //! tell or ask.
 
 mod proxy;
+pub(crate) mod traffic;
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use crate::macro_support::{Message, ReplyFailure, ReplyReceiver, ReplyTo};
 use crate::{Actor, CodecError, RemoteFailure};
 
 pub use self::proxy::{ProxyInbox, deliver, spawn_proxy};
+pub use self::traffic::{RemoteStats, TrafficSource, report_traffic};
 pub use postcard;
 pub use serde;
 
@@ -346,6 +348,10 @@ pub trait RemoteReply: Send + fmt::Debug {
     fn fail(self: Box<Self>, failure: RemoteFailure);
     /// Whether the asker has given up (timed out or dropped its future).
     fn is_abandoned(&self) -> bool;
+    /// Resolves once the asker gives up (at once if it has already): the sending side then
+    /// drops the ask's network query instead of waiting for an answer nobody will read.
+    fn abandoned(&mut self)
+    -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
 }
 
 /// The sending side's slot for one ask: completes the local asker from the answer.
@@ -411,6 +417,12 @@ impl<R: Send + 'static, E: Send + 'static> RemoteReply for Slot<R, E> {
 
     fn is_abandoned(&self) -> bool {
         self.reply.is_abandoned()
+    }
+
+    fn abandoned(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.reply.abandoned())
     }
 }
 

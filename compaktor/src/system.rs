@@ -81,6 +81,9 @@ struct SystemInner {
     /// The runtime of the first spawn, for work queued from outside any runtime (a stop sent
     /// to a full mailbox from a plain thread). One per system, not one per actor.
     runtime: std::sync::OnceLock<tokio::runtime::Handle>,
+    /// The nodes counting this system's remote traffic (`remote_stats`).
+    #[cfg(feature = "remote")]
+    traffic: crate::remote::traffic::TrafficSources,
 }
 
 impl ActorSystem {
@@ -99,6 +102,8 @@ impl ActorSystem {
                 topics: crate::patterns::topic::TopicRegistry::default(),
                 shutdown_hooks: self::shutdown_hook::ShutdownHooks::default(),
                 runtime: std::sync::OnceLock::new(),
+                #[cfg(feature = "remote")]
+                traffic: Default::default(),
             }),
         }
     }
@@ -209,6 +214,7 @@ impl ActorSystem {
     ///
     /// ```
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Lidar;
     /// #[actor]
@@ -344,6 +350,11 @@ impl ActorSystem {
 
     pub(crate) fn topics(&self) -> &crate::patterns::topic::TopicRegistry {
         &self.inner.topics
+    }
+
+    #[cfg(feature = "remote")]
+    pub(crate) fn traffic_sources(&self) -> &crate::remote::traffic::TrafficSources {
+        &self.inner.traffic
     }
 
     pub(crate) fn shutdown_hooks(&self) -> &crate::system::shutdown_hook::ShutdownHooks {
@@ -543,10 +554,10 @@ impl<A: Actor> ActorBuilder<A> {
                             id: ActorId(0),
                             name: self.name.clone(),
                         },
-                        error: format!(
+                        error: crate::StartError::panicked(format!(
                             "the factory panicked: {}",
                             crate::actor::stop_reason::panic_message(&*payload)
-                        ),
+                        )),
                     })?;
                 let node = SupervisorNode::top_level(self.system.clone(), self.supervision);
                 (actor, Some((node, factory, self.terms)))
@@ -600,7 +611,9 @@ impl<A: Actor> Spawn<A> {
             }),
             Err(_) => Err(SpawnError::StartFailed {
                 actor: actor.label().clone(),
-                error: "the actor's task ended before its start hook finished".into(),
+                error: crate::StartError::from(
+                    "the actor's task ended before its start hook finished",
+                ),
             }),
         }
     }

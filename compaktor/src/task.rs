@@ -23,7 +23,7 @@ use crate::actor::shared::Shared;
 use crate::actor::stop_reason::panic_message;
 use crate::macro_support::Message;
 use crate::tree::node::{Directive, EndCause, StartReport, SupervisorNode};
-use crate::{Actor, Context, RestartInfo, StopReason};
+use crate::{Actor, Context, RestartInfo, StartError, StopReason};
 
 /// Makes a supervised actor's next instance.
 pub(crate) type Factory<A> = Box<dyn FnMut() -> A + Send>;
@@ -217,7 +217,11 @@ impl<A: Actor> Task<A> {
                         self.report = Some(Box::new(report));
                     }
                     Err(failed) => {
-                        let _ = report.send(Err(failed.to_string()));
+                        let error = match &failed {
+                            StopReason::StartFailed(error) => error.clone(),
+                            other => StartError::from(other.to_string()),
+                        };
+                        let _ = report.send(Err(error));
                         sup.unmade = Some(failed);
                     }
                 }
@@ -265,7 +269,9 @@ fn make<A: Actor>(factory: &mut Factory<A>) -> Result<A, StopReason> {
     std::panic::catch_unwind(AssertUnwindSafe(factory)).map_err(|payload| {
         let message = panic_message(&*payload);
         tracing::error!(panic = %message, "actor factory panicked");
-        StopReason::StartFailed(format!("the factory panicked: {message}"))
+        StopReason::StartFailed(StartError::panicked(format!(
+            "the factory panicked: {message}"
+        )))
     })
 }
 
@@ -293,9 +299,9 @@ fn start_hooks<'a, A: Actor>(
         };
         let start = match guarded(cell, None, hooks).await {
             Guarded::Done(result) => result.map_err(StopReason::StartFailed),
-            Guarded::Panicked(message) => {
-                Err(StopReason::StartFailed(format!("panicked: {message}")))
-            }
+            Guarded::Panicked(message) => Err(StopReason::StartFailed(StartError::panicked(
+                format!("panicked: {message}"),
+            ))),
             Guarded::Dropped => Err(StopReason::Killed), // or aborted: see `started`
         };
         started(cell, start, report, reported)
@@ -317,7 +323,7 @@ fn started(
     if let Some(report) = report {
         let _ = report.send(start.clone().map_err(|reason| match reason {
             StopReason::StartFailed(error) => error,
-            other => format!("{other} while starting"),
+            other => StartError::from(format!("{other} while starting")),
         }));
     }
     start.map_err(|reason| match reason {

@@ -3,6 +3,8 @@
 //!
 //! Run it with `cargo run --example counter`.
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 
 struct Counter {

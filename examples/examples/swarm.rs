@@ -202,12 +202,17 @@ pub struct Row {
     pub ahead: Option<f32>,
     /// Sightings heard from it on the shared topic.
     pub sightings: u32,
-    /// Why it is gone, once its watch said so.
+    /// Poses it has answered with.
+    pub answers: u32,
+    /// Why it is gone, once its watch said so (its node went or left, or its status actor
+    /// stopped); it is not asked any more.
     pub lost: Option<String>,
 }
 
 /// The base station: watches every robot, asks each for its pose once a second, counts the
-/// sightings on the shared topic, prints a table.
+/// sightings on the shared topic, prints a table. A robot whose presence goes (its process
+/// ends, the network to it is cut past its lease, or it leaves) ends the watched reference:
+/// its row says `lost` and why, and the others are asked on.
 pub struct Base {
     robots: BTreeMap<String, (ActorRef<Status>, ActorRef<Sonar>)>,
     rows: BTreeMap<String, Row>,
@@ -239,13 +244,15 @@ impl Base {
         self.rows.entry(seen.robot).or_default().sightings += 1;
     }
 
-    /// Asks every robot for its pose (at once, each bounded), then prints the table.
+    /// Asks every robot not lost for its pose (at once, each bounded), then prints the table.
     #[handler]
     async fn tick(&mut self) {
         let limit = Duration::from_millis(500);
+        let rows = &self.rows;
         let asks = self
             .robots
             .iter()
+            .filter(|(name, _)| rows.get(*name).is_none_or(|row| row.lost.is_none()))
             .map(|(name, (status, sonar))| async move {
                 let pose = status.pose().timeout(limit).await.ok();
                 let ahead = sonar.distance().timeout(limit).await.ok().flatten();
@@ -256,6 +263,7 @@ impl Base {
             if pose.is_some() {
                 row.pose = pose;
                 row.ahead = ahead;
+                row.answers += 1;
             }
         }
         if self.print {

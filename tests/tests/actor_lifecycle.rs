@@ -180,7 +180,7 @@ async fn a_failing_start_hook_is_reported_and_the_actor_never_runs() {
         .await;
     match result {
         Err(SpawnError::StartFailed { actor, error }) => {
-            assert_eq!(error, "no device on /dev/i2c-1");
+            assert_eq!(error.to_string(), "no device on /dev/i2c-1");
             assert_eq!(actor.name.as_deref(), Some("imu"));
         }
         other => panic!("the start hook failed, the spawn must fail: {other:?}"),
@@ -333,4 +333,80 @@ async fn dropping_the_last_ref_drains_a_long_mailbox() {
     assert_eq!(stopped.await, StopReason::Released);
     assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 1000);
     assert_eq!(system.dead_letter_count(), 0);
+}
+
+/// The bus error under a missing device: the source of the start hook's error.
+#[derive(Debug, thiserror::Error)]
+#[error("i2c bus 1: no acknowledge")]
+struct BusNack;
+
+/// A start hook's typed error, with a source of its own.
+#[derive(Debug, thiserror::Error)]
+#[error("no IMU at address {address:#x}")]
+struct NoImu {
+    address: u8,
+    #[source]
+    cause: BusNack,
+}
+
+/// Probes its device in its start hook, which fails with a typed error.
+struct Imu;
+
+#[actor]
+impl Imu {
+    #[on_start]
+    fn probe(&mut self) -> Result<(), NoImu> {
+        Err(NoImu {
+            address: 0x68,
+            cause: BusNack,
+        })
+    }
+}
+
+/// The chain of `error`'s sources, each as its message.
+fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    std::iter::successors(error.source(), |e| e.source())
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_start_hooks_typed_error_reaches_the_caller_with_its_source_chain() {
+    let system = ActorSystem::new("test");
+    let error = system.builder(Imu).name("imu").start().await.unwrap_err();
+    let SpawnError::StartFailed {
+        actor,
+        error: start,
+    } = &error
+    else {
+        panic!("expected StartFailed, got {error:?}");
+    };
+    assert_eq!(actor.name.as_deref(), Some("imu"));
+    // The hook's own value, typed: its fields are there.
+    assert_eq!(start.downcast_ref::<NoImu>().unwrap().address, 0x68);
+    // The spawn error's source is the hook's error itself, then that error's source.
+    let source = std::error::Error::source(&error).unwrap();
+    assert!(source.is::<NoImu>());
+    assert!(source.source().unwrap().is::<BusNack>());
+    assert_eq!(
+        chain(&error),
+        ["no IMU at address 0x68", "i2c bus 1: no acknowledge"]
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("{actor} failed to start: no IMU at address 0x68")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_start_seen_as_a_stop_reason_keeps_the_typed_error() {
+    let system = ActorSystem::new("test");
+    let imu = system.spawn(Imu);
+    let StopReason::StartFailed(error) = imu.stopped().await else {
+        panic!("the start hook failed");
+    };
+    assert_eq!(error.downcast_ref::<NoImu>().unwrap().address, 0x68);
+    // Transparent: it says what the hook's error says, and its source is that error's source.
+    assert_eq!(error.to_string(), "no IMU at address 0x68");
+    assert!(std::error::Error::source(&error).unwrap().is::<BusNack>());
 }

@@ -6,6 +6,7 @@
 //! in the asks' timeouts, and fail the test rather than hang it.
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::{ActorLabel, DeadLetterReason};

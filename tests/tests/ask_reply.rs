@@ -78,6 +78,22 @@ async fn handler_error_comes_back_typed() {
     assert!(counter.is_alive());
 }
 
+#[tokio::test]
+async fn a_handlers_error_is_the_ask_errors_source() {
+    let system = ActorSystem::new("test");
+    let counter = system.spawn(Counter { total: 10 });
+    let error = counter.div(0).await.unwrap_err();
+    let source = std::error::Error::source(&error).expect("the handler's error is the source");
+    assert!(source.is::<DivByZero>());
+    assert_eq!(source.to_string(), DivByZero.to_string());
+    // The other kinds have no source: nothing below them.
+    let stopped: AskError<DivByZero> = AskError::Stopped {
+        actor: counter.label().clone(),
+        handler: "div",
+    };
+    assert!(std::error::Error::source(&stopped).is_none());
+}
+
 #[tokio::test(start_paused = true)]
 async fn ask_times_out_and_the_actor_keeps_working() {
     let system = ActorSystem::new("test");

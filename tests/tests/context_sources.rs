@@ -32,7 +32,7 @@ impl Sensor {
     /// Blocking work: a slow bus transfer.
     #[handler]
     async fn read_bus(&mut self, ctx: &mut Context<Self>) -> u32 {
-        ctx.blocking(|| {
+        ctx.spawn_blocking(|| {
             std::thread::sleep(Duration::from_millis(200));
             42
         })
@@ -41,7 +41,7 @@ impl Sensor {
 
     #[handler]
     async fn bus_panics(&mut self, ctx: &mut Context<Self>) -> u32 {
-        ctx.blocking(|| panic!("i2c nack")).await
+        ctx.spawn_blocking(|| panic!("i2c nack")).await
     }
 
     #[handler]

@@ -6,6 +6,7 @@
 //! it again.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::testkit::settle;

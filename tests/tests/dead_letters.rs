@@ -2,6 +2,8 @@
 //! actor's generated message), so a subscriber can log it or send it again; askers still learn
 //! at once that no reply comes.
 
+use std::time::Duration;
+
 use compaktor::DeadLetterReason;
 use compaktor::prelude::*;
 use futures::StreamExt;

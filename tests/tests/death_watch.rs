@@ -1,6 +1,8 @@
 //! Death watch and links: a watcher learns which actor ended and why (also when it had ended
 //! before the watch), unwatch, and linked actors failing together unless they trap exits.
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use compaktor::testkit::{Probe, TestProbe, settle};
 

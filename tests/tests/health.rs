@@ -4,6 +4,7 @@
 //! never a busy but quick actor. All on tokio's paused clock.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::testkit::{advance, settle};

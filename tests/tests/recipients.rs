@@ -2,6 +2,8 @@
 //! a `Distance` without knowing their types; sends fail, typed and counted, once the actor has
 //! stopped; a recipient keeps its actor alive like an `ActorRef`.
 
+use std::time::Duration;
+
 use compaktor::testkit::{TestProbe, settle};
 use compaktor::{DeadLetterReason, prelude::*};
 use futures::StreamExt;

@@ -3,6 +3,7 @@
 //! report, and no spawns afterwards).
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::testkit::{advance, settle};

@@ -4,6 +4,7 @@
 //! in the order they ended.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::prelude::*;
 

@@ -5,6 +5,7 @@
 //! source was carrying is counted as dead letters.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::testkit::settle;

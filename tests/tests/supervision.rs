@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::ActorLabel;
 use compaktor::prelude::*;
@@ -1136,7 +1137,7 @@ async fn a_first_start_that_fails_while_awaited_is_reported_and_not_retried() {
     match rx.await.unwrap() {
         Err(SpawnError::StartFailed { actor, error }) => {
             assert_eq!(actor.name.as_deref(), Some("device"));
-            assert_eq!(error, "no device (attempt 1)");
+            assert_eq!(error.to_string(), "no device (attempt 1)");
         }
         other => panic!("expected StartFailed, got {other:?}"),
     }

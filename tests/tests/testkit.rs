@@ -1,6 +1,8 @@
 //! The test kit: `TestProbe` records what it is sent and asserts on it with timeouts that take
 //! no real time on the paused clock; `settle` and `advance` drive actors and timers.
 
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use compaktor::testkit::{Probe, ProbeTimeout, TestProbe, advance, settle};
 use tokio::time::Instant;

@@ -3,6 +3,7 @@
 //! latest-value subscriptions; unsubscribing; names and types.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use compaktor::testkit::{advance, settle};
 use compaktor::{DeadLetter, DeadLetterReason, prelude::*};

@@ -186,7 +186,7 @@ fn hook_fn(actor: &ActorImpl<'_>, hook: &Method<'_>) -> TokenStream {
                     &mut self,
                     #ctx: &mut ::compaktor::Context<Self>,
                 ) -> impl ::compaktor::__private::Future<
-                    Output = ::compaktor::__private::Result<(), ::std::string::String>,
+                    Output = ::compaktor::__private::Result<(), ::compaktor::StartError>,
                 > + ::core::marker::Send {
                     async move {
                         <#returned as ::compaktor::__private::HookResult>::into_start_result(#call)

@@ -47,7 +47,7 @@ impl ImuSensor {
     #[handler]
     pub async fn read(&mut self, ctx: &mut Context<Self>) -> Result<ImuSample, DeviceError> {
         let device = self.device.clone();
-        let sample = ctx.blocking(move || lock(&device).read()).await?;
+        let sample = ctx.spawn_blocking(move || lock(&device).read()).await?;
         self.last = Some(sample);
         publish(&self.topic, sample);
         Ok(sample)

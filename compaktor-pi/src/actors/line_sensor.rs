@@ -65,7 +65,7 @@ impl LineSensor {
     pub async fn read(&mut self, ctx: &mut Context<Self>) -> Result<LineReading, DeviceError> {
         let (adc, channels) = (self.adc.clone(), self.channels.clone());
         let raw = ctx
-            .blocking(move || {
+            .spawn_blocking(move || {
                 let mut adc = lock(&adc);
                 channels
                     .iter()
@@ -134,7 +134,7 @@ impl AdcReader {
     #[handler]
     pub async fn read(&mut self, channel: u8, ctx: &mut Context<Self>) -> Result<u16, DeviceError> {
         let adc = self.adc.clone();
-        ctx.blocking(move || lock(&adc).read(channel)).await
+        ctx.spawn_blocking(move || lock(&adc).read(channel)).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! or bus pin wired to two devices. Runs before any pin is touched. Finding a key's line lives
 //! in `lines`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::lines::{Key, Lines};
 use super::{
@@ -21,6 +21,12 @@ const MCP3008_MAX: u64 = 1023;
 const MAX_MOUNT_M: f64 = 1.0;
 /// A servo's frame at 50 Hz, µs.
 const SERVO_FRAME_US: u32 = 20_000;
+/// The frequency servos run at, Hz.
+const SERVO_HZ: u32 = 50;
+/// The PWM frequencies a PCA9685 can make from its 25 MHz oscillator (prescale 255 to 3).
+pub(crate) const PCA9685_HZ: (u32, u32) = (24, 1526);
+/// The INA219's highest bus voltage, V.
+const INA219_MAX_V: f64 = 26.0;
 
 /// What is wrong with one value of a robot file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -114,6 +120,22 @@ pub enum Problem {
     /// A setting the device does not have.
     #[error("{0}")]
     NotForThisDevice(&'static str),
+    /// Two devices on one PCA9685 board that need different PWM frequencies: the board makes
+    /// one frequency for all its 16 channels.
+    #[error(
+        "the PCA9685 at {address:#04x} runs all its channels at one frequency: `{other}` needs \
+         {other_hz} Hz, this {hz} Hz"
+    )]
+    OneFrequency {
+        /// The board's I2C address.
+        address: u8,
+        /// The frequency this device needs.
+        hz: u32,
+        /// The key of the device that set the board's frequency first.
+        other: String,
+        /// The frequency that one needs.
+        other_hz: u32,
+    },
 }
 
 /// Checks `config`, whose text `lines` finds keys in.
@@ -122,6 +144,9 @@ pub(super) fn check(config: &RobotConfig, lines: &Lines<'_>) -> Result<(), Confi
         lines,
         pi: config.backend != BackendKind::Linux,
         users: HashMap::new(),
+        i2c_buses: HashSet::new(),
+        i2c_devices: HashMap::new(),
+        pca9685_hz: HashMap::new(),
     };
     checker.robot(config)
 }
@@ -133,6 +158,12 @@ struct Checker<'l, 'a> {
     pi: bool,
     /// Who uses each pin, channel or bus device, for conflicts, with the pin's role for a bus.
     users: HashMap<String, (Key, Option<String>)>,
+    /// The I2C buses whose SDA and SCL pins are claimed (every device on a bus shares them).
+    i2c_buses: HashSet<u8>,
+    /// Which chip answers each `(bus, address)`: the channels of one PCA9685 share it.
+    i2c_devices: HashMap<(u8, u8), &'static str>,
+    /// Each PCA9685 board's frequency, and the key that set it.
+    pca9685_hz: HashMap<(u8, u8), (u32, Key)>,
 }
 
 impl Checker<'_, '_> {
@@ -180,7 +211,8 @@ impl Checker<'_, '_> {
         self.claim(format!("GPIO {gpio}"), key)
     }
 
-    fn pwm(&mut self, key: &Key, pwm: PwmWiring) -> Result<(), ConfigError> {
+    /// A PWM output that `key`'s device runs at `hz`.
+    fn pwm(&mut self, key: &Key, pwm: PwmWiring, hz: u32) -> Result<(), ConfigError> {
         match pwm {
             PwmWiring::Hardware { channel } => {
                 let key = key.child("hardware").child("channel");
@@ -190,6 +222,80 @@ impl Checker<'_, '_> {
                 self.claim(format!("PWM channel {channel}"), &key)
             }
             PwmWiring::Software { pin } => self.gpio(&key.child("software").child("pin"), pin),
+            PwmWiring::Pca9685 {
+                address,
+                channel,
+                bus,
+            } => {
+                let key = key.child("pca9685");
+                if !(0x40..=0x7F).contains(&address) || address == 0x70 {
+                    let problem = Problem::DoesNotExist {
+                        what: "PCA9685 address",
+                        value: u64::from(address),
+                        valid: "0x40-0x7F, set by A0-A5; 0x70 is every board's all-call address",
+                    };
+                    return Err(self.invalid(&key.child("address"), problem));
+                }
+                if channel > 15 {
+                    let problem = Problem::DoesNotExist {
+                        what: "PCA9685 channel",
+                        value: u64::from(channel),
+                        valid: "channels 0-15",
+                    };
+                    return Err(self.invalid(&key.child("channel"), problem));
+                }
+                self.i2c(&key, bus, address, "PCA9685")?;
+                let board = (bus, address);
+                match self.pca9685_hz.get(&board) {
+                    Some((other_hz, other)) if *other_hz != hz => {
+                        let problem = Problem::OneFrequency {
+                            address,
+                            hz,
+                            other: other.to_string(),
+                            other_hz: *other_hz,
+                        };
+                        return Err(self.invalid(&key, problem));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.pca9685_hz.insert(board, (hz, key.clone()));
+                    }
+                }
+                let resource = format!("PCA9685 {address:#04x} channel {channel} on I2C{bus}");
+                self.claim(resource, &key.child("channel"))
+            }
+        }
+    }
+
+    /// A chip at `address` on I2C bus `bus`, for `key` (whose `bus` and `address` children
+    /// name them): the bus's SDA and SCL pins are shared by every device on the bus; an
+    /// address answers for one chip (the channels of one PCA9685 share theirs).
+    fn i2c(
+        &mut self,
+        key: &Key,
+        bus: u8,
+        address: u8,
+        chip: &'static str,
+    ) -> Result<(), ConfigError> {
+        if self.pi && self.i2c_buses.insert(bus) {
+            // I2C bus N's SDA and SCL on the header (bus 0 is the HAT EEPROM's).
+            let pins = match bus {
+                0 => [(0, "SDA0"), (1, "SCL0")],
+                1 => [(2, "SDA1"), (3, "SCL1")],
+                _ => [(u8::MAX, ""); 2],
+            };
+            for (gpio, role) in pins.into_iter().filter(|(g, _)| *g != u8::MAX) {
+                self.claim_as(format!("GPIO {gpio}"), Some(role.into()), &key.child("bus"))?;
+            }
+        }
+        match self.i2c_devices.get(&(bus, address)) {
+            // Another channel of a board already claimed (only a PCA9685 has several users).
+            Some(&first) if first == chip => Ok(()),
+            _ => {
+                self.i2c_devices.insert((bus, address), chip);
+                let resource = format!("I2C{bus} address {address:#04x}");
+                self.claim(resource, &key.child("address"))
+            }
         }
     }
 
@@ -298,7 +404,7 @@ impl Checker<'_, '_> {
         }
         for (name, servo) in &config.servos {
             let key = Key::root("servos").child(name);
-            self.pwm(&key.child("pwm"), servo.pwm)?;
+            self.pwm(&key.child("pwm"), servo.pwm, SERVO_HZ)?;
             self.finite(&key.child("min_angle"), f64::from(servo.min_angle))?;
             self.finite(&key.child("max_angle"), f64::from(servo.max_angle))?;
             if servo.max_angle <= servo.min_angle {
@@ -338,18 +444,9 @@ impl Checker<'_, '_> {
                 return Err(self.invalid(&key.child("address"), problem));
             }
             self.positive_ms(&key.child("period_ms"), imu.period_ms)?;
-            if self.pi {
-                // I2C bus N's SDA and SCL on the header (bus 0 is the HAT EEPROM's).
-                let pins = match imu.bus {
-                    0 => [(0, "SDA0"), (1, "SCL0")],
-                    1 => [(2, "SDA1"), (3, "SCL1")],
-                    _ => [(u8::MAX, ""); 2],
-                };
-                for (gpio, role) in pins.into_iter().filter(|(g, _)| *g != u8::MAX) {
-                    self.claim_as(format!("GPIO {gpio}"), Some(role.into()), &key.child("bus"))?;
-                }
-            }
+            self.i2c(&key, imu.bus, imu.address, "MPU-6050")?;
         }
+        self.battery(config)?;
         self.adc(config)?;
         if let Some(encoders) = &config.encoders {
             let key = Key::root("encoders");
@@ -383,7 +480,22 @@ impl Checker<'_, '_> {
             self.positive(&key.child("ramp_per_second"), f64::from(ramp))?;
         }
         self.positive(&key.child("pwm_hz"), f64::from(drive.pwm_hz))?;
-        self.motor(&key.child("left"), &drive.left)?;
+        let on_pca9685 = [&drive.left, &drive.right]
+            .iter()
+            .any(|m| matches!(m.pwm, PwmWiring::Pca9685 { .. }));
+        if on_pca9685 {
+            let (min, max) = PCA9685_HZ;
+            if !(min..=max).contains(&drive.pwm_hz) {
+                let problem = Problem::OutsideRange {
+                    value: f64::from(drive.pwm_hz),
+                    min: f64::from(min),
+                    max: f64::from(max),
+                    unit: " Hz (a PCA9685's range)",
+                };
+                return Err(self.invalid(&key.child("pwm_hz"), problem));
+            }
+        }
+        self.motor(&key.child("left"), &drive.left, drive.pwm_hz)?;
         // Both motors of one TB6612FNG share its STBY pin.
         let shared_standby =
             drive.left.standby.is_some() && drive.left.standby == drive.right.standby;
@@ -392,16 +504,16 @@ impl Checker<'_, '_> {
                 standby: None,
                 ..drive.right.clone()
             };
-            self.motor(&key.child("right"), &right)
+            self.motor(&key.child("right"), &right, drive.pwm_hz)
         } else {
-            self.motor(&key.child("right"), &drive.right)
+            self.motor(&key.child("right"), &drive.right, drive.pwm_hz)
         }
     }
 
-    fn motor(&mut self, key: &Key, motor: &MotorWiring) -> Result<(), ConfigError> {
+    fn motor(&mut self, key: &Key, motor: &MotorWiring, pwm_hz: u32) -> Result<(), ConfigError> {
         self.gpio(&key.child("in1"), motor.in1)?;
         self.gpio(&key.child("in2"), motor.in2)?;
-        self.pwm(&key.child("pwm"), motor.pwm)?;
+        self.pwm(&key.child("pwm"), motor.pwm, pwm_hz)?;
         if let Some(standby) = motor.standby {
             let key = key.child("standby");
             if motor.bridge == BridgeKind::L298n {
@@ -413,6 +525,39 @@ impl Checker<'_, '_> {
             self.gpio(&key, standby)?;
         }
         Ok(())
+    }
+
+    fn battery(&mut self, config: &RobotConfig) -> Result<(), ConfigError> {
+        let Some(battery) = &config.battery else {
+            return Ok(());
+        };
+        let key = Key::root("battery");
+        if !(0x40..=0x4F).contains(&battery.address) {
+            let problem = Problem::DoesNotExist {
+                what: "INA219 address",
+                value: u64::from(battery.address),
+                valid: "0x40-0x4F, set by A0 and A1",
+            };
+            return Err(self.invalid(&key.child("address"), problem));
+        }
+        self.positive(&key.child("shunt_ohms"), f64::from(battery.shunt_ohms))?;
+        self.positive_ms(&key.child("period_ms"), battery.period_ms)?;
+        let volts = (0.0, INA219_MAX_V);
+        // As written in the file (6.6, not the f32's 6.599999904632568).
+        let decimal = |v: f32| v.to_string().parse().unwrap_or(f64::from(v));
+        let warn = decimal(battery.warn_below);
+        let safe = decimal(battery.safe_below);
+        self.within(&key.child("warn_below"), warn, volts, " V")?;
+        self.positive(&key.child("safe_below"), safe)?;
+        if warn <= safe {
+            let problem = Problem::NotAbove {
+                value: warn,
+                other: "safe_below",
+                other_value: safe,
+            };
+            return Err(self.invalid(&key.child("warn_below"), problem));
+        }
+        self.i2c(&key, battery.bus, battery.address, "INA219")
     }
 
     fn adc(&mut self, config: &RobotConfig) -> Result<(), ConfigError> {

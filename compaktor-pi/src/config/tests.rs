@@ -423,3 +423,170 @@ fn the_readme_robot_file_gives_the_errors_it_shows() {
         shown("the robot file is not valid: PWM channel 0")
     );
 }
+
+/// The boards robot with `from` replaced by `to` (which must be there).
+fn boards_with(from: &str, to: &str) -> String {
+    assert!(BOARDS_ROBOT.contains(from), "{from}");
+    BOARDS_ROBOT.replacen(from, to, 1)
+}
+
+#[test]
+fn motors_and_servos_on_pca9685_boards_and_the_battery_are_read() {
+    let robot = RobotConfig::from_toml(BOARDS_ROBOT).unwrap();
+    assert_eq!(
+        robot.drive.right.pwm,
+        PwmWiring::Pca9685 {
+            address: 0x60,
+            channel: 1,
+            bus: 1
+        }
+    );
+    assert_eq!(
+        robot.servos["tilt"].pwm,
+        PwmWiring::Pca9685 {
+            address: 0x40,
+            channel: 1,
+            bus: 1
+        }
+    );
+    let battery = robot.battery.unwrap();
+    assert_eq!((battery.bus, battery.address), (1, 0x41));
+    assert_eq!((battery.warn_below, battery.safe_below), (7.0, 6.6));
+}
+
+#[test]
+fn pca9685_addresses_and_channels_that_do_not_exist_are_refused_at_their_line() {
+    let text = boards_with(
+        "address = 0x60, channel = 1",
+        "address = 0x60, channel = 16",
+    );
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(key, "drive.right.pwm.pca9685.channel");
+    assert_eq!(line, line_of(&text, "channel = 16"));
+    assert_eq!(
+        problem.to_string(),
+        "PCA9685 channel 16 does not exist (channels 0-15)"
+    );
+    // 0x70 is every board's all-call address; 0x20 is below the PCA9685's range.
+    for address in ["0x70", "0x20"] {
+        let text = boards_with(
+            "address = 0x40, channel = 0",
+            &format!("address = {address}, channel = 0"),
+        );
+        let (key, line, problem) = invalid(&text);
+        assert_eq!(key, "servos.pan.pwm.pca9685.address");
+        assert_eq!(line, line_of(&text, &format!("address = {address}")));
+        assert!(matches!(problem, Problem::DoesNotExist { .. }), "{problem}");
+    }
+}
+
+#[test]
+fn one_pca9685_channel_for_two_devices_is_a_conflict_naming_both() {
+    let text = boards_with("address = 0x40, channel = 1", "address = 0x40, channel = 0");
+    let err = RobotConfig::from_toml(&text).unwrap_err();
+    let ConfigError::Conflict {
+        resource,
+        first,
+        first_line,
+        second,
+        second_line,
+    } = &err
+    else {
+        panic!("expected a conflict, got {err:?}");
+    };
+    assert_eq!(resource, "PCA9685 0x40 channel 0 on I2C1");
+    assert_eq!(first, "servos.pan.pwm.pca9685.channel");
+    assert_eq!(second, "servos.tilt.pwm.pca9685.channel");
+    assert_eq!(*first_line, line_of(BOARDS_ROBOT, "[servos.pan]") + 1);
+    assert_eq!(*second_line, line_of(BOARDS_ROBOT, "[servos.tilt]") + 1);
+    // The same channel number on two boards is two channels.
+    let text = boards_with("address = 0x40, channel = 1", "address = 0x41, channel = 0");
+    let text = text.replace("address = 0x41       #", "address = 0x45       #");
+    RobotConfig::from_toml(&text).unwrap();
+}
+
+#[test]
+fn a_servo_on_the_motor_board_is_refused_for_its_frequency() {
+    let text = boards_with("address = 0x40, channel = 1", "address = 0x60, channel = 5");
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(key, "servos.tilt.pwm.pca9685");
+    assert_eq!(line, line_of(&text, "address = 0x60, channel = 5"));
+    assert_eq!(
+        problem.to_string(),
+        "the PCA9685 at 0x60 runs all its channels at one frequency: \
+         `drive.left.pwm.pca9685` needs 1000 Hz, this 50 Hz"
+    );
+    // A motor frequency the board cannot make.
+    let text = boards_with("pwm_hz = 1000", "pwm_hz = 20000");
+    let (key, _, problem) = invalid(&text);
+    assert_eq!(key, "drive.pwm_hz");
+    assert!(matches!(problem, Problem::OutsideRange { .. }), "{problem}");
+    // The same frequency on the hardware PWM is fine (a TB6612FNG takes 20 kHz).
+    let text = STARTER_ROBOT.replacen("pwm_hz = 1000", "pwm_hz = 20000", 1);
+    RobotConfig::from_toml(&text).unwrap();
+}
+
+#[test]
+fn i2c_devices_share_the_bus_pins_but_not_an_address() {
+    // The IMU, two PCA9685s and the INA219 all on bus 1: one SDA, one SCL.
+    let text = format!("{BOARDS_ROBOT}\n[imu]\nbus = 1\naddress = 0x68\nperiod_ms = 10\n");
+    RobotConfig::from_toml(&text).unwrap();
+    // An LED on SDA.
+    let text = boards_with("pin = 27", "pin = 2");
+    let err = RobotConfig::from_toml(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("GPIO 2 (SDA1) is wired twice")
+            && err.contains("`drive.left.pwm.pca9685.bus`")
+            && err.contains("`leds.status.pin`"),
+        "{err}"
+    );
+    // The INA219 at the servo board's address.
+    let text = boards_with("address = 0x41 ", "address = 0x40 ");
+    let err = RobotConfig::from_toml(&text).unwrap_err();
+    let ConfigError::Conflict {
+        resource,
+        first,
+        second,
+        second_line,
+        ..
+    } = &err
+    else {
+        panic!("expected a conflict, got {err:?}");
+    };
+    assert_eq!(resource, "I2C1 address 0x40");
+    assert_eq!(first, "servos.pan.pwm.pca9685.address");
+    assert_eq!(second, "battery.address");
+    assert_eq!(*second_line, line_of(&text, "address = 0x40 "));
+    // On another bus, the same address is another chip.
+    let text = boards_with("address = 0x41 ", "bus = 3\naddress = 0x40 ");
+    RobotConfig::from_toml(&text).unwrap();
+}
+
+#[test]
+fn battery_thresholds_out_of_order_and_other_bad_values_are_refused() {
+    let text = boards_with("warn_below = 7.0", "warn_below = 6.0");
+    let (key, line, problem) = invalid(&text);
+    assert_eq!(key, "battery.warn_below");
+    assert_eq!(line, line_of(&text, "warn_below = 6.0"));
+    assert_eq!(
+        problem.to_string(),
+        "must be above `safe_below` (6.6), not 6"
+    );
+    let text = boards_with("address = 0x41 ", "address = 0x50 ");
+    let (key, _, problem) = invalid(&text);
+    assert_eq!(key, "battery.address");
+    assert_eq!(
+        problem.to_string(),
+        "INA219 address 80 does not exist (0x40-0x4F, set by A0 and A1)"
+    );
+    let text = boards_with("shunt_ohms = 0.1", "shunt_ohms = 0.0");
+    assert_eq!(invalid(&text).0, "battery.shunt_ohms");
+    let text = boards_with("safe_below = 6.6", "safe_below = nan");
+    assert!(matches!(invalid(&text).2, Problem::NotFinite { .. }));
+    let text = boards_with("warn_below = 7.0", "warn_below = 30.0");
+    let (key, _, problem) = invalid(&text);
+    assert_eq!(key, "battery.warn_below");
+    assert!(matches!(problem, Problem::OutsideRange { .. }), "{problem}");
+    let text = boards_with("period_ms = 500", "period_ms = 0");
+    assert_eq!(invalid(&text).0, "battery.period_ms");
+}

@@ -1,26 +1,37 @@
 //! Opening a robot file's devices on any Linux board: GPIO lines found by name or chip label
 //! (gpiocdev), hardware PWM through the kernel's sysfs interface, I2C and SPI device nodes.
 
+use super::boards::{AnyPwm, Boards};
 use super::{Opener, bridge, setup};
 use crate::backend::OpenError;
 use crate::backend::linux as board;
 use crate::backend::sysfs_pwm::{PI_PWM_CHIPS, SYSFS_PWM, SysfsPwm, find_pwm_chip};
-use crate::config::{AdcConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig};
-use crate::device::{Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver};
-use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
+use crate::config::{
+    AdcConfig, BatteryConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig,
+};
+use crate::device::{
+    Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, PowerMonitor, RangeFinder, ServoDriver,
+};
+use crate::drivers::{EdgeDevice, HcSr04, Ina219, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
+use linux_embedded_hal::I2cdev;
 
 const BACKEND: &str = "linux";
 
 pub(super) struct LinuxOpener {
     gpio_chip: Option<String>,
     pwm_chip: Option<u8>,
+    boards: Boards<I2cdev>,
 }
+
+/// What motors and servos run on: the kernel's PWM, or a PCA9685's channel.
+type Pwm = AnyPwm<SysfsPwm, I2cdev>;
 
 impl LinuxOpener {
     pub(super) fn new(gpio_chip: Option<String>, pwm_chip: Option<u8>) -> Self {
         LinuxOpener {
             gpio_chip,
             pwm_chip,
+            boards: Boards::default(),
         }
     }
 
@@ -40,9 +51,19 @@ impl LinuxOpener {
     }
 
     /// The PWM `wiring` names, at `hz`: the one mapping of channels for motors and servos.
-    fn pwm(&self, wiring: PwmWiring, hz: u32, label: &str) -> Result<SysfsPwm, OpenError> {
+    fn pwm(&mut self, wiring: PwmWiring, hz: u32, label: &str) -> Result<Pwm, OpenError> {
         let channel = match wiring {
             PwmWiring::Hardware { channel } => channel,
+            PwmWiring::Pca9685 {
+                address,
+                channel,
+                bus,
+            } => {
+                let open_bus = |bus| board::i2c(format!("/dev/i2c-{bus}"), label);
+                let pwm =
+                    (self.boards).channel(BACKEND, (bus, address, channel), hz, label, open_bus)?;
+                return Ok(AnyPwm::Board(pwm));
+            }
             PwmWiring::Software { pin } => {
                 return Err(OpenError::new(
                     BACKEND,
@@ -62,7 +83,7 @@ impl LinuxOpener {
                     "no PWM chip is known on this board; set `pwm_chip` in the robot file",
                 )
             })?;
-        SysfsPwm::open(root, chip, channel, hz, label)
+        SysfsPwm::open(root, chip, channel, hz, label).map(AnyPwm::Own)
     }
 }
 
@@ -119,7 +140,7 @@ impl Opener for LinuxOpener {
 
     fn servo(&mut self, name: &str, s: &ServoConfig) -> Result<Box<dyn ServoDriver>, OpenError> {
         let label = format!("servo {name}");
-        let pwm = self.pwm(s.pwm, PwmServo::<SysfsPwm>::FREQUENCY_HZ, &label)?;
+        let pwm = self.pwm(s.pwm, PwmServo::<Pwm>::FREQUENCY_HZ, &label)?;
         let servo = PwmServo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
             .map_err(setup(&label, BACKEND))?;
         Ok(Box::new(servo))
@@ -136,5 +157,12 @@ impl Opener for LinuxOpener {
         let path = format!("/dev/spidev{}.{}", a.bus, a.chip_select);
         let spi = board::spi(path, 1_000_000, board::SpiModeFlags::SPI_MODE_0, "adc")?;
         Ok(Box::new(Mcp3008::new(spi)))
+    }
+
+    fn battery(&mut self, b: &BatteryConfig) -> Result<Box<dyn PowerMonitor>, OpenError> {
+        let bus = board::i2c(format!("/dev/i2c-{}", b.bus), "battery")?;
+        let monitor =
+            Ina219::new(bus, b.address, b.shunt_ohms).map_err(setup("battery", BACKEND))?;
+        Ok(Box::new(monitor))
     }
 }

@@ -5,31 +5,38 @@
 
 use embedded_hal::pwm::SetDutyCycle;
 
+use super::boards::{AnyPwm, Boards};
 use super::{Opener, bridge, setup};
 use crate::backend::rppal as pi;
 use crate::backend::sysfs_pwm::{PI_PWM_CHIPS, SYSFS_PWM, find_pwm_chip};
 use crate::backend::{OpenError, PinError};
-use crate::config::{AdcConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig};
-use crate::device::{Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, RangeFinder, ServoDriver};
-use crate::drivers::{EdgeDevice, HcSr04, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
+use crate::config::{
+    AdcConfig, BatteryConfig, ImuConfig, MotorWiring, PwmWiring, ServoConfig, SonarConfig,
+};
+use crate::device::{
+    Adc, DigitalOutput, EdgeSource, Imu, MotorDriver, PowerMonitor, RangeFinder, ServoDriver,
+};
+use crate::drivers::{EdgeDevice, HcSr04, Ina219, Mcp3008, Mpu6050, Output, PwmServo, TokioDelay};
 use crate::hal::PwmOutput;
 
 const BACKEND: &str = "rppal";
 
 pub(super) struct RppalOpener {
     pwm_chip: Option<u8>,
+    boards: Boards<::rppal::i2c::I2c>,
 }
 
 impl RppalOpener {
     pub(super) fn new(pwm_chip: Option<u8>) -> Self {
         RppalOpener {
             pwm_chip: pwm_chip.or_else(|| find_pwm_chip(SYSFS_PWM.as_ref(), PI_PWM_CHIPS)),
+            boards: Boards::default(),
         }
     }
 
     /// The PWM `wiring` names, at `hz`: the one mapping of channels for motors and servos.
-    fn pwm(&self, wiring: PwmWiring, hz: u32, label: &str) -> Result<SimplePwm, OpenError> {
-        Ok(match (wiring, self.pwm_chip) {
+    fn pwm(&mut self, wiring: PwmWiring, hz: u32, label: &str) -> Result<Pwm, OpenError> {
+        Ok(AnyPwm::Own(match (wiring, self.pwm_chip) {
             (PwmWiring::Hardware { channel }, Some(chip)) => {
                 SimplePwm::Hardware(pi::hardware_pwm_on_chip(chip, channel, hz, label)?)
             }
@@ -50,9 +57,25 @@ impl RppalOpener {
                 SimplePwm::Hardware(pi::hardware_pwm(channel, hz, label)?)
             }
             (PwmWiring::Software { pin }, _) => SimplePwm::Software(pi::soft_pwm(pin, hz, label)?),
-        })
+            (
+                PwmWiring::Pca9685 {
+                    address,
+                    channel,
+                    bus,
+                },
+                _,
+            ) => {
+                let open_bus = |bus| pi::i2c(bus, label);
+                let pwm =
+                    (self.boards).channel(BACKEND, (bus, address, channel), hz, label, open_bus)?;
+                return Ok(AnyPwm::Board(pwm));
+            }
+        }))
     }
 }
+
+/// What motors and servos run on: the Pi's PWM, or a PCA9685's channel.
+type Pwm = AnyPwm<SimplePwm, ::rppal::i2c::I2c>;
 
 /// Hardware or software PWM, so one driver type takes either.
 enum SimplePwm {
@@ -147,7 +170,7 @@ impl Opener for RppalOpener {
 
     fn servo(&mut self, name: &str, s: &ServoConfig) -> Result<Box<dyn ServoDriver>, OpenError> {
         let label = format!("servo {name}");
-        let pwm = self.pwm(s.pwm, PwmServo::<SimplePwm>::FREQUENCY_HZ, &label)?;
+        let pwm = self.pwm(s.pwm, PwmServo::<Pwm>::FREQUENCY_HZ, &label)?;
         let servo = PwmServo::with_pulse_range(pwm, s.min_pulse_us, s.max_pulse_us)
             .map_err(setup(&label, BACKEND))?;
         Ok(Box::new(servo))
@@ -176,5 +199,11 @@ impl Opener for RppalOpener {
         };
         let spi = pi::spi(bus, ss, 1_000_000, pi::Mode::Mode0, "adc")?;
         Ok(Box::new(Mcp3008::new(spi)))
+    }
+
+    fn battery(&mut self, b: &BatteryConfig) -> Result<Box<dyn PowerMonitor>, OpenError> {
+        let monitor = Ina219::new(pi::i2c(b.bus, "battery")?, b.address, b.shunt_ohms)
+            .map_err(setup("battery", BACKEND))?;
+        Ok(Box::new(monitor))
     }
 }

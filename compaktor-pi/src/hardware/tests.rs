@@ -63,6 +63,9 @@ impl Opener for Recorder {
     fn adc(&mut self, _: &AdcConfig) -> Result<Box<dyn Adc>, OpenError> {
         Err(unavailable("adc".into()))
     }
+    fn battery(&mut self, _: &BatteryConfig) -> Result<Box<dyn PowerMonitor>, OpenError> {
+        Err(unavailable("battery".into()))
+    }
 }
 
 #[test]

@@ -8,7 +8,8 @@ use embedded_hal::{i2c, spi};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BusError {
-    /// Nothing answered at this I2C address (the simulated bus only has the MPU-6050 at 0x68).
+    /// Nothing answered at this I2C address (the simulated bus has the MPU-6050 at 0x68, the
+    /// PCA9685 boards and the INA219 its wiring has, nothing else).
     #[error("no device acknowledged I2C address {address:#04x}")]
     NoDevice {
         /// The address that was tried.

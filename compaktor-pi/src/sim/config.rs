@@ -83,6 +83,8 @@ pub struct RobotModel {
     pub line_sensors: LineSensorModel,
     /// The MPU-6050.
     pub imu: ImuModel,
+    /// The battery the INA219 watches: it drains as the motors drive.
+    pub battery: BatteryModel,
     /// Which pins the sonars, bumpers and servos are wired to, and where they sit on the body.
     pub wiring: Wiring,
 }
@@ -113,7 +115,8 @@ pub struct SonarModel {
 }
 
 /// The simulated robot's wiring of its named devices: which pins each sonar, bumper and servo
-/// uses and where it sits. The motors, button and LED are the starter robot's (see
+/// uses and where it sits, the motors' PWM and the battery monitor's address. The motors'
+/// direction pins, the button and the LED are the starter robot's (see
 /// [`World::gpio_input`](super::World::gpio_input)).
 ///
 /// The default is the starter robot's: one sonar `front`, one bumper `front` all round the
@@ -130,6 +133,68 @@ pub struct Wiring {
     pub servos: Vec<ServoMount>,
     /// The left and right wheel encoders, if the robot has them.
     pub encoders: Option<[EncoderPins; 2]>,
+    /// The PWM of the left and right motors' speed inputs (default hardware channels 0 and
+    /// 1); a motor on a PCA9685 channel follows that board's output.
+    pub motor_pwm: [PwmWiring; 2],
+    /// The I2C address of the INA219 on the battery's lead (default 0x41, A0 bridged, so a
+    /// PCA9685 keeps its default 0x40), if the robot has
+    /// one.
+    pub battery_monitor: Option<u8>,
+}
+
+/// The robot's battery, as its INA219 sees it: a voltage that falls linearly from `full_v`
+/// to `empty_v` as the charge is used, less the sag of the current through its internal
+/// resistance, and a current that grows with the motors' duty.
+///
+/// The default is a 2S LiPo of 2 Ah behind a 0.1 Ω shunt: 8.4 V full, 6.0 V empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BatteryModel {
+    /// Charge when full, Ah.
+    pub capacity_ah: f64,
+    /// Open-circuit voltage when full, V.
+    pub full_v: f64,
+    /// Open-circuit voltage when empty, V.
+    pub empty_v: f64,
+    /// What the electronics draw with the motors off, A.
+    pub idle_a: f64,
+    /// What one motor draws at full duty, A (in proportion below).
+    pub motor_a: f64,
+    /// Internal resistance, Ω: the voltage sags under load.
+    pub internal_ohms: f64,
+    /// The INA219's shunt resistor, Ω.
+    pub shunt_ohms: f64,
+}
+
+impl Default for BatteryModel {
+    fn default() -> Self {
+        BatteryModel {
+            capacity_ah: 2.0,
+            full_v: 8.4,
+            empty_v: 6.0,
+            idle_a: 0.25,
+            motor_a: 1.0,
+            internal_ohms: 0.1,
+            shunt_ohms: 0.1,
+        }
+    }
+}
+
+impl BatteryModel {
+    /// What the robot draws with motor duties `commands` (signed), A.
+    pub(crate) fn current(&self, commands: [f64; 2]) -> f64 {
+        self.idle_a + self.motor_a * commands.iter().map(|c| c.abs().min(1.0)).sum::<f64>()
+    }
+
+    /// The voltage at the terminals after `used_ah` of the charge, drawing `current`, V.
+    pub(crate) fn voltage(&self, used_ah: f64, current: f64) -> f64 {
+        let left = if self.capacity_ah > 0.0 {
+            (1.0 - used_ah / self.capacity_ah).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (self.empty_v + (self.full_v - self.empty_v) * left - current * self.internal_ohms).max(0.0)
+    }
 }
 
 /// One wheel encoder's pins: A, and B for a quadrature encoder.
@@ -237,6 +302,7 @@ impl Default for RobotModel {
             ultrasonic: SonarModel::default(),
             line_sensors: LineSensorModel::default(),
             imu: ImuModel::default(),
+            battery: BatteryModel::default(),
             wiring: Wiring::default(),
         }
     }
@@ -313,6 +379,11 @@ impl Default for Wiring {
                 EncoderPins { a: 14, b: Some(15) },
                 EncoderPins { a: 25, b: Some(26) },
             ]),
+            motor_pwm: [
+                PwmWiring::Hardware { channel: 0 },
+                PwmWiring::Hardware { channel: 1 },
+            ],
+            battery_monitor: Some(0x41),
         }
     }
 }
@@ -362,11 +433,13 @@ impl WorldConfig {
         self
     }
 
-    /// The same world with its robot's sonars, bumpers and servos wired as the robot file
-    /// `robot` says: the file's pins, each sonar at its `mount` (the front, looking ahead,
-    /// when the file gives none), each bumper over its `arc` (all round by default). A
-    /// device the file wires differently from the simulated robot then behaves as on a real
-    /// robot; a file without bumpers gets none.
+    /// The same world with its robot's sonars, bumpers, servos, encoders, motor PWM and
+    /// battery monitor wired as the robot file `robot` says: the file's pins, each sonar at its
+    /// `mount` (the front, looking ahead, when the file gives none), each bumper over its `arc`
+    /// (all round by default), a simulated PCA9685 for each board a motor or servo is wired
+    /// to, the INA219 at the file's `[battery]` address behind its shunt. A device the file
+    /// wires differently from the simulated robot then behaves as on a real robot; a file
+    /// without bumpers (or a battery monitor) gets none.
     ///
     /// ```
     /// use compaktor_pi::config::{EXPLORER_ROBOT, RobotConfig};
@@ -419,7 +492,12 @@ impl WorldConfig {
                     b: pins.b,
                 })
             }),
+            motor_pwm: [robot.drive.left.pwm, robot.drive.right.pwm],
+            battery_monitor: robot.battery.as_ref().map(|b| b.address),
         };
+        if let Some(battery) = &robot.battery {
+            self.robot.battery.shunt_ohms = f64::from(battery.shunt_ohms);
+        }
         if let Some(encoders) = &robot.encoders {
             self.robot.encoder_lines = encoders.lines;
             self.robot.wheel_diameter = f64::from(encoders.wheel_diameter);

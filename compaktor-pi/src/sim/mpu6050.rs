@@ -116,14 +116,14 @@ impl i2c::ErrorType for SimI2c {
 impl I2c for SimI2c {
     /// # Errors
     ///
-    /// [`BusError::NoDevice`] for any address but 0x68.
+    /// [`BusError::NoDevice`] for an address no simulated chip answers.
     fn transaction(
         &mut self,
         address: u8,
         operations: &mut [Operation<'_>],
     ) -> Result<(), BusError> {
         if address != ADDRESS {
-            return Err(BusError::NoDevice { address });
+            return self.world.other_i2c(address, operations);
         }
         self.world.with_state(|s, config| {
             // One sample per transaction, latched like the chip's shadow registers.

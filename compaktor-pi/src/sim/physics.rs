@@ -152,6 +152,9 @@ fn advance(
     for bias in &mut s.gyro_bias {
         *bias += gaussian(&mut s.rng, wander);
     }
+    // The battery drains with the motors' duty.
+    s.battery_current = robot.battery.current(commands);
+    s.battery_used_ah += s.battery_current * secs / 3600.0;
     let [left, right] = s.wheel_speeds;
     let v = (left + right) / 2.0;
     let omega = (right - left) / robot.wheel_base;

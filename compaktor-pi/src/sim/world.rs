@@ -8,11 +8,14 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use super::bus::BusError;
 use super::config::WorldConfig;
 use super::geometry::{Point, Pose};
+use super::ina219::{Ina219Registers, Measured};
 use super::lines::{InputLine, OutputLine, PwmLine};
 use super::mcp3008::SimSpi;
 use super::mpu6050::{Mpu6050Registers, SimI2c};
+use super::pca9685::Pca9685Registers;
 use super::pins::{ButtonPresser, SimEdgeInput, SimInputPin, SimOutputPin, SimPwm};
 use super::stats::{Stats, StatsTracker};
 use crate::lock;
@@ -117,6 +120,14 @@ pub(crate) struct WorldState {
     pub(crate) estimates: Vec<Point>,
     pub(crate) rng: SmallRng,
     pub(crate) imu: Mpu6050Registers,
+    /// Each PCA9685 board the wiring has, by I2C address.
+    pub(crate) pca9685: Vec<(u8, Pca9685Registers)>,
+    /// The INA219 on the battery's lead.
+    pub(crate) ina219: Ina219Registers,
+    /// Charge drawn from the battery so far, Ah.
+    pub(crate) battery_used_ah: f64,
+    /// What the robot draws now, A.
+    pub(crate) battery_current: f64,
     /// Each HC-SR04 ignores triggers until its echo is over.
     pub(crate) echo_busy_until: Vec<Option<tokio::time::Instant>>,
     /// Which `start()` owns the physics; older tasks stop when it changes.
@@ -199,6 +210,33 @@ mod wiring {
     pub(super) const PWM_GPIO: [u8; 4] = [12, 13, 18, 19];
 }
 
+/// The battery of the simulated robot at one moment ([`World::battery`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatteryState {
+    /// At its terminals, V (less under load).
+    pub voltage: f64,
+    /// Drawn now, A.
+    pub current: f64,
+    /// Charge used since the world was built, Ah.
+    pub used_ah: f64,
+}
+
+/// A PCA9685 board, reset, for each address the wiring puts a motor or servo on.
+fn pca9685_boards(wiring: &super::Wiring) -> Vec<(u8, Pca9685Registers)> {
+    let mut addresses: Vec<u8> = (wiring.motor_pwm.iter())
+        .chain(wiring.servos.iter().map(|s| &s.pwm))
+        .filter_map(|pwm| match *pwm {
+            crate::config::PwmWiring::Pca9685 { address, .. } => Some(address),
+            _ => None,
+        })
+        .collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    (addresses.into_iter())
+        .map(|a| (a, Pca9685Registers::default()))
+        .collect()
+}
+
 /// Motor enable PWMs start at this frequency.
 const MOTOR_PWM_HZ: u32 = 1_000;
 /// The servo PWM starts at this frequency.
@@ -260,6 +298,10 @@ impl World {
             estimates: Vec::new(),
             rng,
             imu: Mpu6050Registers::default(),
+            pca9685: pca9685_boards(wiring),
+            ina219: Ina219Registers::default(),
+            battery_used_ah: 0.0,
+            battery_current: config.robot.battery.current([0.0; 2]),
             echo_busy_until: vec![None; wiring.sonars.len()],
             epoch: 0,
             steps: 0,
@@ -433,9 +475,90 @@ impl World {
         SimPwm::new(self.shared.io.servos[0].clone())
     }
 
-    /// The I2C bus with the MPU-6050 at 0x68.
+    /// The I2C bus with the MPU-6050 at 0x68 (the same bus as [`World::i2c`]).
     pub fn imu(&self) -> SimI2c {
         SimI2c::new(self.clone())
+    }
+
+    /// The robot's I2C bus: the MPU-6050 at 0x68, each PCA9685 board its
+    /// [`Wiring`](super::Wiring) puts a motor or servo on, and the INA219 on the battery's
+    /// lead (`battery_monitor`, 0x41 by default).
+    pub fn i2c(&self) -> SimI2c {
+        SimI2c::new(self.clone())
+    }
+
+    /// The battery now: its voltage, the current drawn, the charge used.
+    pub fn battery(&self) -> BatteryState {
+        self.with_state(|s, config| {
+            let model = &config.robot.battery;
+            BatteryState {
+                voltage: model.voltage(s.battery_used_ah, s.battery_current),
+                current: s.battery_current,
+                used_ah: s.battery_used_ah,
+            }
+        })
+    }
+
+    /// One I2C transaction with a chip other than the MPU-6050: a PCA9685 board (whose
+    /// outputs then reach the motors and servos wired to it) or the INA219.
+    pub(crate) fn other_i2c(
+        &self,
+        address: u8,
+        operations: &mut [embedded_hal::i2c::Operation<'_>],
+    ) -> Result<(), BusError> {
+        use embedded_hal::i2c::Operation;
+
+        let io = &self.shared.io;
+        self.with_state(|s, config| {
+            let wiring = &config.robot.wiring;
+            if let Some((_, board)) = s.pca9685.iter_mut().find(|(a, _)| *a == address) {
+                for op in operations {
+                    match op {
+                        Operation::Write(bytes) => board.write(bytes),
+                        Operation::Read(buf) => board.read(buf),
+                    }
+                }
+                // The lines are leaves: locking one under the state's lock is fine.
+                let lines = (wiring
+                    .motor_pwm
+                    .iter()
+                    .zip(io.motors.iter().map(|m| &m.enable)))
+                .chain(wiring.servos.iter().map(|s| &s.pwm).zip(&io.servos));
+                for (pwm, line) in lines {
+                    if let crate::config::PwmWiring::Pca9685 {
+                        address: at,
+                        channel,
+                        ..
+                    } = *pwm
+                        && at == address
+                    {
+                        let duty = (board.duty(channel) * 4096.0).round() as u16;
+                        let hz = board.frequency();
+                        line.update(|l| {
+                            l.duty = duty;
+                            l.max = 4096;
+                            l.hz = hz;
+                        });
+                    }
+                }
+                return Ok(());
+            }
+            if wiring.battery_monitor == Some(address) {
+                let model = &config.robot.battery;
+                let measured = Measured {
+                    shunt_v: s.battery_current * model.shunt_ohms,
+                    bus_v: model.voltage(s.battery_used_ah, s.battery_current),
+                };
+                for op in operations {
+                    match op {
+                        Operation::Write(bytes) => s.ina219.write(bytes),
+                        Operation::Read(buf) => s.ina219.read(buf, measured),
+                    }
+                }
+                return Ok(());
+            }
+            Err(BusError::NoDevice { address })
+        })
     }
 
     /// The SPI device of the MCP3008 whose channels `0..count` are the line sensors.
@@ -506,14 +629,13 @@ impl World {
     pub fn pwm_channel(&self, channel: u8) -> Option<SimPwm> {
         let io = &self.shared.io;
         let servos = &self.shared.config.robot.wiring.servos;
-        let line = match channel {
-            0 => &io.motors[0].enable,
-            1 => &io.motors[1].enable,
-            _ => {
-                let hardware = crate::config::PwmWiring::Hardware { channel };
-                let i = servos.iter().position(|s| s.pwm == hardware)?;
-                &io.servos[i]
-            }
+        let hardware = crate::config::PwmWiring::Hardware { channel };
+        let motor_pwm = &self.shared.config.robot.wiring.motor_pwm;
+        let line = if let Some(i) = motor_pwm.iter().position(|p| *p == hardware) {
+            &io.motors[i].enable
+        } else {
+            let i = servos.iter().position(|s| s.pwm == hardware)?;
+            &io.servos[i]
         };
         Some(SimPwm::new(line.clone()))
     }

@@ -7,12 +7,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{BoxFuture, Declared, Gone, Handler, Incoming, Listener, Publisher, Transport};
+use super::{
+    Appeared, BoxFuture, Declared, Gone, Handler, Incoming, Listener, Publisher, Transport,
+};
 
 /// A network in this process, for tests and examples: nodes joined with
 /// [`NodeConfig::in_memory`](crate::NodeConfig::in_memory) on the same `MemoryNetwork` reach
@@ -26,6 +29,8 @@ pub struct MemoryNetwork {
 struct Inner {
     state: Mutex<State>,
     changed: tokio::sync::Notify,
+    /// Queries sent and not yet answered or given up.
+    waiting: AtomicUsize,
 }
 
 /// Who declared something: one node's transport (0 is a test speaking raw bytes).
@@ -39,6 +44,8 @@ struct State {
     tokens: HashMap<String, (u64, Owner)>,
     subscribers: HashMap<String, Vec<(u64, Owner, Listener)>>,
     watchers: Vec<Watcher>,
+    /// Watches for a token to appear (`gone` fires when it does).
+    sightings: Vec<Watcher>,
     leases: HashMap<Owner, Duration>,
     dead: HashSet<Owner>,
     cuts: HashSet<(Owner, Owner)>,
@@ -119,6 +126,12 @@ impl MemoryNetwork {
         Arc::clone(&self.inner)
             .query(OUTSIDE, key.to_owned(), payload, Duration::from_secs(5))
             .await
+    }
+
+    /// How many queries sent on this network wait for their answer now: for tests that an
+    /// ask whose asker gave up no longer waits (its query is dropped).
+    pub fn queries_waiting(&self) -> usize {
+        self.inner.waiting.load(Ordering::Relaxed)
     }
 
     /// Makes node `node` vanish as a crashed process does: everything it declared goes at
@@ -239,6 +252,7 @@ impl Inner {
             (*owner, Arc::clone(handler))
         };
         let (tx, rx) = oneshot::channel();
+        let _waiting = Waiting::new(&self);
         let network = Arc::downgrade(&self);
         handler(Incoming::Query(
             payload,
@@ -253,6 +267,22 @@ impl Inner {
             }),
         ));
         tokio::time::timeout(timeout, rx).await.ok()?.ok()
+    }
+}
+
+/// Counts a query as waiting while it lives.
+struct Waiting(Arc<Inner>);
+
+impl Waiting {
+    fn new(inner: &Arc<Inner>) -> Self {
+        inner.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(Arc::clone(inner))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -353,6 +383,14 @@ impl MemoryTransport {
             }
             let id = state.next_id();
             state.tokens.insert(key.clone(), (id, self.owner));
+            let owner = self.owner;
+            let (seen, kept) = std::mem::take(&mut state.sightings)
+                .into_iter()
+                .partition(|w: &Watcher| w.key == key && state.reachable(w.owner, owner));
+            state.sightings = kept;
+            for watcher in seen {
+                let _ = watcher.gone.send(());
+            }
             id
         };
         Some(Box::new(Undeclare {
@@ -433,9 +471,9 @@ impl Transport for MemoryTransport {
         Box::pin(async move { Ok(claimed) })
     }
 
-    fn token(&self, key: String) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
-        let token = self.declare_token(key, false);
-        Box::pin(async move { token.ok_or_else(|| "unreachable: tokens need no claim".into()) })
+    fn token(&self, key: String) -> Result<Box<dyn Declared>, String> {
+        self.declare_token(key, false)
+            .ok_or_else(|| "unreachable: tokens need no claim".into())
     }
 
     fn watch(&self, key: String, _timeout: Duration) -> BoxFuture<'_, Result<Gone, String>> {
@@ -460,6 +498,33 @@ impl Transport for MemoryTransport {
             let _ = rx.await;
         });
         Box::pin(async move { Ok(gone) })
+    }
+
+    fn appears(&self, key: String) -> BoxFuture<'_, Result<Appeared, String>> {
+        let (tx, rx) = oneshot::channel();
+        let held = {
+            let mut state = self.network.inner.lock();
+            state.sightings.retain(|w| !w.gone.is_closed());
+            let held = state
+                .tokens
+                .get(&key)
+                .is_some_and(|&(_, holder)| state.reachable(self.owner, holder));
+            if !held {
+                state.sightings.push(Watcher {
+                    owner: self.owner,
+                    key,
+                    gone: tx,
+                });
+            }
+            held
+        };
+        let appeared: Appeared = Box::pin(async move {
+            // Dropped unsent only with the network: then nothing appears any more.
+            if !held && rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
+        Box::pin(async move { Ok(appeared) })
     }
 
     fn subscribe(

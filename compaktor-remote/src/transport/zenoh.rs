@@ -10,10 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use zenoh::Wait;
 use zenoh::qos::CongestionControl;
 use zenoh::sample::{Locality, SampleKind};
 
-use super::{BoxFuture, Declared, Gone, Handler, Incoming, Listener, Publisher, Transport};
+use super::{
+    Appeared, BoxFuture, Declared, Gone, Handler, Incoming, Listener, Publisher, Transport,
+};
 use crate::config::ZenohOptions;
 
 /// How often a look for peers that may not have answered yet is repeated.
@@ -273,16 +276,15 @@ impl Transport for ZenohTransport {
         })
     }
 
-    fn token(&self, key: String) -> BoxFuture<'_, Result<Box<dyn Declared>, String>> {
-        Box::pin(async move {
-            let token = self
-                .session
-                .liveliness()
-                .declare_token(key)
-                .await
-                .map_err(err)?;
-            Ok(Box::new(Holds(token)) as Box<dyn Declared>)
-        })
+    fn token(&self, key: String) -> Result<Box<dyn Declared>, String> {
+        // A declaration resolves without waiting on the network (`wait` only queues it).
+        let token = self
+            .session
+            .liveliness()
+            .declare_token(key)
+            .wait()
+            .map_err(err)?;
+        Ok(Box::new(Holds(token)) as Box<dyn Declared>)
     }
 
     fn watch(&self, key: String, timeout: Duration) -> BoxFuture<'_, Result<Gone, String>> {
@@ -313,6 +315,31 @@ impl Transport for ZenohTransport {
                 }
             });
             Ok(gone)
+        })
+    }
+
+    fn appears(&self, key: String) -> BoxFuture<'_, Result<Appeared, String>> {
+        Box::pin(async move {
+            // With history: a token held now is delivered too. Declarations of one session
+            // travel in order (one priority), so a node's goodbye token is seen before its
+            // presence token goes.
+            let changes = self
+                .session
+                .liveliness()
+                .declare_subscriber(key)
+                .history(true)
+                .await
+                .map_err(err)?;
+            let appeared: Appeared = Box::pin(async move {
+                while let Ok(sample) = changes.recv_async().await {
+                    if sample.kind() == SampleKind::Put {
+                        return;
+                    }
+                }
+                // The session closed: nothing will appear any more.
+                std::future::pending().await
+            });
+            Ok(appeared)
         })
     }
 

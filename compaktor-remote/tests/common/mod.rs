@@ -1,6 +1,10 @@
 //! Actors shared by the remote tests.
 #![allow(dead_code)]
 
+pub mod process;
+
+use std::time::Duration;
+
 use compaktor::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -19,8 +19,9 @@ pub enum StopReason {
     Released,
     /// [`ActorRef::kill`](crate::ActorRef::kill): stopped at once.
     Killed,
-    /// The start hook returned an error (or panicked); the actor never handled a message.
-    StartFailed(String),
+    /// The start hook returned an error (or panicked); the actor never handled a message. The
+    /// [`StartError`](crate::StartError) keeps the hook's own error.
+    StartFailed(crate::StartError),
     /// A handler panicked.
     Panicked {
         /// The handler that panicked.
@@ -121,6 +122,15 @@ pub enum RemoteEnd {
         /// The node.
         node: String,
     },
+    /// Its node left the network and said goodbye first (`RemoteNode::leave`, its last
+    /// handle dropped, or its system shut down): known at once, not after a lease. Like
+    /// [`NodeGone`](Self::NodeGone) a failure for links: the actor did not stop of its own
+    /// accord, and a robot commanded from that node must react the same whether it crashed
+    /// or left.
+    NodeLeft {
+        /// The node.
+        node: String,
+    },
 }
 
 impl fmt::Display for RemoteEnd {
@@ -137,6 +147,9 @@ impl fmt::Display for RemoteEnd {
                 "node `{node}` is gone from the network (its process ended or the network to it \
                  was cut)"
             ),
+            RemoteEnd::NodeLeft { node } => {
+                write!(f, "node `{node}` left the network (it said goodbye)")
+            }
         }
     }
 }
@@ -161,6 +174,7 @@ impl StopReason {
                 | StopReason::StopHookPanicked { .. }
                 | StopReason::SourcePanicked { .. }
                 | StopReason::Remote(RemoteEnd::NodeGone { .. })
+                | StopReason::Remote(RemoteEnd::NodeLeft { .. })
                 | StopReason::Remote(RemoteEnd::ActorStopped { failure: true, .. })
         )
     }

@@ -31,6 +31,7 @@ use crate::{Actor, ActorLabel, AskError, Tell};
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 ///
 /// struct Thermometer;
 ///

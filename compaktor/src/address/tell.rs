@@ -27,6 +27,7 @@ use crate::{Actor, ActorRef, Ask, DeadLetter, SendError, TrySendError};
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 ///
 /// struct Arm { angle: i32 }
 ///

@@ -308,10 +308,10 @@ impl<A: Actor> Pool<A> {
         let actor = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory())).map_err(
             |payload| SpawnError::StartFailed {
                 actor: self.front.label().clone(),
-                error: format!(
+                error: crate::StartError::panicked(format!(
                     "the worker factory panicked: {}",
                     crate::actor::stop_reason::panic_message(&*payload)
-                ),
+                )),
             },
         )?;
         let remake = Arc::clone(&self.factory);

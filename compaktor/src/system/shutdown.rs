@@ -54,12 +54,13 @@ impl ActorSystem {
     /// whole shutdown until it returns. The report says so truthfully
     /// ([`deadline_passed`](ShutdownReport::deadline_passed) and
     /// [`overrun`](ShutdownReport::overrun)); run blocking work with
-    /// [`Context::blocking`](crate::Context::blocking) to keep the deadline.
+    /// [`Context::spawn_blocking`](crate::Context::spawn_blocking) to keep the deadline.
     ///
     /// [`SpawnError::ShuttingDown`]: crate::SpawnError::ShuttingDown
     ///
     /// ```
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Bus;
     /// #[actor] impl Bus {}

@@ -57,6 +57,7 @@ impl ActorSystem {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Planner { log: Arc<Mutex<Vec<&'static str>>> }
     /// #[actor]

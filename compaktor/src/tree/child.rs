@@ -21,6 +21,7 @@ use crate::{Actor, ActorRef, Mailbox, RestartPolicy, SpawnError};
 ///
 /// ```
 /// use compaktor::prelude::*;
+/// use std::time::Duration;
 ///
 /// struct Sensor { reads: u32 }
 ///
@@ -143,10 +144,10 @@ impl<A: Actor> ChildBuilder<A> {
                     id: crate::ActorId(0),
                     name: self.name.clone(),
                 },
-                error: format!(
+                error: crate::StartError::panicked(format!(
                     "the factory panicked: {}",
                     crate::actor::stop_reason::panic_message(&*payload)
-                ),
+                )),
             })?;
         Ok(Spawn {
             system,

@@ -17,7 +17,7 @@ use crate::actor::cell::Control;
 use crate::{ActorId, RestartPolicy, SpawnError, StopReason, Strategy, Supervision};
 
 /// Reports the start hook's result to whoever waits on the spawn (or on a restart).
-pub(crate) type StartReport = oneshot::Sender<Result<(), String>>;
+pub(crate) type StartReport = oneshot::Sender<Result<(), crate::StartError>>;
 
 /// How a child's instance ended, as its supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

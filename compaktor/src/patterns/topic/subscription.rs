@@ -169,6 +169,7 @@ impl<A: Actor> Context<A> {
     ///
     /// ```
     /// use compaktor::prelude::*;
+    /// use std::time::Duration;
     ///
     /// struct Display { shown: Vec<u32> }
     ///
