@@ -29,7 +29,7 @@
 //! ```
 //! use std::time::Duration;
 //! use compaktor::prelude::*;
-//! use compaktor_foxglove::{Bridge, HEALTH_CHANNEL};
+//! use compaktor_foxglove::Bridge;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,12 +40,16 @@
 //! let battery = system.topic::<Battery>("/battery")?;
 //! let mut bridge = Bridge::new();
 //! bridge.topic(&battery)?.health(&system, Duration::from_millis(500))?;
-//! let live = bridge.serve("127.0.0.1:0".parse()?).await?; // ws://127.0.0.1:PORT in Foxglove
+//! # let run = std::env::temp_dir().join(format!("compaktor-foxglove-{}-lib.mcap", std::process::id()));
+//! # let _ = std::fs::remove_file(&run);
+//! bridge.record(&run)?; // and/or: bridge.serve("127.0.0.1:8765".parse()?).await?;
+//! let live = bridge.serve("127.0.0.1:0".parse()?).await?; // port 0: a free port
 //! assert_ne!(live.port(), 0);
 //! battery.publish(Battery { volts: 11.9 });
-//! tokio::time::sleep(Duration::from_secs(1)).await;
-//! let report = bridge.close().await?;
-//! assert!(report.channel(HEALTH_CHANNEL).is_some());
+//! // ... the run ...
+//! let report = bridge.close().await?; // every value published so far is in the file
+//! assert_eq!(report.channel("/battery").unwrap().messages, 1);
+//! # std::fs::remove_file(run)?;
 //! # Ok(()) }
 //! ```
 

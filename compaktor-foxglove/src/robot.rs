@@ -1,13 +1,15 @@
 //! The robot's devices as channels, in the shapes Foxglove's standard panels show without
 //! configuration: the pose estimate as a `PoseInFrame` (3D panel), a sonar's readings as a
-//! one-ray `LaserScan` (3D panel; `.ranges[0]` in a plot), motors, IMU and line sensor as JSON
-//! (plots of `.duty`, `.gyro[2]`, `.position`), the E-stop as JSON (sampled, since it has no
-//! topic).
+//! one-ray `LaserScan` (3D panel; `.ranges[0]` in a plot), motors, battery, IMU and line
+//! sensor as JSON (plots of `.duty`, `.voltage`, `.gyro[2]`, `.position`), the E-stop as JSON
+//! (sampled, since it has no topic).
 
 use std::time::Duration;
 
 use compaktor::Topic;
-use compaktor_pi::actors::{Distance, LineReading, MotorEvent, PoseEstimate, SafeCause};
+use compaktor_pi::actors::{
+    BatteryLevel, BatteryReading, Distance, LineReading, MotorEvent, PoseEstimate, SafeCause,
+};
 use compaktor_pi::device::ImuSample;
 use compaktor_pi::safety::EStop;
 use foxglove::messages::{LaserScan, Pose, PoseInFrame, Quaternion, Vector3};
@@ -58,6 +60,32 @@ impl From<MotorEvent> for MotorState {
                     SafeCause::EStop => "estop".into(),
                 }),
             },
+        }
+    }
+}
+
+/// One battery reading.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BatteryState {
+    /// The battery's voltage, V.
+    pub voltage: f32,
+    /// The current drawn, A.
+    pub current: f32,
+    /// `Ok`, `Low` (time to head home) or `Critical` (the E-stop has been pulled).
+    pub level: String,
+}
+
+impl From<BatteryReading> for BatteryState {
+    fn from(reading: BatteryReading) -> Self {
+        BatteryState {
+            voltage: reading.voltage,
+            current: reading.current,
+            level: match reading.level {
+                BatteryLevel::Ok => "Ok",
+                BatteryLevel::Low => "Low",
+                BatteryLevel::Critical => "Critical",
+            }
+            .into(),
         }
     }
 }
@@ -205,6 +233,18 @@ impl Bridge {
         self.topic_as(topic, &channel_of(topic), move |p| {
             pose_in_frame(&p, &clock)
         })
+    }
+
+    /// Bridges a battery monitor's readings ([`Battery::topic`](compaktor_pi::actors::Battery))
+    /// to a [`BatteryState`] channel named like the topic.
+    ///
+    /// # Errors
+    /// [`BridgeError::ChannelTaken`] if the bridge already has that channel.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn battery(&mut self, topic: &Topic<BatteryReading>) -> Result<&mut Self, BridgeError> {
+        self.topic_as(topic, &channel_of(topic), BatteryState::from)
     }
 
     /// Bridges an IMU's samples to an [`ImuState`] channel named like the topic.
