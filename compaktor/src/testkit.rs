@@ -9,6 +9,8 @@
 //! ```
 //!
 //! ```
+//! use std::time::Duration;
+//!
 //! use compaktor::prelude::*;
 //! use compaktor::testkit::{TestProbe, advance};
 //!
