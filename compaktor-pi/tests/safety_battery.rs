@@ -2,7 +2,8 @@
 //! drains as the motors drive; the `Battery` actor warns (a log line, `Low` on its topic) at
 //! one voltage and puts the robot in its safe state through the E-stop at a lower one.
 
-use std::sync::{Arc, Mutex};
+mod log_capture;
+
 use std::time::Duration;
 
 use compaktor::prelude::*;
@@ -16,26 +17,6 @@ use compaktor_pi::hardware::Hardware;
 use compaktor_pi::safety::EStop;
 use compaktor_pi::sim::{Side, World, WorldConfig};
 use futures::StreamExt;
-
-/// Captures what is logged.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The boards robot in a world whose battery (20 mAh) runs down in half a minute of driving.
 fn small_battery() -> (RobotConfig, World) {
@@ -78,14 +59,7 @@ async fn the_ina219_driver_reads_the_simulated_battery() {
 
 #[tokio::test(start_paused = true)]
 async fn a_draining_battery_warns_then_puts_the_robot_in_its_safe_state() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (log, _guard) = log_capture::capture();
 
     let (config, world) = small_battery();
     let _physics = world.start();

@@ -2,8 +2,8 @@
 //! actuator's safe state, and is logged at warn level. Its own test binary: the log is
 //! captured with a subscriber, which other tests logging on other threads would disturb.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod log_capture;
+
 use std::time::Duration;
 
 use compaktor::prelude::*;
@@ -26,30 +26,9 @@ fn duty(world: &World) -> f64 {
     world.motor_pins(Side::Left).enable.fraction()
 }
 
-/// A writer into a shared buffer, for the log.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_latency_is_reported_from_the_buttons_edge_and_logged_at_warn() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (log, _guard) = log_capture::capture();
 
     let world = World::new(WorldConfig::empty(4.0, 3.0));
     let system = ActorSystem::new("latency");
@@ -81,7 +60,7 @@ async fn the_latency_is_reported_from_the_buttons_edge_and_logged_at_warn() {
     assert!(whole >= report.latency);
     assert_eq!(duty(&world), 0.0);
 
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let text = log.text();
     let line = text
         .lines()
         .find(|l| l.contains("E-stop (estop pressed)"))
