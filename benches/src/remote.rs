@@ -211,8 +211,7 @@ impl RawZenoh {
             server
                 .declare_subscriber("bench/tell")
                 .callback(move |_sample| {
-                    if received.fetch_add(1, Ordering::AcqRel) + 1 == want.load(Ordering::Acquire)
-                    {
+                    if received.fetch_add(1, Ordering::AcqRel) + 1 == want.load(Ordering::Acquire) {
                         all_in.notify_one();
                     }
                 })
@@ -298,7 +297,12 @@ impl Which {
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -325,14 +329,21 @@ pub fn run(sizes: RemoteSizes, runs: usize) -> String {
             for (i, which) in Which::ALL.into_iter().enumerate() {
                 let c = Arc::clone(&contenders);
                 let (lat, took) = tokio::spawn(async move {
-                    (c.ask(which, sizes.asks).await, c.tell(which, sizes.tells).await)
+                    (
+                        c.ask(which, sizes.asks).await,
+                        c.tell(which, sizes.tells).await,
+                    )
                 })
                 .await
                 .expect("measured");
                 let rate = sizes.tells as f64 / took.as_secs_f64();
                 eprintln!(
                     "  {} {:<45} ask p50 {:>8.1} µs p99 {:>8.1} µs, tell {:>10.0} /s",
-                    if run == 0 { "warm-up".to_owned() } else { format!("run {run}") },
+                    if run == 0 {
+                        "warm-up".to_owned()
+                    } else {
+                        format!("run {run}")
+                    },
                     which.title(),
                     lat.p50 / 1e3,
                     lat.p99 / 1e3,
