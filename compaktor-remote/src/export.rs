@@ -13,7 +13,7 @@ use compaktor::remote::{
 use compaktor::{ActorRef, SendError};
 use tokio::sync::mpsc;
 
-use crate::node::Stats;
+use crate::stats::Stats;
 use crate::transport::{Handler, Incoming, Responder};
 use crate::wire::{self, Frame, FrameError, Kind};
 

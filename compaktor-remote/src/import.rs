@@ -15,8 +15,8 @@ use std::time::Duration;
 use compaktor::remote::{ProxyInbox, RemoteActor, RemoteMessage};
 use compaktor::{CodecError, RemoteEnd, RemoteFailure, StopReason};
 
-use crate::node::Stats;
 use crate::presence::{self, Follow};
+use crate::stats::Stats;
 use crate::transport::{Publisher, Transport};
 use crate::wire::{Frame, Kind};
 

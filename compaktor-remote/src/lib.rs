@@ -80,6 +80,7 @@ mod fuzz_rng;
 mod import;
 mod node;
 mod presence;
+mod stats;
 mod topic;
 mod transport;
 mod wire;

@@ -16,7 +16,7 @@ use compaktor::remote::{
 };
 use tokio::sync::mpsc;
 
-use crate::node::Stats;
+use crate::stats::Stats;
 use crate::transport::{Declared, Listener, Publisher};
 use crate::wire::{Frame, FrameError, Kind, payload_fingerprint};
 
