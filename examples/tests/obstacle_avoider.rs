@@ -27,6 +27,8 @@ fn options(seed: u64, secs: u64) -> Options {
         progress: false,
         #[cfg(feature = "foxglove")]
         foxglove: Default::default(),
+        #[cfg(feature = "foxglove")]
+        phone: Default::default(),
     }
 }
 
