@@ -171,8 +171,11 @@ pub struct Phone {
     drive: Option<[ActorRef<Motor>; 2]>,
     battery: Option<Topic<BatteryReading>>,
     pose: Option<Topic<PoseEstimate>>,
-    mode: Option<Box<dyn FnOnce(&Latest<String>) -> JoinHandle<()> + Send>>,
+    mode: Option<FollowMode>,
 }
+
+/// Starts following the robot's mode topic into the page's mode.
+type FollowMode = Box<dyn FnOnce(&Latest<String>) -> JoinHandle<()> + Send>;
 
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
