@@ -384,7 +384,7 @@ impl Bridge {
         })
     }
 
-    fn outlet<M: Encode>(&mut self, channel: &str) -> Result<Arc<Outlet>, BridgeError> {
+    pub(crate) fn outlet<M: Encode>(&mut self, channel: &str) -> Result<Arc<Outlet>, BridgeError> {
         if self.channels.iter().any(|c| c.raw.topic() == channel) {
             return Err(BridgeError::ChannelTaken(channel.to_owned()));
         }
@@ -427,7 +427,7 @@ pub(crate) fn channel_name(topic: &str) -> String {
 }
 
 /// One channel and its counts.
-struct Outlet {
+pub(crate) struct Outlet {
     raw: Arc<RawChannel>,
     clock: RobotClock,
     messages: AtomicU64,
@@ -435,8 +435,13 @@ struct Outlet {
 }
 
 impl Outlet {
+    /// Whether a sink (a recording, a live client subscribed) wants this channel.
+    pub(crate) fn has_sinks(&self) -> bool {
+        self.raw.has_sinks()
+    }
+
     /// Encodes `message` and hands it to the sinks, stamped now; nothing while there is no sink.
-    fn log<M: Encode>(&self, message: &M) {
+    pub(crate) fn log<M: Encode>(&self, message: &M) {
         if !self.raw.has_sinks() {
             return;
         }

@@ -14,7 +14,11 @@
 //! - The robot's devices in the shapes Foxglove's panels show as they are ([`robot`]): the
 //!   pose estimate, sonar scans, motor duties, IMU, line sensor, E-stop.
 //! - The simulation ([`Bridge::simulation`]): the true pose, the robot's frame and the arena.
+//! - Log lines: [`Bridge::log`] gives a `tracing` layer ([`LogLayer`]) that puts every event
+//!   on [`LOG_CHANNEL`] as Foxglove's well-known `Log` (its Log panel).
 //! - [`FoxgloveArgs`]: `--record run.mcap` and `--foxglove [ADDR]` for a robot program.
+//! - [`phone`] (feature `phone`, on by default): a page the robot serves to a phone's
+//!   browser, with its status, actor tree, an E-stop button and a joystick.
 //!
 //! ## Why a crate of its own
 //! The Foxglove SDK brings a WebSocket server (tokio-tungstenite), protobuf (prost) and an MCAP
@@ -56,6 +60,9 @@
 mod args;
 mod bridge;
 mod clock;
+mod log;
+#[cfg(feature = "phone")]
+pub mod phone;
 pub mod robot;
 pub mod sim;
 mod system;
@@ -65,5 +72,6 @@ pub use bridge::{Bridge, BridgeError, BridgeReport, ChannelCount};
 pub use clock::RobotClock;
 /// The Foxglove SDK this crate is built on (its well-known messages: `foxglove::messages`).
 pub use foxglove;
+pub use log::{LOG_CHANNEL, LogLayer};
 pub use sim::{ARENA_CHANNEL, ARENA_FRAME, TRANSFORM_CHANNEL, TRUE_POSE_CHANNEL};
 pub use system::{ActorRow, DEAD_LETTERS_CHANNEL, DeadLetterRecord, HEALTH_CHANNEL, HealthReport};

@@ -11,15 +11,16 @@ use std::time::Duration;
 
 use compaktor::Topic;
 use compaktor_foxglove::foxglove::Decode;
-use compaktor_foxglove::foxglove::messages::{LaserScan, PoseInFrame};
+use compaktor_foxglove::foxglove::messages::{LaserScan, Log, PoseInFrame};
 use compaktor_foxglove::robot::ESTOP_CHANNEL;
 use compaktor_foxglove::{
-    ARENA_CHANNEL, Bridge, DEAD_LETTERS_CHANNEL, HEALTH_CHANNEL, TRANSFORM_CHANNEL,
+    ARENA_CHANNEL, Bridge, DEAD_LETTERS_CHANNEL, HEALTH_CHANNEL, LOG_CHANNEL, TRANSFORM_CHANNEL,
     TRUE_POSE_CHANNEL,
 };
 use futures::StreamExt;
 use serde_json::Value;
 use support::Rover;
+use tracing_subscriber::layer::SubscriberExt;
 
 /// Counts the values published on `topic`, independently of the bridge.
 fn count<T: Clone + Send + 'static>(topic: &Topic<T>) -> Arc<AtomicU64> {
@@ -85,6 +86,10 @@ async fn a_ten_second_run_is_recorded_with_every_channel() {
     let mut bridge = Bridge::new();
     bridge.record(&path).unwrap();
     rover.bridge(&mut bridge);
+    // Log lines: this test runs on one thread, so a thread's default subscriber sees them all.
+    let log = bridge.log().unwrap();
+    let _logging = tracing::subscriber::set_default(tracing_subscriber::registry().with(log));
+    tracing::info!(seed = 1, "the run starts");
 
     let topics = [
         (
@@ -121,6 +126,7 @@ async fn a_ten_second_run_is_recorded_with_every_channel() {
         TRUE_POSE_CHANNEL,
         TRANSFORM_CHANNEL,
         ARENA_CHANNEL,
+        LOG_CHANNEL,
     ] {
         expected.insert(channel.to_owned());
     }
@@ -140,6 +146,7 @@ async fn a_ten_second_run_is_recorded_with_every_channel() {
     assert_eq!(schema(&topics[2].0).0, "foxglove.LaserScan");
     assert_eq!(schema(ARENA_CHANNEL).0, "foxglove.SceneUpdate");
     assert_eq!(schema(TRANSFORM_CHANNEL).0, "foxglove.FrameTransform");
+    assert_eq!(schema(LOG_CHANNEL).0, "foxglove.Log");
     for channel in [
         HEALTH_CHANNEL,
         DEAD_LETTERS_CHANNEL,
@@ -235,6 +242,31 @@ async fn a_ten_second_run_is_recorded_with_every_channel() {
     assert!(
         health["actors"][0]["handled"].as_u64().unwrap() > 50,
         "{health}"
+    );
+    // ... the log has this test's line and the motors' warnings as the robot stopped ...
+    let logs: Vec<Log> = recorded.messages[LOG_CHANNEL]
+        .iter()
+        .map(|(_, data)| Log::decode(data.as_slice()).unwrap())
+        .collect();
+    assert_eq!(
+        report.channel(LOG_CHANNEL).unwrap().messages,
+        logs.len() as u64
+    );
+    let first = &logs[0];
+    assert_eq!(
+        (first.message.as_str(), first.level, first.name.as_str()),
+        ("the run starts seed=1", 2, "recording")
+    );
+    assert!(
+        first.file.ends_with("recording.rs") && first.line > 0,
+        "{first:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.level == 3
+            && l.name.starts_with("compaktor_pi")
+            && l.message.starts_with("motor in safe state")
+            && l.message.contains("motor=left_motor")),
+        "{logs:#?}"
     );
     // ... and the value nobody listened to is a dead letter.
     let letters = &recorded.messages[DEAD_LETTERS_CHANNEL];

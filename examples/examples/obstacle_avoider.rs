@@ -15,6 +15,7 @@
 //! cargo run --release --example obstacle_avoider --features rppal -- --robot robot.toml
 //! cargo run --example obstacle_avoider -- --record target/run.mcap   # replay it in Foxglove
 //! cargo run --example obstacle_avoider -- --foxglove                 # live: ws://127.0.0.1:8765
+//! cargo run --example obstacle_avoider -- --phone                    # http://127.0.0.1:8080
 //! ```
 //!
 //! With `--record FILE` every channel (both motors' duties, the sonar, the E-stop, the actors'
@@ -22,6 +23,10 @@
 //! file for Foxglove; with `--foxglove [ADDR]` the same channels are served live to the
 //! Foxglove app (a simulation then runs in real time, so there is something to watch). Both
 //! come from `compaktor-foxglove` (the examples' `foxglove` feature, on by default).
+//! With `--phone [ADDR]` the robot serves a page for a phone's browser: its status, the actor
+//! tree, an E-stop button and a joystick (driving needs the token in the address it prints;
+//! while the phone drives the planner sends the motors nothing, and the motors' watchdogs stop
+//! the robot if the phone goes silent; the page's *Auto* button hands the robot back).
 //!
 //! On a Pi (`backend = "rppal"` in the robot file) it runs in real time until Ctrl-C or
 //! SIGTERM (or for `--duration`). Then the E-stop cuts both motors at once, and the actors stop
@@ -213,6 +218,9 @@ pub struct Planner {
     command: (f32, f32),
     /// Mode changes, for whoever draws the path.
     modes: Option<Topic<Mode>>,
+    /// Whether the phone page has the wheel: then the planner sends the motors nothing.
+    #[cfg(feature = "foxglove")]
+    teleop: Option<compaktor_foxglove::phone::Teleop>,
 }
 
 impl Planner {
@@ -254,6 +262,8 @@ impl Planner {
             back_ticks: 0,
             command: (0.0, 0.0),
             modes: None,
+            #[cfg(feature = "foxglove")]
+            teleop: None,
         }
     }
 
@@ -279,6 +289,22 @@ impl Planner {
     pub fn with_mode_topic(mut self, modes: Topic<Mode>) -> Self {
         self.modes = Some(modes);
         self
+    }
+
+    /// Hands the wheel to the phone page while `teleop` says it drives.
+    #[cfg(feature = "foxglove")]
+    pub fn with_teleop(mut self, teleop: compaktor_foxglove::phone::Teleop) -> Self {
+        self.teleop = Some(teleop);
+        self
+    }
+
+    /// Whether the phone page drives now.
+    fn phone_drives(&self) -> bool {
+        #[cfg(feature = "foxglove")]
+        if let Some(teleop) = &self.teleop {
+            return teleop.phone_drives();
+        }
+        false
     }
 
     async fn drive(&self, left: f32, right: f32) -> Result<(), MotorError> {
@@ -463,9 +489,15 @@ impl Planner {
     /// One decision: cruise, turn, back off or halt.
     #[handler]
     async fn tick(&mut self) {
-        if self.motor_lost || self.estop.is_engaged() {
+        if self.motor_lost || self.estop.is_engaged() || self.phone_drives() {
+            // The phone's commands alone drive the motors now (their watchdogs stop them when
+            // the phone goes silent): nothing from here.
+            self.command = (0.0, 0.0);
             if self.mode != Mode::Halt {
                 self.mode = Mode::Halt;
+                if let Some(modes) = &self.modes {
+                    modes.publish(self.mode);
+                }
                 self.show(&[]).await;
             }
             return;
@@ -571,6 +603,9 @@ pub struct Options {
     /// `--record` and `--foxglove`: what to show Foxglove.
     #[cfg(feature = "foxglove")]
     pub foxglove: compaktor_foxglove::FoxgloveArgs,
+    /// `--phone`: where to serve the phone page.
+    #[cfg(feature = "foxglove")]
+    pub phone: compaktor_foxglove::phone::PhoneArgs,
 }
 
 /// How a run went.
@@ -622,6 +657,9 @@ pub struct Robot {
     pub bumpers: Vec<ActorRef<Button>>,
     /// The planner's mode changes.
     pub modes: Topic<Mode>,
+    /// Whether the phone page drives (the planner hands off while it does).
+    #[cfg(feature = "foxglove")]
+    pub teleop: compaktor_foxglove::phone::Teleop,
 }
 
 /// Opens the hardware and starts every actor: outputs and sensors first, the planner last.
@@ -678,6 +716,12 @@ pub async fn start_robot(
         seed,
     )
     .with_mode_topic(modes.clone());
+    #[cfg(feature = "foxglove")]
+    let teleop = compaktor_foxglove::phone::Teleop::default();
+    #[cfg(feature = "foxglove")]
+    {
+        planner = planner.with_teleop(teleop.clone());
+    }
     let (mut poses, mut odometry_ref) = (None, None);
     if let Some(encoders) = &config.encoders {
         let topic = system.topic::<PoseEstimate>("odometry")?.keep_latest();
@@ -721,6 +765,8 @@ pub async fn start_robot(
         poses,
         bumpers,
         modes,
+        #[cfg(feature = "foxglove")]
+        teleop,
     })
 }
 
@@ -748,6 +794,8 @@ pub async fn run_until(
     let robot = start_robot(&system, &config, world.as_ref(), options.seed).await?;
     #[cfg(feature = "foxglove")]
     let bridge = bridge(&options.foxglove, &system, &robot, world.as_ref()).await?;
+    #[cfg(feature = "foxglove")]
+    let phone = phone(&options.phone, &system, &robot).await?;
     let started = tokio::time::Instant::now();
     let service = Service::from_env();
     service.ready();
@@ -838,6 +886,10 @@ pub async fn run_until(
         recorder.abort();
     }
     #[cfg(feature = "foxglove")]
+    if let Some(phone) = phone {
+        phone.stop().await;
+    }
+    #[cfg(feature = "foxglove")]
     let foxglove = match bridge {
         Some(bridge) => Some(bridge.close().await?),
         None => None,
@@ -902,6 +954,33 @@ pub async fn bridge(
     Ok(Some(bridge))
 }
 
+/// Serves the phone page if `args` ask for it: the E-stop, both motors (the joystick), the
+/// pose estimate, the planner's mode and every actor's health.
+#[cfg(feature = "foxglove")]
+pub async fn phone(
+    args: &compaktor_foxglove::phone::PhoneArgs,
+    system: &ActorSystem,
+    robot: &Robot,
+) -> Result<Option<compaktor_foxglove::phone::PhoneServer>, Box<dyn Error>> {
+    let Some(addr) = args.phone else {
+        return Ok(None);
+    };
+    let [left, right] = robot.motors.clone();
+    let mut phone = compaktor_foxglove::phone::Phone::new(system, &robot.estop)?
+        .with_teleop(robot.teleop.clone())
+        .drive(left, right)
+        .mode(&robot.modes, |mode| mode.label().to_owned());
+    if let Some(poses) = &robot.poses {
+        phone = phone.pose(poses);
+    }
+    let server = phone.serve(addr).await?;
+    println!(
+        "phone page: {} (driving and releasing the E-stop need the token in it)",
+        server.url()
+    );
+    Ok(Some(server))
+}
+
 /// A two-wheeled robot that wanders around without hitting anything: the starter robot in a
 /// simulated arena by default, or the robot a robot file describes.
 #[derive(Debug, Parser)]
@@ -924,6 +1003,10 @@ pub struct Cli {
     #[cfg(feature = "foxglove")]
     #[command(flatten)]
     pub foxglove: compaktor_foxglove::FoxgloveArgs,
+    /// `--phone`.
+    #[cfg(feature = "foxglove")]
+    #[command(flatten)]
+    pub phone: compaktor_foxglove::phone::PhoneArgs,
 }
 
 fn main() -> ExitCode {
@@ -939,13 +1022,17 @@ fn main() -> ExitCode {
             progress: !cli.quiet,
             #[cfg(feature = "foxglove")]
             foxglove: cli.foxglove.clone(),
+            #[cfg(feature = "foxglove")]
+            phone: cli.phone.clone(),
         };
         #[cfg(feature = "foxglove")]
-        let live_simulation = simulated && cli.foxglove.foxglove.is_some();
+        let live_simulation =
+            simulated && (cli.foxglove.foxglove.is_some() || cli.phone.phone.is_some());
         #[cfg(not(feature = "foxglove"))]
         let live_simulation = false;
         let runtime = match live_simulation {
-            // Watched live: the simulation runs in real time, not on the paused clock.
+            // Watched live (or driven from a phone): the simulation runs in real time, not on
+            // the paused clock.
             true => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,

@@ -27,6 +27,8 @@ fn options(seed: u64, secs: u64) -> Options {
         progress: false,
         #[cfg(feature = "foxglove")]
         foxglove: Default::default(),
+        #[cfg(feature = "foxglove")]
+        phone: Default::default(),
     }
 }
 
@@ -411,4 +413,84 @@ async fn record_writes_every_channel_of_the_run_to_an_mcap_file() {
     // Ten seconds of the sonar (every 60 ms) and of the true pose (every 50 ms).
     assert!(counts["/sonar/distance"] >= 150, "{counts:?}");
     assert!(counts["/sim/true_pose"] >= 200, "{counts:?}");
+}
+
+/// `--phone`: while the phone page has the wheel the planner sends the motors nothing (their
+/// watchdogs stop them); the page's *Auto* gives the robot back and the planner drives again.
+#[cfg(feature = "foxglove")]
+#[tokio::test(start_paused = true)]
+async fn the_planner_hands_the_wheel_to_the_phone_page_and_takes_it_back() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn post(addr: std::net::SocketAddr, token: &str, body: &str) -> String {
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "POST /api/mode HTTP/1.1\r\nhost: robot\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).await.unwrap();
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+
+    let config = RobotConfig::from_toml(ROVER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::arena(3).wired_like(&config));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    let args = compaktor_foxglove::phone::PhoneArgs {
+        phone: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let server = obstacle_avoider::phone(&args, &system, &robot)
+        .await
+        .unwrap()
+        .expect("--phone serves the page");
+    let url = server.url();
+    let token = url.split("#token=").nth(1).unwrap().to_owned();
+    let speeds = async || {
+        [
+            robot.motors[0].speed().await.unwrap(),
+            robot.motors[1].speed().await.unwrap(),
+        ]
+    };
+
+    // The planner drives.
+    let mut driven = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        driven |= speeds().await != [0.0, 0.0];
+    }
+    assert!(driven, "the planner never drove");
+
+    // The phone takes the wheel and sends nothing: the motors stop and stay stopped.
+    assert_eq!(
+        post(server.addr(), &token, r#"{"mode": "phone"}"#).await,
+        "HTTP/1.1 200 OK"
+    );
+    assert!(robot.teleop.phone_drives());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for _ in 0..20 {
+        assert_eq!(speeds().await, [0.0, 0.0]);
+        let (mode, _, _) = robot.planner.status().await.unwrap();
+        assert_eq!(mode, Mode::Halt);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Given back, the planner drives again.
+    assert_eq!(
+        post(server.addr(), &token, r#"{"mode": "auto"}"#).await,
+        "HTTP/1.1 200 OK"
+    );
+    let mut driven = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        driven |= speeds().await != [0.0, 0.0];
+    }
+    assert!(driven, "the planner did not take the robot back");
+    server.stop().await;
+    system.shutdown(Duration::from_secs(1)).await;
 }

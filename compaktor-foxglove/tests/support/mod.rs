@@ -3,7 +3,8 @@
 //! (forward, then spin) from a task; everything bridged to Foxglove.
 #![allow(
     unreachable_pub,
-    reason = "a module of each test binary, shared by path"
+    dead_code,
+    reason = "a module of each test binary, shared by path; each uses a part of it"
 )]
 
 use std::time::Duration;
@@ -23,21 +24,24 @@ pub struct Rover {
     pub world: World,
     pub estop: EStop,
     /// The actors stop when their last `ActorRef` is dropped.
-    _actors: (
-        ActorRef<Motor>,
-        ActorRef<Motor>,
-        ActorRef<Ultrasonic>,
-        ActorRef<Odometry>,
-    ),
+    _actors: (ActorRef<Ultrasonic>, ActorRef<Odometry>),
+    /// The drive motors (left, right), with the rover's 300 ms watchdog.
+    pub motors: [ActorRef<Motor>; 2],
     pub motor_topics: [Topic<MotorEvent>; 2],
     pub sonar: Topic<Distance>,
     pub poses: Topic<PoseEstimate>,
     _physics: PhysicsHandle,
-    driver: tokio::task::JoinHandle<()>,
+    driver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Rover {
+    /// A rover driven by a fixed pattern.
     pub async fn start(seed: u64) -> Rover {
+        Rover::start_with(seed, true).await
+    }
+
+    /// A rover nobody drives (yet), when `pattern` is false.
+    pub async fn start_with(seed: u64, pattern: bool) -> Rover {
         let config = RobotConfig::from_toml(ROVER_ROBOT).unwrap();
         let world = World::new(WorldConfig::arena(seed).wired_like(&config));
         let physics = world.start();
@@ -90,12 +94,13 @@ impl Rover {
             .unwrap();
         let motor_topics = [left.topic().await.unwrap(), right.topic().await.unwrap()];
         let sonar = sonar_actor.topic().await.unwrap();
-        let driver = tokio::spawn(drive([left.clone(), right.clone()]));
+        let driver = pattern.then(|| tokio::spawn(drive([left.clone(), right.clone()])));
         Rover {
             system,
             world,
             estop,
-            _actors: (left, right, sonar_actor, odometry),
+            _actors: (sonar_actor, odometry),
+            motors: [left, right],
             motor_topics,
             sonar,
             poses,
@@ -128,7 +133,9 @@ impl Rover {
 
     /// Stops driving and every actor (the E-stop first).
     pub async fn stop(self) {
-        self.driver.abort();
+        if let Some(driver) = &self.driver {
+            driver.abort();
+        }
         compaktor_pi::firmware::stop_robot(
             &self.system,
             &self.estop,
