@@ -9,7 +9,11 @@
 //!     [--ring-actors N]
 //! cargo run --profile tuned --manifest-path benches/Cargo.toml -- ...      # thin LTO, 1 CGU
 //! cargo run --release --manifest-path benches/Cargo.toml -- --robot [--footprint BINARY]
+//! cargo run --release --manifest-path benches/Cargo.toml -- --remote [--quick] [--runs N]
 //! ```
+//!
+//! `--remote` runs the remote comparison instead (`remote.rs`): CompAktor's remote ask and
+//! tell over Zenoh (loopback TCP) next to raw Zenoh doing the same work and to the local actor.
 //!
 //! Each framework gets its own runtime of the flavour under test, kept for the whole flavour.
 //! After one warm-up pass of every workload, the measured runs are interleaved (run 1 of every
@@ -22,6 +26,7 @@ mod compaktor;
 mod kameo;
 mod measure;
 mod ractor;
+mod remote;
 mod report;
 mod robot;
 mod xtra;
@@ -246,6 +251,8 @@ struct Options {
     flavours: Vec<Flavour>,
     /// `--robot`: the robot timing workloads instead of the throughput ones.
     robot: bool,
+    /// `--remote`: remote actors next to raw Zenoh and the local actor instead.
+    remote: bool,
     runs_given: bool,
     jitter_seconds: f64,
     idle_seconds: f64,
@@ -262,6 +269,7 @@ fn parse_args() -> Result<Options, String> {
         workloads: Workload::ALL.to_vec(),
         flavours: vec![Flavour::MultiThread, Flavour::CurrentThread],
         robot: false,
+        remote: false,
         runs_given: false,
         jitter_seconds: 5.0,
         idle_seconds: 10.0,
@@ -319,6 +327,7 @@ fn parse_args() -> Result<Options, String> {
                 }
             }
             "--robot" => options.robot = true,
+            "--remote" => options.remote = true,
             "--jitter-seconds" | "--idle-seconds" => {
                 let seconds: f64 = value(&arg)?.parse().map_err(|e| format!("{arg}: {e}"))?;
                 if !(seconds > 0.0) {
@@ -351,7 +360,8 @@ fn parse_args() -> Result<Options, String> {
                      [--ring-actors N]\n       \
                      compaktor-bench --robot [--runs N] [--flavour multi|current] \
                      [--jitter-seconds S] [--idle-seconds S] [--footprint BINARY \
-                     [--footprint-args 'ARGS']]\n\
+                     [--footprint-args 'ARGS']]\n       \
+                     compaktor-bench --remote [--quick] [--runs N]\n\
                      frameworks: {}\nworkloads: {}",
                     FRAMEWORKS.join(", "),
                     Workload::ALL.map(Workload::key).join(", ")
@@ -380,6 +390,15 @@ fn main() {
     };
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run with --release for meaningful numbers");
+    }
+    if options.remote {
+        let sizes = if options.quick {
+            remote::RemoteSizes::QUICK
+        } else {
+            remote::RemoteSizes::FULL
+        };
+        println!("{}", remote::run(sizes, options.runs));
+        return;
     }
     if options.robot {
         let runs = if options.runs_given { options.runs } else { 3 };
