@@ -43,7 +43,10 @@ use tokio::task::JoinHandle;
 pub use api::{DriveCommand, Driver, ModeCommand, PhoneStatus, PoseView};
 
 #[cfg(doc)]
-use crate::{BatteryState, EStopState, HealthReport};
+use crate::{
+    HealthReport,
+    robot::{BatteryState, EStopState},
+};
 
 /// Where the page is served when `--phone` is given without an address: loopback only.
 pub const DEFAULT_PHONE_ADDR: &str = "127.0.0.1:8080";
