@@ -233,6 +233,21 @@ fn plan<'a>(actor: &ActorImpl<'_>, method: &'a Method<'a>) -> Plan<'a> {
 /// message enum, whose field type would need the proof: a cycle. Those, and types naming the
 /// actor's parameters, stay as written; a non-`Send` one is reported first by the
 /// `assert_message_send` constant, then again where the enum is used.
+///
+/// The cycle in detail (rustc 1.95): to see whether the enum is `Send`, the trait solver
+/// normalizes its field types, which evaluates the constant in `checked`; evaluating it checks
+/// `T: Send`; for a `T` that reaches this actor's `ActorRef` (a struct holding `ActorRef<Self>`,
+/// or an `ActorRef` of an actor whose messages hold one) that needs the enum `Send` again:
+/// error E0391, even when every type is `Send`. The macro cannot see a user's struct, so it
+/// cannot tell such types apart. What else was tried, and why it does not give one error:
+/// - a projection `<T as SendOnly>::Type` with `impl<T: Send> SendOnly for T` has no cycle
+///   (auto traits are coinductive), but the solver confirms the only impl and reports its unmet
+///   `T: Send` at each use of the enum, as many errors as now: only a constant that fails to
+///   evaluate turns the field into an error type that silences the later errors;
+/// - checking the whole enum through a constant in `type Message`: the same cycle, through the
+///   mailbox that `ActorRef` holds;
+/// - an `ActorRef` that is `Send` whatever its messages: an `unsafe impl Send` (forbidden) or
+///   a type-erased mailbox (an indirect call per message on the hot path).
 fn std_only(ty: &Type) -> bool {
     const STD: &[&str] = &[
         "u8",

@@ -9,6 +9,8 @@
 
 mod ast;
 mod attr;
+#[cfg(test)]
+mod cases;
 mod check;
 mod ctxt;
 mod expand;

@@ -171,7 +171,7 @@ impl<R: 'static, E: 'static> Drop for ReplyTo<R, E> {
 #[cold]
 #[inline(never)]
 fn answer_dropped<R: 'static, E: 'static>(tx: oneshot::Sender<Result<R, ReplyFailure<E>>>) {
-    if REFUSING.with(Cell::get) {
+    if FLAGS.with(|f| f.refusing.get()) {
         let _ = tx.send(Err(ReplyFailure::NoWorker));
     } else if let Some(message) = panic_in_flight() {
         let _ = tx.send(Err(ReplyFailure::Panicked(message)));
@@ -186,39 +186,55 @@ fn answer_dropped<R: 'static, E: 'static>(tx: oneshot::Sender<Result<R, ReplyFai
 
 type Orphan = Box<dyn FnOnce(String)>;
 
-/// Whether this thread is polling a handler. Cells only, so the thread-local is cheap to reach on
-/// every poll.
-struct Polled {
-    active: Cell<bool>,
-    orphans: Cell<bool>,
+/// How a reply dropped unsent on this thread is answered is decided by two thread-locals, split
+/// by cost. [`FLAGS`] is read on every handler poll, so it holds `Cell`s only, in a type without
+/// a destructor: such a thread-local is reached without the liveness check that one with a
+/// destructor pays on every access (the assertion below keeps it so). [`UNWINDING`] owns memory
+/// and is touched only on a panic or a pool's refusal.
+struct Flags {
+    /// A handler is being polled on this thread.
+    polling: Cell<bool>,
+    /// Replies were dropped during this poll and wait in [`Unwinding::orphans`].
+    orphaned: Cell<bool>,
+    /// A pool is dropping a message it has no worker for.
+    refusing: Cell<bool>,
+}
+
+const _: () = assert!(
+    !std::mem::needs_drop::<Flags>(),
+    "the per-poll thread-local must not need a destructor"
+);
+
+struct Unwinding {
+    /// Replies dropped while their handler's panic unwinds, waiting for its message.
+    orphans: Vec<Orphan>,
+    /// Set while the actor loop drops the state of a handler that panicked.
+    panic: Option<String>,
 }
 
 thread_local! {
-    static POLLED: Polled = const {
-        Polled { active: Cell::new(false), orphans: Cell::new(false) }
+    static FLAGS: Flags = const {
+        Flags { polling: Cell::new(false), orphaned: Cell::new(false), refusing: Cell::new(false) }
     };
-    /// Replies dropped while their handler's panic unwinds, waiting for its message.
-    static ORPHANS: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
-    /// Set while a pool drops a message it has no worker for.
-    static REFUSING: Cell<bool> = const { Cell::new(false) };
-    /// Set while the actor loop drops the state of a handler that panicked.
-    static PANIC_IN_FLIGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+    static UNWINDING: RefCell<Unwinding> = const {
+        RefCell::new(Unwinding { orphans: Vec::new(), panic: None })
+    };
 }
 
 /// Answers `message`'s asker, if it is an ask, with `AskError::NoWorker`: a pool has no
 /// worker for it. The message itself is left for a dead letter.
 pub(crate) fn refuse<M: Message>(message: &mut M) {
-    REFUSING.with(|r| r.set(true));
+    FLAGS.with(|f| f.refusing.set(true));
     message.drop_reply();
-    REFUSING.with(|r| r.set(false));
+    FLAGS.with(|f| f.refusing.set(false));
 }
 
 /// Keeps `answer` for the panic message if a handler is being polled on this thread; else it
 /// is dropped (its asker sees `Stopped`).
 fn adopt_orphan(answer: Orphan) {
-    if POLLED.with(|p| p.active.get()) {
-        POLLED.with(|p| p.orphans.set(true));
-        ORPHANS.with(|orphans| orphans.borrow_mut().push(answer));
+    if FLAGS.with(|f| f.polling.get()) {
+        FLAGS.with(|f| f.orphaned.set(true));
+        UNWINDING.with(|u| u.borrow_mut().orphans.push(answer));
     }
 }
 
@@ -229,7 +245,7 @@ pub(crate) struct Polling(());
 impl Polling {
     #[inline]
     pub(crate) fn enter() -> Polling {
-        POLLED.with(|p| p.active.set(true));
+        FLAGS.with(|f| f.polling.set(true));
         Polling(())
     }
 
@@ -238,9 +254,9 @@ impl Polling {
     #[inline]
     pub(crate) fn leave(self) -> bool {
         std::mem::forget(self);
-        POLLED.with(|p| {
-            p.active.set(false);
-            p.orphans.replace(false)
+        FLAGS.with(|f| {
+            f.polling.set(false);
+            f.orphaned.replace(false)
         })
     }
 }
@@ -248,15 +264,15 @@ impl Polling {
 impl Drop for Polling {
     /// Only on a panic: the poll did not return.
     fn drop(&mut self) {
-        POLLED.with(|p| p.active.set(false));
+        FLAGS.with(|f| f.polling.set(false));
     }
 }
 
 /// Answers the askers whose replies a panic dropped on this thread, where the actor loop
 /// catches it. With `None` (the handler caught a panic itself) they are dropped: `Stopped`.
 pub(crate) fn answer_orphans(message: Option<&str>) {
-    POLLED.with(|p| p.orphans.set(false));
-    let orphans = ORPHANS.with(|orphans| std::mem::take(&mut *orphans.borrow_mut()));
+    FLAGS.with(|f| f.orphaned.set(false));
+    let orphans = UNWINDING.with(|u| std::mem::take(&mut u.borrow_mut().orphans));
     if let Some(message) = message {
         for answer in orphans {
             answer(message.to_owned());
@@ -265,7 +281,7 @@ pub(crate) fn answer_orphans(message: Option<&str>) {
 }
 
 fn panic_in_flight() -> Option<String> {
-    PANIC_IN_FLIGHT.with(|p| p.borrow().clone())
+    UNWINDING.with(|u| u.borrow().panic.clone())
 }
 
 /// While alive (after [`PanicCleanup::set`]), replies dropped on this thread carry the panic
@@ -276,13 +292,13 @@ pub(crate) struct PanicCleanup(());
 impl PanicCleanup {
     pub(crate) fn set(&self, message: String) {
         answer_orphans(Some(&message));
-        PANIC_IN_FLIGHT.with(|p| *p.borrow_mut() = Some(message));
+        UNWINDING.with(|u| u.borrow_mut().panic = Some(message));
     }
 }
 
 impl Drop for PanicCleanup {
     fn drop(&mut self) {
-        PANIC_IN_FLIGHT.with(|p| p.borrow_mut().take());
+        UNWINDING.with(|u| u.borrow_mut().panic = None);
     }
 }
 

@@ -137,22 +137,18 @@ impl<A: Actor> Task<A> {
                 .await;
             let reason = loop {
                 let (reason, cause) = if let Some(actor) = &mut self.actor {
-                    // The start's locals and result are temporaries of the `if let` (edition
+                    // The start's future and result are temporaries of the `if let` (edition
                     // 2024), gone before the `else` runs: the task does not keep them beside the
                     // loop's state.
-                    let (ended, ran) = if let Err(ended) = {
-                        let restart = self.supervised.as_ref().and_then(|s| s.restart.as_ref());
-                        // A failed first start that a spawner waits on is reported to it, not
-                        // retried.
-                        let reported = self.report.is_some() && restart.is_none();
-                        let report = self.report.take().map(|report| *report);
-                        let cell = &self.shared.cell;
-                        if A::HAS_START_HOOKS {
-                            start_hooks(actor, &mut self.ctx, cell, restart, report, reported).await
-                        } else {
-                            started(cell, Ok(()), report, reported)
-                        }
-                    } {
+                    let (ended, ran) = if let Err(ended) = start_instance(
+                        actor,
+                        &mut self.ctx,
+                        &self.shared.cell,
+                        self.supervised.as_deref(),
+                        self.report.take(),
+                    )
+                    .await
+                    {
                         tracing::warn!(reason = %ended.0, "did not start");
                         (ended, false)
                     } else {
@@ -305,6 +301,29 @@ fn start_hooks<'a, A: Actor>(
             Guarded::Dropped => Err(StopReason::Killed), // or aborted: see `started`
         };
         started(cell, start, report, reported)
+    }
+}
+
+/// An instance's start: its restart and start hooks if it has any, then [`started`]. Its own
+/// future, awaited to the end before the message loop begins, so that none of what it keeps
+/// stays in the task beside the loop (the task-size test below guards this).
+fn start_instance<'a, A: Actor>(
+    actor: &'a mut A,
+    ctx: &'a mut Context<A>,
+    cell: &'a ActorCell,
+    supervised: Option<&'a Supervised<A>>,
+    report: Option<Box<StartReport>>,
+) -> impl Future<Output = Result<(), (StopReason, EndCause)>> + 'a {
+    let restart = supervised.and_then(|s| s.restart.as_ref());
+    // A failed first start that a spawner waits on is reported to it, not retried.
+    let reported = report.is_some() && restart.is_none();
+    let report = report.map(|report| *report);
+    async move {
+        if A::HAS_START_HOOKS {
+            start_hooks(actor, ctx, cell, restart, report, reported).await
+        } else {
+            started(cell, Ok(()), report, reported)
+        }
     }
 }
 

@@ -1,16 +1,11 @@
 //! Start and stop hooks, the poison pill, kill, release on last ref drop, ids and names.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use compaktor::prelude::*;
+use compaktor_tests::{Log, log};
 use tokio::sync::oneshot;
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-fn log(log: &Log, line: impl Into<String>) {
-    log.lock().unwrap().push(line.into());
-}
 
 struct Recorder {
     log: Log,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::testkit::{Probe, TestProbe, settle};
+use compaktor_tests::ended;
 
 /// The actor being watched or linked.
 struct Worker;
@@ -66,13 +67,6 @@ fn watcher(system: &ActorSystem) -> (ActorRef<Watcher>, TestProbe<Terminated>) {
 }
 
 const WITHIN: Duration = Duration::from_secs(1);
-
-/// How `actor` ended; fails the test rather than hanging if it does not end.
-async fn ended<A: Actor>(actor: &ActorRef<A>) -> StopReason {
-    tokio::time::timeout(Duration::from_secs(60), actor.stopped())
-        .await
-        .unwrap_or_else(|_| panic!("{actor:?} did not stop"))
-}
 
 #[tokio::test]
 async fn a_watcher_is_told_which_actor_ended_and_why() {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use compaktor::testkit::settle;
 use compaktor::{DeadLetterReason, StopReason};
+use compaktor_tests::ended;
 use futures::StreamExt;
 use futures::future::join_all;
 use tokio::sync::{Barrier, Notify};
@@ -137,13 +138,6 @@ fn pool(system: &ActorSystem, size: usize, routing: Routing) -> (Pool<Worker>, L
 
 fn ids(workers: &[ActorRef<Worker>]) -> BTreeSet<ActorId> {
     workers.iter().map(ActorRef::id).collect()
-}
-
-/// How `actor` ended; fails the test rather than hanging if it does not end.
-async fn ended<A: Actor>(actor: &ActorRef<A>) -> StopReason {
-    tokio::time::timeout(Duration::from_secs(60), actor.stopped())
-        .await
-        .unwrap_or_else(|_| panic!("{actor:?} did not stop"))
 }
 
 /// Asks `who` `n` times, all in flight together; how many answers each worker gave.

@@ -2,31 +2,14 @@
 //! (children first, reverse start order, a deadline past which what is left is killed, the
 //! report, and no spawns afterwards).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compaktor::prelude::*;
 use compaktor::testkit::{advance, settle};
 use compaktor::{LookupError, ShutdownReport};
+use compaktor_tests::{Log, ended, log, take};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-/// How `actor` ended; fails the test rather than hanging if it does not end.
-async fn ended<A: Actor>(actor: &ActorRef<A>) -> StopReason {
-    tokio::time::timeout(Duration::from_secs(60), actor.stopped())
-        .await
-        .unwrap_or_else(|_| panic!("{actor:?} did not stop"))
-}
-
-fn log(log: &Log, line: impl Into<String>) {
-    log.lock().unwrap().push(line.into());
-}
-
-fn take(log: &Log) -> Vec<String> {
-    std::mem::take(&mut *log.lock().unwrap())
-}
 
 struct Motor {
     log: Log,

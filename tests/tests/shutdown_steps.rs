@@ -3,12 +3,10 @@
 //! and the rest of the shutdown still runs. `ShutdownReport::ended` lists the top-level actors
 //! in the order they ended.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compaktor::prelude::*;
-
-type Log = Arc<Mutex<Vec<String>>>;
+use compaktor_tests::Log;
 
 struct Part {
     name: &'static str,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use compaktor::prelude::*;
 use compaktor::testkit::settle;
 use compaktor::{ActorState, DeadLetterReason, MessageSource};
+use compaktor_tests::ended;
 use futures::{StreamExt, stream};
 
 /// Runs a closure on the actor's context: how the tests start sources from outside.
@@ -52,13 +53,6 @@ async fn setup(
     setup: impl FnOnce(&mut Context<Sensor>) + Send + 'static,
 ) {
     sensor.setup(Box::new(setup)).ask().await.expect("running");
-}
-
-/// How `actor` ended; fails the test rather than hanging if it does not end.
-async fn ended<A: Actor>(actor: &ActorRef<A>) -> StopReason {
-    tokio::time::timeout(Duration::from_secs(60), actor.stopped())
-        .await
-        .unwrap_or_else(|_| panic!("{actor:?} did not stop"))
 }
 
 /// Panics with `message`; returns `()` so the closures that call it still name their message.

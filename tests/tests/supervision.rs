@@ -9,26 +9,9 @@ use std::time::Duration;
 use compaktor::ActorLabel;
 use compaktor::prelude::*;
 use compaktor::testkit::{TestProbe, advance, settle};
+use compaktor_tests::{Log, ended, log, take};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-/// How `actor` ended; fails the test rather than hanging if it does not end.
-async fn ended<A: Actor>(actor: &ActorRef<A>) -> StopReason {
-    tokio::time::timeout(Duration::from_secs(60), actor.stopped())
-        .await
-        .unwrap_or_else(|_| panic!("{actor:?} did not stop"))
-}
-
-fn log(log: &Log, line: impl Into<String>) {
-    log.lock().unwrap().push(line.into());
-}
-
-/// Everything logged so far, emptying the log.
-fn take(log: &Log) -> Vec<String> {
-    std::mem::take(&mut *log.lock().unwrap())
-}
 
 fn name(label: &ActorLabel) -> &str {
     label.name.as_deref().unwrap_or("?")
