@@ -9,7 +9,7 @@
 //!     [--ring-actors N]
 //! cargo run --profile tuned --manifest-path benches/Cargo.toml -- ...      # thin LTO, 1 CGU
 //! cargo run --release --manifest-path benches/Cargo.toml -- --robot [--footprint BINARY]
-//! cargo run --release --manifest-path benches/Cargo.toml -- --remote [--quick] [--runs N]
+//! cargo run --release --features remote --manifest-path benches/Cargo.toml -- --remote [--quick] [--runs N]
 //! ```
 //!
 //! `--remote` runs the remote comparison instead (`remote.rs`): CompAktor's remote ask and
@@ -26,6 +26,7 @@ mod compaktor;
 mod kameo;
 mod measure;
 mod ractor;
+#[cfg(feature = "remote")]
 mod remote;
 mod report;
 mod robot;
@@ -361,7 +362,7 @@ fn parse_args() -> Result<Options, String> {
                      compaktor-bench --robot [--runs N] [--flavour multi|current] \
                      [--jitter-seconds S] [--idle-seconds S] [--footprint BINARY \
                      [--footprint-args 'ARGS']]\n       \
-                     compaktor-bench --remote [--quick] [--runs N]\n\
+                     compaktor-bench --remote [--quick] [--runs N]   (feature `remote`)\n\
                      frameworks: {}\nworkloads: {}",
                     FRAMEWORKS.join(", "),
                     Workload::ALL.map(Workload::key).join(", ")
@@ -392,13 +393,24 @@ fn main() {
         eprintln!("warning: a debug build; run with --release for meaningful numbers");
     }
     if options.remote {
-        let sizes = if options.quick {
-            remote::RemoteSizes::QUICK
-        } else {
-            remote::RemoteSizes::FULL
-        };
-        println!("{}", remote::run(sizes, options.runs));
-        return;
+        #[cfg(feature = "remote")]
+        {
+            let sizes = if options.quick {
+                remote::RemoteSizes::QUICK
+            } else {
+                remote::RemoteSizes::FULL
+            };
+            println!("{}", remote::run(sizes, options.runs));
+            return;
+        }
+        #[cfg(not(feature = "remote"))]
+        {
+            eprintln!(
+                "compaktor-bench: --remote needs the `remote` feature: cargo run --release \
+                 --features remote --manifest-path benches/Cargo.toml -- --remote"
+            );
+            std::process::exit(2);
+        }
     }
     if options.robot {
         let runs = if options.runs_given { options.runs } else { 3 };
