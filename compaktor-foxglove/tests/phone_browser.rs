@@ -152,10 +152,13 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
-    /// The text of the element `id`.
+    /// The text of the element `id`; empty while the page has no such element (the navigation
+    /// answers before the page is loaded, so the first looks may see an empty document).
     async fn text(&mut self, id: &str) -> String {
         let text = self
-            .eval(&format!("document.getElementById('{id}').textContent"))
+            .eval(&format!(
+                "document.getElementById('{id}')?.textContent ?? ''"
+            ))
             .await;
         text.as_str().unwrap_or_default().to_owned()
     }
