@@ -58,8 +58,8 @@ mod world;
 
 pub use bus::BusError;
 pub use config::{
-    BatteryModel, BumperMount, EncoderPins, ImuModel, LineSensorModel, RobotModel, ServoMount,
-    SonarModel, SonarMount, Wiring, WorldConfig,
+    BatteryModel, BumperMount, ButtonMount, EncoderPins, ImuModel, LedMount, LineSensorModel,
+    RobotModel, ServoMount, SonarModel, SonarMount, Wiring, WorldConfig,
 };
 pub use geometry::{Obstacle, Point, Pose};
 pub use mcp3008::SimSpi;

@@ -11,7 +11,7 @@ use clap::Parser;
 use compaktor::prelude::*;
 use compaktor_pi::actors::{MotorEvent, SafeCause};
 use compaktor_pi::config::BackendKind;
-use compaktor_pi::config::{ROVER_ROBOT, RobotConfig, STARTER_ROBOT};
+use compaktor_pi::config::{EXPLORER_ROBOT, ROVER_ROBOT, RobotConfig, STARTER_ROBOT};
 use compaktor_pi::device::Range;
 use compaktor_pi::firmware::Ending;
 use compaktor_pi::sim::{Pose, Side, World, WorldConfig};
@@ -350,6 +350,43 @@ async fn losing_the_estop_button_stops_the_robot() {
     assert_eq!((duty(Side::Left), duty(Side::Right)), (0.0, 0.0));
     let reason = robot.estop.last_report().unwrap().reason;
     assert!(reason.contains("estop_button"), "{reason}");
+}
+
+/// The explorer's robot file has two buttons, `start` on GPIO 17 and `estop` on GPIO 4: in a
+/// world wired like the file, pressing its E-stop stops the driving robot, and pressing `start`
+/// (the only button the starter robot has, on the E-stop's pin there) does not.
+#[tokio::test(start_paused = true)]
+async fn pressing_the_explorers_estop_in_simulation_stops_the_robot() {
+    let config = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+    assert_eq!(config.buttons["estop"].pin, 4);
+    let world = World::new(WorldConfig::arena(3).wired_like(&config));
+    let _physics = world.start();
+    let system = ActorSystem::new("test");
+    let robot = start_robot(&system, &config, Some(&world), 3)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let duty = |side| world.motor_pins(side).enable.fraction();
+    assert!(duty(Side::Left) > 0.05, "the robot should be driving");
+
+    let (_, start) = world.button_named("start").unwrap();
+    start.click(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!robot.estop.is_engaged(), "`start` pulled the E-stop");
+
+    let (_, estop) = world.button_named("estop").unwrap();
+    estop.press();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(
+        robot.estop.is_engaged(),
+        "the E-stop button reached nothing"
+    );
+    assert_eq!(robot.estop.last_report().unwrap().reason, "button pressed");
+    assert_eq!((duty(Side::Left), duty(Side::Right)), (0.0, 0.0));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let speeds = world.snapshot().wheel_speeds;
+    assert!(speeds.iter().all(|v| v.abs() < 1e-6), "{speeds:?}");
+    system.shutdown(Duration::from_secs(1)).await;
 }
 
 #[cfg(feature = "foxglove")]

@@ -118,8 +118,8 @@ impl Opener for SimOpener {
     }
 
     fn close_contact(&mut self, gpio: u8) {
-        if gpio == self.world.button_gpio() {
-            let _closed = self.world.button().1.normally_closed();
+        if let Some(finger) = self.world.button_on(gpio) {
+            let _closed = finger.normally_closed();
         }
     }
 

@@ -186,3 +186,71 @@ async fn devices_are_opened_by_name_on_their_pins() {
     // GPIO 26 is wired to nothing in the simulation: it stays at its pull-up.
     assert!(right_bumper.is_high().unwrap());
 }
+
+/// The explorer's two buttons and two LEDs each reach the simulated robot on their own pin, by
+/// name, when the world is wired like its robot file (the E-stop on GPIO 4, the warning LED on
+/// GPIO 21: neither is a pin of the starter robot).
+#[tokio::test(start_paused = true)]
+async fn every_button_and_led_of_the_file_is_on_its_own_pin_in_simulation() {
+    let config = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::empty(4.0, 3.0).wired_like(&config));
+    let mut hardware = Hardware::open(&config, Some(&world)).unwrap();
+    let leds =
+        |status: bool, warning: bool| vec![("status".into(), status), ("warning".into(), warning)];
+
+    let mut warning = hardware.led("warning").unwrap();
+    let mut status = hardware.led("status").unwrap();
+    assert_eq!(world.snapshot().leds, leds(false, false));
+    warning.set(true).unwrap();
+    assert_eq!(world.snapshot().leds, leds(false, true));
+    assert!(!world.snapshot().led, "the first LED is `status`");
+    status.set(true).unwrap();
+    warning.set(false).unwrap();
+    assert_eq!(world.snapshot().leds, leds(true, false));
+    assert!(world.snapshot().led);
+
+    let (mut estop, _) = hardware.button("estop").unwrap();
+    let (mut start, _) = hardware.button("start").unwrap();
+    for (pressed, other) in [("estop", "start"), ("start", "estop")] {
+        let (_, finger) = world.button_named(pressed).unwrap();
+        finger.press();
+        let (source, quiet) = match pressed {
+            "estop" => (&mut estop, &mut start),
+            _ => (&mut start, &mut estop),
+        };
+        let edge = tokio::time::timeout(Duration::from_millis(100), source.next_edge())
+            .await
+            .unwrap_or_else(|_| panic!("pressing {pressed} reached nothing"))
+            .unwrap();
+        assert_eq!(edge.kind, crate::hal::EdgeKind::Falling, "{pressed}");
+        assert!(
+            quiet.is_high().unwrap(),
+            "pressing {pressed} pressed {other}"
+        );
+        finger.release();
+        let _release = source.next_edge().await.unwrap();
+    }
+}
+
+/// Firmware whose robot file puts the E-stop on another pin (GPIO 9) than the robot has it
+/// (GPIO 4) opens it unconnected in simulation: pressing the robot's E-stop reaches nothing,
+/// as on the robot.
+#[tokio::test(start_paused = true)]
+async fn a_button_on_a_pin_the_robot_does_not_wire_stays_released_in_simulation() {
+    let robot = RobotConfig::from_toml(EXPLORER_ROBOT).unwrap();
+    let world = World::new(WorldConfig::empty(4.0, 3.0).wired_like(&robot));
+    let (_, finger) = world.button_named("estop").unwrap();
+    let wired = "[buttons.estop]\npin = 4";
+    assert!(EXPLORER_ROBOT.contains(wired));
+    for (pin, reached) in [(4, true), (9, false)] {
+        let text = EXPLORER_ROBOT.replacen(wired, &format!("[buttons.estop]\npin = {pin}"), 1);
+        let firmware = RobotConfig::from_toml(&text).unwrap();
+        let mut hardware = Hardware::open(&firmware, Some(&world)).unwrap();
+        let (mut estop, _) = hardware.button("estop").unwrap();
+        finger.press();
+        let edge = tokio::time::timeout(Duration::from_millis(100), estop.next_edge()).await;
+        assert_eq!(edge.is_ok(), reached, "E-stop on GPIO {pin}");
+        assert_eq!(!estop.is_high().unwrap(), reached, "E-stop on GPIO {pin}");
+        finger.release();
+    }
+}

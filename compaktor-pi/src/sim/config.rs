@@ -85,7 +85,8 @@ pub struct RobotModel {
     pub imu: ImuModel,
     /// The battery the INA219 watches: it drains as the motors drive.
     pub battery: BatteryModel,
-    /// Which pins the sonars, bumpers and servos are wired to, and where they sit on the body.
+    /// Which pins the sonars, bumpers, buttons, LEDs and servos are wired to, and where they
+    /// sit on the body.
     pub wiring: Wiring,
 }
 
@@ -114,14 +115,14 @@ pub struct SonarModel {
     pub noise_std: f64,
 }
 
-/// The simulated robot's wiring of its named devices: which pins each sonar, bumper and servo
-/// uses and where it sits, the motors' PWM and the battery monitor's address. The motors'
-/// direction pins, the button and the LED are the starter robot's (see
+/// The simulated robot's wiring of its named devices: which pins each sonar, bumper, button,
+/// LED and servo uses and where it sits, the motors' PWM and the battery monitor's address. The
+/// motors' direction pins are the starter robot's (see
 /// [`World::gpio_input`](super::World::gpio_input)).
 ///
 /// The default is the starter robot's: one sonar `front`, one bumper `front` all round the
-/// body, one servo `pan` on PWM channel 2. [`WorldConfig::wired_like`] rewires it from a
-/// robot file.
+/// body, one button `estop` on GPIO 17, one LED `status` on GPIO 27, one servo `pan` on PWM
+/// channel 2. [`WorldConfig::wired_like`] rewires it from a robot file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Wiring {
@@ -129,6 +130,10 @@ pub struct Wiring {
     pub sonars: Vec<SonarMount>,
     /// Bumper switches; [`World::bumper`](super::World::bumper) is the first.
     pub bumpers: Vec<BumperMount>,
+    /// Push buttons; [`World::button`](super::World::button) is the first.
+    pub buttons: Vec<ButtonMount>,
+    /// LEDs; [`World::led`](super::World::led) is the first.
+    pub leds: Vec<LedMount>,
     /// Servos; [`World::servo`](super::World::servo) is the first.
     pub servos: Vec<ServoMount>,
     /// The left and right wheel encoders, if the robot has them.
@@ -231,6 +236,25 @@ pub struct BumperMount {
     /// The arc of the rim it covers, from `arc.0` to `arc.1` radians relative to the heading,
     /// counter-clockwise (`(-π, π)` is all round).
     pub arc: (f64, f64),
+}
+
+/// One push button: its pin. Its contact goes to ground with a pull-up (low while a
+/// normally-open button is pressed); [`ButtonPresser`](super::ButtonPresser) presses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ButtonMount {
+    /// Its name (the robot file's `[buttons.<name>]`).
+    pub name: String,
+    /// The GPIO.
+    pub pin: u8,
+}
+
+/// One LED: the pin that lights it (high is lit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedMount {
+    /// Its name (the robot file's `[leds.<name>]`).
+    pub name: String,
+    /// The GPIO.
+    pub pin: u8,
 }
 
 /// One servo: the PWM it listens to.
@@ -371,6 +395,14 @@ impl Default for Wiring {
                 pin: 22,
                 arc: (-std::f64::consts::PI, std::f64::consts::PI),
             }],
+            buttons: vec![ButtonMount {
+                name: "estop".into(),
+                pin: 17,
+            }],
+            leds: vec![LedMount {
+                name: "status".into(),
+                pin: 27,
+            }],
             servos: vec![ServoMount {
                 name: "pan".into(),
                 pwm: PwmWiring::Hardware { channel: 2 },
@@ -433,13 +465,14 @@ impl WorldConfig {
         self
     }
 
-    /// The same world with its robot's sonars, bumpers, servos, encoders, motor PWM and
-    /// battery monitor wired as the robot file `robot` says: the file's pins, each sonar at its
-    /// `mount` (the front, looking ahead, when the file gives none), each bumper over its `arc`
-    /// (all round by default), a simulated PCA9685 for each board a motor or servo is wired
-    /// to, the INA219 at the file's `[battery]` address behind its shunt. A device the file
-    /// wires differently from the simulated robot then behaves as on a real robot; a file
-    /// without bumpers (or a battery monitor) gets none.
+    /// The same world with its robot's sonars, bumpers, buttons, LEDs, servos, encoders, motor
+    /// PWM and battery monitor wired as the robot file `robot` says: the file's pins, each sonar
+    /// at its `mount` (the front, looking ahead, when the file gives none), each bumper over its
+    /// `arc` (all round by default), each button and LED by name on its pin, a simulated
+    /// PCA9685 for each board a motor or servo is wired to, the INA219 at the file's
+    /// `[battery]` address behind its shunt. A device the file wires differently from the
+    /// simulated robot then behaves as on a real robot; a file without bumpers (buttons, LEDs,
+    /// a battery monitor) gets none.
     ///
     /// ```
     /// use compaktor_pi::config::{EXPLORER_ROBOT, RobotConfig};
@@ -450,6 +483,9 @@ impl WorldConfig {
     /// let sonars: Vec<&str> = world.robot.wiring.sonars.iter().map(|s| s.name.as_str()).collect();
     /// assert_eq!(sonars, ["front", "left", "right"]);
     /// assert_eq!(world.robot.wiring.servos.len(), 2);
+    /// let buttons: Vec<(&str, u8)> =
+    ///     world.robot.wiring.buttons.iter().map(|b| (b.name.as_str(), b.pin)).collect();
+    /// assert_eq!(buttons, [("estop", 4), ("start", 17)]);
     /// # Ok::<(), compaktor_pi::config::ConfigError>(())
     /// ```
     pub fn wired_like(mut self, robot: &crate::config::RobotConfig) -> Self {
@@ -476,6 +512,18 @@ impl WorldConfig {
                     name: name.clone(),
                     pin: b.pin,
                     arc: (degrees(b.arc[0]), degrees(b.arc[1])),
+                })
+                .collect(),
+            buttons: (robot.buttons.iter())
+                .map(|(name, b)| ButtonMount {
+                    name: name.clone(),
+                    pin: b.pin,
+                })
+                .collect(),
+            leds: (robot.leds.iter())
+                .map(|(name, l)| LedMount {
+                    name: name.clone(),
+                    pin: l.pin,
                 })
                 .collect(),
             servos: robot

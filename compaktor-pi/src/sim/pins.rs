@@ -283,7 +283,7 @@ impl EdgeInput for SimEdgeInput {
     }
 }
 
-/// The finger on the simulated button (from [`World::button`]). The button's contact goes to
+/// The finger on a simulated button (from [`World::button`] or [`World::button_named`]). The button's contact goes to
 /// ground with a pull-up, the usual wiring: a closed contact pulls the input low, an open one
 /// (or a cut wire) lets it float high.
 ///

@@ -69,8 +69,10 @@ pub(crate) struct Io {
     pub(crate) sonars: Vec<(Arc<OutputLine>, Arc<InputLine>)>,
     /// In the order of `wiring.bumpers`.
     pub(crate) bumpers: Vec<Arc<InputLine>>,
-    pub(crate) button: Arc<InputLine>,
-    pub(crate) led: Arc<OutputLine>,
+    /// In the order of `wiring.buttons`.
+    pub(crate) buttons: Vec<Arc<InputLine>>,
+    /// In the order of `wiring.leds`.
+    pub(crate) leds: Vec<Arc<OutputLine>>,
     /// In the order of `wiring.servos`.
     pub(crate) servos: Vec<Arc<PwmLine>>,
     /// Each wheel's encoder channels A and B (B `None` for a single channel).
@@ -203,8 +205,10 @@ pub struct Snapshot {
     pub bumpers: Vec<(String, bool)>,
     /// Whether any line sensor sees tape.
     pub on_line: bool,
-    /// The LED's level.
+    /// The first LED's level (`false` when the robot has none).
     pub led: bool,
+    /// Every LED's level (lit: `true`), by name, in the order of the wiring.
+    pub leds: Vec<(String, bool)>,
     /// The first servo's pulse width in µs, `None` while it gets no pulses.
     pub servo_pulse_us: Option<f64>,
     /// Every servo's pulse width in µs, by name, in the order of the wiring.
@@ -217,8 +221,6 @@ mod wiring {
     pub(super) const LEFT_IN2: u8 = 6;
     pub(super) const RIGHT_IN1: u8 = 16;
     pub(super) const RIGHT_IN2: u8 = 20;
-    pub(super) const BUTTON: u8 = 17;
-    pub(super) const LED: u8 = 27;
     /// The GPIO of hardware PWM channel 0, 1, 2, 3.
     pub(super) const PWM_GPIO: [u8; 4] = [12, 13, 18, 19];
 }
@@ -275,8 +277,10 @@ impl World {
                 .iter()
                 .map(|_| InputLine::new(true))
                 .collect(),
-            button: InputLine::new(true),
-            led: OutputLine::new(),
+            buttons: (wiring.buttons.iter())
+                .map(|_| InputLine::new(true))
+                .collect(),
+            leds: wiring.leds.iter().map(|_| OutputLine::new()).collect(),
             servos: (wiring.servos.iter())
                 .map(|_| PwmLine::new(SimPwm::MAX_DUTY, SERVO_PWM_HZ))
                 .collect(),
@@ -361,7 +365,11 @@ impl World {
             })
             .collect();
         let servo_pulse_us = servo_pulses_us.first().and_then(|(_, pulse)| *pulse);
-        let led = io.led.is_high();
+        let leds: Vec<(String, bool)> = (wiring.leds.iter())
+            .zip(&io.leds)
+            .map(|(mount, line)| (mount.name.clone(), line.is_high()))
+            .collect();
+        let led = leds.first().is_some_and(|(_, lit)| *lit);
         self.with_state(|s, config| Snapshot {
             pose: s.pose,
             time: s.tracker.stats.time,
@@ -376,6 +384,7 @@ impl World {
                 .collect(),
             on_line: s.on_line,
             led,
+            leds,
             servo_pulse_us,
             servo_pulses_us,
         })
@@ -481,23 +490,53 @@ impl World {
         Some(SimEdgeInput::new(line, self.shared.start))
     }
 
-    /// The push button (active low: high when released) and the finger that presses it.
+    /// The first push button (see [`World::button_named`]) and the finger that presses it.
+    ///
+    /// # Panics
+    ///
+    /// When the robot has no button.
     pub fn button(&self) -> (SimEdgeInput, ButtonPresser) {
-        let line = self.shared.io.button.clone();
+        self.button_at(0)
+    }
+
+    /// The push button `name` of the wiring and the finger that presses it, or `None`. It is
+    /// wired to ground with a pull-up (active low: high when released), an edge each time its
+    /// contact closes or opens.
+    pub fn button_named(&self, name: &str) -> Option<(SimEdgeInput, ButtonPresser)> {
+        let wiring = &self.shared.config.robot.wiring;
+        let index = wiring.buttons.iter().position(|b| b.name == name)?;
+        Some(self.button_at(index))
+    }
+
+    fn button_at(&self, index: usize) -> (SimEdgeInput, ButtonPresser) {
+        let line = self.shared.io.buttons[index].clone();
         (
             SimEdgeInput::new(line.clone(), self.shared.start),
             ButtonPresser::new(line, self.clone()),
         )
     }
 
-    /// The GPIO the simulated robot's button is wired to.
-    pub(crate) fn button_gpio(&self) -> u8 {
-        wiring::BUTTON
+    /// The finger on the button wired to BCM `gpio`, if one is.
+    pub(crate) fn button_on(&self, gpio: u8) -> Option<ButtonPresser> {
+        let wiring = &self.shared.config.robot.wiring;
+        let index = wiring.buttons.iter().position(|b| b.pin == gpio)?;
+        Some(self.button_at(index).1)
     }
 
-    /// The status LED; [`Snapshot::led`] shows it.
+    /// The first LED (see [`World::led_named`]); [`Snapshot::led`] shows it.
+    ///
+    /// # Panics
+    ///
+    /// When the robot has no LED.
     pub fn led(&self) -> SimOutputPin {
-        SimOutputPin::new(self.shared.io.led.clone())
+        SimOutputPin::new(self.shared.io.leds[0].clone())
+    }
+
+    /// The LED `name` of the wiring (lit while high), or `None`; [`Snapshot::leds`] shows it.
+    pub fn led_named(&self, name: &str) -> Option<SimOutputPin> {
+        let wiring = &self.shared.config.robot.wiring;
+        let index = wiring.leds.iter().position(|l| l.name == name)?;
+        Some(SimOutputPin::new(self.shared.io.leds[index].clone()))
     }
 
     /// The first servo's PWM (starts at 50 Hz, no pulses); [`Snapshot::servo_pulse_us`] shows
@@ -609,12 +648,15 @@ impl World {
         if let Some(index) = sonars.iter().position(|s| s.trigger == gpio) {
             return Some(self.sonar_at(index).0);
         }
+        let leds = &self.shared.config.robot.wiring.leds;
+        if let Some(index) = leds.iter().position(|l| l.pin == gpio) {
+            return Some(SimOutputPin::new(io.leds[index].clone()));
+        }
         let line = match gpio {
             wiring::LEFT_IN1 => &io.motors[0].in1,
             wiring::LEFT_IN2 => &io.motors[0].in2,
             wiring::RIGHT_IN1 => &io.motors[1].in1,
             wiring::RIGHT_IN2 => &io.motors[1].in2,
-            wiring::LED => &io.led,
             _ => return None,
         };
         Some(SimOutputPin::new(line.clone()))
@@ -622,12 +664,12 @@ impl World {
 
     /// The input wired to BCM `gpio` on the simulated robot, or `None` when nothing drives it.
     ///
-    /// The simulated robot's motors, button and LED are wired like the starter robot
-    /// (`robots/starter.toml`): left motor IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0
-    /// (GPIO 12), right motor on GPIO 16/20 and PWM channel 1 (GPIO 13), the button on GPIO
-    /// 17, the LED on GPIO 27. Sonars, bumpers and servos are where its
-    /// [`Wiring`](super::Wiring) puts them: by default the starter's HC-SR04 on TRIG/ECHO GPIO
-    /// 23/24, a bumper on GPIO 22 and a servo on PWM channel 2 (GPIO 18);
+    /// The simulated robot's motors are wired like the starter robot (`robots/starter.toml`):
+    /// left motor IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0 (GPIO 12), right motor on
+    /// GPIO 16/20 and PWM channel 1 (GPIO 13). Sonars, bumpers, buttons, LEDs and servos are
+    /// where its [`Wiring`](super::Wiring) puts them: by default the starter's HC-SR04 on
+    /// TRIG/ECHO GPIO 23/24, a bumper on GPIO 22, the button `estop` on GPIO 17, the LED
+    /// `status` on GPIO 27 and a servo on PWM channel 2 (GPIO 18);
     /// [`WorldConfig::wired_like`](super::WorldConfig::wired_like) takes them from a robot
     /// file. A robot file that says otherwise finds nothing there, as on a real robot.
     pub fn gpio_input(&self, gpio: u8) -> Option<SimEdgeInput> {
@@ -646,8 +688,8 @@ impl World {
         let encoder = (wiring.encoders.iter())
             .flat_map(|pins| pins.iter().enumerate())
             .find_map(|(i, pins)| encoder_line(i, pins));
-        let line = if gpio == wiring::BUTTON {
-            &io.button
+        let line = if let Some(i) = wiring.buttons.iter().position(|b| b.pin == gpio) {
+            &io.buttons[i]
         } else if let Some(line) = encoder {
             line
         } else if let Some(i) = wiring.sonars.iter().position(|s| s.echo == gpio) {
