@@ -53,14 +53,25 @@ impl FoxgloveArgs {
     }
 
     /// Starts what the options ask for on `bridge`: the recording, then the live server.
-    /// Returns the address the live server listens on, if it serves.
+    /// Returns the address the live server listens on, if it serves. If the program's
+    /// logging came from `compaktor_pi::firmware::init_logging` (it does in
+    /// `firmware::exit`), its log lines go on [`LOG_CHANNEL`](crate::LOG_CHANNEL) too
+    /// ([`Bridge::log_to`]), unless the bridge already has that channel.
     ///
     /// # Errors
     /// [`BridgeError::Record`] if the file cannot be made (it must not exist yet),
-    /// [`BridgeError::Serve`] if the address cannot be listened on.
+    /// [`BridgeError::Serve`] if the address cannot be listened on, [`BridgeError::Log`] if
+    /// the logging cannot take the log layer.
     pub async fn start(&self, bridge: &mut Bridge) -> Result<Option<SocketAddr>, BridgeError> {
         if let Some(path) = &self.record {
             bridge.record(path)?;
+        }
+        if !self.is_off()
+            && bridge.log_slot.is_none()
+            && !bridge.has_channel(crate::LOG_CHANNEL)
+            && let Some(slot) = compaktor_pi::firmware::log_slot()
+        {
+            bridge.log_to(&slot)?;
         }
         match self.foxglove {
             Some(addr) => bridge.serve(addr).await.map(Some),

@@ -47,6 +47,9 @@ pub enum BridgeError {
         #[source]
         source: foxglove::FoxgloveError,
     },
+    /// The program's logging could not take the bridge's log layer.
+    #[error("cannot put the log lines on Foxglove's channel: {0}")]
+    Log(#[source] tracing_subscriber::reload::Error),
     /// The live server could not listen.
     #[error("cannot serve Foxglove's WebSocket on {addr}: {source}")]
     Serve {
@@ -133,6 +136,9 @@ pub struct Bridge {
     channels: Vec<Arc<Outlet>>,
     recording: Option<(PathBuf, McapWriterHandle<BufWriter<File>>)>,
     live: Option<WebSocketServerHandle>,
+    /// The program's log lines go to [`LOG_CHANNEL`](crate::LOG_CHANNEL) while this is held
+    /// ([`Bridge::log_to`]).
+    pub(crate) log_slot: Option<compaktor_pi::firmware::LogSlotGuard>,
 }
 
 impl fmt::Debug for Bridge {
@@ -169,6 +175,7 @@ impl Bridge {
             channels: Vec::new(),
             recording: None,
             live: None,
+            log_slot: None,
         }
     }
 
@@ -378,14 +385,21 @@ impl Bridge {
         if let Some(live) = self.live.take() {
             live.stop().wait().await;
         }
+        // The program's log lines stop coming here (they did until the recording was closed).
+        self.log_slot = None;
         Ok(BridgeReport {
             channels,
             recording,
         })
     }
 
+    /// Whether the bridge has a channel of that name.
+    pub(crate) fn has_channel(&self, channel: &str) -> bool {
+        self.channels.iter().any(|c| c.raw.topic() == channel)
+    }
+
     pub(crate) fn outlet<M: Encode>(&mut self, channel: &str) -> Result<Arc<Outlet>, BridgeError> {
-        if self.channels.iter().any(|c| c.raw.topic() == channel) {
+        if self.has_channel(channel) {
             return Err(BridgeError::ChannelTaken(channel.to_owned()));
         }
         let raw = self

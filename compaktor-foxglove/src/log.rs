@@ -1,6 +1,8 @@
 //! Log lines as a Foxglove channel: [`Bridge::log`] makes [`LOG_CHANNEL`] (Foxglove's
 //! well-known `foxglove.Log`, which its Log panel shows and filters by level) and returns a
-//! [`LogLayer`], a `tracing_subscriber` layer that puts every `tracing` event on it.
+//! [`LogLayer`], a `tracing_subscriber` layer that puts every `tracing` event on it;
+//! [`Bridge::log_to`] puts that layer in the program's logging (a robot program's
+//! `compaktor_pi::firmware::LogSlot`).
 
 use std::cell::Cell;
 use std::fmt::{self, Write as _};
@@ -11,6 +13,8 @@ use foxglove::messages::log::Level as FoxgloveLevel;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
+
+use compaktor_pi::firmware::LogSlot;
 
 use crate::bridge::Outlet;
 use crate::{Bridge, BridgeError, RobotClock};
@@ -67,6 +71,25 @@ impl Bridge {
             outlet: self.outlet::<Log>(LOG_CHANNEL)?,
             clock: self.clock(),
         })
+    }
+
+    /// Puts the program's log lines on [`LOG_CHANNEL`]: the [`LogLayer`] goes into `slot`,
+    /// the place [`init_logging`](compaktor_pi::firmware::init_logging) left in the program's
+    /// logging, and stays there until the bridge is closed (or dropped). It gets the events
+    /// the console shows, at the console's level, from every thread. [`FoxgloveArgs::start`]
+    /// does this when the program's logging came from `init_logging`.
+    ///
+    /// The slot holds one layer: of two bridges that do this, the later one gets the lines.
+    ///
+    /// # Errors
+    /// [`BridgeError::ChannelTaken`] if the bridge already has the channel;
+    /// [`BridgeError::Log`] if the slot cannot take the layer.
+    ///
+    /// [`FoxgloveArgs::start`]: crate::FoxgloveArgs::start
+    pub fn log_to(&mut self, slot: &LogSlot) -> Result<&mut Self, BridgeError> {
+        let layer = self.log()?;
+        self.log_slot = Some(slot.fill(layer).map_err(BridgeError::Log)?);
+        Ok(self)
     }
 }
 

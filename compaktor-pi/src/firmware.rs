@@ -1,6 +1,6 @@
 //! The firmware runner the robot programs share: their command line ([`FirmwareArgs`], with
-//! clap), logging at `info` by default, errors printed as one line ([`exit`]), waiting for the
-//! run's end or a signal ([`run_until`]), stopping safely ([`stop_robot`]: the E-stop first,
+//! clap), logging at `info` by default (with a [`LogSlot`] for a layer added later), errors
+//! printed as one line ([`exit`]), waiting for the run's end or a signal ([`run_until`]), stopping safely ([`stop_robot`]: the E-stop first,
 //! as the system's shutdown step, then the actors in reverse start order) and systemd's service
 //! notifications and watchdog ([`Service`]). Signals and runtimes live in [`crate::robot`].
 //!
@@ -29,10 +29,12 @@ use std::error::Error;
 use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use compaktor::{ActorSystem, StopReason};
+use tracing_subscriber::Registry;
 
 use crate::config::{BackendKind, ConfigError, RobotConfig};
 use crate::robot::shutdown_signal;
@@ -123,13 +125,128 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 
 /// Logs to stderr at `info` level (E-stop and watchdog warnings show), unless `RUST_LOG` says
 /// otherwise. Call it once, first thing in `main`; a second call does nothing.
+///
+/// It also leaves a [`LogSlot`] ([`log_slot`]) where a layer can be put later, when the
+/// program knows where else its log lines should go (a Foxglove recording made after the
+/// command line is read): that layer gets the events the console shows, at the same level.
 pub fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let (slot, handle) = tracing_subscriber::reload::Layer::new(None::<SlotLayer>);
+    // The filter is a layer of the whole stack, not of the console alone: it decides for the
+    // slot too, so the slot's layer gets what the console shows.
+    let installed = tracing_subscriber::registry()
+        .with(slot)
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .try_init();
+    if installed.is_ok() {
+        let _ = LOG_SLOT.set(LogSlot {
+            handle,
+            generation: Arc::new(AtomicU64::new(0)),
+        });
+    }
+}
+
+/// The slot [`init_logging`] left in the program's logging, if it set the logging up (a
+/// program or test that installed its own subscriber has none).
+pub fn log_slot() -> Option<LogSlot> {
+    LOG_SLOT.get().cloned()
+}
+
+/// The handle to the slot in the global subscriber: set once, by the `init_logging` that
+/// installed it.
+static LOG_SLOT: OnceLock<LogSlot> = OnceLock::new();
+
+/// What a [`LogSlot`] holds: any `tracing_subscriber` layer over the registry.
+pub type SlotLayer = Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>;
+
+/// A place in the logging [`init_logging`] set up where one more layer can be put while the
+/// program runs (a `tracing_subscriber::reload` layer, empty at start): the layer sees every
+/// event the console shows, at the same level, from any thread. `compaktor-foxglove` puts its
+/// log channel there, so a recorded or live run carries its log lines.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use compaktor_pi::firmware;
+///
+/// /// Counts the events it sees.
+/// struct Count(Arc<AtomicUsize>);
+/// impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
+///     fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// firmware::init_logging(); // `info` unless RUST_LOG says otherwise
+/// let slot = firmware::log_slot().expect("init_logging installed the logging");
+/// let seen = Arc::new(AtomicUsize::new(0));
+/// let guard = slot.fill(Count(seen.clone()))?;
+/// tracing::warn!("shown on stderr and counted");
+/// tracing::debug!("below the console's level: neither");
+/// assert_eq!(seen.load(Ordering::Relaxed), 1);
+/// drop(guard); // the slot is empty again
+/// tracing::warn!("shown on stderr only");
+/// assert_eq!(seen.load(Ordering::Relaxed), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct LogSlot {
+    handle: tracing_subscriber::reload::Handle<Option<SlotLayer>, Registry>,
+    /// Which [`fill`](Self::fill) the slot holds, changed only under the reload's lock.
+    generation: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for LogSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogSlot")
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogSlot {
+    /// Puts `layer` in the slot, in place of what it held; it stays there until the guard
+    /// is dropped (then the slot is empty, unless another `fill` has replaced it since).
+    ///
+    /// # Errors
+    /// The reload's error if the subscriber is gone or its lock was poisoned.
+    pub fn fill(
+        &self,
+        layer: impl tracing_subscriber::Layer<Registry> + Send + Sync + 'static,
+    ) -> Result<LogSlotGuard, tracing_subscriber::reload::Error> {
+        let mut generation = 0;
+        self.handle.modify(|slot| {
+            generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+            *slot = Some(Box::new(layer));
+        })?;
+        Ok(LogSlotGuard {
+            slot: self.clone(),
+            generation,
+        })
+    }
+}
+
+/// Keeps a layer in its [`LogSlot`]; dropping it empties the slot.
+#[derive(Debug)]
+#[must_use = "the layer leaves the slot when the guard is dropped"]
+pub struct LogSlotGuard {
+    slot: LogSlot,
+    generation: u64,
+}
+
+impl Drop for LogSlotGuard {
+    fn drop(&mut self) {
+        let _ = self.slot.handle.modify(|slot| {
+            if self.slot.generation.load(Ordering::Relaxed) == self.generation {
+                *slot = None;
+            }
+        });
+    }
 }
 
 /// The one-line message of an error and its sources, each added unless the message already

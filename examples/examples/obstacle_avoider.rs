@@ -19,10 +19,11 @@
 //! ```
 //!
 //! With `--record FILE` every channel (both motors' duties, the sonar, the E-stop, the actors'
-//! health, dead letters, and in simulation the true pose and the arena) is written to an MCAP
-//! file for Foxglove; with `--foxglove [ADDR]` the same channels are served live to the
-//! Foxglove app (a simulation then runs in real time, so there is something to watch). Both
-//! come from `compaktor-foxglove` (the examples' `foxglove` feature, on by default).
+//! health, dead letters, the log lines the console shows, and in simulation the true pose and
+//! the arena) is written to an MCAP file for Foxglove; with `--foxglove [ADDR]` the same
+//! channels are served live to the Foxglove app (a simulation then runs in real time, so there
+//! is something to watch). Both come from `compaktor-foxglove` (the examples' `foxglove`
+//! feature, on by default).
 //! With `--phone [ADDR]` the robot serves a page for a phone's browser: its status, the actor
 //! tree, an E-stop button and a joystick (driving needs the token in the address it prints;
 //! while the phone drives the planner sends the motors nothing, and the motors' watchdogs stop
