@@ -316,8 +316,9 @@ pub fn reply_channel<R, E>() -> (ReplyTo<R, E>, ReplyReceiver<R, E>) {
 pub enum Outcome {
     /// Handled (an asked `Err` went back to the asker).
     Done,
-    /// A told handler returned `Err`: the failure hook decides.
-    Failed(HandlerFailure),
+    /// A told handler returned `Err`: the failure hook decides. Boxed: rare, and the loop
+    /// moves an `Outcome` for every message, and so it is one word.
+    Failed(Box<HandlerFailure>),
 }
 
 /// Routes one handler call's result: to the asker if there is one, else a told `Err` becomes
@@ -360,7 +361,7 @@ fn handler_error<R, E>(
             reply.send(Err(ReplyFailure::Handler(error)));
             Outcome::Done
         }
-        None => Outcome::Failed(failure(handler, error)),
+        None => Outcome::Failed(Box::new(failure(handler, error))),
     }
 }
 

@@ -14,8 +14,13 @@ use crate::macro_support::{PanicCleanup, Polling, answer_orphans};
 /// How guarded work ended.
 pub(crate) enum Guarded<T> {
     Done(T),
-    /// It panicked, with this message; its state has been dropped.
-    Panicked(String),
+    /// It panicked, with this message; its state has been dropped. Boxed: rare, and the
+    /// loop moves a `Guarded` for every message.
+    #[allow(
+        clippy::box_collection,
+        reason = "one word instead of three in what every message's loop moves"
+    )]
+    Panicked(Box<String>),
     /// Dropped unfinished: the actor was killed, or aborted for a sibling's restart.
     Dropped,
 }
@@ -71,7 +76,7 @@ impl<F: Future> Future for Guard<'_, F> {
                 cleanup.set(message.clone());
                 this.work.set(None);
                 drop(cleanup);
-                return Poll::Ready(Guarded::Panicked(message));
+                return Poll::Ready(Guarded::Panicked(Box::new(message)));
             }
         };
         if polling.leave() {

@@ -120,7 +120,7 @@ pub(super) fn message_loop<'a, A: Actor>(
                 let failure = match outcome {
                     Guarded::Done(Outcome::Done) => None,
                     Guarded::Done(Outcome::Failed(failure)) => Some(failure),
-                    Guarded::Panicked(message) => return panicked(handler, message),
+                    Guarded::Panicked(message) => return panicked(handler, *message),
                     Guarded::Dropped => return dropped_work(cell),
                 };
                 cell.step();
@@ -169,7 +169,7 @@ fn handle_now<A: Actor>(
             drop(polling);
             let message = panic_message(&*payload);
             answer_orphans(Some(&message));
-            Ok(Guarded::Panicked(message))
+            Ok(Guarded::Panicked(Box::new(message)))
         }
     }
 }
@@ -204,7 +204,7 @@ fn told_failure<'a, A: Actor>(
             Guarded::Done(FailureAction::Stop) => EndCause::FinalFailure,
             Guarded::Done(FailureAction::Escalate) => EndCause::Escalate,
             Guarded::Done(FailureAction::Fail) => EndCause::Failure,
-            Guarded::Panicked(message) => return Some(panicked("on_failure", message)),
+            Guarded::Panicked(message) => return Some(panicked("on_failure", *message)),
             Guarded::Dropped => return Some(dropped_work(cell)),
         };
         Some((failure.to_stop_reason(), cause))
