@@ -2,8 +2,9 @@
 //!
 //! Actors: two motors (each with its dead-man watchdog), the ultrasonic sensor, a status LED, a
 //! button that pulls the E-stop, odometry and a bumper when the robot file has them (the rover,
-//! the default, has both), and the planner, which turns when something is ahead, holds its
-//! heading by odometry, escapes tight corners and backs off when bumped. By default it all runs
+//! the default, has both), and the planner, which turns when something is ahead or when a near
+//! echo it heard lately lies in its path, holds its heading by odometry, escapes tight corners
+//! and backs off when bumped. By default it all runs
 //! in the simulated world on tokio's paused clock (a minute of robot time takes about a
 //! second), prints progress once per simulated second, and draws the path (the true one,
 //! odometry's, the planner's modes) to `target/obstacle_avoider.svg`.
@@ -43,6 +44,7 @@
               this file as a module"
 )]
 
+use std::collections::VecDeque;
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,6 +106,19 @@ const HOLD_MAX: f64 = 0.1;
 const BACK_OFF_M: f64 = 0.12;
 /// ... or for at most this many ticks.
 const BACK_TICKS: u32 = 20;
+/// Echoes nearer than this (meters from the sonar) are remembered where they were heard (in
+/// odometry's frame, or dead reckoning's) for [`ECHO_MEMORY`]: the sonar hears only what is
+/// ahead, and a post it heard while turning may later stand beside the path, out of the beam,
+/// or be a wall met too shallow for an echo. Not longer: without a gyro the heading drifts on
+/// every spin (the wheels slip), and old echoes drift with it.
+const REMEMBER_BELOW_M: f32 = 0.6;
+const ECHO_MEMORY: Duration = Duration::from_secs(8);
+/// The front sonar sits this far ahead of the axle (the robot files' default mount), meters.
+const SONAR_AHEAD_M: f64 = 0.10;
+/// A remembered echo blocks the way when it lies in the corridor the body sweeps over the next
+/// this many meters: the body's radius plus a margin either side.
+const CORRIDOR_AHEAD_M: f64 = 0.35;
+const CORRIDOR_HALF_WIDTH_M: f64 = 0.10 + 0.04;
 /// Without encoders the planner dead-reckons from its own commands: a wheel's speed at duty
 /// 1.0 (m/s) and the distance between the wheels (m) of the starter robot.
 const NOMINAL_WHEEL_SPEED: f64 = 0.45;
@@ -158,6 +173,14 @@ impl Whereabouts {
     fn distance(&self, from: (f64, f64)) -> f64 {
         (self.x - from.0).hypot(self.y - from.1)
     }
+}
+
+/// Where an echo came from, and when it was heard.
+#[derive(Debug, Clone, Copy)]
+struct Echo {
+    heard: tokio::time::Instant,
+    x: f64,
+    y: f64,
 }
 
 /// `a` wrapped into `(-π, π]`.
@@ -219,6 +242,8 @@ pub struct Planner {
     command: (f32, f32),
     /// Mode changes, for whoever draws the path.
     modes: Option<Topic<Mode>>,
+    /// Near echoes heard lately, oldest first.
+    echoes: VecDeque<Echo>,
     /// Whether the phone page has the wheel: then the planner sends the motors nothing.
     #[cfg(feature = "foxglove")]
     teleop: Option<compaktor_foxglove::phone::Teleop>,
@@ -263,6 +288,7 @@ impl Planner {
             back_ticks: 0,
             command: (0.0, 0.0),
             modes: None,
+            echoes: VecDeque::new(),
             #[cfg(feature = "foxglove")]
             teleop: None,
         }
@@ -348,6 +374,18 @@ impl Planner {
         self.now.heading = wrap(h + (r - l) / NOMINAL_WHEEL_BASE * dt);
     }
 
+    /// Whether a remembered echo lies in the corridor the body would sweep driving straight
+    /// ahead from here: then the way is blocked, whatever the sonar reads now.
+    fn corridor_blocked(&self) -> bool {
+        let (sin, cos) = self.now.heading.sin_cos();
+        self.echoes.iter().any(|echo| {
+            let (dx, dy) = (echo.x - self.now.x, echo.y - self.now.y);
+            let ahead = dx * cos + dy * sin;
+            let beside = -dx * sin + dy * cos;
+            (0.0..CORRIDOR_AHEAD_M).contains(&ahead) && beside.abs() < CORRIDOR_HALF_WIDTH_M
+        })
+    }
+
     /// Starts measuring progress (and the turns made without it) from here.
     fn got_somewhere(&mut self) {
         self.progress_from = (self.now.x, self.now.y);
@@ -359,7 +397,8 @@ impl Planner {
     fn decide(&mut self, clearance: f32) -> Mode {
         let spin_left = |rng: &mut SmallRng| rng.random_bool(0.5);
         let heading = self.now.heading;
-        let clear = clearance > CLEAR_ABOVE_M;
+        let blocked = self.corridor_blocked();
+        let clear = clearance > CLEAR_ABOVE_M && !blocked;
         let wide = SWEEP_TICKS
             .saturating_sub(self.spinning / RELAX_EVERY)
             .max(2);
@@ -379,7 +418,7 @@ impl Planner {
                     Mode::Back
                 }
             }
-            Mode::Cruise | Mode::Center { .. } if clearance < self.turn_below => {
+            Mode::Cruise | Mode::Center { .. } if clearance < self.turn_below || blocked => {
                 self.turns += 1;
                 self.turn_below = TURN_BELOW_M;
                 Mode::Turn {
@@ -469,6 +508,21 @@ impl Planner {
     #[handler]
     fn distance(&mut self, reading: Distance) {
         self.last = Some(reading);
+        while (self.echoes.front()).is_some_and(|e| e.heard.elapsed() > ECHO_MEMORY) {
+            self.echoes.pop_front();
+        }
+        if let Range::Distance(m) = reading.range
+            && m < REMEMBER_BELOW_M
+        {
+            // On the beam's axis: the echo may have come from up to 15° either side.
+            let reach = SONAR_AHEAD_M + f64::from(m);
+            let (sin, cos) = self.now.heading.sin_cos();
+            self.echoes.push_back(Echo {
+                heard: tokio::time::Instant::now(),
+                x: self.now.x + reach * cos,
+                y: self.now.y + reach * sin,
+            });
+        }
     }
 
     #[handler]
@@ -528,7 +582,8 @@ impl Planner {
                 self.previous_reading = spinning.then_some(d);
                 if spinning {
                     self.turned += moved.abs();
-                    if self.best.is_none_or(|(best, _)| confirmed > best) {
+                    let open = !self.corridor_blocked();
+                    if open && self.best.is_none_or(|(best, _)| confirmed > best) {
                         self.best = Some((confirmed, heading));
                     }
                 }
