@@ -144,6 +144,29 @@ async fn swapped_motor_wires_drive_the_wheel_backwards_in_simulation() {
     }
 }
 
+/// A robot whose left motor's direction inputs are on GPIO 7/8 drives in a simulation wired
+/// like its file; the starter's simulated robot (IN1/IN2 on 5/6) leaves that wheel still.
+#[tokio::test(start_paused = true)]
+async fn the_motors_direction_pins_are_the_files_in_simulation() {
+    let text = STARTER_ROBOT.replacen("in1 = 5\nin2 = 6", "in1 = 7\nin2 = 8", 1);
+    let firmware = RobotConfig::from_toml(&text).unwrap();
+    for (world_config, drives) in [
+        (WorldConfig::empty(4.0, 4.0).wired_like(&firmware), true),
+        (WorldConfig::empty(4.0, 4.0), false),
+    ] {
+        let world = World::new(world_config);
+        let mut hardware = Hardware::open(&firmware, Some(&world)).unwrap();
+        let _physics = world.start();
+        let (mut left, mut right) = hardware.drive().unwrap();
+        left.set_speed(0.5).unwrap();
+        right.set_speed(0.5).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let [left_speed, right_speed] = world.snapshot().wheel_speeds;
+        assert!(right_speed > 0.1, "{right_speed}");
+        assert_eq!(left_speed > 0.1, drives, "{left_speed}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_motor_pwm_runs_at_the_files_frequency() {
     let (world, mut hardware) = simulated("pwm_hz = 1000", "pwm_hz = 20000");

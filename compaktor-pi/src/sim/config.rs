@@ -116,13 +116,12 @@ pub struct SonarModel {
 }
 
 /// The simulated robot's wiring of its named devices: which pins each sonar, bumper, button,
-/// LED and servo uses and where it sits, the motors' PWM and the battery monitor's address. The
-/// motors' direction pins are the starter robot's (see
-/// [`World::gpio_input`](super::World::gpio_input)).
+/// LED and servo uses and where it sits, the motors' direction pins and PWM, and the battery
+/// monitor's address (see [`World::gpio_input`](super::World::gpio_input)).
 ///
-/// The default is the starter robot's: one sonar `front`, one bumper `front` all round the
-/// body, one button `estop` on GPIO 17, one LED `status` on GPIO 27, one servo `pan` on PWM
-/// channel 2. [`WorldConfig::wired_like`] rewires it from a robot file.
+/// The default is the starter robot's: motor IN1/IN2 on GPIO 5/6 (left) and 16/20 (right),
+/// one sonar `front`, one bumper `front` all round the body, one button `estop` on GPIO 17,
+/// one LED `status` on GPIO 27, one servo `pan` on PWM channel 2. [`WorldConfig::wired_like`] rewires it from a robot file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Wiring {
@@ -138,6 +137,9 @@ pub struct Wiring {
     pub servos: Vec<ServoMount>,
     /// The left and right wheel encoders, if the robot has them.
     pub encoders: Option<[EncoderPins; 2]>,
+    /// The BCM GPIOs of the left and right motors' direction inputs, `[in1, in2]` each
+    /// (default the starter's: 5/6 and 16/20).
+    pub motor_direction: [[u8; 2]; 2],
     /// The PWM of the left and right motors' speed inputs (default hardware channels 0 and
     /// 1); a motor on a PCA9685 channel follows that board's output.
     pub motor_pwm: [PwmWiring; 2],
@@ -411,6 +413,7 @@ impl Default for Wiring {
                 EncoderPins { a: 14, b: Some(15) },
                 EncoderPins { a: 25, b: Some(26) },
             ]),
+            motor_direction: [[5, 6], [16, 20]],
             motor_pwm: [
                 PwmWiring::Hardware { channel: 0 },
                 PwmWiring::Hardware { channel: 1 },
@@ -540,6 +543,7 @@ impl WorldConfig {
                     b: pins.b,
                 })
             }),
+            motor_direction: [&robot.drive.left, &robot.drive.right].map(|m| [m.in1, m.in2]),
             motor_pwm: [robot.drive.left.pwm, robot.drive.right.pwm],
             battery_monitor: robot.battery.as_ref().map(|b| b.address),
         };

@@ -215,12 +215,8 @@ pub struct Snapshot {
     pub servo_pulses_us: Vec<(String, Option<f64>)>,
 }
 
-/// The simulated robot's wiring, in BCM GPIO numbers (the starter robot's).
+/// The Pi's fixed wiring, in BCM GPIO numbers.
 mod wiring {
-    pub(super) const LEFT_IN1: u8 = 5;
-    pub(super) const LEFT_IN2: u8 = 6;
-    pub(super) const RIGHT_IN1: u8 = 16;
-    pub(super) const RIGHT_IN2: u8 = 20;
     /// The GPIO of hardware PWM channel 0, 1, 2, 3.
     pub(super) const PWM_GPIO: [u8; 4] = [12, 13, 18, 19];
 }
@@ -652,22 +648,21 @@ impl World {
         if let Some(index) = leds.iter().position(|l| l.pin == gpio) {
             return Some(SimOutputPin::new(io.leds[index].clone()));
         }
-        let line = match gpio {
-            wiring::LEFT_IN1 => &io.motors[0].in1,
-            wiring::LEFT_IN2 => &io.motors[0].in2,
-            wiring::RIGHT_IN1 => &io.motors[1].in1,
-            wiring::RIGHT_IN2 => &io.motors[1].in2,
-            _ => return None,
-        };
+        let direction = &self.shared.config.robot.wiring.motor_direction;
+        let (motor, input) = (0..2)
+            .flat_map(|motor| (0..2).map(move |input| (motor, input)))
+            .find(|&(motor, input)| direction[motor][input] == gpio)?;
+        let motor = &io.motors[motor];
+        let line = if input == 0 { &motor.in1 } else { &motor.in2 };
         Some(SimOutputPin::new(line.clone()))
     }
 
     /// The input wired to BCM `gpio` on the simulated robot, or `None` when nothing drives it.
     ///
-    /// The simulated robot's motors are wired like the starter robot (`robots/starter.toml`):
-    /// left motor IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0 (GPIO 12), right motor on
-    /// GPIO 16/20 and PWM channel 1 (GPIO 13). Sonars, bumpers, buttons, LEDs and servos are
-    /// where its [`Wiring`](super::Wiring) puts them: by default the starter's HC-SR04 on
+    /// Motors, sonars, bumpers, buttons, LEDs and servos are where the robot's
+    /// [`Wiring`](super::Wiring) puts them: by default like the starter robot
+    /// (`robots/starter.toml`), left motor IN1/IN2 on GPIO 5/6 and its enable on PWM channel 0
+    /// (GPIO 12), right motor on GPIO 16/20 and PWM channel 1 (GPIO 13), the HC-SR04 on
     /// TRIG/ECHO GPIO 23/24, a bumper on GPIO 22, the button `estop` on GPIO 17, the LED
     /// `status` on GPIO 27 and a servo on PWM channel 2 (GPIO 18);
     /// [`WorldConfig::wired_like`](super::WorldConfig::wired_like) takes them from a robot
