@@ -66,6 +66,8 @@ pub use mcp3008::SimSpi;
 pub use mpu6050::SimI2c;
 pub use physics::{PhysicsHandle, STEP};
 pub use pins::{ButtonPresser, PinError, SimEdgeInput, SimInputPin, SimOutputPin, SimPwm};
+#[cfg(feature = "png")]
+pub use render::PngError;
 pub use stats::{CELL_SIZE, Stats};
 pub use track::LineTrack;
 pub use ultrasonic::SPEED_OF_SOUND;

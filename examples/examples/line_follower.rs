@@ -9,7 +9,7 @@
 //! By default it all runs in the simulated world on tokio's paused clock, on an oval track
 //! (4 × 3 m arena, 7.3 m of 19 mm tape): it prints progress once per simulated second, a
 //! summary at the end (laps, time off the line), and draws the path to
-//! `target/line_follower.svg`.
+//! `target/line_follower.svg` (and the same picture to `target/line_follower.png`).
 //!
 //! ```text
 //! cargo run --example line_follower                         # simulated, seed 1, 60 s
@@ -320,7 +320,7 @@ pub struct Options {
     pub seed: u64,
     /// How long to run, in robot time (simulation), or until Ctrl-C when `None`.
     pub run_for: Option<Duration>,
-    /// Where to draw the path (simulation only).
+    /// Where to draw the path as SVG, with a PNG of it beside it (simulation only).
     pub svg: Option<PathBuf>,
     /// Print progress once per second.
     pub progress: bool,
@@ -524,6 +524,8 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         summary.collisions = stats.collisions;
         if let Some(path) = &options.svg {
             world.save_svg(path)?;
+            // The same picture as PNG, for viewers without SVG (compaktor-pi's `png` feature).
+            world.save_png(path.with_extension("png"))?;
         }
     }
     Ok(summary)
@@ -536,7 +538,7 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
 struct Cli {
     #[command(flatten)]
     firmware: FirmwareArgs,
-    /// Where to draw the simulated path (SVG)
+    /// Where to draw the simulated path (SVG; the same picture as PNG beside it)
     #[arg(long, value_name = "FILE", default_value = "target/line_follower.svg")]
     svg: PathBuf,
     /// No progress lines, only the summary
@@ -571,7 +573,11 @@ fn main() -> ExitCode {
                 summary.collisions
             );
             if let Some(svg) = &options.svg {
-                println!("path drawn to {}", svg.display());
+                println!(
+                    "path drawn to {} and {}",
+                    svg.display(),
+                    svg.with_extension("png").display()
+                );
             }
         }
         println!("stopped: {}", summary.estop);

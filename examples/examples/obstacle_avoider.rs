@@ -7,7 +7,8 @@
 //! and backs off when bumped. By default it all runs
 //! in the simulated world on tokio's paused clock (a minute of robot time takes about a
 //! second), prints progress once per simulated second, and draws the path (the true one,
-//! odometry's, the planner's modes) to `target/obstacle_avoider.svg`.
+//! odometry's, the planner's modes) to `target/obstacle_avoider.svg` and, the same picture,
+//! `target/obstacle_avoider.png`.
 //!
 //! ```text
 //! cargo run --example obstacle_avoider                         # simulated, seed 1, 60 s
@@ -652,7 +653,7 @@ pub struct Options {
     pub seed: u64,
     /// How long to run, in robot time (simulation), or until Ctrl-C when `None`.
     pub run_for: Option<Duration>,
-    /// Where to draw the path (simulation only).
+    /// Where to draw the path as SVG, with a PNG of it beside it (simulation only).
     pub svg: Option<PathBuf>,
     /// Print progress once per second.
     pub progress: bool,
@@ -975,6 +976,8 @@ pub async fn run_until(
         summary.odometry_error = estimate().map(|p| p.distance(world.snapshot().pose.position()));
         if let Some(path) = &options.svg {
             world.save_svg(path)?;
+            // The same picture as PNG, for viewers without SVG (compaktor-pi's `png` feature).
+            world.save_png(path.with_extension("png"))?;
         }
     }
     Ok(summary)
@@ -1045,7 +1048,7 @@ pub struct Cli {
     /// `--robot`, `--seed`, `--duration`.
     #[command(flatten)]
     pub firmware: FirmwareArgs,
-    /// Where to draw the simulated path (SVG)
+    /// Where to draw the simulated path (SVG; the same picture as PNG beside it)
     #[arg(
         long,
         value_name = "FILE",
@@ -1114,7 +1117,11 @@ fn main() -> ExitCode {
                 println!("odometry ended {error:.2} m from the true position");
             }
             if let Some(svg) = &options.svg {
-                println!("path drawn to {}", svg.display());
+                println!(
+                    "path drawn to {} and {}",
+                    svg.display(),
+                    svg.with_extension("png").display()
+                );
             }
         }
         #[cfg(feature = "foxglove")]

@@ -105,7 +105,8 @@ async fn a_bumper_press_backs_off_and_turns_away() {
 }
 
 /// The path picture: the true path, odometry's beside it, where the robot turned in place,
-/// where the planner's modes began, the closest approach and axes in metres.
+/// where the planner's modes began, the closest approach and axes in metres; a PNG of it
+/// beside the SVG.
 #[tokio::test(start_paused = true)]
 async fn the_path_picture_shows_odometry_turns_modes_the_closest_approach_and_metres() {
     let file = std::env::temp_dir().join(format!("avoider-{}.svg", std::process::id()));
@@ -114,6 +115,22 @@ async fn the_path_picture_shows_odometry_turns_modes_the_closest_approach_and_me
     let summary = run(options).await.unwrap();
     let svg = std::fs::read_to_string(&file).unwrap();
     std::fs::remove_file(&file).unwrap();
+    // The PNG beside it, of the SVG's size (its IHDR's width and height).
+    let png = std::fs::read(file.with_extension("png")).unwrap();
+    std::fs::remove_file(file.with_extension("png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert!(
+        svg.starts_with(&format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\"",
+            be(16),
+            be(20)
+        )),
+        "{}×{} px: {}",
+        be(16),
+        be(20),
+        &svg[..120]
+    );
     // The part of the document inside the first element with `class`, up to `end`.
     let element = |class: &str, end: &str| -> String {
         let from = svg

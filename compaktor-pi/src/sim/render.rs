@@ -2,7 +2,7 @@
 //! from blue (start) to red (now), start and end poses, collisions as red crosses, odometry's
 //! path, where the robot turned in place, where the firmware changed modes, the closest
 //! approach, axes in metres, and a title and legend with the stats. Plain string building, no
-//! dependencies.
+//! dependencies; with the feature `png`, the same picture as PNG, rendered by resvg.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -335,6 +335,85 @@ impl World {
     pub fn save_svg(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
         std::fs::write(path, self.to_svg())
     }
+
+    /// [`World::to_svg`] rendered to a PNG image (feature `png`, by resvg), pixel for pixel the
+    /// SVG's size, for viewers that show no SVG. Text is set in the system's sans-serif font
+    /// (fontconfig's choice); on a system without fonts the picture has no text.
+    ///
+    /// # Errors
+    ///
+    /// [`PngError`] if the SVG cannot be rendered or the PNG encoded.
+    #[cfg(feature = "png")]
+    pub fn to_png(&self) -> Result<Vec<u8>, PngError> {
+        use resvg::{tiny_skia, usvg};
+
+        let mut options = usvg::Options::default();
+        let fonts = options.fontdb_mut();
+        fonts.load_system_fonts();
+        // fontdb's `sans-serif` is Arial; a Linux system seldom has it: then a sans font it has.
+        let sans = usvg::fontdb::Query {
+            families: &[usvg::fontdb::Family::SansSerif],
+            ..Default::default()
+        };
+        if fonts.query(&sans).is_none() {
+            let families: Vec<&str> = fonts
+                .faces()
+                .flat_map(|face| face.families.iter().map(|(name, _)| name.as_str()))
+                .collect();
+            let choice = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "FreeSans"]
+                .into_iter()
+                .find(|f| families.contains(f))
+                .or_else(|| {
+                    families
+                        .iter()
+                        .copied()
+                        .find(|f| f.contains("Sans") && !f.contains("Mono"))
+                })
+                .or_else(|| families.first().copied())
+                .map(str::to_owned);
+            if let Some(family) = choice {
+                fonts.set_sans_serif_family(family);
+            }
+        }
+        let tree = usvg::Tree::from_str(&self.to_svg(), &options)
+            .map_err(|e| PngError::Svg(e.to_string()))?;
+        let size = tree.size().to_int_size();
+        let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+            .ok_or(PngError::Size(size.width(), size.height()))?;
+        resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+        pixmap
+            .encode_png()
+            .map_err(|e| PngError::Encode(e.to_string()))
+    }
+
+    /// Writes [`World::to_png`] to `path` (feature `png`).
+    ///
+    /// # Errors
+    ///
+    /// [`PngError`] if rendering or writing the file fails.
+    #[cfg(feature = "png")]
+    pub fn save_png(&self, path: impl AsRef<Path>) -> Result<(), PngError> {
+        std::fs::write(path, self.to_png()?).map_err(PngError::Write)
+    }
+}
+
+/// Why the path picture could not be made a PNG ([`World::to_png`]).
+#[cfg(feature = "png")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PngError {
+    /// resvg could not read the SVG.
+    #[error("cannot render the path picture: {0}")]
+    Svg(String),
+    /// The picture's size is no image size.
+    #[error("cannot make a {0} × {1} px image of the path picture")]
+    Size(u32, u32),
+    /// The PNG could not be encoded.
+    #[error("cannot encode the path picture as PNG: {0}")]
+    Encode(String),
+    /// The file could not be written.
+    #[error("cannot write the path picture's PNG: {0}")]
+    Write(#[source] std::io::Error),
 }
 
 /// The robot's body with a heading tick.
@@ -417,6 +496,72 @@ mod tests {
         world.save_svg(&file).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), world.to_svg());
         std::fs::remove_file(file).unwrap();
+    }
+
+    /// The PNG beside the SVG: a PNG of the SVG's size, decoded by tiny-skia, with the path's
+    /// colours in its pixels and text on it.
+    #[cfg(feature = "png")]
+    #[tokio::test(start_paused = true)]
+    async fn png_is_the_svg_rendered_with_the_path_in_it() {
+        let mut config = WorldConfig::arena(3);
+        config.obstacles.clear();
+        let (w, h) = (config.width, config.height);
+        let world = World::new(config);
+        let _physics = world.start();
+        for side in [Side::Left, Side::Right] {
+            let mut motor = world.motor_pins(side);
+            motor.in1.set_high().unwrap();
+            motor.enable.set_duty_cycle_percent(60).unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+
+        let file = std::env::temp_dir().join(format!("compaktor-sim-{}.png", std::process::id()));
+        world.save_png(&file).unwrap();
+        let png = std::fs::read(&file).unwrap();
+        std::fs::remove_file(file).unwrap();
+        if let Ok(path) = std::env::var("SIM_PNG_DUMP") {
+            std::fs::write(path, &png).unwrap();
+        }
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the PNG signature");
+        assert_eq!(&png[12..16], b"IHDR");
+        let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        let (width, height) = (be(16), be(20));
+        let expected = (
+            (w * SCALE + 2.0 * MARGIN).round() as u32,
+            (h * SCALE + HEADER + FOOTER + MARGIN).round() as u32,
+        );
+        assert_eq!((width, height), expected);
+
+        let image = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+        assert_eq!((image.width(), image.height()), expected);
+        // The path's colours (`gradient`: `hsl(HUE,80%,45%)`) have one channel at 23 and one at
+        // 207, whatever the hue; nothing else in the picture is drawn in such a colour.
+        let path = image
+            .pixels()
+            .iter()
+            .filter(|p| {
+                let rgb = [p.red(), p.green(), p.blue()];
+                let (min, max) = (*rgb.iter().min().unwrap(), *rgb.iter().max().unwrap());
+                p.alpha() == 255 && min.abs_diff(23) <= 2 && max.abs_diff(207) <= 2
+            })
+            .count();
+        // 10 s of driving, a 2.5 px line: hundreds of pixels.
+        assert!(path >= 300, "{path} pixels of the path's colours");
+        let white = image
+            .pixels()
+            .iter()
+            .filter(|p| [p.red(), p.green(), p.blue()] == [255; 3])
+            .count();
+        assert!(white > 0 && white < image.pixels().len(), "not blank");
+        // The title, in the band above the arena: dark text on white.
+        let title = image.pixels()[..(HEADER as usize - 2) * width as usize]
+            .iter()
+            .filter(|p| p.red() < 100 && p.green() < 100 && p.blue() < 100)
+            .count();
+        assert!(
+            title >= 100,
+            "{title} dark pixels in the title band: no text"
+        );
     }
 
     #[tokio::test(start_paused = true)]
