@@ -524,7 +524,8 @@ pub async fn run(options: Options) -> Result<Summary, Box<dyn Error>> {
         summary.collisions = stats.collisions;
         if let Some(path) = &options.svg {
             world.save_svg(path)?;
-            // The same picture as PNG, for viewers without SVG (compaktor-pi's `png` feature).
+            // The same picture as PNG, for viewers without SVG (the examples' `png` feature).
+            #[cfg(feature = "png")]
             world.save_png(path.with_extension("png"))?;
         }
     }
@@ -573,11 +574,9 @@ fn main() -> ExitCode {
                 summary.collisions
             );
             if let Some(svg) = &options.svg {
-                println!(
-                    "path drawn to {} and {}",
-                    svg.display(),
-                    svg.with_extension("png").display()
-                );
+                println!("path drawn to {}", svg.display());
+                #[cfg(feature = "png")]
+                println!("and to {}", svg.with_extension("png").display());
             }
         }
         println!("stopped: {}", summary.estop);

@@ -976,7 +976,8 @@ pub async fn run_until(
         summary.odometry_error = estimate().map(|p| p.distance(world.snapshot().pose.position()));
         if let Some(path) = &options.svg {
             world.save_svg(path)?;
-            // The same picture as PNG, for viewers without SVG (compaktor-pi's `png` feature).
+            // The same picture as PNG, for viewers without SVG (the examples' `png` feature).
+            #[cfg(feature = "png")]
             world.save_png(path.with_extension("png"))?;
         }
     }
@@ -1117,11 +1118,9 @@ fn main() -> ExitCode {
                 println!("odometry ended {error:.2} m from the true position");
             }
             if let Some(svg) = &options.svg {
-                println!(
-                    "path drawn to {} and {}",
-                    svg.display(),
-                    svg.with_extension("png").display()
-                );
+                println!("path drawn to {}", svg.display());
+                #[cfg(feature = "png")]
+                println!("and to {}", svg.with_extension("png").display());
             }
         }
         #[cfg(feature = "foxglove")]
