@@ -22,11 +22,14 @@ impl Stats {
     pub(crate) fn sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
-    pub(crate) fn received(&self) {
-        self.received.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn received(&self, calls: u64) {
+        self.received.fetch_add(calls, Ordering::Relaxed);
     }
     pub(crate) fn refused(&self) {
-        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.refused_many(1);
+    }
+    pub(crate) fn refused_many(&self, calls: u64) {
+        self.refused.fetch_add(calls, Ordering::Relaxed);
     }
     pub(crate) fn dead_letter(&self) {
         self.dead_letters.fetch_add(1, Ordering::Relaxed);

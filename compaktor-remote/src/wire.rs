@@ -2,13 +2,25 @@
 //! fingerprint of the actor's handler set, and the sender's id and sequence number (the
 //! receiving side hands each sender's calls to the actor in that order). The call itself (a
 //! handler index and its arguments) is encoded by the code `#[actor(remote)]` generates; a
-//! topic value by serde, behind the same envelope.
+//! topic value by serde, behind the same envelope. Tells that were queued together may travel
+//! as one batch: one envelope, then each call with its length (see [`Kind::Batch`]).
 
 /// The format version this build speaks.
 pub(crate) const VERSION: u8 = 1;
 
 /// Bytes before the call: version, kind, fingerprint, sender, sequence number.
 pub(crate) const HEADER: usize = 1 + 1 + 8 + 8 + 8;
+
+/// Bytes before a batch's first call: the header, then the number of calls (`u32`).
+pub(crate) const BATCH_HEADER: usize = HEADER + 4;
+
+/// Bytes before each call of a batch: its length (`u32`).
+pub(crate) const CALL_LENGTH: usize = 4;
+
+/// The largest batch: a sender puts no more tells in one (nor more than its own frame limit),
+/// and a receiver refuses a larger one whole. Each call in it is held to the receiver's frame
+/// limit as if it had come alone.
+pub(crate) const MAX_BATCH: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -19,6 +31,11 @@ pub(crate) enum Kind {
     /// A value published on a shared topic: the fingerprint is its payload type's
     /// ([`payload_fingerprint`]), the sender the publishing node.
     Topic = 3,
+    /// Tells of one sender to one actor, sent together because they were queued together:
+    /// the header's sequence number is the first call's (the others follow it one by one),
+    /// then the number of calls (`u32`), then each call as its length (`u32`) and its bytes.
+    /// Only ever a put.
+    Batch = 4,
 }
 
 /// One parsed frame; `call` borrows the bytes after the header.
@@ -28,6 +45,9 @@ pub(crate) struct Frame<'a> {
     pub(crate) fingerprint: u64,
     pub(crate) sender: u64,
     pub(crate) seq: u64,
+    /// How many calls, so how many sequence numbers, the frame holds: 1 unless a batch.
+    pub(crate) calls: u32,
+    /// The call; for a batch, its calls (see [`Calls`]).
     pub(crate) call: &'a [u8],
 }
 
@@ -77,6 +97,10 @@ pub enum FrameError {
     /// The call (or topic value) did not decode.
     #[error("{0}")]
     Call(compaktor::CodecError),
+    /// A batch of calls whose framing is broken: its count or a call's length does not fit
+    /// its bytes (the calls before the break were handled).
+    #[error("a malformed batch: {0}")]
+    Batch(&'static str),
 }
 
 impl<'a> Frame<'a> {
@@ -108,16 +132,131 @@ impl<'a> Frame<'a> {
             1 => Kind::Ask,
             2 => Kind::Describe,
             3 => Kind::Topic,
+            4 => Kind::Batch,
             other => return Err(FrameError::Kind(other)),
         };
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let (calls, call) = if kind == Kind::Batch {
+            if bytes.len() < BATCH_HEADER {
+                return Err(FrameError::Truncated(bytes.len()));
+            }
+            let calls = u32::from_le_bytes(bytes[HEADER..BATCH_HEADER].try_into().expect("4"));
+            let call = &bytes[BATCH_HEADER..];
+            // Each call takes at least its length's bytes: a count they cannot hold is broken
+            // (and would otherwise claim sequence numbers that were never sent).
+            if calls == 0 || calls as usize > call.len() / CALL_LENGTH {
+                return Err(FrameError::Batch("its count does not fit its bytes"));
+            }
+            (calls, call)
+        } else {
+            (1, &bytes[HEADER..])
+        };
         Ok(Frame {
             kind,
             fingerprint: word(2),
             sender: word(10),
             seq: word(18),
-            call: &bytes[HEADER..],
+            calls,
+            call,
         })
+    }
+}
+
+/// The calls of a batch's bytes, in order; a length that runs past the end yields `None`
+/// and leaves the rest unread (see [`rest`](Self::rest)).
+pub(crate) struct Calls<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Calls<'a> {
+    pub(crate) fn new(batch: &'a [u8]) -> Self {
+        Calls { rest: batch }
+    }
+
+    /// The next call, or `None` if the bytes left do not hold one.
+    pub(crate) fn next_call(&mut self) -> Option<&'a [u8]> {
+        let (length, after) = self.rest.split_first_chunk::<CALL_LENGTH>()?;
+        let length = u32::from_le_bytes(*length) as usize;
+        let call = after.get(..length)?;
+        self.rest = &after[length..];
+        Some(call)
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+}
+
+/// Tells on their way out together, written as one [`Kind::Batch`] frame: each call is
+/// begun (its bytes appended to [`begin`](Self::begin)'s buffer), then kept or taken back;
+/// [`take`](Self::take) gives the frame to send. A batch of one call is sent as a plain tell
+/// frame, so a lone tell looks as it always did on the wire.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    out: Vec<u8>,
+    calls: u32,
+    /// Where the call being written starts (its length's bytes).
+    mark: usize,
+}
+
+impl Batch {
+    /// Starts a call with sequence number `seq` (the next after the batch's last, if it has
+    /// calls) to an actor of `fingerprint` from `sender`; gives the buffer to append the
+    /// call's bytes to.
+    pub(crate) fn begin(&mut self, fingerprint: u64, sender: u64, seq: u64) -> &mut Vec<u8> {
+        if self.calls == 0 {
+            self.out.clear();
+            self.out.reserve(64);
+            Frame::encode(Kind::Batch, fingerprint, sender, seq, &mut self.out);
+            self.out.extend_from_slice(&[0; BATCH_HEADER - HEADER]);
+        }
+        self.mark = self.out.len();
+        self.out.extend_from_slice(&[0; CALL_LENGTH]);
+        &mut self.out
+    }
+
+    /// The bytes of the call begun last.
+    pub(crate) fn call(&self) -> &[u8] {
+        &self.out[self.mark + CALL_LENGTH..]
+    }
+
+    /// Takes the call begun last back out of the batch.
+    pub(crate) fn cancel(&mut self) {
+        self.out.truncate(self.mark);
+    }
+
+    /// Keeps the call begun last in the batch.
+    pub(crate) fn commit(&mut self) {
+        let length = u32::try_from(self.call().len()).expect("a call is under the batch limit");
+        self.out[self.mark..self.mark + CALL_LENGTH].copy_from_slice(&length.to_le_bytes());
+        self.calls += 1;
+    }
+
+    /// How many calls it holds.
+    pub(crate) fn calls(&self) -> u32 {
+        self.calls
+    }
+
+    /// Its length as a batch frame, with a call begun and not yet kept.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The frame of the calls kept, leaving the batch empty; `None` if it holds none.
+    pub(crate) fn take(&mut self) -> Option<Vec<u8>> {
+        match std::mem::take(&mut self.calls) {
+            0 => None,
+            1 => {
+                self.out[1] = Kind::Tell as u8;
+                self.out.drain(HEADER..BATCH_HEADER + CALL_LENGTH);
+                Some(std::mem::take(&mut self.out))
+            }
+            calls => {
+                self.out[HEADER..BATCH_HEADER].copy_from_slice(&calls.to_le_bytes());
+                Some(std::mem::take(&mut self.out))
+            }
+        }
     }
 }
 
@@ -238,6 +377,67 @@ mod tests {
         ] {
             assert_eq!(parse_farewell(junk, "r1"), None, "{junk:?}");
         }
+    }
+
+    /// A batch of `calls` (each a few bytes standing for a call) from sender 9, first number 5.
+    fn batch_of(calls: &[&[u8]]) -> Option<Vec<u8>> {
+        let mut batch = Batch::default();
+        for (i, call) in (5..).zip(calls) {
+            batch.begin(0xf1, 9, i).extend_from_slice(call);
+            batch.commit();
+        }
+        batch.take()
+    }
+
+    #[test]
+    fn a_batch_holds_its_calls_in_order_and_a_batch_of_one_is_a_tell() {
+        let bytes = batch_of(&[b"ab", b"", b"cde"]).unwrap();
+        let frame = Frame::parse(&bytes).unwrap();
+        assert_eq!(
+            (
+                frame.kind,
+                frame.fingerprint,
+                frame.sender,
+                frame.seq,
+                frame.calls
+            ),
+            (Kind::Batch, 0xf1, 9, 5, 3)
+        );
+        let mut calls = Calls::new(frame.call);
+        let read: Vec<&[u8]> = std::iter::from_fn(|| calls.next_call()).collect();
+        assert_eq!(read, [&b"ab"[..], b"", b"cde"]);
+        assert!(calls.rest().is_empty());
+
+        let bytes = batch_of(&[b"ab"]).unwrap();
+        let mut tell = Vec::new();
+        Frame::encode(Kind::Tell, 0xf1, 9, 5, &mut tell);
+        tell.extend_from_slice(b"ab");
+        assert_eq!(bytes, tell);
+        assert_eq!(batch_of(&[]), None);
+
+        // A call taken back leaves the batch as it was.
+        let mut batch = Batch::default();
+        batch.begin(0xf1, 9, 5).extend_from_slice(b"ab");
+        batch.commit();
+        batch.begin(0xf1, 9, 6).extend_from_slice(b"zz");
+        batch.cancel();
+        assert_eq!(batch.take(), Some(tell));
+    }
+
+    #[test]
+    fn a_batch_whose_count_its_bytes_cannot_hold_is_refused() {
+        let mut bytes = batch_of(&[b"ab", b"c"]).unwrap();
+        for count in [0u32, 4, u32::MAX] {
+            bytes[HEADER..BATCH_HEADER].copy_from_slice(&count.to_le_bytes());
+            assert!(
+                matches!(Frame::parse(&bytes), Err(FrameError::Batch(_))),
+                "{count}"
+            );
+        }
+        assert_eq!(
+            Frame::parse(&bytes[..HEADER + 2]),
+            Err(FrameError::Truncated(HEADER + 2))
+        );
     }
 
     #[test]

@@ -75,6 +75,52 @@ async fn tells_and_asks_from_one_reference_are_handled_in_order() {
     assert_eq!(handled, (0..200).collect::<Vec<u32>>());
 }
 
+/// Tells queued together travel in one put (a batch), not one put each; asks queued among
+/// them split the batches and everything is handled in the order it was sent.
+#[tokio::test]
+async fn tells_queued_together_go_in_one_put_in_order() {
+    let network = MemoryNetwork::new();
+    let (robot, node, _base, base_node) = two_nodes(&network).await;
+    let log = robot.spawn(Log::default());
+    node.export(&log, "log").await.unwrap();
+    let remote: ActorRef<Log> = base_node.lookup("robot-1/log").await.unwrap();
+
+    // All queued before the reference's task runs (this runtime has one thread, and
+    // `try_send` never yields).
+    let before = network.tell_puts();
+    for n in 0..100u32 {
+        remote.push(n).try_send().unwrap();
+    }
+    assert_eq!(
+        remote.entries().timeout(T).await.unwrap(),
+        (0..100).collect::<Vec<u32>>()
+    );
+    assert_eq!(network.tell_puts() - before, 1, "one put for 100 tells");
+    assert_eq!(base_node.stats().sent, 101);
+    assert_eq!(node.stats().received, 101 + 1); // and the lookup's describe frame
+
+    // Asks among queued tells: each ask sends the tells before it first.
+    let before = network.tell_puts();
+    let mut pending = Vec::new();
+    for n in 100..200u32 {
+        if n % 10 == 0 {
+            pending.push(remote.push_and_count(n).try_send().unwrap());
+        } else {
+            remote.push(n).try_send().unwrap();
+        }
+    }
+    for reply in pending {
+        reply.await.unwrap();
+    }
+    assert_eq!(
+        remote.entries().timeout(T).await.unwrap(),
+        (0..200).collect::<Vec<u32>>()
+    );
+    // Nine tells after each of the ten asks: ten batches.
+    assert_eq!(network.tell_puts() - before, 10);
+    assert_eq!(node.stats().refused, 0);
+}
+
 #[tokio::test]
 async fn remote_panic_and_stop_reach_the_asker_typed() {
     let network = MemoryNetwork::new();

@@ -31,6 +31,8 @@ struct Inner {
     changed: tokio::sync::Notify,
     /// Queries sent and not yet answered or given up.
     waiting: AtomicUsize,
+    /// Puts of looked-up references that reached the actor's node.
+    calls_put: AtomicUsize,
 }
 
 /// Who declared something: one node's transport (0 is a test speaking raw bytes).
@@ -132,6 +134,12 @@ impl MemoryNetwork {
     /// ask whose asker gave up no longer waits (its query is dropped).
     pub fn queries_waiting(&self) -> usize {
         self.inner.waiting.load(Ordering::Relaxed)
+    }
+
+    /// How many puts references have sent to the actors they were looked up for (each put a
+    /// tell, or a batch of tells that were queued together): for tests of how tells travel.
+    pub fn tell_puts(&self) -> usize {
+        self.inner.calls_put.load(Ordering::Relaxed)
     }
 
     /// Makes node `node` vanish as a crashed process does: everything it declared goes at
@@ -367,6 +375,7 @@ impl Publisher for MemoryPublisher {
     fn put(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
         // Like a reliable put: delivered if someone serves the key now, else gone.
         if let Some(handler) = self.inner.handler(self.owner, &self.key) {
+            self.inner.calls_put.fetch_add(1, Ordering::Relaxed);
             handler(Incoming::Put(payload));
         }
         Box::pin(async { Ok(()) })

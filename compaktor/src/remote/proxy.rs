@@ -109,6 +109,29 @@ impl<A: Actor> ProxyInbox<A> {
         }
     }
 
+    /// The next message if one is queued now, without waiting: `None` if none is, or once
+    /// the proxy must end (a stop queued before it; then [`recv`](Self::recv) gives `None`
+    /// too). Kills and releases are seen by `recv`. For a forwarding task that sends what
+    /// is queued together.
+    pub fn try_recv(&mut self) -> Option<A::Message> {
+        if self.reason.is_some() {
+            return None;
+        }
+        loop {
+            match self.rx.try_recv(&self.shared.tx)? {
+                Envelope::Stop => {
+                    self.reason = Some(StopReason::Stopped);
+                    return None;
+                }
+                env => {
+                    if let Some(message) = env.into_message() {
+                        return Some(message);
+                    }
+                }
+            }
+        }
+    }
+
     /// Why [`recv`](Self::recv) gave `None`.
     pub fn reason(&self) -> Option<&StopReason> {
         self.reason.as_ref()

@@ -13,12 +13,13 @@ use crate::ActorSystem;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct RemoteStats {
-    /// Calls sent to other nodes' actors.
+    /// Calls sent to other nodes' actors (tells sent together in one batch count one each).
     pub sent: u64,
-    /// Frames received for this node's exports (including refused ones).
+    /// Calls and other frames received for this node's exports, including refused ones (each
+    /// call of a batch counts once).
     pub received: u64,
-    /// Frames refused: bad bytes (decode failures), another version or actor type, over the
-    /// size limit (calls and topic values).
+    /// Calls and frames refused: bad bytes (decode failures), another version or actor type,
+    /// over the size limit (calls and topic values; each refused call of a batch counts once).
     pub refused: u64,
     /// Calls that arrived for this node's exports but that their actor did not take: its
     /// mailbox was full (`MailboxFull`) or it had stopped (`Stopped`). Each is also a dead
