@@ -10,9 +10,10 @@
     reason = "an `async fn` would keep its arguments twice in the task"
 )]
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 use super::guard::{Guard, Guarded, guarded};
 use super::{dropped_work, interrupt_cause};
@@ -42,22 +43,39 @@ pub(crate) fn next_envelope<'a, M>(
     cell: &'a ActorCell,
     queue: &'a Queue<M>,
     rx: &'a mut MailboxReceiver<M>,
-) -> impl Future<Output = Next<M>> + 'a {
-    poll_fn(move |cx| {
+) -> NextEnvelope<'a, M> {
+    NextEnvelope { cell, queue, rx }
+}
+
+/// The future of [`next_envelope`]: its own type rather than a `poll_fn`, so that its `poll`,
+/// polled once or more per message, is inlined into the actor's loop in a plain release build
+/// (a `poll_fn`'s is std's, and was left a call of its own there).
+pub(crate) struct NextEnvelope<'a, M> {
+    cell: &'a ActorCell,
+    queue: &'a Queue<M>,
+    rx: &'a mut MailboxReceiver<M>,
+}
+
+impl<M> Future for NextEnvelope<'_, M> {
+    type Output = Next<M>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Next<M>> {
+        let this = self.get_mut();
         // The task's waker is registered with the mailbox (kept from the task's first poll):
         // a message, a kill or a last drop wakes it, and each is looked at here.
-        if let Poll::Ready(env) = rx.poll_recv(queue, cx) {
+        if let Poll::Ready(env) = this.rx.poll_recv(this.queue, cx) {
             // `None` cannot happen while the cell's owner holds a sender; treat it as released.
             return Poll::Ready(env.map_or(Next::Released, Next::Envelope));
         }
-        if cell.is_signalled() {
+        if this.cell.is_signalled() {
             Poll::Ready(Next::Control)
-        } else if !cell.has_refs() && rx.is_empty(queue) {
+        } else if !this.cell.has_refs() && this.rx.is_empty(this.queue) {
             Poll::Ready(Next::Released)
         } else {
             Poll::Pending
         }
-    })
+    }
 }
 
 /// Handles messages one at a time until the instance must end: a stop, a kill, an interrupt,
